@@ -1,0 +1,48 @@
+# The two commands the README leads with. Both do all their own set-up on a fresh machine.
+#   make demo   install, migrate, demo accounts + data, start a Celery worker and the web server
+#   make test   install, then run the whole test suite (PostgreSQL/Redis when DATABASE_URL/CELERY_BROKER_URL are set)
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: demo test install browser lint format bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's chromium for the browser tests (never `playwright install`: no downloads here).
+browser:
+	@command -v chromium >/dev/null || (apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)) || \
+	  (echo "Could not install Debian's chromium (needs root: apt-get install chromium)"; exit 1)
+
+demo: $(STAMP)
+	DEBUG=1 $(PY) manage.py demo --host $(HOST) --port $(PORT)
+
+# Tests get their own broker folder and artifact root so a demo's leftovers never leak in.
+test: $(STAMP) browser
+	rm -rf var/test-broker var/test-artifacts
+	CELERY_BROKER_DIR=var/test-broker ARTIFACT_ROOT=var/test-artifacts $(PY) -m pytest
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
+
+bench: $(STAMP)
+	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf var/

@@ -1,0 +1,119 @@
+"""Figs 3 and 4: frequency and co-occurrence against forgettability, statistics written in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .figures import FONT, PALETTE, WIDTH, new_figure, note, style_axes
+from .stats import Correlation
+
+
+def _fit_line(ax, x: np.ndarray, y: np.ndarray) -> None:
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 2 or np.ptp(x[ok]) == 0:
+        return
+    slope, icpt = np.polyfit(x[ok], y[ok], 1)
+    xs = np.linspace(x[ok].min(), x[ok].max(), 50)
+    ax.plot(xs, icpt + slope * xs, color=PALETTE[1], ls="--", lw=1.4, label="least-squares fit")
+
+
+def _label_extremes(ax, names, x, y) -> None:
+    """Name the most and least frequent classes (the paper's No Finding / Hernia call-outs)."""
+    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    if ok.size < 2:
+        return
+    # Most frequent: text to the lower left; least frequent: to the upper right (off the points).
+    for i, (dx, dy, ha) in ((ok[np.argmax(y[ok])], (-6, -12, "right")),
+                            (ok[np.argmin(y[ok])], (6, 4, "left"))):
+        ax.annotate(
+            names[i],
+            (x[i], y[i]),
+            xytext=(dx, dy),
+            textcoords="offset points",
+            ha=ha,
+            fontsize=FONT["note"],
+            color="#333333",
+        )
+
+
+def fig_frequency(
+    summary: pd.DataFrame, corr_drop: Correlation, corr_delta: Correlation, delta_label: str
+) -> Figure:
+    """Fig 3: log train frequency vs first 20% AP drop and vs relative AP change at high sparsity.
+
+    ``summary`` has columns class, train_freq, first_drop_20, delta_ap_95. Classes that never
+    lose 20% are drawn hollow at the right edge ("never") and left out of the statistics.
+    """
+    names = summary["class"].tolist()
+    logf = np.log(summary["train_freq"].to_numpy(dtype=float).clip(min=np.nextafter(0, 1)))
+    logf[summary["train_freq"].to_numpy() <= 0] = np.nan
+    drop = summary["first_drop_20"].to_numpy(dtype=float)
+    delta = summary["delta_ap_95"].to_numpy(dtype=float)
+    fig = new_figure(WIDTH, 3.3)
+    ax1, ax2 = fig.subplots(1, 2, sharey=True)
+    ax1.scatter(drop, logf, s=36, color=PALETTE[0], edgecolor="white", lw=0.5, zorder=3)
+    never = ~np.isfinite(drop) & np.isfinite(logf)
+    if never.any():
+        right = np.nanmax(drop) + 0.05 if np.isfinite(drop).any() else 1.0
+        ax1.scatter(
+            np.full(never.sum(), right),
+            logf[never],
+            s=36,
+            facecolor="none",
+            edgecolor=PALETTE[0],
+            zorder=3,
+            label=f"never fell 20% (n={int(never.sum())}; not in r, ρ)",
+        )
+        ax1.legend(fontsize=FONT["legend"], loc="lower right", frameon=False)
+    _fit_line(ax1, drop, logf)
+    _label_extremes(ax1, names, drop, logf)
+    style_axes(ax1, "First sparsity with a 20% drop in AP", "Log train class frequency")
+    note(ax1, corr_drop.label())
+    ax2.scatter(delta, logf, s=36, color=PALETTE[0], edgecolor="white", lw=0.5, zorder=3)
+    _fit_line(ax2, delta, logf)
+    _label_extremes(ax2, names, delta, logf)
+    style_axes(ax2, f"Relative change in AP at {delta_label}")
+    ax2.tick_params(labelleft=True)
+    note(ax2, corr_delta.label())
+    return fig
+
+
+def fig_fcd(pairs: pd.DataFrame, corrs: Mapping[str, Correlation]) -> Figure:
+    """Fig 4: FCD vs |diff log frequency| and vs IoU^(1/4), paper and standard definitions.
+
+    ``corrs`` holds keys fcd_vs_log_freq_diff_{paper,standard}, fcd_vs_iou_quarter_{paper,standard}.
+    """
+    fig = new_figure(WIDTH, 5.6)
+    axes = fig.subplots(2, 2, sharey=True)
+    rows = [
+        ("paper", "log_freq_diff", "iou_paper", "Paper definitions (column sums of YᵀY, test set)"),
+        (
+            "standard",
+            "log_freq_diff_standard",
+            "iou_standard",
+            "Standard definitions (class counts; |A∩B| / |A∪B|, test set) — sensitivity",
+        ),
+    ]
+    fcd = pairs["fcd"].to_numpy(dtype=float)
+    for r, (key, fcol, icol, title) in enumerate(rows):
+        xs = [
+            (pairs[fcol].to_numpy(dtype=float), "|Difference in log class frequency|", "log_freq_diff"),
+            (pairs[icol].to_numpy(dtype=float) ** 0.25, "(IoU between classes)$^{1/4}$", "iou_quarter"),
+        ]
+        for c, (x, xlabel, stat) in enumerate(xs):
+            ax = axes[r, c]
+            ax.scatter(x, fcd, s=14, color=PALETTE[0], alpha=0.7, edgecolor="none", zorder=3)
+            _fit_line(ax, x, fcd)
+            style_axes(ax, xlabel, "Forgettability curve\ndissimilarity (FCD)" if c == 0 else "")
+            ax.tick_params(labelleft=True)
+            cr = corrs[f"fcd_vs_{stat}_{key}"]
+            text = cr.label()
+            if cr.mantel_r_p is not None:
+                text += f"\nMantel p: r {cr.mantel_r_p:.3f}, ρ {cr.mantel_rho_p:.3f}"
+            note(ax, text, "upper right" if c == 1 else "upper left")
+        axes[r, 0].set_title(title, fontsize=FONT["title"], loc="left")
+    return fig

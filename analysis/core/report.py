@@ -1,0 +1,274 @@
+"""One call from predictions and labels to every table, statistic and figure of the report.
+
+``compute_report(...)`` returns a :class:`Report`; ``Report.write(out_dir)`` writes
+
+    class_metrics.csv   seed, sparsity, class, auc, ap, f1
+    overall.csv         seed, sparsity, mauc, map, mf1
+    forgettability.csv  class, sparsity, median_rel_change_ap, median_rel_change_auc
+    class_summary.csv   class, train_freq, test_freq, first_drop_20, delta_ap_95
+    fcd_pairs.csv       class_a, class_b, fcd, log_freq_diff, iou_paper, iou_standard,
+                        log_freq_diff_standard
+    pies.csv            image_index, image_id, correlation, is_pie (only with a PIE table)
+    summary.json        every correlation (r, r_p, r_ci, rho, rho_p, rho_ci, n, ...), n_pies,
+                        dense mAP, PIE characterisation, conventions and definitions
+    <figure>.{png,svg,pdf} for each name in Report.figures (FIGURE_NAMES order)
+
+Empty cells in the CSVs are missing values (e.g. first_drop_20 of a class that never drops 20%).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from . import forgettability as fg
+from .figures import FORMATS, fig_curves, fig_overall, fig_weights, save_figure
+from .figures_corr import fig_fcd, fig_frequency
+from .figures_pies import fig_pies
+from .metrics import Progress, metrics_table, overall_table
+from .pies import PieCharacterisation, align_hidden_truth, characterise_pies, pie_mask
+from .stats import Correlation, _clean, correlate, mantel_p
+from .validate import ReportInputError, validate_inputs
+
+__all__ = ["FIGURE_NAMES", "Report", "ReportInputError", "compute_report"]
+
+FIGURE_NAMES = ("fig1_overall", "fig2_curves", "fig3_frequency", "fig4_cooccurrence",
+                "fig5_pies", "fig_weights")
+
+CONVENTIONS = {
+    "no_positive_class": "AUROC, AP and F1 are NaN for a class without positive test images and "
+    "are skipped by every mean (sklearn would give AUROC nan, AP 0.0, F1 0.0).",
+    "no_negative_class": "AUROC NaN, AP 1.0 (sklearn's value).",
+    "f1_threshold": "positive iff score > 0.5 (the paper's y_hat.round(); 0.5 rounds to 0).",
+    "relative_change": "per seed (m_k - m_0) / m_0, then the median over seeds (NaN if m_0 == 0).",
+    "first_drop_20": "smallest sparsity > 0 with median relative AP change < -0.2; missing if never.",
+    "delta_ap_95": "median relative AP change at 95% sparsity, else at the largest sparsity "
+    "(see delta_ap_sparsity).",
+    "log": "natural logarithm; classes with zero count get no log frequency and are excluded.",
+    "bootstrap": "percentile CIs from resampling pairs with replacement (seeded).",
+    "fcd_p_values": "pair-level p-values treat the C(C-1)/2 class pairs as independent; the "
+    "Mantel permutation p-values (class labels permuted) do not.",
+}
+DEFINITIONS = {
+    "paper": "test labels Y, K = Y^T Y; frequency of a = column sum of K; IoU(a,b) = K[a,b] / "
+    "(colsum_a + colsum_b - K[a,b]) -- as the paper's code computes them.",
+    "standard": "test labels; frequency = class count; IoU = |A and B| / |A or B| "
+    "(sensitivity analysis).",
+    "fig3_frequency": "train class counts (from labels_train or train_counts).",
+}
+
+
+@dataclass
+class Report:
+    experiment: str
+    class_metrics: pd.DataFrame
+    overall: pd.DataFrame
+    forgettability: pd.DataFrame
+    class_summary: pd.DataFrame
+    fcd_pairs: pd.DataFrame
+    pies: pd.DataFrame | None
+    summary: dict
+    correlations: dict[str, Correlation]
+    pie_characterisation: PieCharacterisation | None
+    figures: dict[str, Figure] = field(default_factory=dict)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        out = {
+            "class_metrics": self.class_metrics,
+            "overall": self.overall,
+            "forgettability": self.forgettability,
+            "class_summary": self.class_summary,
+            "fcd_pairs": self.fcd_pairs,
+        }
+        if self.pies is not None:
+            out["pies"] = self.pies
+        return out
+
+    def write(self, out_dir: str | os.PathLike, formats: Sequence[str] = FORMATS) -> list[Path]:
+        """Write every table, summary.json and every figure (atomically); returns the paths."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, table in self.tables().items():
+            paths.append(_atomic_text(out / f"{name}.csv", table.to_csv(index=False)))
+        text = json.dumps(_clean_tree(self.summary), indent=2, allow_nan=False)
+        paths.append(_atomic_text(out / "summary.json", text + "\n"))
+        for name, fig in self.figures.items():
+            paths.extend(save_figure(fig, out / name, formats))
+        return paths
+
+
+def _atomic_text(path: Path, text: str) -> Path:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def _clean_tree(v):
+    if isinstance(v, Mapping):
+        return {str(k): _clean_tree(x) for k, x in v.items()}
+    if isinstance(v, list | tuple | np.ndarray):
+        return [_clean_tree(x) for x in v]
+    if isinstance(v, np.bool_ | bool):
+        return bool(v)
+    return _clean(v)
+
+
+def compute_report(
+    probs: np.ndarray,
+    labels_test: np.ndarray | pd.DataFrame,
+    labels_train: np.ndarray | pd.DataFrame,
+    sparsities: Sequence[float],
+    class_names: Sequence[str],
+    pie_table: pd.DataFrame | None = None,
+    hidden_truth: pd.DataFrame | None = None,
+    seeds: Sequence[int] | None = None,
+    image_ids: Sequence[str] | None = None,
+    *,
+    weights: Sequence[np.ndarray] | Mapping[str, Sequence[np.ndarray]] | None = None,
+    experiment: str = "",
+    classes_to_plot: Sequence[str] | None = None,
+    n_boot: int = 2000,
+    n_perm: int = 999,
+    random_state: int = 0,
+    progress: Progress | None = None,
+) -> Report:
+    """Compute the whole forgettability + PIE report.
+
+    probs [seeds, S, N, C] sigmoid outputs (or [S, N, C] for one seed); labels_test [N, C] 0/1
+    (a DataFrame is reduced to the class columns); labels_train [M, C] 0/1 or train class counts
+    [C]; sparsities [S] in any order, must include 0; pie_table from the engine's PIE selection;
+    hidden_truth (synthetic data) with label_noise and quality, aligned by image_id, image_index
+    or position; weights: Conv2d + Linear weight arrays (or name -> arrays) for the histogram.
+    """
+    v = validate_inputs(probs, labels_test, labels_train, sparsities, class_names, seeds, image_ids)
+    names, n_sets = v.class_names, v.probs.shape[0] * v.probs.shape[1]
+    total = n_sets + 3
+
+    def step(done: int, msg: str) -> None:
+        if progress is not None:
+            progress(done, total, msg)
+
+    cm = metrics_table(
+        v.probs, v.labels, seeds=v.seeds, sparsities=v.sparsities, class_names=names,
+        progress=(lambda d, _t, m: step(d, m)) if progress else None,
+    )
+    overall = overall_table(cm)
+    shape = (len(v.seeds), len(v.sparsities), len(names))
+    ap, auc = cm["ap"].to_numpy().reshape(shape), cm["auc"].to_numpy().reshape(shape)
+    fr = fg.compute_forgettability(ap, auc, v.sparsities, names)
+    step(n_sets + 1, "forgettability statistics")
+    test_counts = v.labels.sum(axis=0)
+    summary_df = pd.DataFrame(
+        {"class": names, "train_freq": v.train_counts, "test_freq": test_counts,
+         "first_drop_20": fr.first_drop_20, "delta_ap_95": fr.delta_ap.values}
+    )
+    pairs = fg.fcd_pairs(fr.rel_ap, v.labels, names)
+    corrs = _correlations(fr, v.train_counts, v.labels, pairs, n_boot, n_perm, random_state)
+
+    pies_df, pc = None, None
+    if pie_table is not None:
+        mask = pie_mask(pie_table, v.labels.shape[0], v.image_ids)
+        truth = None
+        if hidden_truth is not None:
+            truth = align_hidden_truth(hidden_truth, v.labels.shape[0], v.image_ids)
+        pc = characterise_pies(v.labels, names, mask, truth)
+        pies_df = _pies_table(pie_table, v.image_ids)
+    step(n_sets + 2, "figures")
+    figures = {
+        "fig1_overall": fig_overall({experiment: overall} if experiment else overall),
+        "fig2_curves": fig_curves(v.sparsities, fr.rel_ap, fr.rel_auc, names, v.train_counts,
+                                  classes_to_plot, len(v.seeds)),
+        "fig3_frequency": fig_frequency(
+            summary_df, corrs["first_drop_20_vs_log_train_freq"],
+            corrs["delta_ap_95_vs_log_train_freq"], fr.delta_ap.label),
+        "fig4_cooccurrence": fig_fcd(pairs, corrs),
+    }
+    if pc is not None:
+        figures["fig5_pies"] = fig_pies(pc)
+    if weights is not None:
+        figures["fig_weights"] = fig_weights(weights)
+    summary = _summary(experiment, v, overall, fr, corrs, pc, pie_table)
+    step(total, "done")
+    return Report(experiment, cm, overall, fr.table(), summary_df, pairs, pies_df, summary,
+                  corrs, pc, figures)
+
+
+def _correlations(fr, train_counts, labels, pairs, n_boot, n_perm, seed) -> dict[str, Correlation]:
+    with np.errstate(divide="ignore"):
+        log_train = np.where(train_counts > 0, np.log(np.maximum(train_counts, 1)), np.nan)
+    kw = {"n_boot": n_boot, "seed": seed}
+    out = {
+        "first_drop_20_vs_log_train_freq": correlate(
+            fr.first_drop_20, log_train, x_name="first_drop_20", y_name="log_train_freq", **kw),
+        "delta_ap_95_vs_log_train_freq": correlate(
+            fr.delta_ap.values, log_train, x_name="delta_ap_95", y_name="log_train_freq", **kw),
+    }
+    co = fg.cooccurrence(labels)
+    fcd = fg.fcd_matrix(fr.rel_ap)
+    for key, freq, iou, fcol, icol in [
+        ("paper", co.freq_paper, co.iou_paper, "log_freq_diff", "iou_paper"),
+        ("standard", co.freq_standard, co.iou_standard, "log_freq_diff_standard", "iou_standard"),
+    ]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lf = np.where(freq > 0, np.log(np.maximum(freq, 1)), np.nan)
+        mats = {"log_freq_diff": np.abs(lf[:, None] - lf[None, :]), "iou_quarter": iou**0.25}
+        cols = {"log_freq_diff": pairs[fcol].to_numpy(), "iou_quarter": pairs[icol].to_numpy() ** 0.25}
+        for stat in ("log_freq_diff", "iou_quarter"):
+            c = correlate(cols[stat], pairs["fcd"], x_name=f"{stat}_{key}", y_name="fcd", **kw)
+            mp = {m: mantel_p(fcd, mats[stat], method=m, n_perm=n_perm, seed=seed)
+                  for m in ("pearson", "spearman")}
+            out[f"fcd_vs_{stat}_{key}"] = Correlation(
+                **{**c.__dict__, "mantel_r_p": mp["pearson"], "mantel_rho_p": mp["spearman"]})
+    return out
+
+
+def _pies_table(pie_table: pd.DataFrame, image_ids) -> pd.DataFrame:
+    t = pie_table.sort_values("image_index").reset_index(drop=True)
+    cols = ["image_index", "image_id", "correlation", "is_pie"]
+    if "image_id" not in t.columns:
+        t = t.assign(image_id=[image_ids[i] for i in t["image_index"]] if image_ids else "")
+    if "correlation" not in t.columns:
+        t = t.assign(correlation=np.nan)
+    extra = [c for c in ("rank", "first_sparsity_below") if c in t.columns]
+    return t[cols + extra]
+
+
+def _summary(experiment, v, overall, fr, corrs, pc, pie_table) -> dict:
+    dense = overall[overall["sparsity"] == 0].sort_values("seed")
+    pie = None
+    if pc is not None:
+        pie = pc.summary() | {
+            "prevalence": pc.prevalence.to_dict(orient="records"),
+            "disease_counts": pc.disease_counts.to_dict(orient="records"),
+            "selection": dict(pie_table.attrs),
+        }
+    return {
+        "experiment": experiment,
+        "n_seeds": len(v.seeds),
+        "seeds": list(v.seeds),
+        "sparsities": v.sparsities.tolist(),
+        "n_images": int(v.labels.shape[0]),
+        "class_names": list(v.class_names),
+        "dense_map": float(dense["map"].median()),
+        "dense_mauc": float(dense["mauc"].median()),
+        "dense_mf1": float(dense["mf1"].median()),
+        "dense_map_per_seed": dense["map"].tolist(),
+        "delta_ap_sparsity": fr.delta_ap.sparsity,
+        "delta_ap_label": fr.delta_ap.label,
+        "n_never_drop_20": int(np.isnan(fr.first_drop_20).sum()),
+        "correlations": {k: c.to_dict() for k, c in corrs.items()},
+        "n_pies": pc.n_pies if pc is not None else None,
+        "pie": pie,
+        "conventions": CONVENTIONS,
+        "definitions": DEFINITIONS,
+    }
+

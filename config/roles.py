@@ -1,0 +1,56 @@
+"""Who is who. Admins are staff/superusers; readers and researchers are Django groups."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+READERS = "readers"
+RESEARCHERS = "researchers"
+GROUPS = (READERS, RESEARCHERS)
+
+
+def is_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return bool(user.is_authenticated and (user.is_staff or user.is_superuser))
+
+
+def in_group(user: AbstractBaseUser | AnonymousUser, name: str) -> bool:
+    return bool(user.is_authenticated and user.groups.filter(name=name).exists())
+
+
+def is_researcher(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Researchers and admins see everything (reports, hidden fields, exports)."""
+    return is_admin(user) or in_group(user, RESEARCHERS)
+
+
+def is_reader(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return in_group(user, READERS)
+
+
+def roles_context(request) -> dict:
+    user = request.user
+    return {
+        "is_admin": is_admin(user),
+        "is_researcher": is_researcher(user),
+        "is_reader": is_reader(user),
+    }
+
+
+def _require(predicate, what: str):
+    """View decorator: 403 with a clear message (not a login loop) for logged-in users without the role."""
+    from functools import wraps
+
+    from django.core.exceptions import PermissionDenied
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not predicate(request.user):
+                raise PermissionDenied(f"This page is for {what}.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+admin_required = _require(is_admin, "admins")
+researcher_required = _require(is_researcher, "researchers and admins")
+reader_required = _require(is_reader, "readers")

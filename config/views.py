@@ -1,0 +1,44 @@
+"""Project-wide pages: the home redirect and the health check."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+
+from config.roles import is_admin, is_reader, is_researcher
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Send each kind of user where their work is."""
+    user = request.user
+    if is_admin(user):
+        return redirect("pruning:job_list")
+    if is_researcher(user):
+        return redirect("analysis:home")
+    if is_reader(user):
+        return redirect("readerstudy:home")
+    return redirect("no_role")
+
+
+def no_role(request: HttpRequest) -> HttpResponse:
+    from django.shortcuts import render
+
+    return render(request, "no_role.html")
+
+
+@login_not_required
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Database and broker reachability, for load balancers and humans. 503 when either is down."""
+    from pruning.broker import broker_status
+
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # any driver error means "not reachable"
+        checks["database"] = f"error: {exc}"
+    ok, detail = broker_status()
+    checks["broker"] = "ok" if ok else f"error: {detail}"
+    healthy = all(v == "ok" for v in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)

@@ -1,0 +1,230 @@
+"""Inference on uint8 grayscale images, and resumable pruning sweeps into a prediction store.
+
+Images arrive decoded once (uint8 [N, H, W]). They become one uint8 tensor per sweep (on the GPU
+when there is one) and are normalised batch by batch on the device, so no pass over the test set
+ever decodes or converts images again (the paper re-read every JPEG at every sparsity).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.functional import interpolate
+
+from .nets import prunable_modules
+from .progress import Progress, report
+from .prune import PruneOrder, achieved_sparsity, validate_sparsities
+from .store import PredictionSet, read_sidecar, write_sidecar
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """``None``/``"auto"`` -> CUDA when available, else CPU."""
+    if device is None or str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def check_images(images: np.ndarray, name: str = "images") -> np.ndarray:
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 3:
+        raise ValueError(f"{name} must be uint8 [N, H, W], got {images.dtype} {images.shape}")
+    return images
+
+
+def to_model_input(u8: torch.Tensor, image_size: int | None = None, augment=None) -> torch.Tensor:
+    """uint8 [B, H, W] -> float32 [B, 3, S, S], ImageNet-normalised (grayscale copied to RGB).
+
+    Resizes (bilinear, antialiased when shrinking) only when ``image_size`` differs from H, W.
+    ``augment`` maps the [B, 1, S, S] batch in [0, 1] before normalisation, so rotations fill
+    with black as torchvision's transforms on the raw image do.
+    """
+    x = u8.to(torch.float32).div_(255.0).unsqueeze(1)
+    if image_size is not None and tuple(x.shape[-2:]) != (image_size, image_size):
+        shrink = x.shape[-1] > image_size or x.shape[-2] > image_size
+        x = interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False, antialias=shrink)
+    if augment is not None:
+        x = augment(x)
+    mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+class DeviceImages:
+    """A uint8 image array converted ONCE to a tensor that batches are cut from.
+
+    On CUDA the whole array goes to GPU memory when it takes under a quarter of what is free
+    (NIH-CXR-LT's test set at 256 px is ~1.3 GB); otherwise it stays in pinned host memory and
+    each batch is copied asynchronously.
+    """
+
+    def __init__(self, images: np.ndarray, device: torch.device) -> None:
+        images = check_images(images)
+        self.device = device
+        self.n = len(images)
+        host = torch.from_numpy(np.ascontiguousarray(images))
+        self.on_device = False
+        if device.type == "cuda":
+            free, _ = torch.cuda.mem_get_info(device)
+            if host.numel() < free // 4:
+                host = host.to(device)
+                self.on_device = True
+            else:
+                host = host.pin_memory()
+        self.data = host
+
+    def __len__(self) -> int:
+        return self.n
+
+    def batch(self, index: slice | torch.Tensor) -> torch.Tensor:
+        """uint8 [B, H, W] on the device for a slice or an index tensor."""
+        if isinstance(index, torch.Tensor):
+            index = index.to(self.data.device)
+        x = self.data[index]
+        return x if self.on_device else x.to(self.device, non_blocking=True)
+
+
+def autocast(device: torch.device, amp: bool | str = "auto"):
+    """bf16 autocast on CUDA (no GradScaler needed), a no-op context on CPU."""
+    enabled = device.type == "cuda" if amp == "auto" else bool(amp)
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+def prepare_model(model: nn.Module, device: torch.device) -> nn.Module:
+    model.to(device)
+    if device.type == "cuda":
+        model.to(memory_format=torch.channels_last)
+    return model
+
+
+@torch.inference_mode()
+def predict_logits(
+    model: nn.Module,
+    images: np.ndarray | DeviceImages,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+    image_size: int | None = None,
+    amp: bool | str = "auto",
+) -> torch.Tensor:
+    """Logits float32 [N, C] (on the device) in eval mode. Moves ``model`` to the device."""
+    dev = images.device if isinstance(images, DeviceImages) else resolve_device(device)
+    data = images if isinstance(images, DeviceImages) else DeviceImages(images, dev)
+    prepare_model(model, dev).eval()
+    out = []
+    for start in range(0, len(data), batch_size):
+        x = to_model_input(data.batch(slice(start, start + batch_size)), image_size)
+        if dev.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        with autocast(dev, amp):
+            out.append(model(x).float())
+    if not out:
+        return torch.zeros((0, _num_outputs(model)), device=dev)
+    return torch.cat(out)
+
+
+def predict(
+    model: nn.Module,
+    images: np.ndarray | DeviceImages,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+    image_size: int | None = None,
+    amp: bool | str = "auto",
+) -> np.ndarray:
+    """Sigmoid outputs float32 [N, C] in eval mode. Moves ``model`` to ``device``."""
+    logits = predict_logits(model, images, batch_size, device, image_size, amp)
+    return torch.sigmoid(logits).cpu().numpy()
+
+
+def _num_outputs(model: nn.Module) -> int:
+    last = prunable_modules(model)[-1][1]
+    return int(last.out_features if isinstance(last, nn.Linear) else last.out_channels)
+
+
+def _open_store(out_path, sparsities, image_ids, class_names, method, seed) -> PredictionSet:
+    """Load the store to resume, after checking it belongs to this very sweep; or start one."""
+    if not os.path.exists(out_path):
+        return PredictionSet.empty(sparsities, image_ids, class_names)
+    ps = PredictionSet.load(out_path)
+    if ps.sparsities.tolist() != list(sparsities):
+        raise ValueError(
+            f"{out_path}: store has sparsities {ps.sparsities.tolist()}, sweep asks for "
+            f"{list(sparsities)}; use another output path"
+        )
+    if ps.image_ids != image_ids:
+        raise ValueError(f"{out_path}: store holds other image ids than this sweep's test set")
+    if ps.class_names != class_names:
+        raise ValueError(f"{out_path}: store classes {ps.class_names} != {class_names}")
+    side = read_sidecar(out_path)
+    for key, want in (("method", method), ("seed", seed)):
+        if key in side and side[key] != want:
+            raise ValueError(f"{out_path}: store was made with {key}={side[key]!r}, not {want!r}")
+    return ps
+
+
+def sweep(
+    model: nn.Module,
+    images: np.ndarray,
+    sparsities,
+    method: str = "l1",
+    out_path: str | os.PathLike = "predictions.npz",
+    seed: int = 0,
+    progress: Progress | None = None,
+    image_ids: list[str] | None = None,
+    class_names: list[str] | None = None,
+    *,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+    image_size: int | None = None,
+    amp: bool | str = "auto",
+) -> PredictionSet:
+    """Predict ``images`` at every sparsity, saving the store after each one.
+
+    Resumable: sparsities already marked done in the store at ``out_path`` are skipped, so an
+    interrupted sweep (crash, or ``Cancelled`` raised by ``progress``) restarts where it stopped,
+    and a finished store is returned without any inference. ``model`` holds its dense weights
+    again when this returns or raises. ``seed`` only matters for ``method="random"``.
+    """
+    images = check_images(images)
+    sparsities = validate_sparsities(sparsities)
+    ids = [str(i) for i in image_ids] if image_ids is not None else [str(i) for i in range(len(images))]
+    if len(ids) != len(images):
+        raise ValueError(f"{len(ids)} image ids for {len(images)} images")
+    classes = list(class_names) if class_names is not None else None
+    n_out = _num_outputs(model)
+    classes = classes if classes is not None else [str(c) for c in range(n_out)]
+    if len(classes) != n_out:
+        raise ValueError(f"{len(classes)} class names for a model with {n_out} outputs")
+
+    ps = _open_store(out_path, sparsities, ids, classes, method, seed)
+    total = len(sparsities)
+    report(progress, int(ps.done.sum()), total, "sweep: resuming" if ps.done.any() else "sweep")
+    if ps.complete:
+        return ps
+
+    dev = resolve_device(device)
+    prepare_model(model, dev)
+    data = DeviceImages(images, dev)  # converted once for the whole sweep
+    order = PruneOrder.from_model(model, method, seed)  # sorted once for the whole sweep
+    side = read_sidecar(out_path) or {"method": method, "seed": seed, "n_weights": order.n}
+    side.setdefault("achieved", {})
+    try:
+        for i, r in enumerate(sparsities):
+            if ps.done[i]:
+                continue
+            n_zeroed = order.apply(model, r)
+            ps.probs[i] = predict(model, data, batch_size, image_size=image_size, amp=amp)
+            ps.done[i] = True
+            # Sidecar first: a crash between the two writes leaves an entry for a sparsity
+            # that is redone (and overwritten) on resume, never a done one without its entry.
+            side["achieved"][repr(r)] = {"n_masked": n_zeroed, **achieved_sparsity(model)}
+            write_sidecar(out_path, side)
+            ps.save(out_path)
+            report(progress, int(ps.done.sum()), total, f"sweep: sparsity {r:g} done")
+    finally:
+        order.restore(model)
+    return ps

@@ -1,0 +1,154 @@
+"""Global unstructured pruning with nested masks derived from one sort.
+
+The paper re-runs ``torch.nn.utils.prune.global_unstructured`` from scratch for every sparsity.
+Here the scores of every Conv2d and Linear weight (biases and BatchNorm are never touched) are
+sorted ONCE; the mask for sparsity ``r`` zeroes the first ``k = round(r * n)`` weights of that
+order. Hence:
+
+* exactly ``k`` weights are zeroed (``round`` is Python's, half to even, as in torch's pruning);
+* masks are nested: every weight pruned at ``r1`` is also pruned at any ``r2 > r1``;
+* ties in |w| break by flat index (position in the concatenation of the weights in
+  ``named_modules`` order), so the result never depends on the sort algorithm.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .nets import prunable_modules
+
+METHODS = ("l1", "random")
+
+
+def validate_sparsity(sparsity: float) -> float:
+    """Return ``sparsity`` as float, or raise naming the offending value."""
+    try:
+        r = float(sparsity)
+    except (TypeError, ValueError):
+        raise ValueError(f"sparsity {sparsity!r} is not a number") from None
+    if not math.isfinite(r) or not 0.0 <= r < 1.0:
+        raise ValueError(f"sparsity {sparsity!r} is outside [0, 1)")
+    return r
+
+
+def validate_sparsities(sparsities) -> list[float]:
+    values = [validate_sparsity(s) for s in sparsities]
+    if not values:
+        raise ValueError("no sparsities given")
+    if len(set(values)) != len(values):
+        raise ValueError(f"duplicate sparsities in {values}")
+    return values
+
+
+def n_pruned(sparsity: float, n: int) -> int:
+    """Number of weights zeroed at ``sparsity`` among ``n`` (same rounding as torch's pruning)."""
+    return round(validate_sparsity(sparsity) * n)
+
+
+def _sort_key_order(scores: torch.Tensor) -> torch.Tensor:
+    """Stable ascending argsort of non-negative float32 ``scores`` (ties by index).
+
+    Non-negative IEEE floats order like their bit patterns, so ``bits << b | index`` is a unique
+    int64 key; one unstable sort of it is a stable argsort (about 2x faster than
+    ``torch.sort(stable=True)`` on ResNet50's 23.5M weights).
+    """
+    n = scores.numel()
+    b = max(1, (n - 1).bit_length())
+    if b > 32:
+        return torch.sort(scores, stable=True).indices
+    idx = torch.arange(n, device=scores.device)
+    key = (scores.float().view(torch.int32).to(torch.int64) << b) | idx
+    return torch.sort(key).values & ((1 << b) - 1)
+
+
+class PruneOrder:
+    """The pruning order of one model's weights, and the dense weights to restore from.
+
+    >>> order = PruneOrder.from_model(model, "l1")
+    >>> order.apply(model, 0.5)   # half of all Conv2d/Linear weights zeroed
+    >>> order.apply(model, 0.2)   # dense weights restored, then 20% zeroed
+    >>> order.restore(model)      # dense again
+    """
+
+    def __init__(self, names: list[str], dense: list[torch.Tensor], rank: torch.Tensor) -> None:
+        self.names = names  # "<module>.weight" per prunable layer
+        self.dense = dense  # detached clones of the dense weights
+        self.rank = rank  # rank[j] = position of flat weight j in the pruning order
+        self.n = int(rank.numel())
+        self.offsets = [0]
+        for w in dense:
+            self.offsets.append(self.offsets[-1] + w.numel())
+
+    @classmethod
+    def from_model(cls, model: nn.Module, method: str = "l1", seed: int = 0) -> PruneOrder:
+        """Score every Conv2d/Linear weight (``l1``: |w|; ``random``: a seeded permutation)."""
+        if method not in METHODS:
+            raise ValueError(f"unknown pruning method {method!r}; valid: {', '.join(METHODS)}")
+        modules = prunable_modules(model)
+        if not modules:
+            raise ValueError("model has no Conv2d or Linear layer to prune")
+        names = [f"{name}.weight" for name, _ in modules]
+        dense = [m.weight.detach().clone() for _, m in modules]
+        device = dense[0].device
+        n = sum(w.numel() for w in dense)
+        if method == "l1":
+            flat = torch.cat([w.reshape(-1).abs().float() for w in dense])
+            order = _sort_key_order(flat)
+            del flat
+        else:
+            # A random permutation IS a random score order without ties; seeded, so reproducible.
+            gen = torch.Generator().manual_seed(int(seed))
+            order = torch.randperm(n, generator=gen).to(device)
+        dtype = torch.int32 if n < 2**31 else torch.int64
+        rank = torch.empty(n, dtype=dtype, device=device)
+        rank[order] = torch.arange(n, dtype=dtype, device=device)
+        return cls(names, dense, rank)
+
+    def _params(self, model: nn.Module) -> list[nn.Parameter]:
+        params = [m.weight for _, m in prunable_modules(model)]
+        shapes = [tuple(p.shape) for p in params]
+        if shapes != [tuple(w.shape) for w in self.dense]:
+            raise ValueError("model does not match the one this PruneOrder was built from")
+        return params
+
+    @torch.no_grad()
+    def apply(self, model: nn.Module, sparsity: float) -> int:
+        """Restore the dense weights, then zero the first round(sparsity * n) in the order.
+
+        Returns the number of weights zeroed by the mask. Works whatever state the model's
+        weights are in (no pruning hooks, no reparametrisation: the weights are plain tensors).
+        """
+        k = n_pruned(sparsity, self.n)
+        for p, w, start in zip(self._params(model), self.dense, self.offsets, strict=False):
+            keep = self.rank[start : start + w.numel()].view(w.shape) >= k
+            p.copy_(torch.where(keep, w, torch.zeros((), dtype=w.dtype, device=w.device)))
+        return k
+
+    def restore(self, model: nn.Module) -> None:
+        """Put the dense weights back."""
+        self.apply(model, 0.0)
+
+    def mask(self, sparsity: float) -> dict[str, torch.Tensor]:
+        """Boolean keep-masks per layer for ``sparsity`` (True = weight kept)."""
+        k = n_pruned(sparsity, self.n)
+        return {
+            name: self.rank[start : start + w.numel()].view(w.shape) >= k
+            for name, w, start in zip(self.names, self.dense, self.offsets, strict=False)
+        }
+
+
+@torch.no_grad()
+def achieved_sparsity(model: nn.Module) -> dict[str, float]:
+    """Fraction of exactly-zero weights per prunable layer (``<module>.weight``) and overall."""
+    out: dict[str, float] = {}
+    zeros = total = 0
+    for name, m in prunable_modules(model):
+        z = int((m.weight == 0).sum())
+        out[f"{name}.weight"] = z / m.weight.numel()
+        zeros += z
+        total += m.weight.numel()
+    out["overall"] = zeros / total if total else 0.0
+    return out

@@ -1,0 +1,30 @@
+"""Create (or reset) the demo accounts: one admin, one researcher and two readers."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+
+from config.roles import READERS, RESEARCHERS
+
+DEMO_ACCOUNTS = [
+    # username, password, group, is_superuser
+    ("admin", "admin-demo", None, True),
+    ("researcher", "researcher-demo", RESEARCHERS, False),
+    ("reader1", "reader1-demo", READERS, False),
+    ("reader2", "reader2-demo", READERS, False),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo accounts (admin, researcher, reader1, reader2) with known passwords."
+
+    def handle(self, *args, **options):
+        User = get_user_model()
+        for username, password, group, superuser in DEMO_ACCOUNTS:
+            user, _ = User.objects.get_or_create(username=username)
+            user.set_password(password)
+            user.is_staff = user.is_superuser = superuser
+            user.save()
+            if group:
+                user.groups.add(Group.objects.get_or_create(name=group)[0])
+            self.stdout.write(f"  {username:<11} / {password}")

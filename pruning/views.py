@@ -1,0 +1,83 @@
+"""Job pages: HTTP only (auth, validate, call a service, render)."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from config.roles import admin_required, researcher_required
+from pruning import selectors, services
+from pruning.broker import broker_status
+from pruning.jobkinds import JOB_KINDS, UnknownJobKind
+from pruning.models import Job
+
+
+@researcher_required
+def job_list(request: HttpRequest) -> HttpResponse:
+    broker_ok, broker_detail = broker_status()
+    return render(
+        request,
+        "pruning/job_list.html",
+        {
+            "jobs": selectors.job_list(),
+            "startable": [k for k in JOB_KINDS.values() if k.startable_without_params],
+            "broker_ok": broker_ok,
+            "broker_detail": broker_detail,
+        },
+    )
+
+
+@researcher_required
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(Job, pk=pk)
+    broker_ok, broker_detail = broker_status() if job.is_active else (True, "")
+    return render(
+        request,
+        "pruning/job_detail.html",
+        {"job": job, "children": job.children.all(), "broker_ok": broker_ok, "broker_detail": broker_detail},
+    )
+
+
+@researcher_required
+def job_status(request: HttpRequest) -> JsonResponse:
+    """Polled by the progress bars: ?ids=1,2,3"""
+    try:
+        ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip()][:500]
+    except ValueError:
+        return JsonResponse({"error": "ids must be a comma-separated list of integers"}, status=400)
+    return JsonResponse({"jobs": [selectors.job_status_payload(j) for j in Job.objects.filter(pk__in=ids)]})
+
+
+@admin_required
+@require_POST
+def job_start(request: HttpRequest) -> HttpResponse:
+    kind = request.POST.get("kind", "")
+    try:
+        job = services.job_create(kind=kind, user=request.user)
+    except UnknownJobKind as exc:
+        messages.error(request, str(exc))
+        return redirect("pruning:job_list")
+    messages.success(request, f"Started {job.kind} job #{job.pk}.")
+    return redirect("pruning:job_detail", pk=job.pk)
+
+
+@admin_required
+@require_POST
+def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(Job, pk=pk)
+    if services.job_cancel(job_id=job.pk):
+        messages.success(request, f"Job #{job.pk} cancelled. Work it already finished is kept.")
+    else:
+        messages.error(request, f"Job #{job.pk} is {job.status}; only queued or running jobs can be cancelled.")
+    return redirect("pruning:job_detail", pk=job.pk)
+
+
+@admin_required
+@require_POST
+def job_requeue(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(Job, pk=pk)
+    if services.job_requeue(job_id=job.pk):
+        messages.success(request, f"Job #{job.pk} queued again; it resumes from its last finished step.")
+    else:
+        messages.error(request, f"Job #{job.pk} is {job.status}; only failed or cancelled jobs can be retried.")
+    return redirect("pruning:job_detail", pk=job.pk)

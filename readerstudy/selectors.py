@@ -1,0 +1,314 @@
+"""Reads. Two families, kept apart on purpose:
+
+- reader_* functions build what a reader may see, from an explicit allow-list of fields (never a model
+  serialisation), so a hidden field cannot leak by being added to a model;
+- everything else is for researchers and admins and includes the hidden fields.
+"""
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
+
+from readerstudy.models import Answer, Assignment, Case, CaseReading, Question, Study
+from readerstudy.services import first_incomplete_position
+
+# --- reader side (blinded) ------------------------------------------------------------------------
+
+
+@dataclass
+class ReaderProgress:
+    done: int
+    total: int
+    current: int  # first unfinished position; total + 1 when finished
+
+    @property
+    def finished(self) -> bool:
+        return self.current > self.total
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 100
+
+
+def reader_assignments(*, reader: AbstractBaseUser) -> list[tuple[Assignment, ReaderProgress]]:
+    """The reader's own studies (open or closed; drafts stay invisible) with their progress."""
+    rows = (
+        Assignment.objects.filter(reader=reader)
+        .exclude(study__status=Study.Status.DRAFT)
+        .select_related("study")
+        .order_by("-study__created_at")
+    )
+    return [(a, reader_progress(assignment=a)) for a in rows]
+
+
+def reader_assignment(*, reader: AbstractBaseUser, study_id: int) -> Assignment | None:
+    return (
+        Assignment.objects.filter(reader=reader, study_id=study_id)
+        .exclude(study__status=Study.Status.DRAFT)
+        .select_related("study")
+        .first()
+    )
+
+
+def reader_progress(*, assignment: Assignment) -> ReaderProgress:
+    done = CaseReading.objects.filter(assignment=assignment, completed_at__isnull=False).count()
+    return ReaderProgress(done=done, total=assignment.total, current=first_incomplete_position(assignment))
+
+
+def reader_can_view(*, assignment: Assignment, position: int, progress: ReaderProgress) -> bool:
+    """Readers see the case they are on, and earlier ones only where the study allows going back."""
+    if not 1 <= position <= assignment.total or position > progress.current:
+        return False
+    return position == progress.current or assignment.study.allow_back
+
+
+def reader_case_at(*, assignment: Assignment, position: int) -> Case:
+    return Case.objects.get(pk=assignment.order[position - 1])
+
+
+def reader_can_see_case(*, reader: AbstractBaseUser, token: str) -> Case | None:
+    """The case behind an image token, if this reader is assigned to it in a non-draft study."""
+    return (
+        Case.objects.filter(token=token, forms__assignments__reader=reader)
+        .exclude(study__status=Study.Status.DRAFT)
+        .first()
+    )
+
+
+def reader_question_payload(question: Question) -> dict[str, Any]:
+    return {
+        "key": question.key,
+        "text": question.text,
+        "kind": question.kind,
+        "required": question.required,
+        "options": list(question.options),
+    }
+
+
+def reader_study_payload(*, assignment: Assignment, progress: ReaderProgress | None = None) -> dict[str, Any]:
+    study = assignment.study
+    progress = progress or reader_progress(assignment=assignment)
+    return {
+        "id": study.pk,
+        "title": study.title,
+        "instructions": study.instructions,
+        "status": study.status,
+        "allow_back": study.allow_back,
+        "allow_change": study.allow_change,
+        "questions": [reader_question_payload(q) for q in study.questions.all()],
+        "progress": {"done": progress.done, "total": progress.total, "current": min(progress.current, progress.total)},
+        "finished": progress.finished,
+    }
+
+
+def _image_url(case: Case) -> str:
+    return reverse("readerstudy:image", args=[case.token])
+
+
+def reader_case_payload(*, assignment: Assignment, position: int, progress: ReaderProgress) -> dict[str, Any]:
+    """One case as its reader sees it: image, shown labels, their own answers, and where they may go."""
+    study = assignment.study
+    case = reader_case_at(assignment=assignment, position=position)
+    reading = CaseReading.objects.filter(assignment=assignment, case=case).first()
+    completed = bool(reading and reading.completed_at)
+    answers = dict(
+        Answer.objects.filter(reader=assignment.reader, case=case).values_list("question__key", "value")
+    )
+    can = lambda p: reader_can_view(assignment=assignment, position=p, progress=progress)  # noqa: E731
+    nxt = position + 1 if position < assignment.total else None
+    return {
+        "position": position,
+        "total": assignment.total,
+        "done": progress.done,
+        "case": {
+            "id": case.token,
+            "image_url": _image_url(case),
+            "width": case.width,
+            "height": case.height,
+            "shown_labels": list(case.shown_labels),
+        },
+        "answers": answers,
+        "completed": completed,
+        "editable": study.is_open and (not completed or study.allow_change),
+        "prev": position - 1 if position > 1 and can(position - 1) else None,
+        "next": nxt if nxt and can(nxt) else None,
+        # Warm the browser cache with the next image so "save and next" shows it at once.
+        "prefetch": _image_url(reader_case_at(assignment=assignment, position=nxt)) if nxt else None,
+    }
+
+
+def reader_answers(*, reader: AbstractBaseUser, study_id: int) -> list[dict[str, Any]]:
+    """A reader's own answers, blinded (case token, their position, question, value, times)."""
+    assignment = reader_assignment(reader=reader, study_id=study_id)
+    if assignment is None:
+        return []
+    position = {case_id: k for k, case_id in enumerate(assignment.order, start=1)}
+    rows = Answer.objects.filter(assignment=assignment).select_related("case", "question")
+    out = [
+        {
+            "position": position.get(a.case_id),
+            "case": a.case.token,
+            "question": a.question.key,
+            "value": a.value,
+            "answered_at": a.created_at.isoformat(),
+            "updated_at": a.updated_at.isoformat(),
+        }
+        for a in rows
+    ]
+    return sorted(out, key=lambda r: (r["position"] or 0, r["question"]))
+
+
+# --- researcher side (everything) -----------------------------------------------------------------
+
+
+def study_list() -> QuerySet[Study]:
+    return Study.objects.annotate(
+        n_cases=Count("cases", distinct=True), n_readers=Count("assignments", distinct=True)
+    ).select_related("created_by")
+
+
+def numeric_value(question: Question, value: Any) -> float | None:
+    """yes = 1, no = 0; Likert points as numbers; choice = 1-based option index; text = None."""
+    if question.kind == Question.Kind.YES_NO:
+        return {"yes": 1, "no": 0}.get(value)
+    if question.kind == Question.Kind.LIKERT:
+        return value if isinstance(value, int) else None
+    if question.kind == Question.Kind.CHOICE and value in question.options:
+        return question.options.index(value) + 1
+    return None
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat() if dt else None
+
+
+TIDY_COLUMNS = [
+    "study_id", "study", "form", "reader", "case_id", "source_image_id", "is_pie", "correlation", "dataset",
+    "is_anchor", "repeat_of_case_id", "question", "question_text", "question_kind", "value", "value_numeric",
+    "position", "server_seconds", "client_active_seconds", "first_viewed_at", "answered_at", "updated_at",
+    "n_changes", "case_completed_at",
+]  # fmt: skip
+
+
+def answers_tidy(*, study: Study, reader: AbstractBaseUser | None = None) -> list[dict[str, Any]]:
+    """One row per answer, pandas-ready (`pd.DataFrame(rows)`): the shape the perception statistics read.
+
+    Readers appear only by pseudonym. `value_numeric` is yes=1/no=0 or the Likert point; `position` is the
+    1-based place the case had in that reader's stored order. Hidden ground truth (if any) adds
+    `truth_<name>` columns. Rows are sorted by form, reader, position, question order.
+    """
+    answers = (
+        Answer.objects.filter(case__study=study)
+        .select_related("case", "question", "assignment", "assignment__form")
+        .order_by()
+    )
+    if reader is not None:
+        answers = answers.filter(reader=reader)
+    readings = {(r.assignment_id, r.case_id): r for r in CaseReading.objects.filter(assignment__study=study)}
+    positions: dict[int, dict[int, int]] = {}
+    truth_keys = sorted({k for c in Case.objects.filter(study=study) for k in c.hidden_truth})
+    rows = []
+    for a in answers:
+        asg, case, q = a.assignment, a.case, a.question
+        pos = positions.setdefault(asg.pk, {cid: k for k, cid in enumerate(asg.order, start=1)})
+        reading = readings.get((asg.pk, case.pk))
+        row = {
+            "study_id": study.pk,
+            "study": study.title,
+            "form": asg.form.number,
+            "reader": asg.pseudonym,
+            "case_id": case.pk,
+            "source_image_id": case.source_image_id,
+            "is_pie": case.is_pie,
+            "correlation": case.correlation,
+            "dataset": case.dataset,
+            "is_anchor": case.is_anchor,
+            "repeat_of_case_id": case.repeat_of_id,
+            "question": q.key,
+            "question_text": q.text,
+            "question_kind": q.kind,
+            "value": a.value,
+            "value_numeric": numeric_value(q, a.value),
+            "position": pos.get(case.pk),
+            "server_seconds": round(reading.server_seconds, 3) if reading else None,
+            "client_active_seconds": round(reading.client_active_seconds, 3) if reading else None,
+            "first_viewed_at": _iso(reading.first_viewed_at) if reading else None,
+            "answered_at": _iso(a.created_at),
+            "updated_at": _iso(a.updated_at),
+            "n_changes": max(0, len(a.history) - 1),
+            "case_completed_at": _iso(reading.completed_at) if reading else None,
+            "_order": q.order,
+        }
+        row.update({f"truth_{k}": case.hidden_truth.get(k) for k in truth_keys})
+        rows.append(row)
+    rows.sort(key=lambda r: (r["form"], r["reader"], r["position"] or 0, r.pop("_order")))
+    return rows
+
+
+def study_cases(*, study: Study) -> list[dict[str, Any]]:
+    """Every case with its hidden fields and completion counts (researchers only)."""
+    cases = (
+        Case.objects.filter(study=study)
+        .annotate(
+            n_assigned=Count("forms__assignments", distinct=True),
+            n_completed=Count("readings", filter=Q(readings__completed_at__isnull=False), distinct=True),
+        )
+        .prefetch_related("forms")
+        .order_by("id")
+    )
+    return [
+        {
+            "case_id": c.pk,
+            "token": c.token,
+            "image_url": _image_url(c),
+            "shown_labels": c.shown_labels,
+            "is_pie": c.is_pie,
+            "source_image_id": c.source_image_id,
+            "correlation": c.correlation,
+            "dataset": c.dataset,
+            "hidden_truth": c.hidden_truth,
+            "is_anchor": c.is_anchor,
+            "repeat_of_case_id": c.repeat_of_id,
+            "forms": sorted(f.number for f in c.forms.all()),
+            "n_assigned": c.n_assigned,
+            "n_completed": c.n_completed,
+        }
+        for c in cases
+    ]
+
+
+def study_dashboard(*, study: Study) -> dict[str, Any]:
+    """Per-reader progress (done / assigned, last activity, median server time per finished case)."""
+    seconds: dict[int, list[float]] = defaultdict(list)
+    done: dict[int, int] = defaultdict(int)
+    for r in CaseReading.objects.filter(assignment__study=study, completed_at__isnull=False):
+        seconds[r.assignment_id].append(r.server_seconds)
+        done[r.assignment_id] += 1
+    readers = [
+        {
+            "assignment": a,
+            "pseudonym": a.pseudonym,
+            "username": a.reader.get_username(),
+            "form": a.form.number,
+            "done": done[a.pk],
+            "total": a.total,
+            "percent": round(100 * done[a.pk] / a.total) if a.total else 100,
+            "last_activity_at": a.last_activity_at,
+            "median_seconds": statistics.median(seconds[a.pk]) if seconds[a.pk] else None,
+        }
+        for a in Assignment.objects.filter(study=study).select_related("reader", "form")
+    ]
+    cases = study_cases(study=study)
+    return {
+        "readers": readers,
+        "cases": cases,
+        "n_answers": Answer.objects.filter(case__study=study).count(),
+        "n_pie": sum(c["is_pie"] for c in cases),
+        "n_cases": len(cases),
+    }

@@ -1,0 +1,160 @@
+"""Shared fixtures: one user per role, and logged-in clients for each."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from config.roles import READERS, RESEARCHERS
+
+PASSWORD = "correct-horse-battery"
+
+
+def _user(django_user_model, username: str, group: str | None = None, admin: bool = False):
+    user = django_user_model.objects.create_user(username=username, password=PASSWORD)
+    if admin:
+        user.is_staff = user.is_superuser = True
+        user.save()
+    if group:
+        user.groups.add(Group.objects.get_or_create(name=group)[0])
+    return user
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    return _user(django_user_model, "admin1", admin=True)
+
+
+@pytest.fixture
+def researcher(django_user_model):
+    return _user(django_user_model, "researcher1", RESEARCHERS)
+
+
+@pytest.fixture
+def reader_a(django_user_model):
+    return _user(django_user_model, "reader_a", READERS)
+
+
+@pytest.fixture
+def reader_b(django_user_model):
+    return _user(django_user_model, "reader_b", READERS)
+
+
+def _client_for(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def admin_client_(admin_user):
+    return _client_for(admin_user)
+
+
+@pytest.fixture
+def researcher_client(researcher):
+    return _client_for(researcher)
+
+
+@pytest.fixture
+def reader_a_client(reader_a):
+    return _client_for(reader_a)
+
+
+@pytest.fixture
+def reader_b_client(reader_b):
+    return _client_for(reader_b)
+
+
+# --- A real Celery worker process ---------------------------------------------------------------
+
+
+def _test_database_url() -> str:
+    """The URL of the database pytest-django created, so a worker process writes where the test reads."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def _purge_queues(queues: tuple[str, ...]) -> None:
+    """Drop messages left by earlier runs: they name job ids that mean something else in this database."""
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        for name in queues:
+            try:
+                conn.default_channel.queue_purge(name)
+            except Exception:  # a queue that was never declared has nothing to purge
+                pass
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Start `celery worker` on both queues against the test database and broker; stop it by PID."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    queues = ("default", "gpu")
+    with django_db_blocker.unblock():
+        env = {**os.environ, "DATABASE_URL": _test_database_url()}
+        _purge_queues(queues)
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    log = open(log_path, "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", ",".join(queues), "-c", "1",
+         "--without-mingle", "--without-gossip", "-l", "INFO"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while b"ready." not in log_path.read_bytes():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    proc.log_path = log_path
+    yield proc
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    log.close()
+
+
+def wait_for_job(job_id: int, timeout: float = 60.0, statuses=("succeeded", "failed", "cancelled")):
+    """Poll the database until the job reaches one of `statuses`; returns the job."""
+    import time
+
+    from pruning.models import Job
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = Job.objects.get(pk=job_id)
+        if job.status in statuses:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} still {Job.objects.get(pk=job_id).status} after {timeout}s")
+
+
+@pytest.fixture
+def unreachable_broker():
+    """Point the Celery app at a port where nothing listens, then restore it (with a fresh connection pool)."""
+    from config.celery import app
+
+    keys = ("broker_url", "broker_write_url", "broker_read_url")
+    old = {key: app.conf[key] for key in keys}
+
+    def switch(values: dict) -> None:
+        app.conf.update(values)
+        app._pool = None  # connection and producer pools are cached per URL; drop them
+        app.amqp._producer_pool = None
+
+    switch(dict.fromkeys(keys, "redis://127.0.0.1:1/0"))
+    yield
+    switch(old)

@@ -1,0 +1,95 @@
+"""Job lifecycle: create -> claim -> progress -> finish, with every transition a conditional UPDATE."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from pruning import services
+from pruning.engine.progress import Cancelled
+from pruning.jobkinds import UnknownJobKind
+from pruning.models import Job
+
+pytestmark = pytest.mark.django_db
+
+
+def test_job_create_rejects_unknown_kind_with_the_known_ones():
+    with pytest.raises(UnknownJobKind, match="Unknown job kind 'bogus'.*selfcheck"):
+        services.job_create(kind="bogus")
+    assert not Job.objects.exists()
+
+
+def test_claiming_twice_runs_a_job_once():
+    job = Job.objects.create(kind="selfcheck")
+    assert services.job_claim(job_id=job.pk) is True
+    assert services.job_claim(job_id=job.pk) is False
+    job.refresh_from_db()
+    assert job.status == Job.Status.RUNNING and job.attempts == 1
+
+
+def test_a_running_job_with_a_stale_heartbeat_can_be_claimed_again():
+    job = Job.objects.create(kind="selfcheck", status=Job.Status.RUNNING,
+                             heartbeat_at=timezone.now() - services.STALE_AFTER - timedelta(seconds=1))
+    assert services.job_claim(job_id=job.pk) is True
+    job.refresh_from_db()
+    assert job.attempts == 1
+
+
+def test_progress_is_recorded_and_cancel_stops_the_next_report():
+    job = Job.objects.create(kind="selfcheck")
+    services.job_claim(job_id=job.pk)
+    services.job_report_progress(job_id=job.pk, done=2, total=5, message="epoch 2")
+    job.refresh_from_db()
+    assert (job.progress_done, job.progress_total, job.progress_message, job.percent) == (2, 5, "epoch 2", 40)
+    assert services.job_cancel(job_id=job.pk) is True
+    with pytest.raises(Cancelled):
+        services.job_report_progress(job_id=job.pk, done=3, total=5)
+    assert services.job_succeed(job_id=job.pk) is False, "a cancelled job never turns into a success"
+    job.refresh_from_db()
+    assert job.status == Job.Status.CANCELLED
+
+
+def test_finished_jobs_cannot_be_cancelled_but_failed_ones_can_be_requeued():
+    job = Job.objects.create(kind="selfcheck")
+    services.job_claim(job_id=job.pk)
+    services.job_fail(job_id=job.pk, error="boom")
+    assert services.job_cancel(job_id=job.pk) is False
+    assert services.job_requeue(job_id=job.pk) is True
+    job.refresh_from_db()
+    assert job.status == Job.Status.QUEUED and job.error == ""
+    services.job_claim(job_id=job.pk)
+    services.job_succeed(job_id=job.pk, result={"ok": 1})
+    assert services.job_requeue(job_id=job.pk) is False
+
+
+def test_job_run_records_success_and_is_idempotent_when_called_twice():
+    job = Job.objects.create(kind="selfcheck")
+    assert services.job_run(job_id=job.pk) == Job.Status.SUCCEEDED
+    assert services.job_run(job_id=job.pk) == Job.Status.SUCCEEDED  # second delivery: not claimed, not rerun
+    job.refresh_from_db()
+    assert job.attempts == 1
+    assert job.result["torch"].startswith("2.14.1")
+    assert job.result["device"] in {"cpu", "cuda"}
+
+
+def test_job_run_records_a_runner_exception_as_failure(monkeypatch):
+    from pruning import jobkinds
+
+    monkeypatch.setitem(jobkinds.JOB_KINDS, "broken", jobkinds.JobKind("broken", "Broken", "default",
+                                                                        "tests.platform_tests.test_jobs:explode"))
+    job = Job.objects.create(kind="broken")
+    assert services.job_run(job_id=job.pk) == Job.Status.FAILED
+    job.refresh_from_db()
+    assert job.error.startswith("RuntimeError: the runner blew up")
+
+
+def explode(job, progress):
+    raise RuntimeError("the runner blew up")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unreachable_broker_is_recorded_on_the_job_not_raised(unreachable_broker):
+    job = services.job_create(kind="selfcheck")
+    job.refresh_from_db()
+    assert job.status == Job.Status.QUEUED
+    assert "Broker unreachable" in job.enqueue_error
