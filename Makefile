@@ -28,10 +28,9 @@ browser:
 demo: $(STAMP)
 	DEBUG=1 $(PY) manage.py demo --host $(HOST) --port $(PORT)
 
-# Tests get their own broker folder and artifact root so a demo's leftovers never leak in.
+# Each pytest run gets its own test database, broker folder and artifact root (tests/isolation.py).
 test: $(STAMP) browser
-	rm -rf var/test-broker var/test-artifacts
-	CELERY_BROKER_DIR=var/test-broker ARTIFACT_ROOT=var/test-artifacts $(PY) -m pytest
+	$(PY) -m pytest
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 

@@ -119,11 +119,14 @@ except Exception as exc:  # dj_database_url raises several types; the user needs
         f"DATABASE_URL={os.environ.get('DATABASE_URL')!r} is not a valid database URL ({exc}). "
         "Use e.g. postgres://postgres@127.0.0.1:5432/test, or unset it for the embedded SQLite database."
     ) from None
+_test_run = os.environ.get("TEST_RUN_ID", "")  # set by tests/isolation.py: one test database per pytest run
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so a real worker process sees the test database too.
-    _db["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    _db["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{_test_run}.sqlite3")}
     _db["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     _db["CONN_MAX_AGE"] = 0
+elif _test_run:
+    _db["TEST"] = {"NAME": f"test_{_db['NAME']}_{_test_run}"}
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -21,6 +21,8 @@ JOB_KINDS: dict[str, JobKind] = {
     kind.name: kind
     for kind in [
         JobKind("selfcheck", "Self-check (torch version, device)", "gpu", "pruning.runners:selfcheck", True),
+        # Forgettability + PIE report (Figs 1-5) from prediction stores: CPU work, default queue.
+        JobKind("analysis", "Forgettability and PIE report", "default", "analysis.runners:run_report"),
     ]
 }
 

@@ -1,6 +1,28 @@
 from django.urls import path
 
-from readerstudy import views
+from readerstudy import api, views
 
 app_name = "readerstudy"
-urlpatterns = [path("", views.home, name="home")]
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("new/", views.study_new, name="new"),
+    path("<int:pk>/", views.study_intro, name="intro"),
+    path("<int:pk>/read/", views.read_resume, name="read_resume"),
+    path("<int:pk>/read/<int:position>/", views.read, name="read"),
+    path("<int:pk>/done/", views.done, name="done"),
+    path("image/<str:token>/", views.image, name="image"),
+    # researchers and admins
+    path("<int:pk>/dashboard/", views.dashboard, name="dashboard"),
+    path("<int:pk>/status/", views.set_status, name="set_status"),
+    path("<int:pk>/export/answers.csv", views.export_tidy, name="export_tidy"),
+    path("<int:pk>/export/via.zip", views.export_via_zip, name="export_via_zip"),
+    path("<int:pk>/export/via/<str:pseudonym>.csv", views.export_via, name="export_via"),
+    # JSON API (schema: /api/schema/, docs: /api/docs/)
+    path("api/studies/", api.StudyList.as_view(), name="api-studies"),
+    path("api/studies/<int:pk>/", api.StudyDetail.as_view(), name="api-study"),
+    path("api/studies/<int:pk>/next/", api.ReaderNext.as_view(), name="api-reader-next"),
+    path("api/studies/<int:pk>/cases/<int:position>/", api.ReaderCase.as_view(), name="api-reader-case"),
+    path("api/studies/<int:pk>/answers/", api.StudyAnswers.as_view(), name="api-study-answers"),
+    path("api/studies/<int:pk>/cases/", api.StudyCases.as_view(), name="api-study-cases"),
+    path("api/answers/", api.AnswerSubmit.as_view(), name="api-answer-submit"),
+]

@@ -1,5 +1,203 @@
-from django.shortcuts import render
+"""Reader-study pages: HTTP only (who may see what, validate, call a service or selector, render).
+
+Readers reach a study only through their own assignment (404 otherwise, so nothing reveals that other
+studies or cases exist); researchers and admins see everything.
+"""
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from config.roles import admin_required, is_researcher, researcher_required
+from readerstudy import exports, selectors, services, sources
+from readerstudy.design import DesignError
+from readerstudy.forms import SelectionStudyForm, UploadStudyForm
+from readerstudy.images import ImageError, image_response
+from readerstudy.models import Assignment, Case, Study
+from readerstudy.upload import UploadError
 
 
-def home(request):
-    return render(request, "readerstudy/home.html")
+def home(request: HttpRequest) -> HttpResponse:
+    context = {"assignments": selectors.reader_assignments(reader=request.user)}
+    if is_researcher(request.user):
+        context["studies"] = selectors.study_list()
+    return render(request, "readerstudy/home.html", context)
+
+
+def _assignment_or_404(request: HttpRequest, pk: int) -> Assignment:
+    assignment = selectors.reader_assignment(reader=request.user, study_id=pk)
+    if assignment is None:
+        raise Http404("No such study among yours.")
+    return assignment
+
+
+def study_intro(request: HttpRequest, pk: int) -> HttpResponse:
+    assignment = selectors.reader_assignment(reader=request.user, study_id=pk)
+    if assignment is None and is_researcher(request.user):
+        return redirect("readerstudy:dashboard", pk=pk)
+    if assignment is None:
+        raise Http404("No such study among yours.")
+    progress = selectors.reader_progress(assignment=assignment)
+    return render(
+        request, "readerstudy/intro.html", {"study": assignment.study, "assignment": assignment, "progress": progress}
+    )
+
+
+def read_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    """Where the reader left off: the first unfinished case (with any autosaved answers), or the end."""
+    assignment = _assignment_or_404(request, pk)
+    progress = selectors.reader_progress(assignment=assignment)
+    if progress.finished:
+        return redirect("readerstudy:done", pk=pk)
+    return redirect("readerstudy:read", pk=pk, position=progress.current)
+
+
+def read(request: HttpRequest, pk: int, position: int) -> HttpResponse:
+    assignment = _assignment_or_404(request, pk)
+    study = assignment.study
+    progress = selectors.reader_progress(assignment=assignment)
+    if not study.is_open:
+        messages.info(request, f"This study is {study.status}.")
+        return redirect("readerstudy:intro", pk=pk)
+    if not selectors.reader_can_view(assignment=assignment, position=position, progress=progress):
+        return redirect("readerstudy:read_resume", pk=pk)
+    case = selectors.reader_case_at(assignment=assignment, position=position)
+    services.case_view(assignment=assignment, case=case)
+    bootstrap = {
+        "study": selectors.reader_study_payload(assignment=assignment, progress=progress),
+        "case": selectors.reader_case_payload(assignment=assignment, position=position, progress=progress),
+        "urls": {
+            "submit": reverse("readerstudy:api-answer-submit"),
+            "case": reverse("readerstudy:api-reader-case", args=[pk, 0]).removesuffix("0/"),
+            "read": reverse("readerstudy:read", args=[pk, 0]).removesuffix("0/"),
+            "done": reverse("readerstudy:done", args=[pk]),
+            "studies": reverse("readerstudy:home"),
+        },
+    }
+    return render(request, "readerstudy/read.html", {"study": study, "bootstrap": bootstrap})
+
+
+def done(request: HttpRequest, pk: int) -> HttpResponse:
+    assignment = _assignment_or_404(request, pk)
+    progress = selectors.reader_progress(assignment=assignment)
+    if not progress.finished:
+        return redirect("readerstudy:read_resume", pk=pk)
+    return render(request, "readerstudy/done.html", {"study": assignment.study, "progress": progress})
+
+
+def image(request: HttpRequest, token: str) -> HttpResponse:
+    if is_researcher(request.user):
+        case = Case.objects.filter(token=token).first()
+    else:
+        case = selectors.reader_can_see_case(reader=request.user, token=token)
+    if case is None:
+        raise Http404("No such image.")
+    return image_response(case.image)
+
+
+# --- researchers and admins -----------------------------------------------------------------------
+
+
+@researcher_required
+def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
+    study = get_object_or_404(Study, pk=pk)
+    return render(
+        request, "readerstudy/dashboard.html", {"study": study, **selectors.study_dashboard(study=study)}
+    )
+
+
+@admin_required
+@require_POST
+def set_status(request: HttpRequest, pk: int) -> HttpResponse:
+    study = get_object_or_404(Study, pk=pk)
+    action = request.POST.get("action")
+    try:
+        if action == "open":
+            services.study_open(study=study)
+        elif action == "close":
+            services.study_close(study=study)
+        else:
+            messages.error(request, f"Unknown action {action!r}; use open or close.")
+            return redirect("readerstudy:dashboard", pk=pk)
+    except services.ReaderStudyError as exc:
+        messages.error(request, exc.message)
+        return redirect("readerstudy:dashboard", pk=pk)
+    messages.success(request, f"Study '{study.title}' is now {study.status}.")
+    return redirect("readerstudy:dashboard", pk=pk)
+
+
+def _download(content: str | bytes, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@researcher_required
+def export_tidy(request: HttpRequest, pk: int) -> HttpResponse:
+    study = get_object_or_404(Study, pk=pk)
+    return _download(exports.tidy_csv(study=study), f"study{study.pk}_answers.csv", "text/csv")
+
+
+@researcher_required
+def export_via(request: HttpRequest, pk: int, pseudonym: str) -> HttpResponse:
+    assignment = get_object_or_404(Assignment.objects.select_related("form", "study"), study_id=pk, pseudonym=pseudonym)
+    paper_order = request.GET.get("paper_order") == "1"
+    content = exports.via_csv(assignment=assignment, paper_order=paper_order)
+    return _download(content, exports.via_export_name(assignment), "text/csv")
+
+
+@researcher_required
+def export_via_zip(request: HttpRequest, pk: int) -> HttpResponse:
+    study = get_object_or_404(Study, pk=pk)
+    content = exports.via_zip(study=study, paper_order=request.GET.get("paper_order") == "1")
+    return _download(content, f"study{study.pk}_via.zip", "application/zip")
+
+
+@admin_required
+def study_new(request: HttpRequest) -> HttpResponse:
+    """Build a study from an uploaded zip + CSV, or from a PIE selection of the pruning engine."""
+    choices = sources.pie_selection_choices()
+    upload_form = UploadStudyForm(prefix="up")
+    selection_form = SelectionStudyForm(prefix="sel", choices=choices)
+    errors: list[str] = []
+    if request.method == "POST":
+        source = request.POST.get("source")
+        try:
+            if source == "upload":
+                upload_form = UploadStudyForm(request.POST, request.FILES, prefix="up")
+                if upload_form.is_valid():
+                    study = services.study_create_from_upload(
+                        archive=upload_form.cleaned_data["archive"],
+                        csv_file=upload_form.cleaned_data["csv_file"],
+                        created_by=request.user,
+                        **upload_form.design_kwargs(),
+                    )
+                    return _created(request, study)
+            elif source == "selection":
+                selection_form = SelectionStudyForm(request.POST, prefix="sel", choices=choices)
+                if selection_form.is_valid():
+                    candidates, origin = sources.candidates_from_pie_selection(selection_form.cleaned_data["selection"])
+                    study = services.study_create_from_candidates(
+                        candidates=candidates, source=origin, created_by=request.user, **selection_form.design_kwargs()
+                    )
+                    return _created(request, study)
+            else:
+                errors.append("Choose where the cases come from.")
+        except UploadError as exc:
+            errors = [exc.message, *exc.errors]
+        except (DesignError, ImageError, services.ReaderStudyError) as exc:
+            errors = [str(exc)]
+    status = 400 if errors or (request.method == "POST") else 200
+    return render(
+        request,
+        "readerstudy/new.html",
+        {"upload_form": upload_form, "selection_form": selection_form, "has_selections": bool(choices), "errors": errors},
+        status=status,
+    )
+
+
+def _created(request: HttpRequest, study: Study) -> HttpResponse:
+    messages.success(request, f"Created draft study '{study.title}' with {study.cases.count()} cases. Open it when ready.")
+    return redirect("readerstudy:dashboard", pk=study.pk)

@@ -57,7 +57,7 @@ def check_labels(labels: np.ndarray, name: str = "labels") -> np.ndarray:
     bad = ~np.isin(arr, (0, 1))
     if bad.any():
         i, j = map(int, np.argwhere(bad)[0])
-        raise MetricsInputError(f"{name} must be 0/1; {name}[{i}, {j}] = {arr[i, j]!r}")
+        raise MetricsInputError(f"{name} must be 0/1; {name}[{i}, {j}] = {arr[i, j].item()!r}")
     return arr.astype(np.uint8, copy=False)
 
 
@@ -96,8 +96,8 @@ def class_metrics(
         chunk = np.ascontiguousarray(flat[start:stop].transpose(0, 2, 1))
         if np.isnan(chunk).any():
             k, j, i = map(int, np.argwhere(np.isnan(chunk))[0])
-            idx = np.unravel_index(start + k, lead) if lead else ()
-            raise MetricsInputError(f"probs{list(idx) + [i, j]} is NaN")
+            idx = [int(v) for v in np.unravel_index(start + k, lead)] if lead else []
+            raise MetricsInputError(f"probs{idx + [i, j]} is NaN")
         a, b = _rank_metrics(chunk, y_t)
         auc[start:stop], ap[start:stop] = a, b
         f1[start:stop] = _f1(chunk, y_t, threshold)

@@ -66,7 +66,7 @@ def pie_mask(
         if bad.size:
             i = int(bad[0])
             raise PieInputError(
-                f"pie_table row {i}: image_id {got[i]!r} but test image {idx[i]} is {want[i]!r}"
+                f"pie_table row {i}: image_id {str(got[i])!r} but test image {int(idx[i])} is {str(want[i])!r}"
             )
     mask = np.zeros(n_images, dtype=bool)
     mask[idx] = pie_table["is_pie"].to_numpy().astype(bool)

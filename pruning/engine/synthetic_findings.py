@@ -114,14 +114,14 @@ def _edema(c: Ctx, k: int, s: float) -> None:
 
 
 def _emphysema(c: Ctx, k: int, s: float) -> None:
-    c.A -= (0.08 + 0.1 * s) * c.lung_air  # hyperlucent lungs with sparse markings
+    c.A -= (0.05 + 0.07 * s) * c.lung_air  # hyperlucent lungs with sparse markings
     c.mark *= 1 - 0.55 * s
     for i in range(int(c.rng.integers(0, 3))):
         side = int(c.rng.integers(2))
         px, py = c.point_in_lung(side, 0.04, 0.05, 0.45)
         d = _blob(c, px, py, 0.025 + 0.02 * c.rng.random())
         bulla = sig((1 - d) / 0.06) * c.lung[side]
-        c.A += -0.08 * bulla + 0.06 * np.exp(-(((d - 1) / 0.08) ** 2)) * c.lung[side]
+        c.A += -0.04 * bulla + 0.06 * np.exp(-(((d - 1) / 0.08) ** 2)) * c.lung[side]
         c.mark *= 1 - bulla
 
 

@@ -185,7 +185,7 @@ def train_run(
         ytr = torch.from_numpy(train_labels.astype(np.float32)).to(dev)
         yva = torch.from_numpy(val_labels.astype(np.float32)).to(dev)
         report(progress, state["epoch"], config.epochs, "training: resuming" if ck else "training")
-        epoch = state["epoch"]
+        epoch = ck_epoch = state["epoch"]
         while not stopped and epoch < config.epochs:
             epoch += 1
             tr = train_one_epoch(model, optimizer, train_data, ytr, config, generator)
@@ -210,8 +210,14 @@ def train_run(
             save_checkpoint({**ckpt, "generator": generator.get_state(), "stopped_early": stopped}, last_path)
             csv = pd.DataFrame(history, columns=["epoch", "phase", "loss", "mauc", "map"]).to_csv(index=False)
             atomic_write(out / "history.csv", lambda f, text=csv: f.write(text.encode()))
+            try:
+                report(progress, epoch, config.epochs, f"epoch {epoch}: val loss {va['loss']:.4f}, mAP {va['map']:.3f}")
+            except BaseException:
+                save_learning_curves(history, out / "learning_curves.png")
+                raise
+        # Drawn once per call, not per epoch: a matplotlib figure costs more than a tiny epoch.
+        if history and (epoch > ck_epoch or not (out / "learning_curves.png").is_file()):
             save_learning_curves(history, out / "learning_curves.png")
-            report(progress, epoch, config.epochs, f"epoch {epoch}: val loss {va['loss']:.4f}, mAP {va['map']:.3f}")
     finally:
         torch.use_deterministic_algorithms(was_deterministic)
     return {

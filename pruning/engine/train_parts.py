@@ -74,8 +74,9 @@ def save_learning_curves(history: list[dict], path: str | os.PathLike) -> None:
     """Loss, mean AUROC and mAP per epoch, train vs val, as one PNG (Figure API, no pyplot)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(12, 3.5), layout="constrained")
+    fig = Figure(figsize=(12, 3.5))
     axes = fig.subplots(1, 3)
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.15, top=0.95, wspace=0.3)  # no layout engine: fast
     for ax, key, label in zip(axes, ("loss", "mauc", "map"), ("BCE loss", "mean AUROC", "mAP"), strict=True):
         for phase in ("train", "val"):
             rows = [r for r in history if r["phase"] == phase]

@@ -138,7 +138,9 @@ def test_ensemble_mean_averages_over_seeds_in_float64():
 def test_selection_from_prediction_sets_averages_seeds_before_correlating():
     rng = np.random.default_rng(1)
     sets = [
-        PredictionSet(rng.random((3, 40, 6), dtype=np.float32), [0.0, 0.5, 0.9], [f"i{k}" for k in range(40)], list("abcdef"))
+        PredictionSet(
+            rng.random((3, 40, 6), dtype=np.float32), [0.0, 0.5, 0.9], [f"i{k}" for k in range(40)], list("abcdef")
+        )
         for _ in range(3)
     ]
     sel = select_pies_from_sets(sets, sparsity=0.9, q=0.1)

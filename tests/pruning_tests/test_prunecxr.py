@@ -84,7 +84,9 @@ def test_class_columns_that_differ_are_an_error_naming_the_file(tmp_path):
     export_prunecxr(make_sets(), "nih-cxr-lt", tmp_path, labels())
     path = tmp_path / "nih-cxr-lt_resnet50_seed-1_prune-0.5.pkl"
     pd.read_pickle(path).rename(columns={"Hernia": "Mass"}).to_pickle(path)
-    with pytest.raises(ValueError, match=r"seed-1_prune-0.5.pkl: class columns differ .*extra \['Mass'\], missing \['Hernia'\]"):
+    with pytest.raises(
+        ValueError, match=r"seed-1_prune-0.5.pkl: class columns differ .*extra \['Mass'\], missing \['Hernia'\]"
+    ):
         import_prunecxr(tmp_path, "nih-cxr-lt")
 
 

@@ -1,0 +1,180 @@
+"""JSON API (DRF). Same permissions as the pages: readers get their own, blinded data; researchers all.
+
+Views are exempt from the login middleware so that DRF itself answers anonymous calls with a JSON 403
+instead of a redirect to the login page; DRF's IsAuthenticated still guards every endpoint.
+"""
+
+from django.contrib.auth.decorators import login_not_required
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.roles import is_researcher
+from readerstudy import selectors, services
+from readerstudy.models import Assignment, Case, Study
+
+
+class IsResearcher(BasePermission):
+    message = "This endpoint is for researchers and admins."
+
+    def has_permission(self, request, view) -> bool:
+        return is_researcher(request.user)
+
+
+class Api(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        return login_not_required(super().as_view(**initkwargs))
+
+
+def _assignment(request: Request, pk: int) -> Assignment:
+    assignment = selectors.reader_assignment(reader=request.user, study_id=pk)
+    if assignment is None:
+        raise NotFound("No such study among yours.")
+    return assignment
+
+
+def _study_full(study: Study) -> dict:
+    return {
+        "id": study.pk,
+        "title": study.title,
+        "instructions": study.instructions,
+        "status": study.status,
+        "allow_back": study.allow_back,
+        "allow_change": study.allow_change,
+        "design": study.design,
+        "source": study.source,
+        "created_at": study.created_at.isoformat(),
+        "questions": [selectors.reader_question_payload(q) for q in study.questions.all()],
+        "readers": [
+            {"pseudonym": r["pseudonym"], "form": r["form"], "done": r["done"], "total": r["total"]}
+            for r in selectors.study_dashboard(study=study)["readers"]
+        ],
+    }
+
+
+class StudyList(Api):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Studies: a reader's own (blinded), or all for researchers")
+    def get(self, request: Request) -> Response:
+        if is_researcher(request.user):
+            studies = [
+                {"id": s.pk, "title": s.title, "status": s.status, "n_cases": s.n_cases, "n_readers": s.n_readers}
+                for s in selectors.study_list()
+            ]
+        else:
+            studies = []
+        mine = [
+            {
+                "id": a.study_id,
+                "title": a.study.title,
+                "status": a.study.status,
+                "done": p.done,
+                "total": p.total,
+                "finished": p.finished,
+            }
+            for a, p in selectors.reader_assignments(reader=request.user)
+        ]
+        return Response({"assigned": mine, "all": studies} if is_researcher(request.user) else {"assigned": mine})
+
+
+class StudyDetail(Api):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="A study: full for researchers, blinded for its readers")
+    def get(self, request: Request, pk: int) -> Response:
+        if is_researcher(request.user):
+            return Response(_study_full(get_object_or_404(Study, pk=pk)))
+        return Response(selectors.reader_study_payload(assignment=_assignment(request, pk)))
+
+
+def _case_response(assignment: Assignment, position: int) -> dict:
+    progress = selectors.reader_progress(assignment=assignment)
+    if not selectors.reader_can_view(assignment=assignment, position=position, progress=progress):
+        raise NotFound("This case is not available to you now.")
+    case = selectors.reader_case_at(assignment=assignment, position=position)
+    if assignment.study.is_open:
+        services.case_view(assignment=assignment, case=case)
+    return selectors.reader_case_payload(assignment=assignment, position=position, progress=progress)
+
+
+class ReaderNext(Api):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The reader's next unfinished case, or finished=true")
+    def get(self, request: Request, pk: int) -> Response:
+        assignment = _assignment(request, pk)
+        progress = selectors.reader_progress(assignment=assignment)
+        if progress.finished:
+            return Response({"finished": True, "done": progress.done, "total": progress.total})
+        return Response({"finished": False, **_case_response(assignment, progress.current)})
+
+
+class ReaderCase(Api):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The reader's case at a position of their order")
+    def get(self, request: Request, pk: int, position: int) -> Response:
+        return Response(_case_response(_assignment(request, pk), position))
+
+
+class AnswerSubmitSerializer(serializers.Serializer):
+    case = serializers.CharField(help_text="The case id shown to the reader (an opaque token).")
+    answers = serializers.DictField(
+        child=serializers.JSONField(), help_text="Question key -> value ('yes'/'no', 1..K, option, text)."
+    )
+    complete = serializers.BooleanField(default=False, help_text="Save and finish the case (all required answers).")
+    active_ms = serializers.IntegerField(default=0, min_value=0, help_text="Client active time since the last save.")
+
+
+class AnswerSubmit(Api):
+    @extend_schema(request=AnswerSubmitSerializer, responses=OpenApiTypes.OBJECT, summary="Save a reader's answers")
+    def post(self, request: Request) -> Response:
+        data = AnswerSubmitSerializer(data=request.data)
+        if not data.is_valid():
+            return Response({"detail": "Malformed submission.", "errors": data.errors}, status=400)
+        d = data.validated_data
+        case = Case.objects.filter(token=d["case"]).first()
+        if case is None:
+            return Response({"detail": "This case is not assigned to you."}, status=status.HTTP_403_FORBIDDEN)
+        try:
+            result = services.answers_submit(
+                reader=request.user,
+                case=case,
+                values=d["answers"],
+                complete=d["complete"],
+                client_active_ms=d["active_ms"],
+            )
+        except services.ReaderStudyError as exc:
+            return Response({"detail": exc.message, "errors": exc.errors}, status=exc.status)
+        body = {
+            "saved": result.saved,
+            "position": result.position,
+            "case_completed": result.case_completed,
+            "form_completed": result.form_completed,
+            "next_position": result.next_position,
+        }
+        if d["complete"] and result.next_position:
+            assignment = selectors.reader_assignment(reader=request.user, study_id=case.study_id)
+            body["next"] = _case_response(assignment, result.next_position)
+        return Response(body)
+
+
+class StudyAnswers(Api):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Answers: tidy rows for researchers, own rows for readers")
+    def get(self, request: Request, pk: int) -> Response:
+        if is_researcher(request.user):
+            study = get_object_or_404(Study, pk=pk)
+            return Response({"study": study.pk, "answers": selectors.answers_tidy(study=study)})
+        _assignment(request, pk)
+        return Response({"study": pk, "answers": selectors.reader_answers(reader=request.user, study_id=pk)})
+
+
+class StudyCases(Api):
+    permission_classes = [IsAuthenticated, IsResearcher]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Every case with hidden fields (researchers)")
+    def get(self, request: Request, pk: int) -> Response:
+        study = get_object_or_404(Study, pk=pk)
+        return Response({"study": study.pk, "cases": selectors.study_cases(study=study)})

@@ -1,0 +1,107 @@
+"""Answer exports: the tidy long CSV and VIA-compatible CSVs in the layout of the paper's survey files.
+
+VIA layout (VGG Image Annotator 2 CSV export, as read by PruneCXR's pie_survey_analysis.py):
+  filename, file_size, file_attributes, region_count, region_id, region_shape_attributes, region_attributes
+with `file_attributes` a JSON object whose keys are the question texts and whose values are strings
+("yes"/"no", "1".."5", free text). Unanswered questions are left out of the object (the paper's reader
+turns a missing key into NaN, whereas an empty string would count as "no"). There are no regions, so
+region_count and region_id are 0 and the two region JSON columns are "{}".
+
+The paper's script ignores which image is a PIE: it sorts rows by filename and calls the first 20
+"PIE". `paper_order=True` prefixes file names with "a_" (PIE) / "b_" (non-PIE) so that this sort puts
+the PIEs first and the script's labels come out right; rows are written PIEs first either way.
+Hidden repeat cases are not part of the paper's design and stay out of the VIA file (the tidy export
+has them).
+"""
+
+import csv
+import io
+import json
+import zipfile
+from typing import Any
+
+from readerstudy.models import Answer, Assignment, Case, Study
+from readerstudy.selectors import TIDY_COLUMNS, answers_tidy
+
+VIA_COLUMNS = [
+    "filename",
+    "file_size",
+    "file_attributes",
+    "region_count",
+    "region_id",
+    "region_shape_attributes",
+    "region_attributes",
+]
+
+
+def _csv_text(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return "" if value is None else value
+
+
+def tidy_csv(*, study: Study) -> str:
+    rows = answers_tidy(study=study)
+    truth = sorted({k for r in rows for k in r if k.startswith("truth_")})
+    return _csv_text(rows, TIDY_COLUMNS + truth)
+
+
+def via_filename(case: Case, *, paper_order: bool) -> str:
+    return f"{'a' if case.is_pie else 'b'}_{case.source_image_id}" if paper_order else case.source_image_id
+
+
+def via_rows(*, assignment: Assignment, paper_order: bool = False) -> list[dict[str, Any]]:
+    """One row per (non-repeat) case of the reader's form, PIEs first, then by source image id."""
+    cases = sorted(
+        Case.objects.filter(forms=assignment.form, repeat_of__isnull=True),
+        key=lambda c: (not c.is_pie, c.source_image_id),
+    )
+    answers: dict[int, dict[str, str]] = {}
+    for a in Answer.objects.filter(assignment=assignment, case__repeat_of__isnull=True).select_related("question"):
+        if a.value == "" and a.question.kind == "text":
+            continue
+        answers.setdefault(a.case_id, {})[a.question.text] = str(a.value)
+    order = {q.text: q.order for q in assignment.study.questions.all()}
+    rows = []
+    for case in cases:
+        attrs = dict(sorted(answers.get(case.pk, {}).items(), key=lambda kv: order.get(kv[0], 0)))
+        rows.append(
+            {
+                "filename": via_filename(case, paper_order=paper_order),
+                "file_size": case.image_bytes,
+                "file_attributes": json.dumps(attrs),
+                "region_count": 0,
+                "region_id": 0,
+                "region_shape_attributes": "{}",
+                "region_attributes": "{}",
+            }
+        )
+    return rows
+
+
+def via_csv(*, assignment: Assignment, paper_order: bool = False) -> str:
+    return _csv_text(via_rows(assignment=assignment, paper_order=paper_order), VIA_COLUMNS)
+
+
+def via_export_name(assignment: Assignment) -> str:
+    return f"study{assignment.study_id}_form{assignment.form.number}_{assignment.pseudonym}_via.csv"
+
+
+def via_zip(*, study: Study, paper_order: bool = False) -> bytes:
+    """Every reader's VIA file of the study in one zip (one file per form and reader)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for assignment in Assignment.objects.filter(study=study).select_related("form", "study"):
+            zf.writestr(via_export_name(assignment), via_csv(assignment=assignment, paper_order=paper_order))
+    return buffer.getvalue()
