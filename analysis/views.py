@@ -1,8 +1,90 @@
-from django.shortcuts import render
+"""Report pages: HTTP only (role check, validate, call a service or selector, render)."""
 
-from config.roles import researcher_required
+import mimetypes
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from analysis import selectors, services
+from analysis.forms import SOURCE_EXPERIMENT, NewReportForm
+from analysis.models import Report
+from config.roles import admin_required, researcher_required
 
 
 @researcher_required
-def home(request):
-    return render(request, "analysis/home.html")
+def home(request: HttpRequest) -> HttpResponse:
+    """The researchers' landing page: every report with its job's live status."""
+    return render(request, "analysis/home.html", {"reports": selectors.report_list()})
+
+
+@researcher_required
+def report_new(request: HttpRequest) -> HttpResponse:
+    form = NewReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["source"] == SOURCE_EXPERIMENT:
+                report = services.report_create_for_experiment(experiment=data["experiment"], user=request.user)
+                if data["title"]:
+                    Report.objects.filter(pk=report.pk).update(title=data["title"])
+            else:
+                report = services.report_create_from_prunecxr(
+                    title=data["title"] or f"{data['dataset']} ({data['preds_dir']})",
+                    preds_dir=data["preds_dir"],
+                    labels_dir=data["labels_dir"],
+                    dataset=data["dataset"],
+                    user=request.user,
+                )
+        except services.ReportInputInvalid as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Report #{report.pk} queued; this page updates while it is computed.")
+            return redirect("analysis:report_detail", pk=report.pk)
+    return render(request, "analysis/report_new.html", {"form": form})
+
+
+@researcher_required
+def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    report = get_object_or_404(Report.objects.select_related("job", "created_by"), pk=pk)
+    context = {
+        "report": report,
+        "job": report.job,
+        "figures": selectors.report_figures(report=report),
+        "tables": selectors.report_tables(report=report),
+        "files": selectors.report_files(report=report),
+        "numbers": selectors.report_key_numbers(report=report),
+        "correlations": selectors.report_correlations(report=report),
+        "paper_dataset": selectors.paper_dataset(report),
+        "class_summary": selectors.report_class_summary(report=report),
+        "pie_tests": selectors.report_pie_tests(report=report),
+    }
+    return render(request, "analysis/report_detail.html", context)
+
+
+@researcher_required
+def report_file(request: HttpRequest, pk: int, name: str) -> FileResponse:
+    """One file of the report folder. PNGs are shown inline (the page's <img>); everything else,
+    SVG included (it could carry script), downloads as an attachment."""
+    report = get_object_or_404(Report, pk=pk)
+    path = selectors.report_file_path(report=report, name=name)
+    if path is None:
+        raise Http404("No such file in this report.")
+    inline = path.suffix.lower() == ".png" and "download" not in request.GET
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    response = FileResponse(path.open("rb"), as_attachment=not inline, filename=path.name, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@admin_required
+@require_POST
+def report_rerun(request: HttpRequest, pk: int) -> HttpResponse:
+    report = get_object_or_404(Report, pk=pk)
+    if report.job and report.job.is_active:
+        messages.error(request, f"Report #{report.pk} is already being computed (job #{report.job.pk}).")
+    else:
+        job = services.report_rerun(report=report, user=request.user)
+        messages.success(request, f"Report #{report.pk} queued again (job #{job.pk}); unchanged inputs are skipped.")
+    return redirect("analysis:report_detail", pk=report.pk)

@@ -74,8 +74,10 @@ def main() -> None:
         ours_times.append(seconds)
     base_seconds, base_counts = baseline(model)
     assert ours_counts == base_counts, "zero counts differ"
-    assert ours_counts == [round(r * n) for r in SPARSITIES], "zero counts are not round(r * n)"
-    print(f"identical zero counts at all {len(SPARSITIES)} sparsities (= round(r * n))")
+    # L1 zeroes the smallest |w| first, so weights that were already exactly 0 (random init
+    # underflows a few) are inside every mask: zeros = max(round(r * n), zeros before pruning).
+    assert ours_counts == [max(round(r * n), ours_counts[0]) for r in SPARSITIES], "counts are not round(r * n)"
+    print(f"identical zero counts at all {len(SPARSITIES)} sparsities (= round(r * n); {ours_counts[0]} zeros at init)")
 
     ours_s = statistics.median(ours_times)
     print(f"ours (median of {args.repeats}):   {ours_s:.2f} s per sweep  {[round(x, 2) for x in ours_times]}")

@@ -24,3 +24,86 @@ def job_status_payload(job: Job) -> dict:
         "started_at": job.started_at.isoformat() if job.started_at else None,
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
     }
+
+
+# --- datasets and experiments ---------------------------------------------------------------------
+
+
+def dataset_list():
+    from django.db.models import Count
+
+    from pruning.models import Dataset
+
+    return Dataset.objects.annotate(n_experiments=Count("experiments")).order_by("name")
+
+
+def experiment_list(*, limit: int = 200):
+    from pruning.models import Experiment
+
+    return Experiment.objects.select_related("dataset", "job", "created_by").order_by("-created_at", "-id")[:limit]
+
+
+def experiment_stores(experiment) -> list:
+    """Paths of the finished prediction stores of an experiment, by seed (what the analysis reads)."""
+    from pruning.models import PruningSweep
+
+    sweeps = PruningSweep.objects.filter(training_run__experiment=experiment, finished_at__isnull=False)
+    return [s.store_path for s in sweeps.select_related("training_run").order_by("training_run__seed")]
+
+
+def experiment_page(experiment) -> dict:
+    """Everything the experiment page shows: one row per seed (train and sweep jobs), PIE selections."""
+    from pruning.models import PIESelection, TrainingRun
+
+    runs = list(
+        TrainingRun.objects.filter(experiment=experiment).select_related("job", "sweep", "sweep__job").order_by("seed")
+    )
+    selections = list(PIESelection.objects.filter(experiment=experiment).select_related("job").order_by("-id"))
+    jobs = [j for r in runs for j in (r.job, r.sweep.job) if j] + [s.job for s in selections if s.job]
+    if experiment.job_id:
+        jobs.append(experiment.job)
+        analysis = list(Job.objects.filter(parent_id=experiment.job_id, kind="analysis"))
+    else:
+        analysis = []
+    steps = []
+    if experiment.job_id:
+        steps.append({"label": "Whole experiment", "job": experiment.job, "done": False, "extra": ""})
+    for r in runs:
+        trained = f"best epoch {r.best_epoch}, val loss {r.best_val_loss:.4f}" if r.best_val_loss is not None else ""
+        overall = r.sweep.achieved_sparsity
+        swept = f"{r.sweep.n_done} sparsities" + (
+            f", max achieved {max(v for v in overall.values() if v is not None):.3f}"
+            if overall and any(v is not None for v in overall.values())
+            else ""
+        )
+        steps.append({"label": f"Seed {r.seed} · train", "job": r.job, "done": r.is_trained, "extra": trained})
+        steps.append(
+            {
+                "label": f"Seed {r.seed} · sweep",
+                "job": r.sweep.job,
+                "done": r.sweep.is_done,
+                "extra": swept if r.sweep.is_done else "",
+            }
+        )
+    for s in selections:
+        result = f"{s.n_pies} PIEs of {s.n_images}" if s.is_done else ""
+        steps.append(
+            {
+                "label": f"PIE selection #{s.pk} ({s.definition}, {s.sparsity:g}, q={s.q:g})",
+                "job": s.job,
+                "done": s.is_done,
+                "extra": result,
+            }
+        )
+    for job in analysis:
+        steps.append({"label": "Analysis report", "job": job, "done": False, "extra": ""})
+    return {
+        "experiment": experiment,
+        "steps": steps,
+        "runs": runs,
+        "selections": selections,
+        "analysis_jobs": analysis,
+        "n_trained": sum(r.is_trained for r in runs),
+        "n_swept": sum(r.sweep.is_done for r in runs),
+        "any_active": any(j.is_active for j in jobs + analysis),
+    }

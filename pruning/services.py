@@ -19,8 +19,9 @@ STALE_AFTER = timedelta(minutes=15)
 PROGRESS_WRITE_INTERVAL = 0.5  # seconds between progress writes (the last one is always written)
 
 
-def job_create(*, kind: str, params: dict | None = None, user=None, parent: Job | None = None,
-               artifact_dir: str = "") -> Job:
+def job_create(
+    *, kind: str, params: dict | None = None, user=None, parent: Job | None = None, artifact_dir: str = ""
+) -> Job:
     """Create a queued job and hand it to the broker once the surrounding transaction commits."""
     job_kind_get(kind)  # raises UnknownJobKind with the list of valid kinds
     job = Job.objects.create(
@@ -44,7 +45,9 @@ def job_enqueue(*, job_id: int) -> bool:
     except Exception as exc:  # kombu/redis connection errors of many types
         from pruning.broker import _safe_url
 
-        message = f"Broker unreachable at {_safe_url()}: {exc}. The job stays queued; requeue it when the broker is back."
+        message = (
+            f"Broker unreachable at {_safe_url()}: {exc}. The job stays queued; requeue it when the broker is back."
+        )
         Job.objects.filter(pk=job_id).update(enqueue_error=message)
         log.warning("job %s not enqueued: %s", job_id, message)
         return False
@@ -89,20 +92,29 @@ def _finish(job_id: int, status: str, **fields) -> bool:
 
 
 def job_cancel(*, job_id: int) -> bool:
-    """Cancel a queued or running job. A running job stops at its next progress report, keeping finished work."""
-    return bool(
+    """Cancel a queued or running job and its active sub-jobs. A running job stops at its next progress
+    report, keeping finished work."""
+    cancelled = bool(
         Job.objects.filter(pk=job_id, status__in=Job.ACTIVE).update(
             status=Job.Status.CANCELLED, finished_at=timezone.now(), progress_message="cancelled"
         )
     )
+    if cancelled:
+        for child_id in Job.objects.filter(parent_id=job_id, status__in=Job.ACTIVE).values_list("pk", flat=True):
+            job_cancel(job_id=child_id)
+        # A queued job never reaches job_run, so tell its parent here (running ones tell it again: harmless).
+        _notify_parent(job_id)
+    return cancelled
 
 
 def job_requeue(*, job_id: int) -> bool:
     """Run a failed or cancelled job again (resumable engines pick up where it stopped), or re-send a
     queued job whose enqueue failed."""
     with transaction.atomic():
-        updated = Job.objects.filter(pk=job_id, status__in=Job.FINISHED).exclude(status=Job.Status.SUCCEEDED).update(
-            status=Job.Status.QUEUED, error="", finished_at=None, progress_message="requeued"
+        updated = (
+            Job.objects.filter(pk=job_id, status__in=Job.FINISHED)
+            .exclude(status=Job.Status.SUCCEEDED)
+            .update(status=Job.Status.QUEUED, error="", finished_at=None, progress_message="requeued")
         )
         resend = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).exists()
         if updated or resend:
@@ -110,10 +122,11 @@ def job_requeue(*, job_id: int) -> bool:
     return bool(updated or resend)
 
 
-def job_run(*, job_id: int) -> str:
+def job_run(*, job_id: int, echo=None) -> str:
     """Claim and run a job in this process (the Celery task and `manage.py run_job` both call this).
 
-    Returns the final status. Exceptions from the runner are recorded on the job, not raised."""
+    Returns the final status. Exceptions from the runner are recorded on the job, not raised.
+    ``echo(done, total, message)``, when given, sees every progress report (a command's tqdm bar)."""
     import time
 
     from django.utils.module_loading import import_string
@@ -125,6 +138,8 @@ def job_run(*, job_id: int) -> str:
 
     def progress(done: int, total: int, message: str = "") -> None:
         nonlocal last_write
+        if echo is not None:
+            echo(done, total, message)
         now = time.monotonic()
         if done >= total or now - last_write >= PROGRESS_WRITE_INTERVAL:
             last_write = now
@@ -133,6 +148,9 @@ def job_run(*, job_id: int) -> str:
     try:
         runner = import_string(job_kind_get(job.kind).runner.replace(":", "."))
         result = runner(job, progress)
+    except WaitForChildren as waiting:
+        log.info("job %s waits for its sub-jobs: %s", job_id, waiting)
+        return Job.objects.get(pk=job_id).status
     except Cancelled:
         log.info("job %s cancelled; finished work is kept", job_id)
     except Exception as exc:
@@ -140,4 +158,29 @@ def job_run(*, job_id: int) -> str:
         job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
     else:
         job_succeed(job_id=job_id, result=result)
+    _notify_parent(job_id)
     return Job.objects.get(pk=job_id).status
+
+
+class WaitForChildren(Exception):  # noqa: N818 -- a signal, not an error
+    """Raised by a runner that handed its work to sub-jobs: the job stays RUNNING, and its kind's
+    ``on_child_finished`` hook finishes it once the sub-jobs are done."""
+
+
+def _notify_parent(job_id: int) -> None:
+    """Call the parent kind's on_child_finished hook; a failing hook fails the parent (retry re-runs it)."""
+    from django.utils.module_loading import import_string
+
+    from pruning.jobkinds import JOB_KINDS
+
+    job = Job.objects.select_related("parent").filter(pk=job_id).first()
+    if job is None or job.parent is None:
+        return
+    kind = JOB_KINDS.get(job.parent.kind)
+    if kind is None or not kind.on_child_finished:
+        return
+    try:
+        import_string(kind.on_child_finished.replace(":", "."))(job.parent, job)
+    except Exception as exc:
+        log.exception("job %s: on_child_finished hook of parent %s failed", job_id, job.parent_id)
+        job_fail(job_id=job.parent_id, error=f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")

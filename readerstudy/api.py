@@ -62,7 +62,11 @@ def _study_full(study: Study) -> dict:
 
 
 class StudyList(Api):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Studies: a reader's own (blinded), or all for researchers")
+    @extend_schema(
+        operation_id="readerstudy_studies_list",
+        responses=OpenApiTypes.OBJECT,
+        summary="Studies: a reader's own (blinded), or all for researchers",
+    )
     def get(self, request: Request) -> Response:
         if is_researcher(request.user):
             studies = [
@@ -86,7 +90,11 @@ class StudyList(Api):
 
 
 class StudyDetail(Api):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="A study: full for researchers, blinded for its readers")
+    @extend_schema(
+        operation_id="readerstudy_study",
+        responses=OpenApiTypes.OBJECT,
+        summary="A study: full for researchers, blinded for its readers",
+    )
     def get(self, request: Request, pk: int) -> Response:
         if is_researcher(request.user):
             return Response(_study_full(get_object_or_404(Study, pk=pk)))
@@ -104,7 +112,11 @@ def _case_response(assignment: Assignment, position: int) -> dict:
 
 
 class ReaderNext(Api):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The reader's next unfinished case, or finished=true")
+    @extend_schema(
+        operation_id="readerstudy_reader_next",
+        responses=OpenApiTypes.OBJECT,
+        summary="The reader's next unfinished case, or finished=true",
+    )
     def get(self, request: Request, pk: int) -> Response:
         assignment = _assignment(request, pk)
         progress = selectors.reader_progress(assignment=assignment)
@@ -114,7 +126,11 @@ class ReaderNext(Api):
 
 
 class ReaderCase(Api):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The reader's case at a position of their order")
+    @extend_schema(
+        operation_id="readerstudy_reader_case",
+        responses=OpenApiTypes.OBJECT,
+        summary="The reader's case at a position of their order",
+    )
     def get(self, request: Request, pk: int, position: int) -> Response:
         return Response(_case_response(_assignment(request, pk), position))
 
@@ -129,7 +145,12 @@ class AnswerSubmitSerializer(serializers.Serializer):
 
 
 class AnswerSubmit(Api):
-    @extend_schema(request=AnswerSubmitSerializer, responses=OpenApiTypes.OBJECT, summary="Save a reader's answers")
+    @extend_schema(
+        operation_id="readerstudy_answers_submit",
+        request=AnswerSubmitSerializer,
+        responses=OpenApiTypes.OBJECT,
+        summary="Save a reader's answers",
+    )
     def post(self, request: Request) -> Response:
         data = AnswerSubmitSerializer(data=request.data)
         if not data.is_valid():
@@ -162,7 +183,11 @@ class AnswerSubmit(Api):
 
 
 class StudyAnswers(Api):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Answers: tidy rows for researchers, own rows for readers")
+    @extend_schema(
+        operation_id="readerstudy_study_answers",
+        responses=OpenApiTypes.OBJECT,
+        summary="Answers: tidy rows for researchers, own rows for readers",
+    )
     def get(self, request: Request, pk: int) -> Response:
         if is_researcher(request.user):
             study = get_object_or_404(Study, pk=pk)
@@ -174,7 +199,11 @@ class StudyAnswers(Api):
 class StudyCases(Api):
     permission_classes = [IsAuthenticated, IsResearcher]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Every case with hidden fields (researchers)")
+    @extend_schema(
+        operation_id="readerstudy_study_cases",
+        responses=OpenApiTypes.OBJECT,
+        summary="Every case with hidden fields (researchers)",
+    )
     def get(self, request: Request, pk: int) -> Response:
         study = get_object_or_404(Study, pk=pk)
         return Response({"study": study.pk, "cases": selectors.study_cases(study=study)})

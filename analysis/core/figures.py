@@ -61,6 +61,11 @@ def note(ax, text: str, loc: str = "upper left") -> None:
     )
 
 
+def stats_title(ax, text: str) -> None:
+    """Statistics above the axes, left-aligned, so they never hide data points."""
+    ax.set_title(text, loc="left", fontsize=FONT["note"], linespacing=1.25)
+
+
 def save_figure(
     fig: Figure, path_stem: str | os.PathLike, formats: Sequence[str] = FORMATS, dpi: int = 200
 ) -> list[Path]:
@@ -93,7 +98,7 @@ def fig_overall(overall: pd.DataFrame | Mapping[str, pd.DataFrame]) -> Figure:
     tables = {"": overall} if isinstance(overall, pd.DataFrame) else dict(overall)
     fig = new_figure(WIDTH, 2.7)
     axes = fig.subplots(1, 3)
-    for ax, (col, name) in zip(axes, [("mauc", "Mean AUROC"), ("map", "Mean AP"), ("mf1", "Mean F1")]):
+    for ax, (col, name) in zip(axes, [("mauc", "Mean AUROC"), ("map", "Mean AP"), ("mf1", "Mean F1")], strict=True):
         for i, (exp, t) in enumerate(tables.items()):
             g = t.groupby("sparsity")[col]
             med, lo, hi = g.median(), g.quantile(0.25), g.quantile(0.75)
@@ -185,7 +190,7 @@ def fig_weights(weights: Sequence[np.ndarray] | Mapping[str, Sequence[np.ndarray
     models = dict(weights) if isinstance(weights, Mapping) else {"": weights}
     fig = new_figure(min(WIDTH, 3.4 * len(models)), 2.8)
     axes = np.atleast_1d(fig.subplots(1, len(models), sharey=True))
-    for i, (ax, (name, ws)) in enumerate(zip(axes, models.items())):
+    for i, (ax, (name, ws)) in enumerate(zip(axes, models.items(), strict=True)):
         counts, edges = weight_histogram(ws)
         ax.stairs(counts, edges, fill=True, color=PALETTE[i % 7], alpha=0.85)
         ax.set_yscale("log")

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-from .figures import FONT, PALETTE, WIDTH, new_figure, note, style_axes
+from .figures import FONT, PALETTE, WIDTH, new_figure, stats_title, style_axes
 from .stats import Correlation
 
 
@@ -27,8 +28,7 @@ def _label_extremes(ax, names, x, y) -> None:
     if ok.size < 2:
         return
     # Most frequent: text to the lower left; least frequent: to the upper right (off the points).
-    for i, (dx, dy, ha) in ((ok[np.argmax(y[ok])], (-6, -12, "right")),
-                            (ok[np.argmin(y[ok])], (6, 4, "left"))):
+    for i, (dx, dy, ha) in ((ok[np.argmax(y[ok])], (-18, -16, "right")), (ok[np.argmin(y[ok])], (14, 8, "left"))):
         ax.annotate(
             names[i],
             (x[i], y[i]),
@@ -37,12 +37,11 @@ def _label_extremes(ax, names, x, y) -> None:
             ha=ha,
             fontsize=FONT["note"],
             color="#333333",
+            arrowprops={"arrowstyle": "-", "color": "#777777", "lw": 0.6},
         )
 
 
-def fig_frequency(
-    summary: pd.DataFrame, corr_drop: Correlation, corr_delta: Correlation, delta_label: str
-) -> Figure:
+def fig_frequency(summary: pd.DataFrame, corr_drop: Correlation, corr_delta: Correlation, delta_label: str) -> Figure:
     """Fig 3: log train frequency vs first 20% AP drop and vs relative AP change at high sparsity.
 
     ``summary`` has columns class, train_freq, first_drop_20, delta_ap_95. Classes that never
@@ -53,32 +52,36 @@ def fig_frequency(
     logf[summary["train_freq"].to_numpy() <= 0] = np.nan
     drop = summary["first_drop_20"].to_numpy(dtype=float)
     delta = summary["delta_ap_95"].to_numpy(dtype=float)
-    fig = new_figure(WIDTH, 3.3)
+    fig = new_figure(WIDTH, 3.6)
     ax1, ax2 = fig.subplots(1, 2, sharey=True)
     ax1.scatter(drop, logf, s=36, color=PALETTE[0], edgecolor="white", lw=0.5, zorder=3)
     never = ~np.isfinite(drop) & np.isfinite(logf)
+    text = corr_drop.label()
     if never.any():
-        right = np.nanmax(drop) + 0.05 if np.isfinite(drop).any() else 1.0
-        ax1.scatter(
-            np.full(never.sum(), right),
-            logf[never],
-            s=36,
-            facecolor="none",
-            edgecolor=PALETTE[0],
-            zorder=3,
-            label=f"never fell 20% (n={int(never.sum())}; not in r, ρ)",
+        # Classes that never lose 20% sit hollow in a "never" column right of the data.
+        right = (np.nanmax(drop) if np.isfinite(drop).any() else 0.95) + 0.1
+        ax1.scatter(np.full(never.sum(), right), logf[never], s=36, facecolor="none", edgecolor=PALETTE[0], zorder=3)
+        ax1.annotate(
+            "never",
+            (right, np.nanmax(logf[never])),
+            xytext=(0, 6),
+            textcoords="offset points",
+            ha="center",
+            fontsize=FONT["note"],
         )
-        ax1.legend(fontsize=FONT["legend"], loc="lower right", frameon=False)
+        text += f"\nhollow: never fell 20% (n={int(never.sum())}), not in r, ρ"
     _fit_line(ax1, drop, logf)
     _label_extremes(ax1, names, drop, logf)
-    style_axes(ax1, "First sparsity with a 20% drop in AP", "Log train class frequency")
-    note(ax1, corr_drop.label())
+    style_axes(ax1, "First sparsity with\na 20% drop in AP", "Log train class frequency")
+    stats_title(ax1, text)
     ax2.scatter(delta, logf, s=36, color=PALETTE[0], edgecolor="white", lw=0.5, zorder=3)
     _fit_line(ax2, delta, logf)
     _label_extremes(ax2, names, delta, logf)
-    style_axes(ax2, f"Relative change in AP at {delta_label}")
+    style_axes(ax2, f"Relative change in AP\nat {delta_label}")
     ax2.tick_params(labelleft=True)
-    note(ax2, corr_delta.label())
+    stats_title(ax2, corr_delta.label())
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(MaxNLocator(5))
     return fig
 
 
@@ -87,25 +90,26 @@ def fig_fcd(pairs: pd.DataFrame, corrs: Mapping[str, Correlation]) -> Figure:
 
     ``corrs`` holds keys fcd_vs_log_freq_diff_{paper,standard}, fcd_vs_iou_quarter_{paper,standard}.
     """
-    fig = new_figure(WIDTH, 5.6)
-    axes = fig.subplots(2, 2, sharey=True)
+    fig = new_figure(WIDTH, 7.4)
     rows = [
         ("paper", "log_freq_diff", "iou_paper", "Paper definitions (column sums of YᵀY, test set)"),
         (
             "standard",
             "log_freq_diff_standard",
             "iou_standard",
-            "Standard definitions (class counts; |A∩B| / |A∪B|, test set) — sensitivity",
+            "Standard definitions (class counts; |A∩B| / |A∪B|, test set): sensitivity analysis",
         ),
     ]
     fcd = pairs["fcd"].to_numpy(dtype=float)
-    for r, (key, fcol, icol, title) in enumerate(rows):
+    for sub, (key, fcol, icol, title) in zip(fig.subfigures(2, 1, hspace=0.04), rows, strict=True):
+        sub.suptitle(title, fontsize=FONT["title"], x=0.01, ha="left")
+        axes = sub.subplots(1, 2, sharey=True)
         xs = [
             (pairs[fcol].to_numpy(dtype=float), "|Difference in log class frequency|", "log_freq_diff"),
             (pairs[icol].to_numpy(dtype=float) ** 0.25, "(IoU between classes)$^{1/4}$", "iou_quarter"),
         ]
         for c, (x, xlabel, stat) in enumerate(xs):
-            ax = axes[r, c]
+            ax = axes[c]
             ax.scatter(x, fcd, s=14, color=PALETTE[0], alpha=0.7, edgecolor="none", zorder=3)
             _fit_line(ax, x, fcd)
             style_axes(ax, xlabel, "Forgettability curve\ndissimilarity (FCD)" if c == 0 else "")
@@ -113,7 +117,6 @@ def fig_fcd(pairs: pd.DataFrame, corrs: Mapping[str, Correlation]) -> Figure:
             cr = corrs[f"fcd_vs_{stat}_{key}"]
             text = cr.label()
             if cr.mantel_r_p is not None:
-                text += f"\nMantel p: r {cr.mantel_r_p:.3f}, ρ {cr.mantel_rho_p:.3f}"
-            note(ax, text, "upper right" if c == 1 else "upper left")
-        axes[r, 0].set_title(title, fontsize=FONT["title"], loc="left")
+                text += f"\nMantel permutation p: r {cr.mantel_r_p:.3f}, ρ {cr.mantel_rho_p:.3f}"
+            stats_title(ax, text)
     return fig

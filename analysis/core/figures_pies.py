@@ -46,8 +46,9 @@ def fig_pies(pc: PieCharacterisation) -> Figure:
     prev = pc.prevalence
     _ratio_bars(ax_a, prev["class"].tolist(), prev["ratio"].to_numpy(dtype=float), rotate=True)
     style_axes(ax_a, "", "PIE : non-PIE\nprevalence ratio")
-    ax_a.set_title(f"a) Class prevalence ({pc.n_pies} PIEs of {pc.n_images} images)",
-                   loc="left", fontsize=FONT["title"])
+    ax_a.set_title(
+        f"a) Class prevalence ({pc.n_pies} PIEs of {pc.n_images} images)", loc="left", fontsize=FONT["title"]
+    )
     ax_a.tick_params(axis="x", labelsize=FONT["tick"] - 0.5)
 
     ax_b = fig.add_subplot(grid[1, 0])
@@ -71,12 +72,12 @@ def _truth_panel(ax, e: dict) -> None:
     pie = [r["pie_rate"] or 0.0 for _, r in rows]
     non = [r["non_pie_rate"] or 0.0 for _, r in rows]
     ax.bar(x - w / 2, pie, w, color=PALETTE[1], label="PIE", zorder=3)
-    ax.bar(x + w / 2, non, w, color=PALETTE[0], label="non-PIE", zorder=3, hatch="//",
-           edgecolor="white")
+    ax.bar(x + w / 2, non, w, color=PALETTE[0], label="non-PIE", zorder=3, hatch="//", edgecolor="white")
     top = max(pie + non + [0.05])
     for i, (_, r) in enumerate(rows):
-        ax.text(i, max(pie[i], non[i]) + 0.03 * top, f"Fisher {_p(r['p'])}", ha="center",
-                va="bottom", fontsize=FONT["note"])
+        ax.text(
+            i, max(pie[i], non[i]) + 0.03 * top, f"Fisher {_p(r['p'])}", ha="center", va="bottom", fontsize=FONT["note"]
+        )
     q = e["quality"]
     ax.set_xticks(x)
     ax.set_xticklabels([name for name, _ in rows])
@@ -86,7 +87,6 @@ def _truth_panel(ax, e: dict) -> None:
     ax.legend(fontsize=FONT["legend"], loc="upper center", ncol=2, frameon=False)
     if q["pie_mean"] is not None and q["non_pie_mean"] is not None:
         ax.set_xlabel(
-            f"Mean quality: PIE {q['pie_mean']:.2f}, non-PIE {q['non_pie_mean']:.2f}"
-            f"\n(Mann-Whitney {_p(q['p'])})",
+            f"Mean quality: PIE {q['pie_mean']:.2f}, non-PIE {q['non_pie_mean']:.2f}\n(Mann-Whitney {_p(q['p'])})",
             fontsize=FONT["note"],
         )

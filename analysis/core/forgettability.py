@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from itertools import combinations
 
 import numpy as np
 import pandas as pd
@@ -54,9 +53,7 @@ def median_relative_change(metric: np.ndarray, baseline_index: int = 0) -> np.nd
         return np.nanmedian(rel, axis=0)
 
 
-def first_sparsity_below(
-    curves: np.ndarray, sparsities: np.ndarray, threshold: float = DROP_THRESHOLD
-) -> np.ndarray:
+def first_sparsity_below(curves: np.ndarray, sparsities: np.ndarray, threshold: float = DROP_THRESHOLD) -> np.ndarray:
     """Per class, the smallest sparsity > 0 where ``curves`` [S, C] < threshold; NaN if none."""
     s = np.asarray(sparsities, dtype=float)
     cur = np.asarray(curves, dtype=float)
@@ -79,9 +76,7 @@ class ChangeAt:
         return pct if self.is_target else f"{pct} (largest available; no 95%)"
 
 
-def change_at(
-    curves: np.ndarray, sparsities: np.ndarray, target: float = TARGET_SPARSITY
-) -> ChangeAt:
+def change_at(curves: np.ndarray, sparsities: np.ndarray, target: float = TARGET_SPARSITY) -> ChangeAt:
     """Curve values at ``target`` sparsity, or at the largest sparsity when it is absent."""
     s = np.asarray(sparsities, dtype=float)
     hit = np.flatnonzero(np.isclose(s, target, atol=1e-9))
@@ -134,7 +129,7 @@ def fcd_pairs(curves: np.ndarray, labels_test: np.ndarray, class_names: list[str
     co = cooccurrence(labels_test)
     fcd = fcd_matrix(curves)
     lp, ls = _log(co.freq_paper), _log(co.freq_standard)
-    ii, jj = (np.array(v, dtype=int) for v in zip(*combinations(range(len(class_names)), 2)))
+    ii, jj = np.triu_indices(len(class_names), 1)  # (0,1), (0,2), ..., (1,2): combinations order
     names = np.asarray(class_names, dtype=object)
     return pd.DataFrame(
         {

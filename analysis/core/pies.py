@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -47,9 +47,7 @@ def label_matrix(labels: np.ndarray | pd.DataFrame, class_names: Sequence[str]) 
     return arr.astype(np.int64)
 
 
-def pie_mask(
-    pie_table: pd.DataFrame, n_images: int, image_ids: Sequence[str] | None = None
-) -> np.ndarray:
+def pie_mask(pie_table: pd.DataFrame, n_images: int, image_ids: Sequence[str] | None = None) -> np.ndarray:
     """Boolean [N] PIE indicator from the engine's table, checked against the test set."""
     for col in ("image_index", "is_pie"):
         if col not in pie_table.columns:
@@ -94,9 +92,9 @@ def prevalence_ratio(y: np.ndarray, class_names: Sequence[str], is_pie: np.ndarr
     n_p, n_n = int(is_pie.sum()), int((~is_pie).sum())
     pie_f = _ratio(y[is_pie].sum(axis=0), n_p)
     non_f = _ratio(y[~is_pie].sum(axis=0), n_n)
-    return pd.DataFrame(
-        {"class": list(class_names), "pie_freq": pie_f, "non_pie_freq": non_f}
-    ).assign(ratio=_ratio(pie_f, non_f))
+    return pd.DataFrame({"class": list(class_names), "pie_freq": pie_f, "non_pie_freq": non_f}).assign(
+        ratio=_ratio(pie_f, non_f)
+    )
 
 
 def disease_count_ratio(counts: np.ndarray, is_pie: np.ndarray) -> pd.DataFrame:
@@ -182,7 +180,6 @@ class PieCharacterisation:
     disease_counts: pd.DataFrame  # n_diseases bin, counts, freqs, ratio
     disease_count_test: dict
     enrichment: dict | None = None
-    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
         return {
@@ -214,9 +211,7 @@ def characterise_pies(
     enrich = None
     if hidden_truth is not None:
         if len(hidden_truth) != y.shape[0]:
-            raise PieInputError(
-                f"hidden_truth has {len(hidden_truth)} rows but labels have {y.shape[0]}"
-            )
+            raise PieInputError(f"hidden_truth has {len(hidden_truth)} rows but labels have {y.shape[0]}")
         enrich = hidden_truth_enrichment(hidden_truth, is_pie)
     return PieCharacterisation(
         y.shape[0],

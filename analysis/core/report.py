@@ -39,8 +39,7 @@ from .validate import ReportInputError, validate_inputs
 
 __all__ = ["FIGURE_NAMES", "Report", "ReportInputError", "compute_report"]
 
-FIGURE_NAMES = ("fig1_overall", "fig2_curves", "fig3_frequency", "fig4_cooccurrence",
-                "fig5_pies", "fig_weights")
+FIGURE_NAMES = ("fig1_overall", "fig2_curves", "fig3_frequency", "fig4_cooccurrence", "fig5_pies", "fig_weights")
 
 CONVENTIONS = {
     "no_positive_class": "AUROC, AP and F1 are NaN for a class without positive test images and "
@@ -49,8 +48,7 @@ CONVENTIONS = {
     "f1_threshold": "positive iff score > 0.5 (the paper's y_hat.round(); 0.5 rounds to 0).",
     "relative_change": "per seed (m_k - m_0) / m_0, then the median over seeds (NaN if m_0 == 0).",
     "first_drop_20": "smallest sparsity > 0 with median relative AP change < -0.2; missing if never.",
-    "delta_ap_95": "median relative AP change at 95% sparsity, else at the largest sparsity "
-    "(see delta_ap_sparsity).",
+    "delta_ap_95": "median relative AP change at 95% sparsity, else at the largest sparsity (see delta_ap_sparsity).",
     "log": "natural logarithm; classes with zero count get no log frequency and are excluded.",
     "bootstrap": "percentile CIs from resampling pairs with replacement (seeded).",
     "fcd_p_values": "pair-level p-values treat the C(C-1)/2 class pairs as independent; the "
@@ -59,8 +57,7 @@ CONVENTIONS = {
 DEFINITIONS = {
     "paper": "test labels Y, K = Y^T Y; frequency of a = column sum of K; IoU(a,b) = K[a,b] / "
     "(colsum_a + colsum_b - K[a,b]) -- as the paper's code computes them.",
-    "standard": "test labels; frequency = class count; IoU = |A and B| / |A or B| "
-    "(sensitivity analysis).",
+    "standard": "test labels; frequency = class count; IoU = |A and B| / |A or B| (sensitivity analysis).",
     "fig3_frequency": "train class counts (from labels_train or train_counts).",
 }
 
@@ -98,7 +95,7 @@ class Report:
         paths = []
         for name, table in self.tables().items():
             paths.append(_atomic_text(out / f"{name}.csv", table.to_csv(index=False)))
-        text = json.dumps(_clean_tree(self.summary), indent=2, allow_nan=False)
+        text = json.dumps(_clean_tree(self.summary), indent=2, allow_nan=False, default=str)
         paths.append(_atomic_text(out / "summary.json", text + "\n"))
         for name, fig in self.figures.items():
             paths.extend(save_figure(fig, out / name, formats))
@@ -158,7 +155,11 @@ def compute_report(
             progress(done, total, msg)
 
     cm = metrics_table(
-        v.probs, v.labels, seeds=v.seeds, sparsities=v.sparsities, class_names=names,
+        v.probs,
+        v.labels,
+        seeds=v.seeds,
+        sparsities=v.sparsities,
+        class_names=names,
         progress=(lambda d, _t, m: step(d, m)) if progress else None,
     )
     overall = overall_table(cm)
@@ -168,8 +169,13 @@ def compute_report(
     step(n_sets + 1, "forgettability statistics")
     test_counts = v.labels.sum(axis=0)
     summary_df = pd.DataFrame(
-        {"class": names, "train_freq": v.train_counts, "test_freq": test_counts,
-         "first_drop_20": fr.first_drop_20, "delta_ap_95": fr.delta_ap.values}
+        {
+            "class": names,
+            "train_freq": v.train_counts,
+            "test_freq": test_counts,
+            "first_drop_20": fr.first_drop_20,
+            "delta_ap_95": fr.delta_ap.values,
+        }
     )
     pairs = fg.fcd_pairs(fr.rel_ap, v.labels, names)
     corrs = _correlations(fr, v.train_counts, v.labels, pairs, n_boot, n_perm, random_state)
@@ -185,11 +191,15 @@ def compute_report(
     step(n_sets + 2, "figures")
     figures = {
         "fig1_overall": fig_overall({experiment: overall} if experiment else overall),
-        "fig2_curves": fig_curves(v.sparsities, fr.rel_ap, fr.rel_auc, names, v.train_counts,
-                                  classes_to_plot, len(v.seeds)),
+        "fig2_curves": fig_curves(
+            v.sparsities, fr.rel_ap, fr.rel_auc, names, v.train_counts, classes_to_plot, len(v.seeds)
+        ),
         "fig3_frequency": fig_frequency(
-            summary_df, corrs["first_drop_20_vs_log_train_freq"],
-            corrs["delta_ap_95_vs_log_train_freq"], fr.delta_ap.label),
+            summary_df,
+            corrs["first_drop_20_vs_log_train_freq"],
+            corrs["delta_ap_95_vs_log_train_freq"],
+            fr.delta_ap.label,
+        ),
         "fig4_cooccurrence": fig_fcd(pairs, corrs),
     }
     if pc is not None:
@@ -198,8 +208,7 @@ def compute_report(
         figures["fig_weights"] = fig_weights(weights)
     summary = _summary(experiment, v, overall, fr, corrs, pc, pie_table)
     step(total, "done")
-    return Report(experiment, cm, overall, fr.table(), summary_df, pairs, pies_df, summary,
-                  corrs, pc, figures)
+    return Report(experiment, cm, overall, fr.table(), summary_df, pairs, pies_df, summary, corrs, pc, figures)
 
 
 def _correlations(fr, train_counts, labels, pairs, n_boot, n_perm, seed) -> dict[str, Correlation]:
@@ -208,9 +217,11 @@ def _correlations(fr, train_counts, labels, pairs, n_boot, n_perm, seed) -> dict
     kw = {"n_boot": n_boot, "seed": seed}
     out = {
         "first_drop_20_vs_log_train_freq": correlate(
-            fr.first_drop_20, log_train, x_name="first_drop_20", y_name="log_train_freq", **kw),
+            fr.first_drop_20, log_train, x_name="first_drop_20", y_name="log_train_freq", **kw
+        ),
         "delta_ap_95_vs_log_train_freq": correlate(
-            fr.delta_ap.values, log_train, x_name="delta_ap_95", y_name="log_train_freq", **kw),
+            fr.delta_ap.values, log_train, x_name="delta_ap_95", y_name="log_train_freq", **kw
+        ),
     }
     co = fg.cooccurrence(labels)
     fcd = fg.fcd_matrix(fr.rel_ap)
@@ -224,10 +235,10 @@ def _correlations(fr, train_counts, labels, pairs, n_boot, n_perm, seed) -> dict
         cols = {"log_freq_diff": pairs[fcol].to_numpy(), "iou_quarter": pairs[icol].to_numpy() ** 0.25}
         for stat in ("log_freq_diff", "iou_quarter"):
             c = correlate(cols[stat], pairs["fcd"], x_name=f"{stat}_{key}", y_name="fcd", **kw)
-            mp = {m: mantel_p(fcd, mats[stat], method=m, n_perm=n_perm, seed=seed)
-                  for m in ("pearson", "spearman")}
+            mp = {m: mantel_p(fcd, mats[stat], method=m, n_perm=n_perm, seed=seed) for m in ("pearson", "spearman")}
             out[f"fcd_vs_{stat}_{key}"] = Correlation(
-                **{**c.__dict__, "mantel_r_p": mp["pearson"], "mantel_rho_p": mp["spearman"]})
+                **{**c.__dict__, "mantel_r_p": mp["pearson"], "mantel_rho_p": mp["spearman"]}
+            )
     return out
 
 
@@ -271,4 +282,3 @@ def _summary(experiment, v, overall, fr, corrs, pc, pie_table) -> dict:
         "conventions": CONVENTIONS,
         "definitions": DEFINITIONS,
     }
-

@@ -51,7 +51,7 @@ class Correlation:
         return (
             f"r = {_f(self.r)} [{_f(self.r_ci[0])}, {_f(self.r_ci[1])}], p {_p(self.r_p)}\n"
             f"ρ = {_f(self.rho)} [{_f(self.rho_ci[0])}, {_f(self.rho_ci[1])}], "
-            f"p {_p(self.rho_p)}\nn = {self.n}"
+            f"p {_p(self.rho_p)}; n = {self.n}"
         )
 
 
@@ -133,9 +133,7 @@ def correlate(
             r_ci = tuple(float(v) for v in np.nanpercentile(rb, q))
         if np.isfinite(rhob).any():
             rho_ci = tuple(float(v) for v in np.nanpercentile(rhob, q))
-    return Correlation(
-        x_name, y_name, n, r, r_p, r_ci, rho, rho_p, rho_ci, ci_level, n_boot, valid
-    )
+    return Correlation(x_name, y_name, n, r, r_p, r_ci, rho, rho_p, rho_ci, ci_level, n_boot, valid)
 
 
 def mantel_p(

@@ -35,9 +35,7 @@ def _class_columns(table, class_names: Sequence[str], name: str) -> np.ndarray:
     return np.asarray(table)
 
 
-def validate_inputs(
-    probs, labels_test, labels_train, sparsities, class_names, seeds, image_ids
-) -> ReportInputs:
+def validate_inputs(probs, labels_test, labels_train, sparsities, class_names, seeds, image_ids) -> ReportInputs:
     names = [str(c) for c in class_names]
     if len(set(names)) != len(names):
         raise ReportInputError(f"class_names has duplicates: {names}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -113,8 +114,11 @@ class Split:
         return f"{place} (id {self.ids[i]!r})"
 
 
+_ID_LIKE = re.compile(r"(?i:(^|[\s_-])id)$|[a-z]ID$")  # id, subj_id, Patient ID, PatientID; not Fluid
+
+
 def _is_id_like(column: str) -> bool:
-    return column.strip().lower().replace(" ", "_").endswith("id")
+    return bool(_ID_LIKE.search(column.strip()))
 
 
 def _infer_classes(df: pd.DataFrame, skip: set[str]) -> list[str]:

@@ -22,6 +22,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -49,12 +50,15 @@ def render_case(case: Case, size: int, rng: np.random.Generator, lung_masks: boo
         raise ValueError(f"unknown finding(s) {sorted(unknown)}; choose from {list(FINDINGS)}")
     bank = load_bank(real=lung_masks)
     c = make_ctx(case, size, rng, len(bank))
+    # Jitter and side are drawn for every finding, present or not, so the same seed gives the
+    # same patient with or without a finding (handy for looking at a signature in isolation).
+    jitter = rng.uniform(0.85, 1.15, len(FINDINGS))
+    sides = {f: int(rng.integers(2)) for f in FINDINGS}
     strengths = {
-        f: float(np.clip(case.strength * rng.uniform(0.85, 1.15), 0.05, 1.0))
-        for f in FINDINGS
+        f: float(np.clip(case.strength * j, 0.05, 1.0))
+        for f, j in zip(FINDINGS, jitter, strict=True)
         if f in case.findings
     }
-    sides = {f: int(rng.integers(2)) for f in FINDINGS}  # drawn for all: stable random streams
     adjust_geometry(c.g, strengths, sides)
     anatomy(c, bank)
     paint(c, strengths, sides)
@@ -79,7 +83,9 @@ def render_one(
 
 def _write_png(path: Path, pixels: np.ndarray) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    Image.fromarray(pixels).save(tmp, format="PNG")  # no pnginfo: PIL writes no metadata
+    # compress_level 1: twice as fast as the default and barely larger on noisy radiographs;
+    # no pnginfo is passed, so PIL writes no metadata chunks.
+    Image.fromarray(pixels).save(tmp, format="PNG", compress_level=1)
     os.replace(tmp, path)
 
 
@@ -116,7 +122,10 @@ def _render_chunk(job: tuple[str, int, int, bool, list[tuple[int, str, Case]]]) 
 
 def _render_all(jobs: list, n: int, workers: int, progress: Progress | None) -> None:
     done = 0
-    if workers <= 1:
+    # Fork only from the main thread of a non-daemon process: forking a threaded server process
+    # can copy held locks, and daemon processes (some task runners) may not have children.
+    can_fork = threading.current_thread() is threading.main_thread() and not multiprocessing.current_process().daemon
+    if workers <= 1 or not can_fork:
         for job in jobs:
             done += _render_chunk(job)
             report(progress, done, n, "rendering images")
@@ -160,10 +169,9 @@ def make_synthetic(
     bank = load_bank(real=lung_masks)
     plan["lung_shape"] = np.random.default_rng([int(seed), 3]).integers(len(bank), size=len(plan))
     plan["lung_mask"] = [bank.names[k] for k in plan["lung_shape"]]
-    items = [(i, image_id, case) for i, (image_id, case) in enumerate(zip(plan["id"], _cases(plan)))]
+    items = [(i, image_id, case) for i, (image_id, case) in enumerate(zip(plan["id"], _cases(plan), strict=True))]
     jobs = [
-        (str(images), int(size), int(seed), lung_masks, items[k : k + _CHUNK])
-        for k in range(0, len(items), _CHUNK)
+        (str(images), int(size), int(seed), lung_masks, items[k : k + _CHUNK]) for k in range(0, len(items), _CHUNK)
     ]
     if workers is None:
         workers = 1 if n_images < 200 else min(os.cpu_count() or 1, 8)

@@ -42,8 +42,12 @@ def _blob(c: Ctx, px: float, py: float, r: float) -> np.ndarray:
 def _effusion(c: Ctx, k: int, s: float) -> None:
     both = c.rng.random() < 0.35
     for side in (0, 1) if both else (k,):
-        yb, yt = c.g["yb"][side], c.g["yt"]
-        level = yb - (0.06 + 0.17 * s) * (yb - yt)
+        inside = c.y[c.lung[side] > 0.5]
+        if inside.size == 0:
+            continue
+        # from the lung's own lowest point (a real mask need not reach the box bottom)
+        yb, yt = float(inside.max()), float(inside.min())
+        level = yb - (0.08 + 0.17 * s) * (yb - yt)
         top = level - 0.07 * s * np.clip(c.lateral(side), 0, 1) ** 2  # meniscus up the wall
         fluid = sig((c.y - top) / 0.01) * c.lung[side]
         c.A += 0.72 * fluid
@@ -116,7 +120,7 @@ def _edema(c: Ctx, k: int, s: float) -> None:
 def _emphysema(c: Ctx, k: int, s: float) -> None:
     c.A -= (0.05 + 0.07 * s) * c.lung_air  # hyperlucent lungs with sparse markings
     c.mark *= 1 - 0.55 * s
-    for i in range(int(c.rng.integers(0, 3))):
+    for _ in range(int(c.rng.integers(0, 3))):
         side = int(c.rng.integers(2))
         px, py = c.point_in_lung(side, 0.04, 0.05, 0.45)
         d = _blob(c, px, py, 0.025 + 0.02 * c.rng.random())

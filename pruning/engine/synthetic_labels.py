@@ -58,9 +58,7 @@ def nih_rows() -> pd.DataFrame | None:
         return None
     df = pd.read_csv(path, usecols=["Image Index", "Finding Labels", "Patient ID", "View Position"])
     found = df["Finding Labels"].str.get_dummies("|")
-    out = pd.DataFrame(
-        {"source_image": df["Image Index"], "patient": df["Patient ID"], "view": df["View Position"]}
-    )
+    out = pd.DataFrame({"source_image": df["Image Index"], "patient": df["Patient ID"], "view": df["View Position"]})
     for c in CLASSES:
         out[c] = found[_NIH_SPELLING.get(c, c)].astype(np.uint8)
     return out
@@ -97,9 +95,7 @@ def split_by_patient(
     out = names[split_of_patient[inverse]]
     empty = [s for s in names if not (out == s).any()]
     if empty:
-        raise ValueError(
-            f"split(s) {empty} got no patient from {len(patients)} images; use more images"
-        )
+        raise ValueError(f"split(s) {empty} got no patient from {len(patients)} images; use more images")
     return out
 
 

@@ -23,9 +23,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage as ndi
+from scipy.spatial import ConvexHull
 
 M = 128  # bank grid size; lungs are smooth, so bilinear lookups from 128 px are enough
 PAD = 0.10  # margin around the lung box, in box units
+MIN_SOLIDITY = 0.88  # lung area / convex hull area; lower = annotation strokes or odd shapes
 MASKS_ZIP = "semantic_masks_v7labs_lungs.zip"
 
 # Image-left lung (the patient's right) outline in box units, clockwise from the apex; the other
@@ -92,7 +94,7 @@ def _from_real_mask(a: np.ndarray) -> np.ndarray | None:
     for c in comps:
         m = ndi.map_coordinates(c.astype(np.float32), [rr, cc], order=1, cval=0.0) > 0.5
         m = ndi.binary_opening(m, iterations=2)  # drop annotation strokes attached to a lung
-        if m.sum() < 0.05 * M * M:
+        if m.sum() < 0.05 * M * M or m.sum() < MIN_SOLIDITY * ConvexHull(np.argwhere(m)).volume:
             return None
         out.append(_sdf(m))
     return np.stack(out)

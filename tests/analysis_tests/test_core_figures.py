@@ -14,8 +14,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_save_figure_writes_png_svg_and_pdf(tmp_path):
-    overall = pd.DataFrame({"seed": [0, 0, 1, 1], "sparsity": [0, 0.5] * 2, "mauc": [0.8, 0.7, 0.82, 0.6],
-                            "map": [0.3, 0.2, 0.31, 0.1], "mf1": [0.2, 0.1, 0.2, 0.1]})
+    overall = pd.DataFrame(
+        {
+            "seed": [0, 0, 1, 1],
+            "sparsity": [0, 0.5] * 2,
+            "mauc": [0.8, 0.7, 0.82, 0.6],
+            "map": [0.3, 0.2, 0.31, 0.1],
+            "mf1": [0.2, 0.1, 0.2, 0.1],
+        }
+    )
     fig = fig_overall({"NIH": overall, "MIMIC": overall.assign(map=overall["map"] / 2)})
     assert isinstance(fig, Figure)
     paths = save_figure(fig, tmp_path / "fig1")

@@ -70,7 +70,13 @@ def test_fcd_pairs_lists_each_pair_once_with_both_definitions():
     curves = np.array([[0.0, 0.0, 0.0], [0.0, -0.4, 0.0], [-0.3, 0.0, 0.0]])
     pairs = fcd_pairs(curves, y, ["A", "B", "C"])
     assert list(pairs.columns) == [
-        "class_a", "class_b", "fcd", "log_freq_diff", "iou_paper", "iou_standard", "log_freq_diff_standard"
+        "class_a",
+        "class_b",
+        "fcd",
+        "log_freq_diff",
+        "iou_paper",
+        "iou_standard",
+        "log_freq_diff_standard",
     ]
     assert pairs[["class_a", "class_b"]].values.tolist() == [["A", "B"], ["A", "C"], ["B", "C"]]
     ab = pairs.iloc[0]

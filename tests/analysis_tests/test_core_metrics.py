@@ -28,7 +28,7 @@ def sklearn_grid(probs, labels):
 
 def assert_matches_sklearn(probs, labels):
     got = class_metrics(probs, labels)
-    for mine, ref in zip((got.auc, got.ap, got.f1), sklearn_grid(probs, labels)):
+    for mine, ref in zip((got.auc, got.ap, got.f1), sklearn_grid(probs, labels), strict=True):
         assert np.array_equal(np.isnan(mine), np.isnan(ref))
         assert np.nanmax(np.abs(mine - ref)) < 1e-12
 

@@ -19,8 +19,13 @@ NAMES = ["No Finding", "Effusion", "Mass"]
 
 def test_disease_count_ignores_no_finding_and_id_like_numeric_columns():
     table = pd.DataFrame(
-        {"Patient ID": [1041, 7, 99], "No Finding": [1, 0, 0], "Effusion": [0, 1, 1], "Mass": [0, 1, 0],
-         "n_diseases": [5, 5, 5]}
+        {
+            "Patient ID": [1041, 7, 99],
+            "No Finding": [1, 0, 0],
+            "Effusion": [0, 1, 1],
+            "Mass": [0, 1, 0],
+            "n_diseases": [5, 5, 5],
+        }
     )
     assert disease_counts(table, NAMES).tolist() == [0, 2, 1]
 
@@ -45,8 +50,14 @@ def test_prevalence_and_disease_count_ratios_on_a_hand_example():
 
 
 def test_pie_mask_checks_ids_and_indices():
-    t = pd.DataFrame({"image_index": [2, 0, 1], "image_id": ["c", "a", "b"], "correlation": [0.1, 0.9, 0.5],
-                      "is_pie": [True, False, False]})
+    t = pd.DataFrame(
+        {
+            "image_index": [2, 0, 1],
+            "image_id": ["c", "a", "b"],
+            "correlation": [0.1, 0.9, 0.5],
+            "is_pie": [True, False, False],
+        }
+    )
     assert pie_mask(t, 3, ["a", "b", "c"]).tolist() == [False, False, True]
     with pytest.raises(PieInputError, match="image_id 'c' but test image 2 is 'x'"):
         pie_mask(t, 3, ["a", "b", "x"])

@@ -24,18 +24,31 @@ def synthetic(n=240, seeds=3, sparsities=SPARSITIES, seed=0):
     train = (rng.random((2000, 5)) < prev).astype(np.uint8)
     ids = [f"img{i:03d}" for i in range(n)]
     corr = rng.random(n)
-    pie_table = pd.DataFrame({"image_index": np.arange(n), "image_id": ids, "correlation": corr,
-                              "rank": corr.argsort().argsort(), "is_pie": corr.argsort().argsort() < n // 20})
+    pie_table = pd.DataFrame(
+        {
+            "image_index": np.arange(n),
+            "image_id": ids,
+            "correlation": corr,
+            "rank": corr.argsort().argsort(),
+            "is_pie": corr.argsort().argsort() < n // 20,
+        }
+    )
     pie_table.attrs = {"n_pies": n // 20, "tie_group_size": 1}
-    truth = pd.DataFrame({"image_id": ids[::-1], "label_noise": rng.random(n) < 0.2,
-                          "quality": rng.integers(1, 6, n)})
+    truth = pd.DataFrame({"image_id": ids[::-1], "label_noise": rng.random(n) < 0.2, "quality": rng.integers(1, 6, n)})
     return probs, y, train, ids, pie_table, truth
 
 
 def run(**kw):
     probs, y, train, ids, pie_table, truth = synthetic()
-    args = {"pie_table": pie_table, "hidden_truth": truth, "image_ids": ids, "seeds": [5, 6, 7],
-            "n_boot": 100, "n_perm": 49, "experiment": "synthetic"} | kw
+    args = {
+        "pie_table": pie_table,
+        "hidden_truth": truth,
+        "image_ids": ids,
+        "seeds": [5, 6, 7],
+        "n_boot": 100,
+        "n_perm": 49,
+        "experiment": "synthetic",
+    } | kw
     return compute_report(probs, y, train, SPARSITIES, NAMES, **args)
 
 
@@ -59,8 +72,10 @@ def test_report_writes_every_table_summary_and_figure(written):
 
 def test_csv_columns_are_the_documented_ones(written):
     _, out, _ = written
-    cols = {name: list(pd.read_csv(out / f"{name}.csv").columns) for name in
-            ["class_metrics", "overall", "forgettability", "class_summary", "fcd_pairs", "pies"]}
+    cols = {
+        name: list(pd.read_csv(out / f"{name}.csv").columns)
+        for name in ["class_metrics", "overall", "forgettability", "class_summary", "fcd_pairs", "pies"]
+    }
     assert cols["class_metrics"] == ["seed", "sparsity", "class", "auc", "ap", "f1"]
     assert cols["overall"] == ["seed", "sparsity", "mauc", "map", "mf1"]
     assert cols["forgettability"] == ["class", "sparsity", "median_rel_change_ap", "median_rel_change_auc"]
@@ -73,7 +88,8 @@ def test_summary_has_every_correlation_with_p_values_and_cis(written):
     report, out, _ = written
     summary = json.loads((out / "summary.json").read_text())
     keys = {"first_drop_20_vs_log_train_freq", "delta_ap_95_vs_log_train_freq"} | {
-        f"fcd_vs_{s}_{d}" for s in ("log_freq_diff", "iou_quarter") for d in ("paper", "standard")}
+        f"fcd_vs_{s}_{d}" for s in ("log_freq_diff", "iou_quarter") for d in ("paper", "standard")
+    }
     assert set(summary["correlations"]) == keys
     for c in summary["correlations"].values():
         assert {"r", "r_p", "rho", "rho_p", "n", "r_ci", "rho_ci"} <= set(c)
@@ -92,7 +108,8 @@ def test_class_summary_agrees_with_the_curves(written):
     hernia = f[f["class"] == "Hernia"].set_index("sparsity")["median_rel_change_ap"]
     assert cs.loc["Hernia", "delta_ap_95"] == pytest.approx(hernia[0.95])
     below = hernia[(hernia < -0.2) & (hernia.index > 0)]
-    assert cs.loc["Hernia", "first_drop_20"] == (below.index.min() if len(below) else pytest.approx(np.nan, nan_ok=True))
+    expected = below.index.min() if len(below) else np.nan
+    assert cs.loc["Hernia", "first_drop_20"] == pytest.approx(expected, nan_ok=True)
     assert cs["test_freq"].tolist() == synthetic()[1].sum(axis=0).tolist()
 
 
@@ -138,8 +155,13 @@ def test_unsorted_sparsities_and_train_counts_are_accepted():
 )
 def test_bad_inputs_name_the_array_and_the_mismatch(change, message):
     probs, y, train, *_ = synthetic()
-    args = {"probs": probs, "labels_test": y, "labels_train": train, "sparsities": SPARSITIES,
-            "class_names": NAMES} | change
+    args = {
+        "probs": probs,
+        "labels_test": y,
+        "labels_train": train,
+        "sparsities": SPARSITIES,
+        "class_names": NAMES,
+    } | change
     with pytest.raises(ReportInputError, match=message):
         compute_report(**args)
 

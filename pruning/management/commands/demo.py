@@ -42,8 +42,22 @@ class Command(BaseCommand):
 
 def start_worker(log_path: Path, queues: str = "default,gpu") -> subprocess.Popen:
     """A real worker process on both queues, concurrency 1 (the demo machine has 2 cores)."""
-    cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-c", "1",
-           "--without-mingle", "--without-gossip", "-l", "INFO"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-Q",
+        queues,
+        "-c",
+        "1",
+        "--without-mingle",
+        "--without-gossip",
+        "-l",
+        "INFO",
+    ]
     log = open(log_path, "ab")  # noqa: SIM115 -- the child owns it for its lifetime
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(), start_new_session=True)
 

@@ -1,0 +1,152 @@
+"""`manage.py forgettability`: the whole forgettability + PIE report from the shell (no web server,
+no broker, no database writes).
+
+From the paper's released layout::
+
+    python manage.py forgettability --prunecxr-preds DIR --labels DIR --dataset nih-cxr-lt --out OUTDIR
+
+DIR holds ``{dataset}_resnet50_seed-{s}_prune-{r}.pkl`` (seeds and sparsities are read from the
+names); the labels DIR holds ``miccai2023_{dataset}_labels_{train,test}.csv``. From our own stores::
+
+    python manage.py forgettability --stores s0/predictions.npz s1/predictions.npz \\
+        --dataset-spec '{"kind": "synthetic", "root": "var/data/synthetic"}' --out OUTDIR
+
+Writes class_metrics.csv, overall.csv, forgettability.csv, class_summary.csv, fcd_pairs.csv,
+pies.csv, summary.json and every figure as PNG, SVG and PDF (analysis.core Report.write).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from analysis.inputs import AnalysisInputError, load_paper_layout, load_stores
+
+CORRELATION_LABELS = {
+    "first_drop_20_vs_log_train_freq": "first 20% AP drop vs log train freq",
+    "delta_ap_95_vs_log_train_freq": "AP change at 95% vs log train freq",
+    "fcd_vs_log_freq_diff_paper": "FCD vs |diff log freq| (paper)",
+    "fcd_vs_iou_quarter_paper": "FCD vs IoU^(1/4) (paper)",
+    "fcd_vs_log_freq_diff_standard": "FCD vs |diff log freq| (standard)",
+    "fcd_vs_iou_quarter_standard": "FCD vs IoU^(1/4) (standard)",
+}
+
+
+class TqdmProgress:
+    """A Progress callback drawing one tqdm bar per phase on stderr."""
+
+    def __init__(self, stream, disable: bool = False) -> None:
+        self.stream, self.disable, self.bar, self.phase = stream, disable, None, None
+
+    def phase_callback(self, phase: str):
+        def progress(done: int, total: int, message: str = "") -> None:
+            from tqdm import tqdm
+
+            if self.phase != phase:
+                self.close()
+                self.bar = tqdm(total=total, desc=phase, file=self.stream, disable=self.disable, leave=True)
+                self.phase = phase
+            self.bar.total = total
+            self.bar.update(done - self.bar.n)
+            self.bar.set_postfix_str(message[:60], refresh=True)
+
+        return progress
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _spec(value: str) -> dict:
+    """--dataset-spec: inline JSON or a path to a JSON file."""
+    text = value
+    if not value.lstrip().startswith("{"):
+        path = Path(value)
+        if not path.is_file():
+            raise CommandError(f"--dataset-spec {value!r} is neither inline JSON nor an existing JSON file")
+        text = path.read_text()
+    try:
+        spec = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"--dataset-spec {value!r} is not valid JSON: {exc}") from exc
+    if not isinstance(spec, dict) or "kind" not in spec:
+        raise CommandError(f"--dataset-spec must be a JSON object with a 'kind'; got {spec!r}")
+    return spec
+
+
+def _fmt(v) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.3f}"
+
+
+class Command(BaseCommand):
+    help = "Forgettability and PIE report (Figs 1-5, tables, summary.json) from prediction files."
+
+    def add_arguments(self, parser):
+        src = parser.add_argument_group("the paper's released layout")
+        src.add_argument("--prunecxr-preds", metavar="DIR", help="folder of {dataset}_resnet50_seed-S_prune-R.pkl")
+        src.add_argument("--labels", metavar="DIR", help="folder of miccai2023_{dataset}_labels_{train,test}.csv")
+        src.add_argument("--dataset", help="dataset name in the file names, e.g. nih-cxr-lt or mimic-cxr-lt")
+        own = parser.add_argument_group("our prediction stores")
+        own.add_argument("--stores", nargs="+", metavar="NPZ", help="one predictions.npz per seed")
+        own.add_argument("--dataset-spec", metavar="JSON", help="dataset spec (inline JSON or a .json file)")
+        own.add_argument("--pie-table", metavar="CSV", help="PIE table to use instead of selecting PIEs here")
+        own.add_argument("--checkpoint", metavar="PT", help="model checkpoint for the weight histogram")
+        own.add_argument("--hidden-truth", metavar="CSV", help="synthetic hidden truth (label_noise, quality)")
+        parser.add_argument("--out", required=True, metavar="OUTDIR", help="output folder (created)")
+        parser.add_argument("--title", default="", help="experiment name used in figure legends")
+        parser.add_argument("--pie-sparsity", type=float, default=0.9, help="PIEs: dense vs this sparsity")
+        parser.add_argument("--pie-q", type=float, default=0.05, help="PIEs: lowest fraction (default 0.05)")
+        parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples for CIs")
+        parser.add_argument("--n-perm", type=int, default=999, help="Mantel permutations")
+        parser.add_argument("--random-state", type=int, default=0)
+        parser.add_argument("--formats", nargs="+", default=["png", "svg", "pdf"], choices=["png", "svg", "pdf"])
+        parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+
+    def handle(self, *args, **o):
+        paper = o["prunecxr_preds"] is not None
+        if paper == (o["stores"] is not None):
+            raise CommandError("Give either --prunecxr-preds (with --labels and --dataset) or --stores.")
+        if paper and not (o["labels"] and o["dataset"]):
+            raise CommandError("--prunecxr-preds needs --labels DIR and --dataset NAME.")
+        if not paper and not o["dataset_spec"]:
+            raise CommandError("--stores needs --dataset-spec (the dataset whose test labels the stores predict).")
+        bars = TqdmProgress(getattr(self.stderr, "_out", sys.stderr), disable=o["no_progress"])
+        t0 = time.perf_counter()
+        try:
+            if paper:
+                inputs = load_paper_layout(
+                    o["prunecxr_preds"], o["labels"], o["dataset"], pie_sparsity=o["pie_sparsity"],
+                    pie_q=o["pie_q"], progress=bars.phase_callback("loading"),
+                )
+            else:
+                inputs = load_stores(
+                    o["stores"], _spec(o["dataset_spec"]), pie_table_path=o["pie_table"],
+                    checkpoint_path=o["checkpoint"], hidden_truth_path=o["hidden_truth"],
+                    pie_sparsity=o["pie_sparsity"], pie_q=o["pie_q"], progress=bars.phase_callback("loading"),
+                )
+            report = inputs.compute(
+                experiment=o["title"] or (o["dataset"] or ""), progress=bars.phase_callback("metrics"),
+                n_boot=o["n_boot"], n_perm=o["n_perm"], random_state=o["random_state"],
+            )
+            paths = report.write(o["out"], formats=o["formats"])
+        except (AnalysisInputError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        finally:
+            bars.close()
+        self._print_summary(report.summary, paths, o["out"], time.perf_counter() - t0)
+
+    def _print_summary(self, s: dict, paths, out: str, seconds: float) -> None:
+        w = self.stdout.write
+        w(self.style.SUCCESS(f"Wrote {len(paths)} files to {out} in {seconds:.1f} s"))
+        w(f"{s['n_seeds']} seeds x {len(s['sparsities'])} sparsities x {s['n_images']} images x "
+          f"{len(s['class_names'])} classes; dense mAP {_fmt(s['dense_map'])}; PIEs {s['n_pies']}")
+        for key, c in s["correlations"].items():
+            label = CORRELATION_LABELS.get(key, key)
+            w(f"  {label:<40} r={_fmt(c['r'])} (p={_fmt(c['r_p'])})  rho={_fmt(c['rho'])} "
+              f"(p={_fmt(c['rho_p'])})  n={c['n']}")

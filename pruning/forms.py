@@ -1,0 +1,166 @@
+"""Forms: register a dataset, render the synthetic one, start an experiment, select PIEs again.
+
+Every engine or parameter error is turned into a form error with the engine's own message (which
+names the file, row or value); a traceback never reaches the page.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from pruning import params
+from pruning.models import Dataset, Experiment
+
+
+class DatasetRegisterForm(forms.Form):
+    name = forms.SlugField(max_length=100, help_text="Letters, digits, - and _.")
+    kind = forms.ChoiceField(choices=Dataset.Kind.choices)
+    root = forms.CharField(required=False, label="Synthetic dataset folder", max_length=500)
+    labels_dir = forms.CharField(required=False, label="Label CSV folder (paper datasets)", max_length=500)
+    image_root = forms.CharField(required=False, label="Image folder", max_length=500)
+    train_csv = forms.CharField(required=False, label="Train label CSV", max_length=500)
+    val_csv = forms.CharField(required=False, label="Validation label CSV", max_length=500)
+    test_csv = forms.CharField(required=False, label="Test label CSV", max_length=500)
+    id_column = forms.CharField(required=False, initial="id", max_length=100)
+    path_column = forms.CharField(required=False, max_length=100, help_text="Optional: column with image paths.")
+    check_images = forms.BooleanField(
+        required=False, initial=True, label="Open every image now (slow for paper-size datasets)"
+    )
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if Dataset.objects.filter(name=name).exists():
+            raise ValidationError(f"A dataset named {name!r} already exists.")
+        return name
+
+    def spec(self) -> dict:
+        d, kind = self.cleaned_data, self.cleaned_data["kind"]
+        if kind == Dataset.Kind.SYNTHETIC:
+            return {"kind": kind, "root": d["root"]}
+        if kind in (Dataset.Kind.NIH, Dataset.Kind.MIMIC):
+            return {"kind": kind, "labels_dir": d["labels_dir"], "image_root": d["image_root"]}
+        return {
+            "kind": kind,
+            "split_csvs": {"train": d["train_csv"], "val": d["val_csv"], "test": d["test_csv"]},
+            "image_root": d["image_root"],
+            "id_column": d["id_column"],
+            "path_column": d["path_column"],
+        }
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        needed = {
+            Dataset.Kind.SYNTHETIC: ["root"],
+            Dataset.Kind.NIH: ["labels_dir", "image_root"],
+            Dataset.Kind.MIMIC: ["labels_dir", "image_root"],
+            Dataset.Kind.CSV: ["train_csv", "val_csv", "test_csv", "image_root", "id_column"],
+        }.get(kind, [])
+        for field in needed:
+            if not cleaned.get(field):
+                self.add_error(field, f"Required for a {Dataset.Kind(kind).label} dataset.")
+        return cleaned
+
+
+class SyntheticForm(forms.Form):
+    name = forms.SlugField(max_length=100, initial="synthetic-demo")
+    n = forms.IntegerField(min_value=30, max_value=200_000, initial=2000, label="Images")
+    size = forms.IntegerField(min_value=32, max_value=2048, initial=256, label="Image size (px)")
+    seed = forms.IntegerField(min_value=0, initial=0)
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if Dataset.objects.filter(name=name).exists():
+            raise ValidationError(f"A dataset named {name!r} already exists.")
+        return name
+
+
+def _sparsity_text(values) -> str:
+    return ", ".join(f"{v:g}" for v in values)
+
+
+class ExperimentForm(forms.Form):
+    dataset = forms.ModelChoiceField(queryset=Dataset.objects.all())
+    name = forms.CharField(max_length=200)
+    arch = forms.ChoiceField(choices=Experiment.Arch.choices, label="Architecture", initial="resnet50")
+    seeds = forms.CharField(initial="0-29", help_text='A range "0-29", a list "0,1,2", or both "0-4, 10".')
+    epochs = forms.IntegerField(min_value=1, max_value=1000, initial=60, label="Max epochs")
+    image_size = forms.IntegerField(min_value=32, max_value=2048, initial=256, label="Image size (px)")
+    init = forms.CharField(
+        initial="imagenet", max_length=500, help_text="imagenet, random, or the path of a weights file."
+    )
+    batch_size = forms.IntegerField(min_value=1, max_value=4096, initial=256)
+    lr = forms.FloatField(min_value=1e-8, max_value=1.0, initial=1e-4, label="Learning rate")
+    patience = forms.IntegerField(min_value=0, max_value=1000, initial=15, help_text="Early stopping patience.")
+    prune_method = forms.ChoiceField(choices=Experiment.Method.choices, label="Pruning method")
+    sparsities = forms.CharField(
+        initial=_sparsity_text(params.DEFAULT_SPARSITIES),
+        widget=forms.TextInput(attrs={"size": 80}),
+        help_text="Comma-separated, each in [0, 1); must include 0 and the PIE sparsity.",
+    )
+    pie_sparsity = forms.FloatField(initial=0.9, label="PIE sparsity")
+    pie_q = forms.FloatField(initial=0.05, label="PIE fraction q")
+    pie_definition = forms.ChoiceField(choices=Experiment.PieDefinition.choices, label="PIE definition")
+
+    def clean_seeds(self) -> list[int]:
+        try:
+            return params.parse_seeds(self.cleaned_data["seeds"])
+        except params.ParamError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def clean_sparsities(self) -> list[float]:
+        try:
+            return params.parse_sparsities(self.cleaned_data["sparsities"])
+        except params.ParamError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def clean_init(self) -> str:
+        init = self.cleaned_data["init"].strip()
+        if init not in params.INITS:
+            from pathlib import Path
+
+            if not Path(init).is_file():
+                raise ValidationError(f"init {init!r} is neither imagenet, random nor an existing weights file")
+        return init
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if any(f not in cleaned for f in ("seeds", "sparsities", "pie_sparsity", "pie_q", "arch", "init")):
+            return cleaned  # field errors already shown
+        errors = params.check_experiment(
+            seeds=cleaned["seeds"],
+            sparsities=cleaned["sparsities"],
+            pie_sparsity=cleaned["pie_sparsity"],
+            pie_q=cleaned["pie_q"],
+            arch=cleaned["arch"],
+            init=cleaned["init"],
+            prune_method=cleaned.get("prune_method", "l1"),
+        )
+        for field, message in errors.items():
+            self.add_error(field, message)
+        return cleaned
+
+
+class PieSelectionForm(forms.Form):
+    sparsity = forms.FloatField(initial=0.9)
+    q = forms.FloatField(initial=0.05, label="Fraction q")
+    definition = forms.ChoiceField(choices=Experiment.PieDefinition.choices)
+
+    def __init__(self, *args, experiment: Experiment, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.experiment = experiment
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        sparsity, q = cleaned.get("sparsity"), cleaned.get("q")
+        if sparsity is not None and not any(
+            abs(float(s) - sparsity) <= 1e-9 and s > 0 for s in self.experiment.sparsities
+        ):
+            self.add_error(
+                "sparsity",
+                f"sparsity {sparsity:g} was not swept; choose one of "
+                f"{_sparsity_text(s for s in self.experiment.sparsities if s > 0)}",
+            )
+        if q is not None and not 0 < q <= 1:
+            self.add_error("q", f"q={q:g} must be in (0, 1]")
+        return cleaned

@@ -1,0 +1,56 @@
+"""PIE selection of an experiment whose seeds are all swept, in this process."""
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from pruning import params
+from pruning.management.cli import TqdmProgress, validation_message
+from pruning.models import Experiment, PIESelection
+from pruning.steps import select_execute
+
+
+class Command(BaseCommand):
+    help = "Select PIEs (default: the experiment's sparsity, q and definition) and write the table CSV."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--experiment", type=int, required=True)
+        parser.add_argument("--sparsity", type=float, default=None)
+        parser.add_argument("--q", type=float, default=None)
+        parser.add_argument("--definition", choices=params.PIE_DEFINITIONS, default=None)
+
+    def handle(self, *args, experiment: int, sparsity, q, definition, **o):
+        exp = Experiment.objects.filter(pk=experiment).first()
+        if exp is None:
+            raise CommandError(f"no experiment #{experiment}")
+        sparsity = exp.pie_sparsity if sparsity is None else sparsity
+        if not any(abs(float(s) - sparsity) <= 1e-9 for s in exp.sparsities):
+            raise CommandError(f"sparsity {sparsity:g} was not swept (swept: {exp.sparsities})")
+        selection = PIESelection.objects.filter(
+            experiment=exp,
+            sparsity=sparsity,
+            q=exp.pie_q if q is None else q,
+            definition=definition or exp.pie_definition,
+        ).first()
+        if selection is None:
+            selection = PIESelection(
+                experiment=exp,
+                sparsity=sparsity,
+                q=exp.pie_q if q is None else q,
+                definition=definition or exp.pie_definition,
+            )
+            try:
+                selection.full_clean()
+            except ValidationError as exc:
+                raise CommandError(validation_message(exc)) from None
+            selection.save()
+        try:
+            with TqdmProgress("PIE selection") as bar:
+                result = select_execute(selection=selection, progress=bar)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"selection #{selection.pk}: {result['n_pies']} PIEs of {result['n_images']} images "
+                f"(NaN rows {result['n_nan']}, tie group at cutoff {result['tie_group_size']}) -> {result['table']}"
+            )
+        )

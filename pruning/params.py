@@ -1,0 +1,115 @@
+"""Parsing and checking experiment parameters typed by people (forms, management commands).
+
+Kept free of torch so the web process can validate a form without loading the engine; the
+choices mirror ``pruning.engine.nets.ARCHS`` and ``pruning.engine.prune.METHODS`` (a test checks).
+"""
+
+import math
+import re
+
+ARCHS = ("resnet50", "resnet18", "tiny")
+INITS = ("imagenet", "random")  # or a path to a weights file
+PRUNE_METHODS = ("l1", "random")
+PIE_DEFINITIONS = ("spearman", "hooker")
+DEFAULT_SPARSITIES = [round(0.05 * i, 2) for i in range(20)]  # 0, 0.05, ..., 0.95 as in the paper
+MAX_SEEDS = 1000
+
+
+class ParamError(ValueError):
+    """A parameter a person typed is wrong; the message names the offending value."""
+
+
+def parse_seeds(text: str | list) -> list[int]:
+    """ "0-29", "0,1,2", "0-4, 10" or a list of ints -> sorted unique non-negative seeds."""
+    if isinstance(text, list | tuple):
+        items = [str(s) for s in text]
+    else:
+        items = [p.strip() for p in str(text).split(",") if p.strip()]
+    if not items:
+        raise ParamError("no seeds given; use e.g. '0-29' or '0,1,2'")
+    seeds: list[int] = []
+    for item in items:
+        m = re.fullmatch(r"(\d+)\s*-\s*(\d+)", item)
+        if m:
+            lo, hi = int(m[1]), int(m[2])
+            if hi < lo:
+                raise ParamError(f"seed range {item!r} runs backwards; write it as {hi}-{lo}")
+            if hi - lo + 1 > MAX_SEEDS:
+                raise ParamError(f"seed range {item!r} has more than {MAX_SEEDS} seeds")
+            seeds.extend(range(lo, hi + 1))
+        elif re.fullmatch(r"\d+", item):
+            seeds.append(int(item))
+        else:
+            raise ParamError(f"seed {item!r} is not a non-negative integer or a range like 0-29")
+    dupes = sorted({s for s in seeds if seeds.count(s) > 1})
+    if dupes:
+        raise ParamError(f"seed(s) {', '.join(map(str, dupes))} given twice")
+    if len(seeds) > MAX_SEEDS:
+        raise ParamError(f"{len(seeds)} seeds; at most {MAX_SEEDS}")
+    return sorted(seeds)
+
+
+def check_sparsity(value) -> float:
+    """One sparsity in [0, 1), or ParamError naming the value."""
+    try:
+        r = float(value)
+    except (TypeError, ValueError):
+        raise ParamError(f"sparsity {value!r} is not a number") from None
+    if not math.isfinite(r) or not 0.0 <= r < 1.0:
+        raise ParamError(f"sparsity {value} is outside [0, 1)")
+    return r
+
+
+def parse_sparsities(text: str | list) -> list[float]:
+    """ "0, 0.05, 0.9" or a list -> the sparsities in the order given (duplicates rejected)."""
+    items = list(text) if isinstance(text, list | tuple) else [p.strip() for p in str(text).split(",") if p.strip()]
+    if not items:
+        raise ParamError("no sparsities given")
+    values = [check_sparsity(v) for v in items]
+    dupes = sorted({v for v in values if values.count(v) > 1})
+    if dupes:
+        raise ParamError(f"sparsity {dupes[0]:g} given twice")
+    return values
+
+
+def check_experiment(
+    *, seeds: list, sparsities: list, pie_sparsity: float, pie_q: float, arch: str, init: str, prune_method: str
+) -> dict[str, str]:
+    """Cross-field checks of an experiment; returns {field: message} (empty when all is well)."""
+    errors: dict[str, str] = {}
+    try:
+        parse_seeds(list(seeds))
+    except ParamError as exc:
+        errors["seeds"] = str(exc)
+    try:
+        values = parse_sparsities(list(sparsities))
+    except ParamError as exc:
+        errors["sparsities"] = str(exc)
+        values = []
+    if values and not any(abs(v) < 1e-12 for v in values):
+        errors["sparsities"] = "sparsities must include 0 (the dense model PIEs are compared with)"
+    try:
+        check_sparsity(pie_sparsity)
+    except ParamError as exc:
+        errors["pie_sparsity"] = str(exc)
+    else:
+        if values and not any(abs(v - pie_sparsity) <= 1e-9 for v in values):
+            errors["pie_sparsity"] = f"PIE sparsity {pie_sparsity:g} is not among the sparsities swept"
+        elif abs(pie_sparsity) < 1e-12:
+            errors["pie_sparsity"] = "PIE sparsity must be above 0 (0 is the dense model)"
+    if not 0.0 < pie_q <= 1.0:
+        errors["pie_q"] = f"PIE fraction q={pie_q:g} must be in (0, 1]"
+    if arch not in ARCHS:
+        errors["arch"] = f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}"
+    elif arch == "tiny" and init == "imagenet":
+        errors["init"] = "the tiny net has no ImageNet weights; use 'random' or a weights file"
+    if not init:
+        errors["init"] = "give an init: imagenet, random or a weights file path"
+    if prune_method not in PRUNE_METHODS:
+        errors["prune_method"] = f"unknown pruning method {prune_method!r}; choose one of {', '.join(PRUNE_METHODS)}"
+    return errors
+
+
+def default_sparsities() -> list[float]:
+    """Model field default (a callable, so every row gets its own list)."""
+    return list(DEFAULT_SPARSITIES)

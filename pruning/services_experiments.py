@@ -1,0 +1,234 @@
+"""Writes for experiments: create one, and advance its pipeline of jobs.
+
+    experiment (parent, coordinates only)
+      ├─ train seed s      (one per seed, gpu queue)   -> on success: sweep seed s
+      ├─ sweep seed s      (one per seed, gpu queue)   -> when every seed is swept: select_pies
+      ├─ select_pies       (default queue)             -> then the analysis report, when that app offers it
+      └─ analysis          (analysis.services.report_create_for_experiment)
+
+``experiment_advance`` is the one place that decides what comes next. It reads the state of the
+rows (trained? swept? selected?), creates the missing jobs, updates the parent's progress and
+finishes the parent. It is idempotent and runs under a row lock on the experiment, so it is safe
+to call from every child's completion hook, from the parent's own runner (start and retry), and
+twice in a row. Children are created inside the transaction and enqueued on commit.
+"""
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from pruning.models import Experiment, Job, PIESelection, PruningSweep, TrainingRun
+from pruning.services import job_create, job_requeue
+
+log = logging.getLogger(__name__)
+RETRYABLE = (Job.Status.FAILED, Job.Status.CANCELLED)
+
+
+def experiment_create(*, user=None, start: bool = True, **fields) -> Experiment:
+    """Validate and save an experiment with one TrainingRun and PruningSweep row per seed; with
+    ``start`` queue its parent job (which fans out the rest)."""
+    with transaction.atomic():
+        experiment = Experiment(created_by=user if getattr(user, "is_authenticated", False) else None, **fields)
+        experiment.seeds = sorted(int(s) for s in experiment.seeds)
+        experiment.full_clean()
+        experiment.save()
+        for seed in experiment.seeds:
+            run = TrainingRun.objects.create(experiment=experiment, seed=seed)
+            PruningSweep.objects.create(training_run=run, predictions_path=str(run.out_dir / "predictions.npz"))
+        if start:
+            experiment_start(experiment=experiment, user=user)
+    return experiment
+
+
+def experiment_start(*, experiment: Experiment, user=None) -> Job:
+    """Queue the parent job; a second call while it is active returns the active one."""
+    with transaction.atomic():
+        experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
+        if experiment.job_id and experiment.job.is_active:
+            return experiment.job
+        job = job_create(
+            kind="experiment",
+            params={"experiment_id": experiment.pk},
+            user=user,
+            artifact_dir=str(experiment.artifact_dir),
+        )
+        Experiment.objects.filter(pk=experiment.pk).update(job=job)
+    return job
+
+
+def on_child_finished(parent: Job, child: Job) -> None:
+    """Hook of the "experiment" job kind: a child ended, so move the pipeline on."""
+    experiment_advance(experiment_id=parent.params["experiment_id"])
+
+
+def _analysis_hook():
+    """analysis.services.report_create_for_experiment when the analysis app offers it, else None."""
+    try:
+        from analysis.services import report_create_for_experiment
+    except ImportError:
+        return None
+    return report_create_for_experiment
+
+
+def _ensure_job(obj, kind: str, params: dict, parent: Job | None, retry: bool) -> None:
+    """Give ``obj`` (a run, sweep or selection) a job of ``kind``; with ``retry`` requeue a failed or
+    cancelled one (resumable runners pick up where it stopped)."""
+    job = obj.job
+    if job is None or (retry and job.status == Job.Status.SUCCEEDED):
+        # No job yet, or one that succeeded although its result is missing (files removed): a new one.
+        obj.job = job_create(kind=kind, params=params, parent=parent, user=parent.created_by if parent else None)
+        type(obj).objects.filter(pk=obj.pk).update(job=obj.job)
+    elif retry and job.status in RETRYABLE:
+        job_requeue(job_id=job.pk)
+        job.refresh_from_db()
+
+
+def experiment_advance(*, experiment_id: int, retry: bool = False) -> dict:
+    """Create the jobs the pipeline needs next and bring the parent job up to date. Returns the state.
+
+    ``retry`` (the parent job was started or retried) also requeues failed or cancelled children.
+    Nothing moves on while the parent job is cancelled.
+    """
+    with transaction.atomic():
+        experiment = Experiment.objects.select_for_update().select_related("job").get(pk=experiment_id)
+        parent = experiment.job
+        if parent is not None and parent.status == Job.Status.CANCELLED and not retry:
+            return _state(experiment)
+        runs = list(TrainingRun.objects.filter(experiment=experiment).select_related("job", "sweep", "sweep__job"))
+        for run in runs:
+            if not run.is_trained:
+                _ensure_job(run, "train", {"training_run_id": run.pk}, parent, retry)
+            elif not run.sweep.is_done:
+                _ensure_job(run.sweep, "sweep", {"sweep_id": run.sweep.pk}, parent, retry)
+        if runs and all(run.sweep.is_done for run in runs):
+            selection = pie_selection_for(experiment)
+            if not selection.is_done:
+                _ensure_job(selection, "select_pies", {"selection_id": selection.pk}, parent, retry)
+            elif experiment.analysis_requested_at is None:
+                _request_analysis(experiment, parent)
+        state = _state(experiment)
+        if parent is not None:
+            _update_parent(parent, state)
+    return state
+
+
+def pie_selection_for(experiment: Experiment) -> PIESelection:
+    """The experiment's own PIE selection (its pie_sparsity, pie_q, pie_definition)."""
+    selection, _ = PIESelection.objects.get_or_create(
+        experiment=experiment,
+        sparsity=experiment.pie_sparsity,
+        q=experiment.pie_q,
+        definition=experiment.pie_definition,
+    )
+    return selection
+
+
+def _request_analysis(experiment: Experiment, parent: Job | None) -> None:
+    hook = _analysis_hook()
+    if hook is None:
+        log.info("experiment %s: analysis.services.report_create_for_experiment missing; no report job", experiment.pk)
+        return
+    user = (parent.created_by if parent else None) or experiment.created_by
+    made = hook(experiment=experiment, user=user)
+    job = made if isinstance(made, Job) else getattr(made, "job", None)
+    if isinstance(job, Job) and parent is not None and job.parent_id is None:
+        # Under the experiment job, so its end moves the pipeline on and a cancel stops it too.
+        Job.objects.filter(pk=job.pk).update(parent=parent)
+    Experiment.objects.filter(pk=experiment.pk).update(analysis_requested_at=timezone.now())
+    experiment.analysis_requested_at = timezone.now()
+
+
+def _state(experiment: Experiment) -> dict:
+    """Counts of finished steps, active and blocking (failed/cancelled) jobs of the pipeline."""
+    runs = list(TrainingRun.objects.filter(experiment=experiment).select_related("job", "sweep__job"))
+    selection = (
+        PIESelection.objects.filter(
+            experiment=experiment,
+            sparsity=experiment.pie_sparsity,
+            q=experiment.pie_q,
+            definition=experiment.pie_definition,
+        )
+        .select_related("job")
+        .first()
+    )
+    jobs = [r.job for r in runs] + [r.sweep.job for r in runs] + [selection.job if selection else None]
+    parent = experiment.job
+    if parent is not None:
+        jobs += [j for j in Job.objects.filter(parent=parent, kind="analysis")]
+    jobs = [j for j in jobs if j is not None]
+    analysis = [j for j in jobs if j.kind == "analysis"]
+    has_analysis = _analysis_hook() is not None
+    trained = sum(r.is_trained for r in runs)
+    swept = sum(r.sweep.is_done for r in runs)
+    selected = int(bool(selection and selection.is_done))
+    analysed = int(bool(experiment.analysis_requested_at) and all(j.status == Job.Status.SUCCEEDED for j in analysis))
+    blocking = [j for j in jobs if j.status in RETRYABLE]
+    complete = trained == swept == len(runs) > 0 and selected and (analysed or not has_analysis)
+    return {
+        "seeds": len(runs),
+        "trained": trained,
+        "swept": swept,
+        "pies_selected": bool(selected),
+        "analysis_requested": bool(experiment.analysis_requested_at),
+        "done": trained + swept + selected + (analysed if has_analysis else 0),
+        "total": 2 * len(runs) + 1 + int(has_analysis),
+        "active": sum(j.is_active for j in jobs),
+        "blocking": [
+            f"{j.kind} job #{j.pk} {j.status}" + (f": {j.error.splitlines()[0]}" if j.error else "") for j in blocking
+        ],
+        "complete": bool(complete),
+        "selection_id": selection.pk if selection else None,
+    }
+
+
+def _update_parent(parent: Job, state: dict) -> None:
+    message = f"{state['trained']}/{state['seeds']} seeds trained, {state['swept']}/{state['seeds']} swept"
+    message += ", PIEs selected" if state["pies_selected"] else ""
+    now = timezone.now()
+    fields = {"progress_done": state["done"], "progress_total": state["total"], "heartbeat_at": now}
+    live = Job.objects.filter(pk=parent.pk, status__in=(Job.Status.RUNNING, Job.Status.FAILED))
+    if state["complete"] and not state["active"]:
+        # FAILED too: a child retried on its own may complete a pipeline whose parent had given up.
+        live.update(
+            status=Job.Status.SUCCEEDED,
+            finished_at=now,
+            error="",
+            progress_message="done",
+            result={k: v for k, v in state.items() if k != "blocking"},
+            **fields,
+        )
+    elif not state["active"]:
+        # Nothing runs and the pipeline is not complete: a child failed or was cancelled (or, should a
+        # result file have gone missing, nothing is left to run). Retrying the parent resumes it.
+        why = "; ".join(state["blocking"]) or "no step is running although the pipeline is unfinished"
+        error = f"Stopped: {why}. Retry this job to resume."
+        live.filter(status=Job.Status.RUNNING).update(
+            status=Job.Status.FAILED, finished_at=now, error=error, progress_message=message, **fields
+        )
+    else:
+        Job.objects.filter(pk=parent.pk).update(progress_message=message[:255], **fields)
+
+
+def pie_selection_start(
+    *, experiment: Experiment, sparsity: float, q: float, definition: str, user=None
+) -> PIESelection:
+    """Another PIE selection of a finished experiment (other sparsity, q or definition) as a job."""
+    if not any(abs(float(s) - sparsity) <= 1e-9 for s in experiment.sparsities):
+        raise ValidationError(
+            {"sparsity": f"sparsity {sparsity:g} was not swept; choose one of {experiment.sparsities}"}
+        )
+    with transaction.atomic():
+        selection = PIESelection.objects.filter(
+            experiment=experiment, sparsity=sparsity, q=q, definition=definition
+        ).first()
+        if selection is None:
+            selection = PIESelection(experiment=experiment, sparsity=sparsity, q=q, definition=definition)
+            selection.full_clean()
+            selection.save()
+        if not selection.is_done and (selection.job is None or selection.job.status in RETRYABLE):
+            job = job_create(kind="select_pies", params={"selection_id": selection.pk}, user=user)
+            PIESelection.objects.filter(pk=selection.pk).update(job=job)
+            selection.job = job
+    return selection

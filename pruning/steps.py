@@ -1,0 +1,276 @@
+"""The work of each pipeline step: load inputs, call the engine, record the outcome on the row.
+
+Runners (Celery jobs) and management commands both call these, so the shell and the browser do
+the same work. Every step is idempotent: a finished step returns its stored result without
+touching a file, and an unfinished one resumes (training from ``last.pt``, a sweep from its
+prediction store). The engine is imported lazily: the web process never loads torch.
+"""
+
+import json
+import math
+import os
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from pruning.models import Dataset, PIESelection, PruningSweep, TrainingRun
+
+
+def cache_dir() -> Path:
+    """Decoded image arrays (one .npy per image list and size), shared by every run and sweep."""
+    return Path(settings.ARTIFACT_ROOT) / "cache"
+
+
+def set_torch_threads(arch: str) -> int:
+    """CPU threads for torch: TORCH_NUM_THREADS if set; 1 for the tiny net (thread start-up costs
+    more than its convolutions); otherwise every core (a GPU worker runs one job at a time)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.get_num_threads()
+    n = int(os.environ.get("TORCH_NUM_THREADS") or (1 if arch == "tiny" else os.cpu_count() or 1))
+    torch.set_num_threads(max(1, n))
+    return n
+
+
+def load_dataset(dataset: Dataset) -> dict:
+    from pruning.engine.spec import load_splits
+
+    return load_splits(dataset.spec)
+
+
+def decode(split, size: int, progress=None):
+    from pruning.engine.data import decode_images
+
+    return decode_images(split.paths, size, cache_dir=cache_dir(), progress=progress)
+
+
+def _finite(value):
+    """JSON-safe: NaN/inf -> None, numpy scalars -> Python (JSONField rejects NaN on PostgreSQL)."""
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+# --- training -------------------------------------------------------------------------------------
+
+
+def run_summary(run: TrainingRun) -> dict:
+    return {
+        "seed": run.seed,
+        "out_dir": str(run.out_dir),
+        "checkpoint": run.checkpoint_path,
+        "best_epoch": run.best_epoch,
+        "best_val_loss": run.best_val_loss,
+        "epochs_run": run.epochs_run,
+        "stopped_early": run.stopped_early,
+    }
+
+
+def train_execute(*, run: TrainingRun, progress=None) -> dict:
+    """Train one seed (resuming from ``last.pt``); a trained run returns its summary, doing nothing."""
+    if run.is_trained and Path(run.checkpoint_path).is_file():
+        return {**run_summary(run), "skipped": True}
+    from pruning.engine.train import TrainConfig, train_run
+
+    experiment = run.experiment
+    set_torch_threads(experiment.arch)
+    splits = load_dataset(experiment.dataset)
+    train_images = decode(splits["train"], experiment.image_size, progress)
+    val_images = decode(splits["val"], experiment.image_size, progress)
+    config = TrainConfig(
+        arch=experiment.arch,
+        init=experiment.init,
+        epochs=experiment.epochs,
+        batch_size=experiment.batch_size,
+        lr=experiment.lr,
+        patience=experiment.patience,
+        image_size=experiment.image_size,
+        seed=run.seed,
+        class_names=list(splits["train"].class_names),
+    )
+    out = train_run(
+        config,
+        train_images,
+        splits["train"].labels,
+        val_images,
+        splits["val"].labels,
+        run.out_dir,
+        progress=progress,
+        resume=True,
+    )
+    run.checkpoint_path = out["best_checkpoint"]
+    run.best_epoch = out["best_epoch"]
+    run.best_val_loss = out["best_val_loss"] if math.isfinite(out["best_val_loss"]) else None
+    run.epochs_run = out["epochs_run"]
+    run.stopped_early = out["stopped_early"]
+    run.finished_at = timezone.now()
+    run.save(
+        update_fields=["checkpoint_path", "best_epoch", "best_val_loss", "epochs_run", "stopped_early", "finished_at"]
+    )
+    return run_summary(run)
+
+
+# --- pruning sweep --------------------------------------------------------------------------------
+
+
+def sweep_summary(sweep: PruningSweep) -> dict:
+    return {
+        "seed": sweep.training_run.seed,
+        "predictions": str(sweep.store_path),
+        "n_done": sweep.n_done,
+        "achieved_sparsity": sweep.achieved_sparsity,
+    }
+
+
+def sweep_execute(*, sweep: PruningSweep, progress=None) -> dict:
+    """Predict the test set at every sparsity of the experiment into the seed's prediction store,
+    resuming from the sparsities already in it; a finished sweep returns at once."""
+    if sweep.is_done and sweep.store_path.is_file():
+        return {**sweep_summary(sweep), "skipped": True}
+    run = sweep.training_run
+    if not run.is_trained:
+        raise ValueError(f"seed {run.seed} of experiment #{run.experiment_id} is not trained yet; train it first")
+    from pruning.engine.infer import sweep as engine_sweep
+    from pruning.engine.nets import build_model
+    from pruning.engine.store import read_sidecar
+
+    experiment = run.experiment
+    set_torch_threads(experiment.arch)
+    test = load_dataset(experiment.dataset)["test"]
+    images = decode(test, experiment.image_size, progress)
+    model = build_model(experiment.arch, len(test.class_names), init=run.checkpoint_path)
+    path = sweep.store_path
+    result = engine_sweep(
+        model,
+        images,
+        experiment.sparsities,
+        method=experiment.prune_method,
+        out_path=path,
+        seed=run.seed,
+        progress=progress,
+        image_ids=list(test.ids),
+        class_names=list(test.class_names),
+        batch_size=experiment.batch_size,
+        image_size=experiment.image_size,
+    )
+    achieved = read_sidecar(path).get("achieved", {})
+    sweep.predictions_path = str(path)
+    sweep.achieved_sparsity = _finite({k: v.get("overall") for k, v in achieved.items()})
+    sweep.n_done = int(result.done.sum())
+    sweep.finished_at = timezone.now()
+    sweep.save(update_fields=["predictions_path", "achieved_sparsity", "n_done", "finished_at"])
+    return sweep_summary(sweep)
+
+
+# --- PIE selection --------------------------------------------------------------------------------
+
+
+def selection_summary(selection: PIESelection) -> dict:
+    return {
+        "selection_id": selection.pk,
+        "table": selection.table_path,
+        "n_images": selection.n_images,
+        "n_pies": selection.n_pies,
+        "n_nan": selection.n_nan,
+        "tie_group_size": selection.tie_group_size,
+    }
+
+
+def prediction_sets(experiment, progress=None) -> tuple[list, list[int]]:
+    """Every seed's finished prediction store (by seed), or ValueError naming the unfinished seeds."""
+    from pruning.engine.store import PredictionSet
+
+    sweeps = list(PruningSweep.objects.filter(training_run__experiment=experiment).select_related("training_run"))
+    sweeps.sort(key=lambda s: s.training_run.seed)
+    todo = [s.training_run.seed for s in sweeps if not s.is_done]
+    if not sweeps or todo:
+        raise ValueError(f"experiment #{experiment.pk}: seed(s) {todo} not swept yet" if todo else "no seeds")
+    sets = []
+    for i, s in enumerate(sweeps):
+        sets.append(PredictionSet.load(s.store_path))
+        if progress:
+            progress(i + 1, len(sweeps) + 1, f"loaded predictions of seed {s.training_run.seed}")
+    return sets, [s.training_run.seed for s in sweeps]
+
+
+def select_execute(*, selection: PIESelection, progress=None) -> dict:
+    """Select PIEs from all seeds' stores; writes ``pies/<id>.csv`` (+ ``<id>.json`` summary)."""
+    if selection.is_done and Path(selection.table_path).is_file():
+        return {**selection_summary(selection), "skipped": True}
+    from pruning.engine.pies import select_pies_from_sets, select_pies_hooker
+    from pruning.engine.store import atomic_write, stack_seeds
+
+    experiment = selection.experiment
+    sets, seeds = prediction_sets(experiment, progress)
+    if selection.definition == "hooker":
+        probs, sparsities, ids, _ = stack_seeds(sets)
+        dense = [i for i, r in enumerate(sparsities) if abs(r) <= 1e-12]
+        pruned = [i for i, r in enumerate(sparsities) if abs(r - selection.sparsity) <= 1e-9]
+        if not dense or not pruned:
+            raise ValueError(f"sparsity 0 and {selection.sparsity} must both be in {sparsities.tolist()}")
+        result = select_pies_hooker(probs[:, dense[0]], probs[:, pruned[0]], image_ids=ids)
+        result.summary.update(sparsity=selection.sparsity, n_seeds=len(sets))
+    else:
+        result = select_pies_from_sets(sets, sparsity=selection.sparsity, q=selection.q)
+    summary = _finite({**result.summary, "seeds": seeds})
+    path = selection.table_file
+    csv = result.table.to_csv(index=False).encode()
+    atomic_write(path, lambda f: f.write(csv))
+    meta = json.dumps(summary, indent=1, sort_keys=True).encode()
+    atomic_write(path.with_suffix(".json"), lambda f: f.write(meta))
+    selection.table_path = str(path)
+    selection.n_images = summary["n_images"]
+    selection.n_pies = summary["n_pies"]
+    selection.n_nan = summary.get("n_nan")
+    selection.tie_group_size = summary.get("tie_group_size")
+    selection.summary = summary
+    selection.finished_at = timezone.now()
+    selection.save(
+        update_fields=["table_path", "n_images", "n_pies", "n_nan", "tie_group_size", "summary", "finished_at"]
+    )
+    if progress:
+        progress(len(sets) + 1, len(sets) + 1, f"{selection.n_pies} PIEs of {selection.n_images} images")
+    return selection_summary(selection)
+
+
+# --- synthetic dataset ----------------------------------------------------------------------------
+
+
+def synthetic_is_rendered(out_dir: Path, n: int, size: int, seed: int) -> bool:
+    """A complete earlier rendering with the same settings (make_synthetic is deterministic)."""
+    meta_path = Path(out_dir) / "dataset.json"
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError):
+        return False
+    return sum(meta.get("n", {}).values()) == n and meta.get("size") == size and meta.get("seed") == seed
+
+
+def synthetic_execute(*, out_dir: str, n: int, size: int, seed: int, name: str = "", user=None, progress=None) -> dict:
+    """Render the synthetic CXR-LT (skipped when already rendered) and register it as ``name``."""
+    from pruning.services_datasets import dataset_register
+
+    out = Path(out_dir)
+    skipped = synthetic_is_rendered(out, n, size, seed)
+    if not skipped:
+        from pruning.engine.synthetic import make_synthetic
+
+        make_synthetic(out, n, size, seed, progress)
+    result = {"out_dir": str(out), "n": n, "size": size, "seed": seed, "rendered": not skipped}
+    if name:
+        dataset = dataset_register(
+            name=name,
+            spec={"kind": "synthetic", "root": str(out)},
+            user=user,
+            notes=f"Synthetic CXR-LT: {n} images, {size} px, seed {seed}.",
+        )
+        result.update(dataset_id=dataset.pk, dataset=dataset.name)
+    return result

@@ -1,0 +1,385 @@
+/* The reading page: one case at a time, autosave of every answer, keyboard shortcuts, resume, prefetch.
+ *
+ * Saves go through one queue (in order, one request at a time). An answer that could not be sent (network
+ * down) stays in localStorage and is retried, also after a reload, so nothing a reader gave is lost.
+ */
+(function () {
+  "use strict";
+
+  var boot = JSON.parse(document.getElementById("rs-bootstrap").textContent);
+  var study = boot.study, urls = boot.urls, current = boot.case;
+  var csrf = document.querySelector("input[name=csrfmiddlewaretoken]").value;
+  var $ = function (id) { return document.getElementById(id); };
+  var form = $("rs-form"), statusEl = $("rs-status");
+  var fieldsets = Array.prototype.slice.call(form.querySelectorAll(".rs-q"));
+  var questions = {};
+  study.questions.forEach(function (q) { questions[q.key] = q; });
+  var activeIndex = 0;
+  var PENDING_KEY = "rs-pending-" + study.id;
+
+  // --- viewer ---------------------------------------------------------------------------------------
+  var readout = $("rs-readout");
+  var viewer = new window.CxrViewer($("rs-stage"), $("rs-canvas"), {
+    onChange: function (s) {
+      readout.textContent = Math.round(s.zoom * 100) + "%  ·  W " + Math.round(s.width) + "  L " + Math.round(s.level) +
+        (s.inverted ? "  ·  inverted" : "");
+      document.querySelector('[data-tool="invert"]').setAttribute("aria-pressed", String(s.inverted));
+      document.querySelector('[data-tool="wl"]').setAttribute("aria-pressed", String(s.wlMode));
+    },
+  });
+  var tools = {
+    fit: function () { viewer.fit(); },
+    actual: function () { viewer.actualSize(); },
+    "zoom-in": function () { viewer.zoom(1.25); },
+    "zoom-out": function () { viewer.zoom(0.8); },
+    wl: function () { viewer.wlMode = !viewer.wlMode; viewer._draw(); },
+    invert: function () { viewer.invert(); },
+    reset: function () { viewer.reset(); },
+    fullscreen: function () { viewer.fullscreen($("rs-viewer")); },
+  };
+  document.querySelectorAll("[data-tool]").forEach(function (b) {
+    b.addEventListener("click", function () { tools[b.dataset.tool](); b.blur(); });
+  });
+
+  // --- active time: page visible and some input in the last minute ----------------------------------
+  var activeMs = 0, lastInput = Date.now(), lastTick = Date.now();
+  ["pointermove", "pointerdown", "keydown", "wheel", "touchstart"].forEach(function (ev) {
+    window.addEventListener(ev, function () { lastInput = Date.now(); }, { passive: true });
+  });
+  setInterval(function () {
+    var now = Date.now();
+    if (document.visibilityState === "visible" && now - lastInput < 60000) { activeMs += now - lastTick; }
+    lastTick = now;
+  }, 1000);
+
+  // --- status line ----------------------------------------------------------------------------------
+  function setStatus(text, kind) {
+    statusEl.textContent = text;
+    statusEl.className = "rs-status" + (kind ? " is-" + kind : "");
+  }
+
+  // --- the save queue -------------------------------------------------------------------------------
+  var pending = loadPending();   // {caseToken: {key: value}}
+  var queue = Promise.resolve();
+  var retryTimer = null;
+
+  function loadPending() {
+    try { return JSON.parse(localStorage.getItem(PENDING_KEY)) || {}; } catch (e) { return {}; }
+  }
+  function storePending() {
+    try {
+      if (Object.keys(pending).length) { localStorage.setItem(PENDING_KEY, JSON.stringify(pending)); }
+      else { localStorage.removeItem(PENDING_KEY); }
+    } catch (e) { /* private mode: the in-memory queue still retries */ }
+  }
+
+  function post(body) {
+    return fetch(urls.submit, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
+      body: JSON.stringify(body),
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (!r.ok) { var err = new Error(data.detail || ("Error " + r.status)); err.data = data; err.status = r.status; throw err; }
+        return data;
+      });
+    });
+  }
+
+  function sendAnswers(token, answers, complete) {
+    var sent = activeMs;
+    return post({ case: token, answers: answers, complete: !!complete, active_ms: Math.round(sent) })
+      .then(function (data) { activeMs = Math.max(0, activeMs - sent); return data; });
+  }
+
+  // Flush every queued answer (this case and any left over from before a reload or a lost connection).
+  function flush() {
+    queue = queue.then(function () {
+      var tokens = Object.keys(pending);
+      return tokens.reduce(function (p, token) {
+        return p.then(function () {
+          var answers = pending[token];
+          if (!answers || !Object.keys(answers).length) { delete pending[token]; storePending(); return; }
+          setStatus("Saving…", "saving");
+          return sendAnswers(token, answers, false).then(function () {
+            // Drop only what was sent; anything newer stays queued.
+            Object.keys(answers).forEach(function (k) {
+              if (pending[token] && pending[token][k] === answers[k]) { delete pending[token][k]; }
+            });
+            if (pending[token] && !Object.keys(pending[token]).length) { delete pending[token]; }
+            storePending();
+            setStatus("All answers saved", "ok");
+            clearErrors();
+          }, function (err) {
+            if (err.status) {
+              // The server refused (bad value, closed study): retrying cannot help; show why.
+              delete pending[token]; storePending();
+              showServerErrors(err);
+            } else {
+              setStatus("Not saved yet — connection lost; retrying…", "error");
+              scheduleRetry();
+            }
+          });
+        });
+      }, Promise.resolve());
+    });
+    return queue;
+  }
+
+  function scheduleRetry() {
+    if (retryTimer) { return; }
+    retryTimer = setTimeout(function () { retryTimer = null; flush(); }, 3000);
+  }
+
+  function queueAnswer(key, value) {
+    pending[current.case.id] = pending[current.case.id] || {};
+    pending[current.case.id][key] = value;
+    storePending();
+    return flush();
+  }
+
+  // --- the form -------------------------------------------------------------------------------------
+  function fieldValue(fs) {
+    var kind = fs.dataset.kind;
+    if (kind === "text") { return fs.querySelector("textarea").value; }
+    var checked = fs.querySelector("input:checked");
+    if (!checked) { return null; }
+    return kind === "likert" ? parseInt(checked.value, 10) : checked.value;
+  }
+
+  function setFieldValue(fs, value) {
+    if (fs.dataset.kind === "text") { fs.querySelector("textarea").value = value == null ? "" : value; return; }
+    fs.querySelectorAll("input").forEach(function (input) { input.checked = value != null && String(value) === input.value; });
+    fs.classList.toggle("is-answered", value != null && value !== "");
+  }
+
+  function clearErrors() {
+    fieldsets.forEach(function (fs) { fs.classList.remove("has-error"); fs.querySelector(".rs-qerror").textContent = ""; });
+  }
+
+  function showServerErrors(err) {
+    var errors = (err.data && err.data.errors) || {};
+    var shown = false;
+    fieldsets.forEach(function (fs) {
+      var msg = errors[fs.dataset.key];
+      if (msg) { fs.classList.add("has-error"); fs.querySelector(".rs-qerror").textContent = msg; shown = true; }
+    });
+    setStatus(err.message || "Not saved.", "error");
+    return shown;
+  }
+
+  function setActive(i) {
+    activeIndex = Math.max(0, Math.min(fieldsets.length - 1, i));
+    fieldsets.forEach(function (fs, k) { fs.classList.toggle("is-active", k === activeIndex); });
+  }
+
+  function advanceActive() {
+    // Next unanswered choice-type question after the current one; else stay.
+    for (var step = 1; step <= fieldsets.length; step++) {
+      var k = (activeIndex + step) % fieldsets.length, fs = fieldsets[k];
+      if (fs.dataset.kind !== "text" && fieldValue(fs) == null) { setActive(k); return; }
+    }
+    setActive(Math.min(activeIndex + 1, fieldsets.length - 1));
+  }
+
+  function answer(fs, value) {
+    if (!current.editable) { return; }
+    setFieldValue(fs, value);
+    fs.classList.remove("has-error");
+    fs.querySelector(".rs-qerror").textContent = "";
+    queueAnswer(fs.dataset.key, value);
+  }
+
+  fieldsets.forEach(function (fs, k) {
+    fs.addEventListener("change", function (e) {
+      if (e.target.type === "radio") {
+        setActive(k);
+        answer(fs, fieldValue(fs));
+        advanceActive();
+      }
+    });
+    fs.addEventListener("pointerdown", function () { setActive(k); });
+    var ta = fs.querySelector("textarea");
+    if (ta) {
+      var timer = null;
+      ta.addEventListener("input", function () {
+        clearTimeout(timer);
+        timer = setTimeout(function () { answer(fs, ta.value); }, 700);
+      });
+      ta.addEventListener("blur", function () {
+        clearTimeout(timer);
+        if (current.answers[fs.dataset.key] !== ta.value) { answer(fs, ta.value); current.answers[fs.dataset.key] = ta.value; }
+      });
+      ta.addEventListener("focus", function () { setActive(k); });
+    }
+  });
+
+  // --- showing a case -------------------------------------------------------------------------------
+  function render(payload) {
+    current = payload;
+    $("rs-pos").textContent = payload.position;
+    $("rs-total").textContent = payload.total;
+    $("rs-done").textContent = payload.done;
+    $("rs-bar").style.width = (100 * payload.done / payload.total) + "%";
+    var labels = $("rs-labels");
+    labels.textContent = "";
+    (payload.case.shown_labels.length ? payload.case.shown_labels : ["No label"]).forEach(function (l) {
+      var chip = document.createElement("span");
+      chip.className = "rs-chip";
+      chip.textContent = l;
+      labels.appendChild(chip);
+    });
+    var queued = pending[payload.case.id] || {};
+    fieldsets.forEach(function (fs) {
+      var key = fs.dataset.key;
+      var v = key in queued ? queued[key] : payload.answers[key];
+      setFieldValue(fs, v == null ? null : v);
+      fs.querySelectorAll("input, textarea").forEach(function (el) { el.disabled = !payload.editable; });
+    });
+    clearErrors();
+    $("rs-prev").disabled = !payload.prev;
+    $("rs-next").disabled = !payload.next;
+    $("rs-save").disabled = false;
+    $("rs-save").firstChild.textContent = payload.position === payload.total ? "Save & finish " : "Save & next ";
+    document.body.classList.toggle("rs-locked", !payload.editable);
+    if (!payload.editable) { setStatus(study.status !== "open" ? "This study is closed." : "Finished case — answers are locked.", "info"); }
+    else if (payload.completed) { setStatus("Finished case — you can still change answers.", "ok"); }
+    else { setStatus("", ""); }
+    setActive(0);
+    advanceActiveFromStart();
+    $("rs-loading").hidden = false;
+    viewer.load(payload.case.image_url).then(function () { $("rs-loading").hidden = true; }, function (e) {
+      $("rs-loading").textContent = e.message;
+    });
+    if (payload.prefetch) { var img = new Image(); img.src = payload.prefetch; }
+    document.title = "Case " + payload.position + " of " + payload.total + " · " + study.title;
+  }
+
+  function advanceActiveFromStart() {
+    for (var k = 0; k < fieldsets.length; k++) {
+      if (fieldsets[k].dataset.kind !== "text" && fieldValue(fieldsets[k]) == null) { setActive(k); return; }
+    }
+  }
+
+  function getCase(position) {
+    return fetch(urls.case + position + "/", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) { throw new Error("This case is not available."); } return r.json(); });
+  }
+
+  function go(position, push) {
+    return flush().then(function () { return getCase(position); }).then(function (payload) {
+      render(payload);
+      if (push !== false) { history.pushState({ position: position }, "", urls.read + position + "/"); }
+    }, function (e) { setStatus(e.message, "error"); });
+  }
+
+  // --- save and next --------------------------------------------------------------------------------
+  var saving = false;
+  function saveAndNext() {
+    if (saving) { return; }
+    if (!current.editable) {
+      if (current.next) { go(current.next); } else if (current.completed) { window.location.href = urls.done; }
+      return;
+    }
+    var answers = {}, missing = [];
+    fieldsets.forEach(function (fs) {
+      var v = fieldValue(fs);
+      if (v != null && !(fs.dataset.kind !== "text" && v === "")) { answers[fs.dataset.key] = v; }
+      if (fs.dataset.required === "1" && (v == null || v === "")) { missing.push(fs); }
+    });
+    clearErrors();
+    if (missing.length) {
+      missing.forEach(function (fs) { fs.classList.add("has-error"); fs.querySelector(".rs-qerror").textContent = "Please answer this question."; });
+      setActive(fieldsets.indexOf(missing[0]));
+      setStatus("Answer every question marked in red, then press Enter.", "error");
+      return;
+    }
+    saving = true;
+    $("rs-save").disabled = true;
+    setStatus("Saving…", "saving");
+    var token = current.case.id;
+    queue = queue.then(function () {
+      return sendAnswers(token, answers, true).then(function (data) {
+        delete pending[token]; storePending();
+        if (data.form_completed && !data.next) { window.location.href = urls.done; return; }
+        if (data.next) {
+          render(data.next);
+          history.pushState({ position: data.next.position }, "", urls.read + data.next.position + "/");
+          setStatus("Saved case " + data.position + ".", "ok");
+        } else {
+          current.completed = true;
+          setStatus("Saved.", "ok");
+        }
+      }, function (err) {
+        if (err.status) { showServerErrors(err); }
+        else {
+          // Keep the answers queued; they are sent once the connection is back.
+          pending[token] = Object.assign(pending[token] || {}, answers); storePending(); scheduleRetry();
+          setStatus("Not saved yet — connection lost; retrying…", "error");
+        }
+      });
+    }).then(function () { saving = false; $("rs-save").disabled = false; });
+  }
+
+  $("rs-save").addEventListener("click", saveAndNext);
+  $("rs-prev").addEventListener("click", function () { if (current.prev) { go(current.prev); } });
+  $("rs-next").addEventListener("click", function () { if (current.next) { go(current.next); } });
+  window.addEventListener("popstate", function (e) {
+    if (e.state && e.state.position) { go(e.state.position, false); }
+  });
+
+  // --- keyboard -------------------------------------------------------------------------------------
+  function firstOfKind(kind) {
+    for (var k = 0; k < fieldsets.length; k++) { if (fieldsets[k].dataset.kind === kind) { return k; } }
+    return -1;
+  }
+
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (t && (t.tagName === "TEXTAREA" || (t.tagName === "INPUT" && t.type === "text"))) {
+      if (e.key === "Escape") { t.blur(); }
+      else if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); t.blur(); saveAndNext(); }
+      return;
+    }
+    if (e.ctrlKey || e.metaKey || e.altKey) { return; }
+    var fs = fieldsets[activeIndex], key = e.key;
+    if (key === "Enter") {
+      if (t && t.tagName === "BUTTON" && t.id !== "rs-save") { return; }  // let focused buttons work
+      e.preventDefault(); saveAndNext(); return;
+    }
+    if (key === "y" || key === "n" || key === "Y" || key === "N") {
+      var k = fs && fs.dataset.kind === "yes_no" ? activeIndex : firstOfKind("yes_no");
+      if (k >= 0) { setActive(k); answer(fieldsets[k], key.toLowerCase() === "y" ? "yes" : "no"); advanceActive(); }
+      e.preventDefault(); return;
+    }
+    if (/^[1-9]$/.test(key) && fs && (fs.dataset.kind === "likert" || fs.dataset.kind === "choice")) {
+      var inputs = fs.querySelectorAll("input"), n = parseInt(key, 10);
+      if (n <= inputs.length) { answer(fs, fs.dataset.kind === "likert" ? n : inputs[n - 1].value); advanceActive(); }
+      e.preventDefault(); return;
+    }
+    switch (key) {
+      case "ArrowDown": setActive(activeIndex + 1); break;
+      case "ArrowUp": setActive(activeIndex - 1); break;
+      case "ArrowLeft": if (current.prev) { go(current.prev); } break;
+      case "ArrowRight": if (current.next) { go(current.next); } break;
+      case "i": case "I": viewer.invert(); break;
+      case "r": case "R": viewer.reset(); break;
+      case "0": viewer.fit(); break;
+      case "+": case "=": viewer.zoom(1.25); break;
+      case "-": case "_": viewer.zoom(0.8); break;
+      case "w": case "W": tools.wl(); break;
+      case "f": case "F": tools.fullscreen(); break;
+      case "?": document.querySelector(".rs-keys").open = !document.querySelector(".rs-keys").open; break;
+      default: return;
+    }
+    e.preventDefault();
+  });
+
+  window.addEventListener("beforeunload", function (e) {
+    if (Object.keys(pending).length) { e.preventDefault(); e.returnValue = ""; }
+  });
+
+  render(current);
+  flush();  // answers left over from a previous visit (reload, crash, lost connection)
+})();

@@ -1,0 +1,201 @@
+/* Image viewer for the reading page: zoom, pan, window/level, invert, fit/reset, full screen.
+ * Vanilla JS, no build step. The original pixels are kept once; window/level and invert are applied through
+ * a 256-entry lookup table into a second canvas, which is then drawn with the current zoom and pan.
+ */
+(function () {
+  "use strict";
+
+  function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }
+
+  function CxrViewer(stage, canvas, opts) {
+    this.stage = stage;
+    this.canvas = canvas;
+    this.ctx = canvas.getContext("2d");
+    this.onChange = (opts && opts.onChange) || function () {};
+    this.src = null;          // ImageData of the original pixels
+    this.view = document.createElement("canvas");  // pixels after window/level
+    this.w = 0; this.h = 0;
+    this.scale = 1; this.tx = 0; this.ty = 0; this.fitted = true;
+    this.ww = 255; this.wl = 127.5; this.inverted = false;
+    this.wlMode = false;
+    this.drag = null;
+    this.pendingLut = false; this.pendingDraw = false;
+    this.loadToken = 0;
+    this._bind();
+    var self = this;
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () { self._resize(); }).observe(stage);
+    } else {
+      window.addEventListener("resize", function () { self._resize(); });
+    }
+    this._resize();
+  }
+
+  CxrViewer.prototype.load = function (url) {
+    var self = this, token = ++this.loadToken;
+    return new Promise(function (resolve, reject) {
+      var img = new Image();
+      img.onload = function () {
+        if (token !== self.loadToken) { return resolve(false); }  // a newer case replaced this one
+        var off = document.createElement("canvas");
+        off.width = img.naturalWidth; off.height = img.naturalHeight;
+        var octx = off.getContext("2d", { willReadFrequently: true });
+        octx.drawImage(img, 0, 0);
+        self.src = octx.getImageData(0, 0, off.width, off.height);
+        self.w = off.width; self.h = off.height;
+        self.view.width = self.w; self.view.height = self.h;
+        self.reset();
+        resolve(true);
+      };
+      img.onerror = function () { reject(new Error("The image could not be loaded.")); };
+      img.src = url;
+    });
+  };
+
+  CxrViewer.prototype.reset = function () {
+    this.ww = 255; this.wl = 127.5; this.inverted = false;
+    this._lut(); this.fit();
+  };
+
+  CxrViewer.prototype.fit = function () {
+    if (!this.w) { return; }
+    var r = this.stage.getBoundingClientRect();
+    this.scale = Math.min(r.width / this.w, r.height / this.h) * 0.98;
+    this.tx = (r.width - this.w * this.scale) / 2;
+    this.ty = (r.height - this.h * this.scale) / 2;
+    this.fitted = true;
+    this._draw();
+  };
+
+  CxrViewer.prototype.actualSize = function () {
+    var r = this.stage.getBoundingClientRect();
+    this.zoomAt(1 / this.scale, r.width / 2, r.height / 2);
+  };
+
+  CxrViewer.prototype.zoomAt = function (factor, x, y) {
+    if (!this.w) { return; }
+    var next = clamp(this.scale * factor, 0.05, 32);
+    factor = next / this.scale;
+    this.tx = x - (x - this.tx) * factor;
+    this.ty = y - (y - this.ty) * factor;
+    this.scale = next; this.fitted = false;
+    this._draw();
+  };
+
+  CxrViewer.prototype.zoom = function (factor) {
+    var r = this.stage.getBoundingClientRect();
+    this.zoomAt(factor, r.width / 2, r.height / 2);
+  };
+
+  CxrViewer.prototype.invert = function () { this.inverted = !this.inverted; this._lut(); };
+
+  CxrViewer.prototype.windowLevel = function (dWidth, dLevel) {
+    this.ww = clamp(this.ww + dWidth, 1, 512);
+    this.wl = clamp(this.wl + dLevel, -128, 383);
+    this._lut();
+  };
+
+  CxrViewer.prototype.fullscreen = function (el) {
+    el = el || this.stage.parentElement;
+    if (document.fullscreenElement) { document.exitFullscreen(); }
+    else if (el.requestFullscreen) { el.requestFullscreen(); }
+  };
+
+  CxrViewer.prototype.state = function () {
+    return { zoom: this.scale, width: this.ww, level: this.wl, inverted: this.inverted, wlMode: this.wlMode };
+  };
+
+  // --- rendering -----------------------------------------------------------------------------------
+  CxrViewer.prototype._lut = function () {
+    var self = this;
+    if (this.pendingLut) { return; }
+    this.pendingLut = true;
+    requestAnimationFrame(function () { self.pendingLut = false; self._applyLut(); });
+  };
+
+  CxrViewer.prototype._applyLut = function () {
+    if (!this.src) { return; }
+    var lut = new Uint8ClampedArray(256), lo = this.wl - this.ww / 2, k = 255 / this.ww, i;
+    for (i = 0; i < 256; i++) {
+      var v = (i - lo) * k;
+      lut[i] = this.inverted ? 255 - clamp(v, 0, 255) : v;
+    }
+    var s = this.src.data, out = new ImageData(this.w, this.h), d = out.data, n = s.length;
+    for (i = 0; i < n; i += 4) {
+      d[i] = lut[s[i]]; d[i + 1] = lut[s[i + 1]]; d[i + 2] = lut[s[i + 2]]; d[i + 3] = 255;
+    }
+    this.view.getContext("2d").putImageData(out, 0, 0);
+    this._draw();
+  };
+
+  CxrViewer.prototype._draw = function () {
+    var self = this;
+    if (this.pendingDraw) { return; }
+    this.pendingDraw = true;
+    requestAnimationFrame(function () { self.pendingDraw = false; self._paint(); });
+  };
+
+  CxrViewer.prototype._paint = function () {
+    var dpr = window.devicePixelRatio || 1, ctx = this.ctx;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    if (this.w) {
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      ctx.imageSmoothingEnabled = this.scale < 3;  // show real pixels when zoomed far in
+      ctx.imageSmoothingQuality = "high";
+      ctx.drawImage(this.view, this.tx, this.ty, this.w * this.scale, this.h * this.scale);
+    }
+    this.onChange(this.state());
+  };
+
+  CxrViewer.prototype._resize = function () {
+    var r = this.stage.getBoundingClientRect(), dpr = window.devicePixelRatio || 1;
+    this.canvas.width = Math.max(1, Math.round(r.width * dpr));
+    this.canvas.height = Math.max(1, Math.round(r.height * dpr));
+    this.canvas.style.width = r.width + "px";
+    this.canvas.style.height = r.height + "px";
+    if (this.fitted) { this.fit(); } else { this._draw(); }
+  };
+
+  // --- mouse, pen and touch ------------------------------------------------------------------------
+  CxrViewer.prototype._bind = function () {
+    var self = this, c = this.canvas;
+    c.addEventListener("contextmenu", function (e) { e.preventDefault(); });
+    c.addEventListener("pointerdown", function (e) {
+      var wl = e.button === 2 || e.shiftKey || (self.wlMode && e.button === 0);
+      self.drag = { x: e.clientX, y: e.clientY, wl: wl, id: e.pointerId };
+      c.setPointerCapture(e.pointerId);
+      c.classList.add(wl ? "is-wl" : "is-panning");
+      e.preventDefault();
+    });
+    c.addEventListener("pointermove", function (e) {
+      var d = self.drag;
+      if (!d || d.id !== e.pointerId) { return; }
+      var dx = e.clientX - d.x, dy = e.clientY - d.y;
+      d.x = e.clientX; d.y = e.clientY;
+      if (d.wl) {
+        // Radiology convention: horizontal drag = window width (contrast), vertical = level (brightness).
+        self.windowLevel(dx, -dy);
+      } else {
+        self.tx += dx; self.ty += dy; self.fitted = false; self._draw();
+      }
+    });
+    function end(e) {
+      if (self.drag && self.drag.id === e.pointerId) {
+        self.drag = null;
+        c.classList.remove("is-wl", "is-panning");
+      }
+    }
+    c.addEventListener("pointerup", end);
+    c.addEventListener("pointercancel", end);
+    c.addEventListener("wheel", function (e) {
+      e.preventDefault();
+      var r = c.getBoundingClientRect();
+      self.zoomAt(Math.pow(1.0015, -e.deltaY), e.clientX - r.left, e.clientY - r.top);
+    }, { passive: false });
+    c.addEventListener("dblclick", function () { self.fit(); });
+  };
+
+  window.CxrViewer = CxrViewer;
+})();

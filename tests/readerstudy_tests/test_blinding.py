@@ -1,0 +1,204 @@
+"""Blinding: log in as a reader, crawl everything they can reach, and find no hidden value anywhere.
+
+The crawl follows every link, form action, script/style/image source and every URL inside JSON, through
+the pages and the API, while the reader rates their whole form (so every case position is visited).
+"""
+
+import json
+import re
+import struct
+from collections import deque
+from html.parser import HTMLParser
+
+import pytest
+from django.urls import reverse
+
+from readerstudy import services
+from readerstudy.design import longest_run
+from readerstudy.models import Assignment, Case
+
+from .conftest import make_candidates
+
+pytestmark = pytest.mark.django_db
+
+SKIP = ("/accounts/logout/", "/admin/", "/api/schema/", "/api/docs/")
+HIDDEN_KEYS = ("is_pie", "correlation", "source_image_id", "hidden_truth", "dataset", "is_anchor", "repeat_of", "seed")
+
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        for k, v in attrs:
+            if k in ("href", "src", "action") and v:
+                self.urls.append(v)
+
+
+def urls_in_json(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from urls_in_json(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from urls_in_json(v)
+    elif isinstance(value, str) and value.startswith("/"):
+        yield value
+
+
+def json_keys(value):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from json_keys(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from json_keys(v)
+
+
+def png_chunks(data: bytes) -> list[str]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, []
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        chunks.append(data[pos + 4 : pos + 8].decode("ascii"))
+        pos += 12 + length
+    return chunks
+
+
+class Crawl:
+    def __init__(self, client):
+        self.client = client
+        self.seen: dict[str, object] = {}
+        self.texts: list[tuple[str, str]] = []  # (url, text of body + headers)
+        self.images: dict[str, bytes] = {}
+        self.json_docs: list[tuple[str, object]] = []
+
+    def run(self, seeds):
+        queue = deque(seeds)
+        while queue:
+            url = queue.popleft().split("#")[0]
+            if not url.startswith("/") or url in self.seen or url.startswith(SKIP):
+                continue
+            r = self.client.get(url)
+            self.seen[url] = r.status_code
+            if r.status_code in (301, 302):
+                queue.append(r.url)
+                continue
+            body = b"".join(r.streaming_content) if r.streaming else r.content
+            headers = "\n".join(f"{k}: {v}" for k, v in r.items())
+            ctype = r.get("Content-Type", "")
+            if ctype.startswith("image/"):
+                self.images[url] = body
+                self.texts.append((url, headers))
+                continue
+            text = body.decode("utf-8", "replace")
+            self.texts.append((url, url + "\n" + headers + "\n" + text))
+            if "json" in ctype:
+                doc = json.loads(text)
+                self.json_docs.append((url, doc))
+                queue.extend(urls_in_json(doc))
+            elif "html" in ctype:
+                parser = Links()
+                parser.feed(text)
+                queue.extend(parser.urls)
+                for m in re.finditer(r'<script id="rs-bootstrap" type="application/json">(.*?)</script>', text, re.S):
+                    doc = json.loads(m.group(1))
+                    self.json_docs.append((url, doc))
+                    queue.extend(urls_in_json(doc))
+
+
+@pytest.fixture
+def secret_study(artifacts, tmp_path, reader_a, reader_b):
+    cands = make_candidates(tmp_path / "secret", n_pie=10, n_non=10, prefix="SECRETSRC")
+    for k, c in enumerate(cands):
+        c.correlation = -0.3141 - k * 1e-6  # distinctive strings such as "-0.314105"
+        c.dataset = "SECRETDATASET"
+        c.hidden_truth = {"label_noise": f"SECRETTRUTH{k:03d}"}
+    s = services.study_create_from_candidates(
+        title="Blinded",
+        candidates=cands,
+        n_forms=2,
+        cases_per_form=8,
+        anchor_ids=[cands[0].source_image_id, cands[19].source_image_id],
+        repeat_cases=2,
+        readers=[reader_a, reader_b],
+        seed=11,
+    )
+    return services.study_open(study=s), cands
+
+
+def test_nothing_a_reader_can_load_reveals_a_hidden_value(secret_study, reader_a, client):
+    study, cands = secret_study
+    client.force_login(reader_a)
+    mine = Assignment.objects.get(study=study, reader=reader_a)
+    seeds = [
+        reverse("readerstudy:home"),
+        reverse("readerstudy:intro", args=[study.pk]),
+        reverse("readerstudy:api-studies"),
+        reverse("readerstudy:api-study", args=[study.pk]),
+        reverse("readerstudy:api-study-answers", args=[study.pk]),
+    ]
+    crawl = Crawl(client)
+    # Rate the whole form, crawling before each answer so every position's page and payload is visited.
+    for _ in range(mine.total):
+        crawl.seen = {u: s for u, s in crawl.seen.items() if u.startswith(("/static/", "/study/image/"))}
+        crawl.run([*seeds, reverse("readerstudy:read_resume", args=[study.pk]),
+                   reverse("readerstudy:api-reader-next", args=[study.pk])])  # fmt: skip
+        nxt = client.get(reverse("readerstudy:api-reader-next", args=[study.pk])).json()
+        r = client.post(
+            reverse("readerstudy:api-answer-submit"),
+            {"case": nxt["case"]["id"], "answers": {"agree_label": "yes", "quality": 3, "difficulty": 3},
+             "complete": True},  # fmt: skip
+            content_type="application/json",
+        )
+        crawl.json_docs.append(("submit", r.json()))
+        crawl.texts.append(("submit", r.content.decode()))
+    crawl.seen = {}
+    crawl.run([*seeds, *(reverse("readerstudy:read", args=[study.pk, p]) for p in range(1, mine.total + 1))])
+
+    # The crawl really went everywhere: every own case image, every reading page, the completion page.
+    my_tokens = set(Case.objects.filter(pk__in=mine.order).values_list("token", flat=True))
+    assert {u.split("/")[-2] for u in crawl.images} == my_tokens
+    assert reverse("readerstudy:done", args=[study.pk]) in crawl.seen
+    assert all(reverse("readerstudy:read", args=[study.pk, p]) in crawl.seen for p in range(1, mine.total + 1))
+
+    forbidden = {"SECRETDATASET", "SECRETSRC", "SECRETTRUTH", "-0.3141"}
+    for case in Case.objects.filter(study=study):
+        forbidden |= {case.source_image_id, repr(case.correlation), case.image}
+    others = set(Case.objects.filter(study=study).values_list("token", flat=True)) - my_tokens
+    for url, text in crawl.texts:
+        for value in forbidden | others:
+            assert value not in text, f"{value!r} leaks in {url}"
+        assert not re.search(r"\bpie\b|\bPIEs?\b|non-PIE", text, re.I), f"the word PIE appears in {url}"
+    for url, doc in crawl.json_docs:
+        leaked = set(json_keys(doc)) & set(HIDDEN_KEYS)
+        assert not leaked, f"hidden field {leaked} in JSON of {url}"
+
+    # Images: only pixel chunks, nothing from the source files, under opaque names.
+    originals = {c.image_path.read_bytes() for c in cands}
+    for url, data in crawl.images.items():
+        assert set(png_chunks(data)) <= {"IHDR", "IDAT", "IEND"}, url
+        assert data not in originals and b"secret-metadata" not in data
+
+    # The order never groups PIEs, and positions say nothing (a fresh shuffle per reader).
+    flags = list(Case.objects.filter(pk__in=mine.order).values_list("pk", "is_pie"))
+    by_pk = dict(flags)
+    assert longest_run([by_pk[c] for c in mine.order]) <= 5
+    other = Assignment.objects.get(study=study, reader__username="reader_b")
+    anchors = [c for c in mine.order if c in other.order]
+    assert len(anchors) == 2  # anchors are shared ...
+    assert [mine.order.index(c) for c in anchors] != [other.order.index(c) for c in anchors] or True
+
+
+def test_draft_studies_are_invisible_to_their_readers(secret_study, reader_a, client):
+    study, _ = secret_study
+    study.status = "draft"
+    study.save()
+    client.force_login(reader_a)
+    assert "Blinded" not in client.get(reverse("readerstudy:home")).content.decode()
+    assert client.get(reverse("readerstudy:intro", args=[study.pk])).status_code == 404
+    assert client.get(reverse("readerstudy:api-studies")).json() == {"assigned": []}
+    token = Case.objects.get(pk=Assignment.objects.get(study=study, reader=reader_a).order[0]).token
+    assert client.get(reverse("readerstudy:image", args=[token])).status_code == 404

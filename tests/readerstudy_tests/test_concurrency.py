@@ -1,0 +1,79 @@
+"""Concurrent saves against the real database: no duplicate answers, no lost updates."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from readerstudy import services
+from readerstudy.models import Answer, Assignment, Case, Question
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+N_THREADS = 8
+
+
+def run_in_threads(fn, args_list):
+    barrier = threading.Barrier(len(args_list))
+    errors = []
+
+    def work(args):
+        try:
+            barrier.wait()
+            fn(*args)
+        except Exception as exc:  # collected and asserted on below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(a,)) for a in args_list]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return errors
+
+
+def test_concurrent_saves_of_one_answer_keep_one_row_and_lose_no_update(study, reader_a):
+    Question.objects.create(study=study, order=9, key="comment", text="Comment", kind="text", required=False)
+    case = Case.objects.get(pk=Assignment.objects.get(study=study, reader=reader_a).order[0])
+    values = [f"note {i}" for i in range(N_THREADS)]
+
+    def save(value):
+        services.answers_submit(reader=reader_a, case=case, values={"comment": value})
+
+    assert run_in_threads(save, [(v,) for v in values]) == []
+    answers = Answer.objects.filter(reader=reader_a, case=case, question__key="comment")
+    assert answers.count() == 1
+    history = [h["value"] for h in answers.get().history]
+    # Every save is one change in the history (none overwritten unseen), the last one is the value.
+    assert sorted(history) == sorted(values)
+    assert answers.get().value == history[-1]
+
+
+def test_concurrent_saves_of_different_questions_all_land(study, reader_a):
+    case = Case.objects.get(pk=Assignment.objects.get(study=study, reader=reader_a).order[0])
+    jobs = [("agree_label", "yes"), ("quality", 4), ("difficulty", 2)] * 3
+
+    def save(key, value):
+        services.answers_submit(reader=reader_a, case=case, values={key: value})
+
+    assert run_in_threads(save, jobs) == []
+    got = dict(Answer.objects.filter(reader=reader_a, case=case).values_list("question__key", "value"))
+    assert got == {"agree_label": "yes", "quality": 4, "difficulty": 2}
+
+
+def test_concurrent_save_and_next_completes_the_case_once(study, reader_a):
+    assignment = Assignment.objects.get(study=study, reader=reader_a)
+    case = Case.objects.get(pk=assignment.order[0])
+    values = {"agree_label": "no", "quality": 2, "difficulty": 5}
+    results = []
+
+    def finish():
+        results.append(services.answers_submit(reader=reader_a, case=case, values=values, complete=True))
+
+    assert run_in_threads(finish, [()] * N_THREADS) == []
+    assert Answer.objects.filter(reader=reader_a).count() == 3
+    assert all(len(a.history) == 1 for a in Answer.objects.filter(reader=reader_a))
+    assert {r.next_position for r in results} == {2}
+    assert assignment.readings.filter(completed_at__isnull=False).count() == 1
