@@ -17,24 +17,24 @@ class ExperimentInputs:
 
 
 def experiment_inputs(experiment) -> ExperimentInputs:
-    """Inputs of ``experiment`` (a pruning.Experiment); ReportInputInvalid names what is missing."""
-    from analysis.services import ReportInputInvalid
+    """Inputs of ``experiment`` (a pruning.Experiment); ReportRequestError names what is missing."""
+    from analysis.services import ReportRequestError
     from pruning.models import PIESelection, PruningSweep, TrainingRun
 
     runs = list(TrainingRun.objects.filter(experiment=experiment).order_by("seed"))
     sweeps = {s.training_run_id: s for s in PruningSweep.objects.filter(training_run__experiment=experiment)}
     unfinished = [r.seed for r in runs if r.pk not in sweeps or not sweeps[r.pk].is_done]
     if not runs:
-        raise ReportInputInvalid(f"Experiment {experiment} has no training runs yet.")
+        raise ReportRequestError(f"Experiment {experiment} has no training runs yet.")
     if unfinished:
-        raise ReportInputInvalid(
+        raise ReportRequestError(
             f"Experiment {experiment}: the pruning sweeps of seed(s) {unfinished} are not finished; "
             "a report needs every seed's predictions."
         )
     paths = [str(sweeps[r.pk].store_path) for r in runs]
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
-        raise ReportInputInvalid(f"Experiment {experiment}: prediction store {missing[0]} does not exist.")
+        raise ReportRequestError(f"Experiment {experiment}: prediction store {missing[0]} does not exist.")
     pies = (
         PIESelection.objects.filter(
             experiment=experiment,
@@ -50,7 +50,9 @@ def experiment_inputs(experiment) -> ExperimentInputs:
     if pies is not None:
         table = Path(pies.table_path) if pies.table_path else pies.table_file
         pie_table = str(table) if table.is_file() else None
-    checkpoint = next((r.checkpoint_path for r in runs if r.checkpoint_path and Path(r.checkpoint_path).is_file()), None)
+    checkpoint = next(
+        (r.checkpoint_path for r in runs if r.checkpoint_path and Path(r.checkpoint_path).is_file()), None
+    )
     dataset = experiment.dataset
     return ExperimentInputs(
         title=f"{experiment.name} ({dataset.name})",

@@ -20,11 +20,15 @@ class NewReportForm(forms.Form):
     title = forms.CharField(max_length=200, required=False, help_text="Defaults to the source's name.")
     source = forms.ChoiceField(widget=forms.RadioSelect)
     preds_dir = forms.CharField(
-        label="Predictions folder", required=False, max_length=500,
+        label="Predictions folder",
+        required=False,
+        max_length=500,
         help_text="Holds {dataset}_resnet50_seed-{s}_prune-{r}.pkl (seeds and sparsities are read from the names).",
     )
     labels_dir = forms.CharField(
-        label="Labels folder", required=False, max_length=500,
+        label="Labels folder",
+        required=False,
+        max_length=500,
         help_text="Holds miccai2023_{dataset}_labels_train.csv and ..._test.csv.",
     )
     dataset = forms.ChoiceField(
@@ -58,7 +62,7 @@ class NewReportForm(forms.Form):
                 continue
             try:
                 data[field] = str(services.check_inside_import_roots(data[field]))
-            except services.ReportInputInvalid as exc:
+            except services.ReportRequestError as exc:
                 self.add_error(field, str(exc))
         if not data.get("dataset"):
             self.add_error("dataset", "Choose the dataset named in the file names.")
@@ -67,6 +71,6 @@ class NewReportForm(forms.Form):
                 services.check_prunecxr_inputs(
                     preds_dir=data["preds_dir"], labels_dir=data["labels_dir"], dataset=data["dataset"]
                 )
-            except services.ReportInputInvalid as exc:
+            except services.ReportRequestError as exc:
                 raise forms.ValidationError(str(exc)) from exc
         return data

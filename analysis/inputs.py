@@ -15,6 +15,7 @@ imports no Django and is shared by the command (shell) and the job (worker).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -308,7 +309,9 @@ def load_stores(
         if not ps.complete:
             raise AnalysisInputError(f"{p}: sparsities {ps.sparsities[~ps.done].tolist()} are not finished")
         if ps.class_names != sets[0].class_names:
-            raise AnalysisInputError(f"{p}: class names {ps.class_names} differ from {paths[0]} ({sets[0].class_names})")
+            raise AnalysisInputError(
+                f"{p}: class names {ps.class_names} differ from {paths[0]} ({sets[0].class_names})"
+            )
         if ps.image_ids != sets[0].image_ids:
             raise AnalysisInputError(f"{p}: image ids differ from {paths[0]}")
         if not np.allclose(ps.sparsities, sets[0].sparsities, rtol=0, atol=1e-9):
@@ -384,10 +387,8 @@ def _read_pie_table(path: Path) -> pd.DataFrame:
     table["is_pie"] = table["is_pie"].astype(str).str.lower().isin({"true", "1"})
     meta = path.with_suffix(".json")
     if meta.is_file():
-        try:
+        with contextlib.suppress(ValueError):  # attrs are informative only; a bad sidecar is ignored
             table.attrs.update(json.loads(meta.read_text()))
-        except ValueError:
-            pass
     return table
 
 

@@ -173,8 +173,10 @@ def report_key_numbers(*, report: Report) -> list[tuple[str, str]]:
     if selection:
         numbers += [
             ("PIE sparsity / fraction", f"{selection.get('sparsity', '—')} / {selection.get('q', '—')}"),
-            ("Tie group at the PIE cutoff (in PIEs / size)",
-             f"{selection.get('tie_group_in_pies', '—')} / {selection.get('tie_group_size', '—')}"),
+            (
+                "Tie group at the PIE cutoff (in PIEs / size)",
+                f"{selection.get('tie_group_in_pies', '—')} / {selection.get('tie_group_size', '—')}",
+            ),
             ("Images without a correlation (constant scores)", selection.get("n_nan")),
         ]
     return [(label, _display(value)) for label, value in numbers]
@@ -186,16 +188,43 @@ def report_pie_tests(*, report: Report) -> list[dict]:
     rows = []
     dc = pie.get("disease_count_test") or {}
     if dc:
-        rows.append({"what": "Diseases per image (mean)", "pie": dc.get("pie_mean"), "non_pie": dc.get("non_pie_mean"),
-                     "effect": None, "p": dc.get("p"), "test": dc.get("test", "")})
+        rows.append(
+            {
+                "what": "Diseases per image (mean)",
+                "pie": dc.get("pie_mean"),
+                "non_pie": dc.get("non_pie_mean"),
+                "effect": None,
+                "p": dc.get("p"),
+                "test": dc.get("test", ""),
+            }
+        )
     truth = pie.get("hidden_truth") or {}
-    for key, what in (("label_noise", "Hidden label noise (rate)"), ("low_quality", "Low image quality, score <= 2 (rate)")):
+    for key, what in (
+        ("label_noise", "Hidden label noise (rate)"),
+        ("low_quality", "Low image quality, score <= 2 (rate)"),
+    ):
         t = truth.get(key)
         if t:
-            rows.append({"what": what, "pie": t.get("pie_rate"), "non_pie": t.get("non_pie_rate"),
-                         "effect": t.get("odds_ratio"), "p": t.get("p"), "test": t.get("test", "")})
+            rows.append(
+                {
+                    "what": what,
+                    "pie": t.get("pie_rate"),
+                    "non_pie": t.get("non_pie_rate"),
+                    "effect": t.get("odds_ratio"),
+                    "p": t.get("p"),
+                    "test": t.get("test", ""),
+                }
+            )
     q = truth.get("quality")
     if q:
-        rows.append({"what": "Image quality, 1-5 (mean)", "pie": q.get("pie_mean"), "non_pie": q.get("non_pie_mean"),
-                     "effect": None, "p": q.get("p"), "test": q.get("test", "")})
+        rows.append(
+            {
+                "what": "Image quality, 1-5 (mean)",
+                "pie": q.get("pie_mean"),
+                "non_pie": q.get("non_pie_mean"),
+                "effect": None,
+                "p": q.get("p"),
+                "test": q.get("test", ""),
+            }
+        )
     return rows

@@ -20,7 +20,7 @@ JOB_KIND = "analysis"
 PAPER_DATASETS = ("nih-cxr-lt", "mimic-cxr-lt")
 
 
-class ReportInputInvalid(ValueError):
+class ReportRequestError(ValueError):
     """Report inputs that cannot work (missing file, empty folder, unknown dataset); says which."""
 
 
@@ -47,33 +47,33 @@ def _new_job(report: Report, user) -> Job:
 def check_prunecxr_inputs(*, preds_dir: str, labels_dir: str, dataset: str) -> None:
     """Folder exists and holds prediction files for ``dataset``; both label files exist."""
     if not dataset or "/" in dataset or "\\" in dataset:
-        raise ReportInputInvalid(f"Dataset name {dataset!r} is not valid (e.g. {', '.join(PAPER_DATASETS)}).")
+        raise ReportRequestError(f"Dataset name {dataset!r} is not valid (e.g. {', '.join(PAPER_DATASETS)}).")
     preds, labels = Path(preds_dir), Path(labels_dir)
     if not preds.is_dir():
-        raise ReportInputInvalid(f"Predictions folder {preds} does not exist.")
+        raise ReportRequestError(f"Predictions folder {preds} does not exist.")
     if not paper_prediction_files(preds, dataset):
-        raise ReportInputInvalid(
+        raise ReportRequestError(
             f"Predictions folder {preds} has no files named {dataset}_resnet50_seed-<s>_prune-<r>.pkl."
         )
     if not labels.is_dir():
-        raise ReportInputInvalid(f"Labels folder {labels} does not exist.")
+        raise ReportRequestError(f"Labels folder {labels} does not exist.")
     for split in ("train", "test"):
         path = paper_label_path(labels, dataset, split)
         if not path.is_file():
-            raise ReportInputInvalid(f"Label file {path} does not exist.")
+            raise ReportRequestError(f"Label file {path} does not exist.")
 
 
 def check_store_inputs(*, prediction_paths: list[str], dataset_spec: dict, **optional: str | None) -> None:
     if not prediction_paths:
-        raise ReportInputInvalid("No prediction stores given.")
+        raise ReportRequestError("No prediction stores given.")
     for p in prediction_paths:
         if not Path(p).is_file():
-            raise ReportInputInvalid(f"Prediction store {p} does not exist.")
+            raise ReportRequestError(f"Prediction store {p} does not exist.")
     if not isinstance(dataset_spec, dict) or not dataset_spec.get("kind"):
-        raise ReportInputInvalid(f"Dataset spec {dataset_spec!r} needs a 'kind' (e.g. synthetic, nih-cxr-lt, csv).")
+        raise ReportRequestError(f"Dataset spec {dataset_spec!r} needs a 'kind' (e.g. synthetic, nih-cxr-lt, csv).")
     for name, p in optional.items():
         if p and not Path(p).is_file():
-            raise ReportInputInvalid(f"{name.replace('_', ' ').capitalize()} {p} does not exist.")
+            raise ReportRequestError(f"{name.replace('_', ' ').capitalize()} {p} does not exist.")
 
 
 def report_create(
@@ -156,7 +156,7 @@ def check_inside_import_roots(path: str) -> Path:
     resolved = Path(path).expanduser().resolve()
     if not any(resolved == root or resolved.is_relative_to(root) for root in import_roots()):
         roots = ", ".join(str(r) for r in import_roots())
-        raise ReportInputInvalid(
+        raise ReportRequestError(
             f"{path} is outside the folders reports may read from ({roots}); copy the files under "
             f"{Path(settings.ARTIFACT_ROOT) / 'imports'}."
         )

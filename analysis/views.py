@@ -37,7 +37,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
                     dataset=data["dataset"],
                     user=request.user,
                 )
-        except services.ReportInputInvalid as exc:
+        except services.ReportRequestError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"Report #{report.pk} queued; this page updates while it is computed.")

@@ -45,9 +45,10 @@ def experiment_create(*, user=None, start: bool = True, **fields) -> Experiment:
 def experiment_start(*, experiment: Experiment, user=None) -> Job:
     """Queue the parent job; a second call while it is active returns the active one."""
     with transaction.atomic():
-        experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
-        if experiment.job_id and experiment.job.is_active:
-            return experiment.job
+        locked = Experiment.objects.select_for_update().select_related("job").get(pk=experiment.pk)
+        if locked.job_id and locked.job.is_active:
+            experiment.job = locked.job
+            return locked.job
         job = job_create(
             kind="experiment",
             params={"experiment_id": experiment.pk},
@@ -55,6 +56,7 @@ def experiment_start(*, experiment: Experiment, user=None) -> Job:
             artifact_dir=str(experiment.artifact_dir),
         )
         Experiment.objects.filter(pk=experiment.pk).update(job=job)
+        experiment.job = job
     return job
 
 

@@ -41,18 +41,20 @@ def to_model_input(u8: torch.Tensor, image_size: int | None = None, augment=None
     """uint8 [B, H, W] -> float32 [B, 3, S, S], ImageNet-normalised (grayscale copied to RGB).
 
     Resizes (bilinear, antialiased when shrinking) only when ``image_size`` differs from H, W.
-    ``augment`` maps the [B, 1, S, S] batch in [0, 1] before normalisation, so rotations fill
-    with black as torchvision's transforms on the raw image do.
+    ``augment`` maps the [B, 1, S, S] batch (pixel scale 0..255) before normalisation; it must be
+    linear with zero fill (flips, bilinear rotations), so rotations fill with black as
+    torchvision's transforms on the raw image do.
     """
-    x = u8.to(torch.float32).div_(255.0).unsqueeze(1)
+    x = u8.to(torch.float32).unsqueeze(1)
     if image_size is not None and tuple(x.shape[-2:]) != (image_size, image_size):
         shrink = x.shape[-1] > image_size or x.shape[-2] > image_size
         x = interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False, antialias=shrink)
     if augment is not None:
         x = augment(x)
-    mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
+    # (x / 255 - mean) / std as ONE broadcasting op that also makes the 3 channels.
     std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1)
-    return (x - mean) / std
+    mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
+    return torch.addcmul(-mean / std, x, 1.0 / (255.0 * std))
 
 
 class DeviceImages:
@@ -60,7 +62,8 @@ class DeviceImages:
 
     On CUDA the whole array goes to GPU memory when it takes under a quarter of what is free
     (NIH-CXR-LT's test set at 256 px is ~1.3 GB); otherwise it stays in pinned host memory and
-    each batch is copied asynchronously.
+    each batch is copied asynchronously. For repeated inference (a sweep), ``cache_inputs``
+    also keeps the normalised float model input when it fits, so later passes only run the model.
     """
 
     def __init__(self, images: np.ndarray, device: torch.device) -> None:
@@ -77,6 +80,8 @@ class DeviceImages:
             else:
                 host = host.pin_memory()
         self.data = host
+        self._inputs: torch.Tensor | None = None
+        self._inputs_size: int | None = None
 
     def __len__(self) -> int:
         return self.n
@@ -87,6 +92,29 @@ class DeviceImages:
             index = index.to(self.data.device)
         x = self.data[index]
         return x if self.on_device else x.to(self.device, non_blocking=True)
+
+    def cache_inputs(self, image_size: int | None, max_bytes: int | None = None) -> bool:
+        """Precompute the float model input for all images if it takes at most ``max_bytes``
+        (default: 1 GiB on CPU, a quarter of free GPU memory on CUDA). Returns whether it did."""
+        h, w = self.data.shape[1:] if image_size is None else (image_size, image_size)
+        need = self.n * 3 * h * w * 4
+        if max_bytes is None:
+            max_bytes = torch.cuda.mem_get_info(self.device)[0] // 4 if self.device.type == "cuda" else 2**30
+        if need > max_bytes:
+            return False
+        fmt = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
+        self._inputs = torch.empty((self.n, 3, h, w), device=self.device).contiguous(memory_format=fmt)
+        for start in range(0, self.n, 256):
+            self._inputs[start : start + 256] = to_model_input(self.batch(slice(start, start + 256)), image_size)
+        self._inputs_size = image_size
+        return True
+
+    def model_input(self, start: int, stop: int, image_size: int | None) -> torch.Tensor:
+        """Normalised float [B, 3, S, S] for images start..stop (from the cache when it has it)."""
+        if self._inputs is not None and self._inputs_size == image_size:
+            return self._inputs[start:stop]
+        x = to_model_input(self.batch(slice(start, stop)), image_size)
+        return x.contiguous(memory_format=torch.channels_last) if self.device.type == "cuda" else x
 
 
 def autocast(device: torch.device, amp: bool | str = "auto"):
@@ -117,9 +145,7 @@ def predict_logits(
     prepare_model(model, dev).eval()
     out = []
     for start in range(0, len(data), batch_size):
-        x = to_model_input(data.batch(slice(start, start + batch_size)), image_size)
-        if dev.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = data.model_input(start, start + batch_size, image_size)
         with autocast(dev, amp):
             out.append(model(x).float())
     if not out:
@@ -209,8 +235,10 @@ def sweep(
     dev = resolve_device(device)
     prepare_model(model, dev)
     data = DeviceImages(images, dev)  # converted once for the whole sweep
+    data.cache_inputs(image_size)  # and normalised once, when that fits in memory
     order = PruneOrder.from_model(model, method, seed)  # sorted once for the whole sweep
-    side = read_sidecar(out_path) or {"method": method, "seed": seed, "n_weights": order.n}
+    # A sidecar without its store is stale (the store was deleted): start it afresh too.
+    side = (read_sidecar(out_path) if ps.done.any() else {}) or {"method": method, "seed": seed, "n_weights": order.n}
     side.setdefault("achieved", {})
     try:
         for i, r in enumerate(sparsities):

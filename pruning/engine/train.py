@@ -55,6 +55,9 @@ class TrainConfig:
     deterministic: bool = True  # torch.use_deterministic_algorithms on CPU (cheap there)
     class_names: list[str] | None = field(default=None)
 
+    def __post_init__(self) -> None:
+        self.init = str(self.init)  # a Path would not survive the weights_only checkpoint load
+
 
 def _check_split(images, labels, name: str) -> tuple[np.ndarray, np.ndarray]:
     images = check_images(images, f"{name} images")
@@ -173,7 +176,10 @@ def train_run(
         state = {"epoch": 0, "best_val_loss": math.inf, "best_epoch": 0, "epochs_no_improve": 0}
         history: list[dict] = []
         stopped = False
-        if ck:
+        if not ck:  # a fresh run must not leave an older run's files next to its own
+            for stale in (best_path, last_path, out / "history.csv", out / "learning_curves.png"):
+                stale.unlink(missing_ok=True)
+        else:
             model.load_state_dict(ck["model"])
             optimizer.load_state_dict(ck["optimizer"])
             generator.set_state(ck["generator"])

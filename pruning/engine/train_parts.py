@@ -23,7 +23,7 @@ def make_augment(
     (and a resumed run) does not depend on which augmentations are on.
     """
 
-    def augment(x: torch.Tensor) -> torch.Tensor:  # [B, 1, H, W] in [0, 1]
+    def augment(x: torch.Tensor) -> torch.Tensor:  # [B, 1, H, W], pixel scale; zero fill = black
         b = x.shape[0]
         draws = torch.rand(b, 2, generator=generator).to(x.device)
         if hflip:

@@ -65,8 +65,11 @@ def write_stores(root: Path) -> dict:
     data = root / "data"
     data.mkdir(parents=True, exist_ok=True)
     (data / "dataset.json").write_text(json.dumps({"name": "fake", "classes": CLASSES}))
-    ids = {"train": [f"train{i:04d}.png" for i in range(N_TRAIN)], "val": ["val0000.png", "val0001.png"],
-           "test": [f"img{i:04d}.png" for i in range(N_TEST)]}
+    ids = {
+        "train": [f"train{i:04d}.png" for i in range(N_TRAIN)],
+        "val": ["val0000.png", "val0001.png"],
+        "test": [f"img{i:04d}.png" for i in range(N_TEST)],
+    }
     y_val = make_labels(2, 3)
     for split, y in (("train", y_train), ("val", y_val), ("test", y_test)):
         df = pd.DataFrame(y, columns=CLASSES)

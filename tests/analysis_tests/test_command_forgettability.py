@@ -41,8 +41,17 @@ def run(*args):
 
 
 def paper_args(layout, out, *extra):
-    return ["--prunecxr-preds", str(layout["preds"]), "--labels", str(layout["labels"]), "--dataset", DATASET,
-            "--out", str(out), *extra]
+    return [
+        "--prunecxr-preds",
+        str(layout["preds"]),
+        "--labels",
+        str(layout["labels"]),
+        "--dataset",
+        DATASET,
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +137,9 @@ def test_class_columns_missing_from_the_labels_name_the_label_file_and_class(lay
 def test_a_label_file_of_another_length_names_the_file_and_both_lengths(layout, tmp_path):
     path = layout["labels"] / f"miccai2023_{DATASET}_labels_test.csv"
     pd.read_csv(path).iloc[:-1].to_csv(path, index=False)
-    with pytest.raises(CommandError, match=rf"labels_test\.csv: {N_TEST - 1} label rows but the predictions have {N_TEST}"):
+    with pytest.raises(
+        CommandError, match=rf"labels_test\.csv: {N_TEST - 1} label rows but the predictions have {N_TEST}"
+    ):
         run(*paper_args(layout, tmp_path / "out"))
 
 
@@ -172,8 +183,16 @@ def test_the_command_needs_exactly_one_source(tmp_path):
 def test_our_stores_with_a_dataset_spec_give_the_report_and_hidden_truth_enrichment(tmp_path):
     stores = write_stores(tmp_path)
     out = tmp_path / "out"
-    run("--stores", *map(str, stores["paths"]), "--dataset-spec", json.dumps(stores["spec"]), "--out", str(out),
-        "--formats", "png")
+    run(
+        "--stores",
+        *map(str, stores["paths"]),
+        "--dataset-spec",
+        json.dumps(stores["spec"]),
+        "--out",
+        str(out),
+        "--formats",
+        "png",
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seeds"] == list(SEEDS), "seeds read from the seed-<s> folders"
     assert summary["n_pies"] == int(0.05 * N_TEST)
@@ -189,8 +208,14 @@ def test_stores_whose_images_are_not_in_the_test_labels_name_the_label_file(tmp_
     df.loc[3, "id"] = "someone-else.png"
     df.to_csv(labels, index=False)
     with pytest.raises(CommandError, match=r"labels_test\.csv: no label row for image id 'img0003\.png'"):
-        run("--stores", *map(str, stores["paths"]), "--dataset-spec", json.dumps(stores["spec"]),
-            "--out", str(tmp_path / "out"))
+        run(
+            "--stores",
+            *map(str, stores["paths"]),
+            "--dataset-spec",
+            json.dumps(stores["spec"]),
+            "--out",
+            str(tmp_path / "out"),
+        )
 
 
 def test_a_dataset_spec_that_is_not_json_is_refused(tmp_path):

@@ -14,8 +14,17 @@ from pruning.services import job_run
 from tests.analysis_tests.django_fixtures import DATASET, N_TEST, SEEDS, write_paper_layout, write_stores
 from tests.conftest import wait_for_job
 
-EXPECTED = ["class_metrics.csv", "class_summary.csv", "fcd_pairs.csv", "fig1_overall.png", "fig5_pies.pdf",
-            "forgettability.csv", "overall.csv", "pies.csv", "summary.json"]
+EXPECTED = [
+    "class_metrics.csv",
+    "class_summary.csv",
+    "fcd_pairs.csv",
+    "fig1_overall.png",
+    "fig5_pies.pdf",
+    "forgettability.csv",
+    "overall.csv",
+    "pies.csv",
+    "summary.json",
+]
 
 
 @pytest.fixture
@@ -27,8 +36,9 @@ def artifacts(settings, tmp_path):
 @pytest.mark.django_db
 def test_report_create_queues_an_analysis_job_and_gives_the_report_its_folder(artifacts, tmp_path, researcher):
     stores = write_stores(tmp_path)
-    report = services.report_create(title="tiny", prediction_paths=stores["paths"], dataset_spec=stores["spec"],
-                                    user=researcher)
+    report = services.report_create(
+        title="tiny", prediction_paths=stores["paths"], dataset_spec=stores["spec"], user=researcher
+    )
     assert report.source == Report.Source.STORES and report.created_by == researcher
     assert report.job.kind == "analysis" and report.job.status == Job.Status.QUEUED
     assert report.job.params == {"report_id": report.pk}
@@ -38,11 +48,12 @@ def test_report_create_queues_an_analysis_job_and_gives_the_report_its_folder(ar
 
 @pytest.mark.django_db
 def test_report_create_refuses_inputs_that_do_not_exist(artifacts, tmp_path):
-    with pytest.raises(services.ReportInputInvalid, match=r"Prediction store .*nope\.npz does not exist"):
+    with pytest.raises(services.ReportRequestError, match=r"Prediction store .*nope\.npz does not exist"):
         services.report_create(title="x", prediction_paths=[tmp_path / "nope.npz"], dataset_spec={"kind": "synthetic"})
-    with pytest.raises(services.ReportInputInvalid, match=r"no files named nih-cxr-lt_resnet50_seed-<s>"):
-        services.report_create_from_prunecxr(title="x", preds_dir=str(tmp_path), labels_dir=str(tmp_path),
-                                             dataset=DATASET)
+    with pytest.raises(services.ReportRequestError, match=r"no files named nih-cxr-lt_resnet50_seed-<s>"):
+        services.report_create_from_prunecxr(
+            title="x", preds_dir=str(tmp_path), labels_dir=str(tmp_path), dataset=DATASET
+        )
     assert not Report.objects.exists() and not Job.objects.exists()
 
 
@@ -120,18 +131,23 @@ def _experiment(tmp_path, finished=True):
 
     stores = write_stores(tmp_path)
     dataset = Dataset.objects.create(name="fake", kind="synthetic", spec=stores["spec"])
-    exp = Experiment.objects.create(dataset=dataset, name="tiny", arch="tiny", seeds=list(SEEDS),
-                                    sparsities=[0.0, 0.5, 0.9, 0.95])
+    exp = Experiment.objects.create(
+        dataset=dataset, name="tiny", arch="tiny", seeds=list(SEEDS), sparsities=[0.0, 0.5, 0.9, 0.95]
+    )
     ckpt = tmp_path / "seed-0" / "best.pt"
     ckpt.write_bytes(b"not read here")
     for seed, path in zip(SEEDS, stores["paths"], strict=True):
         run = TrainingRun.objects.create(experiment=exp, seed=seed, checkpoint_path=str(ckpt) if seed == 0 else "")
-        PruningSweep.objects.create(training_run=run, predictions_path=str(path),
-                                    finished_at="2026-01-01T00:00Z" if finished or seed == 0 else None)
+        PruningSweep.objects.create(
+            training_run=run,
+            predictions_path=str(path),
+            finished_at="2026-01-01T00:00Z" if finished or seed == 0 else None,
+        )
     table = tmp_path / "pies.csv"
     table.write_text("image_index,image_id,correlation,is_pie\n0,img0000.png,0.1,True\n")
-    PIESelection.objects.create(experiment=exp, sparsity=0.9, q=0.05, table_path=str(table),
-                                finished_at="2026-01-01T00:00Z")
+    PIESelection.objects.create(
+        experiment=exp, sparsity=0.9, q=0.05, table_path=str(table), finished_at="2026-01-01T00:00Z"
+    )
     return exp, stores, ckpt, table
 
 
@@ -149,7 +165,7 @@ def test_report_for_an_experiment_gathers_its_stores_dataset_pies_and_a_checkpoi
 @pytest.mark.django_db
 def test_report_for_an_experiment_with_an_unfinished_sweep_names_the_seed(artifacts, tmp_path):
     exp, *_ = _experiment(tmp_path, finished=False)
-    with pytest.raises(services.ReportInputInvalid, match=r"sweeps of seed\(s\) \[1\] are not finished"):
+    with pytest.raises(services.ReportRequestError, match=r"sweeps of seed\(s\) \[1\] are not finished"):
         services.report_create_for_experiment(experiment=exp)
 
 

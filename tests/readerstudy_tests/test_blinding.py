@@ -188,8 +188,7 @@ def test_nothing_a_reader_can_load_reveals_a_hidden_value(secret_study, reader_a
     assert longest_run([by_pk[c] for c in mine.order]) <= 5
     other = Assignment.objects.get(study=study, reader__username="reader_b")
     anchors = [c for c in mine.order if c in other.order]
-    assert len(anchors) == 2  # anchors are shared ...
-    assert [mine.order.index(c) for c in anchors] != [other.order.index(c) for c in anchors] or True
+    assert len(anchors) == 2  # anchor cases are shared between the forms, each reader in their own order
 
 
 def test_draft_studies_are_invisible_to_their_readers(secret_study, reader_a, client):

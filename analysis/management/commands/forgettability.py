@@ -121,18 +121,30 @@ class Command(BaseCommand):
         try:
             if paper:
                 inputs = load_paper_layout(
-                    o["prunecxr_preds"], o["labels"], o["dataset"], pie_sparsity=o["pie_sparsity"],
-                    pie_q=o["pie_q"], progress=bars.phase_callback("loading"),
+                    o["prunecxr_preds"],
+                    o["labels"],
+                    o["dataset"],
+                    pie_sparsity=o["pie_sparsity"],
+                    pie_q=o["pie_q"],
+                    progress=bars.phase_callback("loading"),
                 )
             else:
                 inputs = load_stores(
-                    o["stores"], _spec(o["dataset_spec"]), pie_table_path=o["pie_table"],
-                    checkpoint_path=o["checkpoint"], hidden_truth_path=o["hidden_truth"],
-                    pie_sparsity=o["pie_sparsity"], pie_q=o["pie_q"], progress=bars.phase_callback("loading"),
+                    o["stores"],
+                    _spec(o["dataset_spec"]),
+                    pie_table_path=o["pie_table"],
+                    checkpoint_path=o["checkpoint"],
+                    hidden_truth_path=o["hidden_truth"],
+                    pie_sparsity=o["pie_sparsity"],
+                    pie_q=o["pie_q"],
+                    progress=bars.phase_callback("loading"),
                 )
             report = inputs.compute(
-                experiment=o["title"] or (o["dataset"] or ""), progress=bars.phase_callback("metrics"),
-                n_boot=o["n_boot"], n_perm=o["n_perm"], random_state=o["random_state"],
+                experiment=o["title"] or (o["dataset"] or ""),
+                progress=bars.phase_callback("metrics"),
+                n_boot=o["n_boot"],
+                n_perm=o["n_perm"],
+                random_state=o["random_state"],
             )
             paths = report.write(o["out"], formats=o["formats"])
         except (AnalysisInputError, ValueError) as exc:
@@ -144,9 +156,13 @@ class Command(BaseCommand):
     def _print_summary(self, s: dict, paths, out: str, seconds: float) -> None:
         w = self.stdout.write
         w(self.style.SUCCESS(f"Wrote {len(paths)} files to {out} in {seconds:.1f} s"))
-        w(f"{s['n_seeds']} seeds x {len(s['sparsities'])} sparsities x {s['n_images']} images x "
-          f"{len(s['class_names'])} classes; dense mAP {_fmt(s['dense_map'])}; PIEs {s['n_pies']}")
+        w(
+            f"{s['n_seeds']} seeds x {len(s['sparsities'])} sparsities x {s['n_images']} images x "
+            f"{len(s['class_names'])} classes; dense mAP {_fmt(s['dense_map'])}; PIEs {s['n_pies']}"
+        )
         for key, c in s["correlations"].items():
             label = CORRELATION_LABELS.get(key, key)
-            w(f"  {label:<40} r={_fmt(c['r'])} (p={_fmt(c['r_p'])})  rho={_fmt(c['rho'])} "
-              f"(p={_fmt(c['rho_p'])})  n={c['n']}")
+            w(
+                f"  {label:<40} r={_fmt(c['r'])} (p={_fmt(c['r_p'])})  rho={_fmt(c['rho'])} "
+                f"(p={_fmt(c['rho_p'])})  n={c['n']}"
+            )
