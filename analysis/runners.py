@@ -68,13 +68,21 @@ def report_sources(report: Report) -> list[Path]:
 def load_report_inputs(report: Report, progress=None) -> AnalysisInputs:
     if report.source == Report.Source.PRUNECXR:
         return load_paper_layout(report.prunecxr_dir, report.labels_dir, report.dataset_name, progress=progress)
-    return load_stores(
+    inputs = load_stores(
         report.prediction_paths,
         report.dataset_spec,
         pie_table_path=report.pie_table_path or None,
         checkpoint_path=report.checkpoint_path or None,
         progress=progress,
     )
+    if inputs.pie_table is not None and report.pie_table_path and not inputs.pie_table.attrs:
+        # A PIE table from pruning's selection job: its summary (cutoff, tie group, NaN count) is on the row.
+        from pruning.models import PIESelection
+
+        selection = PIESelection.objects.filter(table_path=report.pie_table_path).order_by("-pk").first()
+        if selection is not None:
+            inputs.pie_table.attrs.update(selection.summary or {})
+    return inputs
 
 
 def read_manifest(out: Path) -> dict | None:
@@ -94,7 +102,7 @@ def write_report_folder(rep, out: Path, fp: str, progress=None) -> list[str]:
     stage, old = out.parent / f".{out.name}.staging-{tag}", out.parent / f".{out.name}.old-{tag}"
     try:
         if progress:
-            progress(0, 1, "writing tables and figures")
+            progress(0, 1, "writing tables and figures")  # last chance for a cancel to stop the write
         written = rep.write(stage)
         names = sorted(p.name for p in written)
         (stage / MANIFEST).write_text(json.dumps({"fingerprint": fp, "files": names}, indent=1) + "\n")
@@ -104,8 +112,8 @@ def write_report_folder(rep, out: Path, fp: str, progress=None) -> list[str]:
     finally:
         shutil.rmtree(stage, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
-    if progress:
-        progress(1, 1, "written")
+    # No progress call after the swap: a cancel raised there would leave the new files without the
+    # summary copy on the Report row. run_report reports completion once the row is updated.
     return names
 
 

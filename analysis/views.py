@@ -42,7 +42,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Report #{report.pk} queued; this page updates while it is computed.")
             return redirect("analysis:report_detail", pk=report.pk)
-    return render(request, "analysis/report_new.html", {"form": form})
+    return render(request, "analysis/report_new.html", {"form": form, "import_roots": services.import_roots()})
 
 
 @researcher_required

@@ -147,6 +147,9 @@ class Experiment(models.Model):
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # Set once the analysis report was asked for, so advancing the pipeline twice asks once.
     analysis_requested_at = models.DateTimeField(null=True, blank=True)
+    # Folder name under ARTIFACT_ROOT/experiments: the id, unless a folder of that name was left by an
+    # earlier database (then "<id>-<random>"), so a new experiment never resumes from someone else's files.
+    artifact_key = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -182,7 +185,7 @@ class Experiment(models.Model):
 
     @property
     def artifact_dir(self) -> Path:
-        return _artifact_root() / "experiments" / str(self.pk)
+        return _artifact_root() / "experiments" / (self.artifact_key or str(self.pk))
 
     @property
     def n_seeds(self) -> int:

@@ -34,6 +34,7 @@ def experiment_create(*, user=None, start: bool = True, **fields) -> Experiment:
         experiment.seeds = sorted(int(s) for s in experiment.seeds)
         experiment.full_clean()
         experiment.save()
+        claim_artifact_dir(experiment)
         for seed in experiment.seeds:
             run = TrainingRun.objects.create(experiment=experiment, seed=seed)
             PruningSweep.objects.create(training_run=run, predictions_path=str(run.out_dir / "predictions.npz"))
@@ -42,10 +43,28 @@ def experiment_create(*, user=None, start: bool = True, **fields) -> Experiment:
     return experiment
 
 
+def claim_artifact_dir(experiment: Experiment) -> None:
+    """Give a new experiment a folder of its own. ``experiments/<id>`` normally; if that folder exists
+    (left by an earlier database with the same ids) a random suffix is added, because the steps resume
+    from whatever files they find there."""
+    import secrets
+
+    if experiment.artifact_dir.exists():
+        experiment.artifact_key = f"{experiment.pk}-{secrets.token_hex(4)}"
+        log.warning(
+            "%s exists (from an earlier database?); experiment %s uses %s",
+            experiment.artifact_dir,
+            experiment.pk,
+            experiment.artifact_key,
+        )
+        Experiment.objects.filter(pk=experiment.pk).update(artifact_key=experiment.artifact_key)
+    experiment.artifact_dir.mkdir(parents=True, exist_ok=False)
+
+
 def experiment_start(*, experiment: Experiment, user=None) -> Job:
     """Queue the parent job; a second call while it is active returns the active one."""
     with transaction.atomic():
-        locked = Experiment.objects.select_for_update().select_related("job").get(pk=experiment.pk)
+        locked = Experiment.objects.select_for_update(of=("self",)).select_related("job").get(pk=experiment.pk)
         if locked.job_id and locked.job.is_active:
             experiment.job = locked.job
             return locked.job
@@ -94,7 +113,7 @@ def experiment_advance(*, experiment_id: int, retry: bool = False) -> dict:
     Nothing moves on while the parent job is cancelled.
     """
     with transaction.atomic():
-        experiment = Experiment.objects.select_for_update().select_related("job").get(pk=experiment_id)
+        experiment = Experiment.objects.select_for_update(of=("self",)).select_related("job").get(pk=experiment_id)
         parent = experiment.job
         if parent is not None and parent.status == Job.Status.CANCELLED and not retry:
             return _state(experiment)

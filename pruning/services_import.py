@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from pruning import params
 from pruning.models import Dataset, Experiment, PruningSweep, TrainingRun
+from pruning.services_experiments import claim_artifact_dir
 
 
 def experiment_import_prunecxr(
@@ -72,6 +73,7 @@ def experiment_import_prunecxr(
         )
         experiment.full_clean()
         experiment.save()
+        claim_artifact_dir(experiment)
         for i, (seed, ps) in enumerate(zip(seeds, sets, strict=True)):
             run = TrainingRun.objects.create(experiment=experiment, seed=seed)
             path = run.out_dir / "predictions.npz"

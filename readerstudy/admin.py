@@ -1,7 +1,10 @@
 """Django admin: browse everything; answers are read-only and answered questions are locked."""
 
+from django import forms
 from django.contrib import admin
 
+from config.roles import is_reader
+from readerstudy import services
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Form, Question, Study
 
 
@@ -41,11 +44,53 @@ class FormAdmin(admin.ModelAdmin):
     list_display = ["study", "number"]
 
 
+class AssignmentAddForm(forms.ModelForm):
+    class Meta:
+        model = Assignment
+        fields = ["study", "reader", "form"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["form"].required = False
+        self.fields["form"].help_text = "Leave empty for the form with the fewest readers."
+
+    def clean(self):
+        data = super().clean()
+        study, reader, form = data.get("study"), data.get("reader"), data.get("form")
+        if reader is not None and not is_reader(reader):
+            self.add_error("reader", f"{reader} is not in the readers group.")
+        if study and reader and Assignment.objects.filter(study=study, reader=reader).exists():
+            self.add_error("reader", f"{reader} already reads a form of this study.")
+        if study and form and form.study_id != study.pk:
+            self.add_error("form", "This form belongs to another study.")
+        return data
+
+
 @admin.register(Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
     list_display = ["study", "pseudonym", "reader", "form", "started_at", "completed_at", "last_activity_at"]
     list_filter = ["study"]
-    readonly_fields = ["seed", "order", "pseudonym", "started_at", "completed_at", "last_activity_at"]
+    readonly_fields = ["study", "reader", "form", "seed", "order", "pseudonym", "started_at", "completed_at",
+                       "last_activity_at"]  # fmt: skip
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = AssignmentAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        return ["study", "reader", "form"] if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return  # an assignment's order and seed are fixed once made
+        # Through the service, so the reader gets a pseudonym and a stored, seeded order.
+        made = services.assignment_create(study=obj.study, reader=obj.reader, form=form.cleaned_data.get("form"))
+        obj.pk, obj.pseudonym, obj.seed, obj.order, obj.form = made.pk, made.pseudonym, made.seed, made.order, made.form
+        obj._state.adding = False
 
 
 @admin.register(CaseReading)

@@ -86,9 +86,7 @@ def study_create_from_candidates(
     if readers_per_form < 1:
         raise DesignError(f"Readers per form must be at least 1 (got {readers_per_form}).")
     if len(readers) > n_forms * readers_per_form:
-        raise DesignError(
-            f"{len(readers)} readers do not fit {n_forms} forms x {readers_per_form} readers per form."
-        )
+        raise DesignError(f"{len(readers)} readers do not fit {n_forms} forms x {readers_per_form} readers per form.")
     not_readers = [u.get_username() for u in readers if not is_reader(u)]
     if not_readers:
         raise DesignError(f"Not in the readers group: {', '.join(not_readers)}.")

@@ -99,7 +99,9 @@ def plan_forms(
     anchor_set = set(anchors)
     # Sorted by source id first, so the plan does not depend on the order candidates were passed in.
     pool_pie = sorted((i for i, c in enumerate(candidates) if c.is_pie and i not in anchor_set), key=lambda i: ids[i])
-    pool_non = sorted((i for i, c in enumerate(candidates) if not c.is_pie and i not in anchor_set), key=lambda i: ids[i])
+    pool_non = sorted(
+        (i for i, c in enumerate(candidates) if not c.is_pie and i not in anchor_set), key=lambda i: ids[i]
+    )
     need_pie, need_non = n_forms * (n_pie - a_pie), n_forms * (n_non - a_non)
     if need_pie > len(pool_pie) or need_non > len(pool_non):
         raise DesignError(

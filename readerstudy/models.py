@@ -72,7 +72,9 @@ class Question(models.Model):
         return self.text
 
     def clean(self) -> None:
-        if self.kind == self.Kind.LIKERT and (len(self.options) < 2 or not all(isinstance(o, str) for o in self.options)):
+        if self.kind == self.Kind.LIKERT and (
+            len(self.options) < 2 or not all(isinstance(o, str) for o in self.options)
+        ):
             raise ValidationError({"options": "A Likert question needs a text anchor for each of at least 2 points."})
         if self.kind == self.Kind.CHOICE:
             if len(self.options) < 2 or not all(isinstance(o, str) and o for o in self.options):
@@ -132,6 +134,9 @@ class FormCase(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["form", "case"], name="rs_formcase_unique")]
 
+    def __str__(self) -> str:
+        return f"form {self.form_id} · case {self.case_id}"
+
 
 class Assignment(models.Model):
     """One reader reading one form of a study, in their own stored random order."""
@@ -180,6 +185,9 @@ class CaseReading(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["assignment", "case"], name="rs_reading_unique")]
+
+    def __str__(self) -> str:
+        return f"assignment {self.assignment_id} · case {self.case_id}"
 
 
 class Answer(models.Model):

@@ -117,9 +117,7 @@ def reader_case_payload(*, assignment: Assignment, position: int, progress: Read
     case = reader_case_at(assignment=assignment, position=position)
     reading = CaseReading.objects.filter(assignment=assignment, case=case).first()
     completed = bool(reading and reading.completed_at)
-    answers = dict(
-        Answer.objects.filter(reader=assignment.reader, case=case).values_list("question__key", "value")
-    )
+    answers = dict(Answer.objects.filter(reader=assignment.reader, case=case).values_list("question__key", "value"))
     can = lambda p: reader_can_view(assignment=assignment, position=p, progress=progress)  # noqa: E731
     nxt = position + 1 if position < assignment.total else None
     return {

@@ -42,19 +42,19 @@ class ReaderStudyError(ValueError):
         self.errors = errors or {}
 
 
-class NotAssigned(ReaderStudyError):
+class NotAssignedError(ReaderStudyError):
     status = 403
 
 
-class StudyNotOpen(ReaderStudyError):
+class StudyNotOpenError(ReaderStudyError):
     status = 409
 
 
-class NotAllowed(ReaderStudyError):
+class NotAllowedError(ReaderStudyError):
     status = 409
 
 
-class QuestionLocked(ReaderStudyError):
+class QuestionLockedError(ReaderStudyError):
     status = 409
 
 
@@ -63,7 +63,7 @@ class QuestionLocked(ReaderStudyError):
 
 def study_open(*, study: Study) -> Study:
     if not study.questions.exists() or not Form.objects.filter(study=study, cases__isnull=False).exists():
-        raise NotAllowed(f"Study '{study.title}' needs questions and cases before it can open.")
+        raise NotAllowedError(f"Study '{study.title}' needs questions and cases before it can open.")
     Study.objects.filter(pk=study.pk).update(status=Study.Status.OPEN)
     study.refresh_from_db()
     return study
@@ -78,7 +78,7 @@ def study_close(*, study: Study) -> Study:
 def question_update(*, question: Question, **fields: Any) -> Question:
     """Change a question; refused once anyone has answered it (answers must keep their meaning)."""
     if question.answers.exists():
-        raise QuestionLocked(f"Question '{question.text}' already has answers and can no longer change.")
+        raise QuestionLockedError(f"Question '{question.text}' already has answers and can no longer change.")
     for name, value in fields.items():
         setattr(question, name, value)
     question.full_clean()
@@ -121,13 +121,14 @@ def assignment_create(*, study: Study, reader: AbstractBaseUser, form: Form | No
 
 def _locked_assignment(reader, case: Case) -> Assignment:
     assignment = (
-        Assignment.objects.select_for_update()
+        # of=self: lock only this reader's assignment row, not the study row every reader shares.
+        Assignment.objects.select_for_update(of=("self",))
         .select_related("study")
         .filter(reader=reader, study_id=case.study_id, form__cases=case)
         .first()
     )
     if assignment is None or assignment.study.status == Study.Status.DRAFT:
-        raise NotAssigned("This case is not assigned to you.")
+        raise NotAssignedError("This case is not assigned to you.")
     return assignment
 
 
@@ -229,16 +230,16 @@ def answers_submit(
         assignment = _locked_assignment(reader, case)
         study = assignment.study
         if study.status != Study.Status.OPEN:
-            raise StudyNotOpen(f"Study '{study.title}' is {study.status}; answers can no longer be saved.")
+            raise StudyNotOpenError(f"Study '{study.title}' is {study.status}; answers can no longer be saved.")
         position = assignment.order.index(case.id) + 1
         current = first_incomplete_position(assignment)
         if position > current:
-            raise NotAllowed(f"Finish case {current} of {assignment.total} first.")
+            raise NotAllowedError(f"Finish case {current} of {assignment.total} first.")
         if position < current and not study.allow_back:
-            raise NotAllowed("Going back to earlier cases is not allowed in this study.")
+            raise NotAllowedError("Going back to earlier cases is not allowed in this study.")
         reading, _ = CaseReading.objects.get_or_create(assignment=assignment, case=case)
         if reading.completed_at and not study.allow_change and values:
-            raise NotAllowed("Answers to finished cases cannot be changed in this study.")
+            raise NotAllowedError("Answers to finished cases cannot be changed in this study.")
 
         questions = {q.key: q for q in study.questions.all()}
         errors: dict[str, str] = {}

@@ -88,7 +88,9 @@ def candidates_from_upload(
             csvs = [n for n in members if n.lower().endswith(".csv")]
             if len(csvs) != 1:
                 found = f"{len(csvs)} ({', '.join(csvs)})" if csvs else "none"
-                raise UploadError(f"Put exactly one .csv file of cases in the zip or upload it separately (found {found}).")
+                raise UploadError(
+                    f"Put exactly one .csv file of cases in the zip or upload it separately (found {found})."
+                )
             csv_name, csv_bytes = csvs[0], zf.read(members[csvs[0]])
         elif isinstance(csv_file, Path):
             csv_name, csv_bytes = csv_file.name, csv_file.read_bytes()

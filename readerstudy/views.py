@@ -103,9 +103,7 @@ def image(request: HttpRequest, token: str) -> HttpResponse:
 @researcher_required
 def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     study = get_object_or_404(Study, pk=pk)
-    return render(
-        request, "readerstudy/dashboard.html", {"study": study, **selectors.study_dashboard(study=study)}
-    )
+    return render(request, "readerstudy/dashboard.html", {"study": study, **selectors.study_dashboard(study=study)})
 
 
 @admin_required
@@ -189,15 +187,22 @@ def study_new(request: HttpRequest) -> HttpResponse:
             errors = [exc.message, *exc.errors]
         except (DesignError, ImageError, services.ReaderStudyError) as exc:
             errors = [str(exc)]
-    status = 400 if errors or (request.method == "POST") else 200
+    status = 400 if request.method == "POST" else 200  # a successful POST has redirected already
     return render(
         request,
         "readerstudy/new.html",
-        {"upload_form": upload_form, "selection_form": selection_form, "has_selections": bool(choices), "errors": errors},
+        {
+            "upload_form": upload_form,
+            "selection_form": selection_form,
+            "has_selections": bool(choices),
+            "errors": errors,
+        },
         status=status,
     )
 
 
 def _created(request: HttpRequest, study: Study) -> HttpResponse:
-    messages.success(request, f"Created draft study '{study.title}' with {study.cases.count()} cases. Open it when ready.")
+    messages.success(
+        request, f"Created draft study '{study.title}' with {study.cases.count()} cases. Open it when ready."
+    )
     return redirect("readerstudy:dashboard", pk=study.pk)

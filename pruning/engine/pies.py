@@ -181,6 +181,8 @@ def select_pies(
 
 
 def _first_below(d_dense, sweep_probs, sparsities, cutoff, nan_policy) -> np.ndarray:
+    if sparsities is None:
+        raise ValueError("sweep_probs needs sweep_sparsities")
     probs = np.asarray(sweep_probs)
     sp = np.asarray(sparsities, dtype=np.float64)
     if probs.ndim != 3 or probs.shape[1:] != d_dense.shape or len(sp) != probs.shape[0]:

@@ -99,8 +99,9 @@
       var tokens = Object.keys(pending);
       return tokens.reduce(function (p, token) {
         return p.then(function () {
-          var answers = pending[token];
-          if (!answers || !Object.keys(answers).length) { delete pending[token]; storePending(); return; }
+          // A copy: answers given while this request is in flight go into pending[token] and must stay queued.
+          var answers = Object.assign({}, pending[token]);
+          if (!Object.keys(answers).length) { delete pending[token]; storePending(); return; }
           setStatus("Saving…", "saving");
           return sendAnswers(token, answers, false).then(function () {
             // Drop only what was sent; anything newer stays queued.

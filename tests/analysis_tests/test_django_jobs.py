@@ -126,7 +126,12 @@ def test_a_bad_input_fails_the_job_with_a_message_naming_the_file(artifacts, tmp
 
 
 def _experiment(tmp_path, finished=True):
-    """An experiment with two seeds' sweeps, a PIE selection and a checkpoint, as pruning records them."""
+    """An experiment with two seeds' sweeps, a PIE selection (table written as pruning's job writes it)
+    and a trained checkpoint, recorded as pruning records them."""
+    import torch
+
+    from pruning.engine.pies import select_pies_from_sets
+    from pruning.engine.store import PredictionSet
     from pruning.models import Dataset, Experiment, PIESelection, PruningSweep, TrainingRun
 
     stores = write_stores(tmp_path)
@@ -135,18 +140,24 @@ def _experiment(tmp_path, finished=True):
         dataset=dataset, name="tiny", arch="tiny", seeds=list(SEEDS), sparsities=[0.0, 0.5, 0.9, 0.95]
     )
     ckpt = tmp_path / "seed-0" / "best.pt"
-    ckpt.write_bytes(b"not read here")
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Flatten(), torch.nn.Linear(4, 5)
+    )
+    torch.save({"model": net.state_dict(), "epoch": 1}, ckpt)
     for seed, path in zip(SEEDS, stores["paths"], strict=True):
         run = TrainingRun.objects.create(experiment=exp, seed=seed, checkpoint_path=str(ckpt) if seed == 0 else "")
-        PruningSweep.objects.create(
-            training_run=run,
-            predictions_path=str(path),
-            finished_at="2026-01-01T00:00Z" if finished or seed == 0 else None,
-        )
+        done = "2026-01-01T00:00Z" if finished or seed == 0 else None
+        PruningSweep.objects.create(training_run=run, predictions_path=str(path), finished_at=done)
+    selection = select_pies_from_sets([PredictionSet.load(p) for p in stores["paths"]], sparsity=0.9, q=0.05)
     table = tmp_path / "pies.csv"
-    table.write_text("image_index,image_id,correlation,is_pie\n0,img0000.png,0.1,True\n")
+    table.write_text(selection.table.to_csv(index=False))
     PIESelection.objects.create(
-        experiment=exp, sparsity=0.9, q=0.05, table_path=str(table), finished_at="2026-01-01T00:00Z"
+        experiment=exp,
+        sparsity=0.9,
+        q=0.05,
+        table_path=str(table),
+        summary=selection.summary,
+        finished_at="2026-01-01T00:00Z",
     )
     return exp, stores, ckpt, table
 
@@ -171,12 +182,14 @@ def test_report_for_an_experiment_with_an_unfinished_sweep_names_the_seed(artifa
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_computes_a_report_from_stores(celery_worker, artifacts, tmp_path):
-    stores = write_stores(tmp_path)
-    report = services.report_create(title="worker", prediction_paths=stores["paths"], dataset_spec=stores["spec"])
+def test_a_real_worker_computes_an_experiments_report(celery_worker, artifacts, tmp_path):
+    exp, *_ = _experiment(tmp_path)
+    report = services.report_create_for_experiment(experiment=exp)
     job = wait_for_job(report.job.pk, timeout=120)
     assert job.status == Job.Status.SUCCEEDED, job.error
     report.refresh_from_db()
     assert report.summary["n_pies"] == int(0.05 * N_TEST)
+    assert report.summary["pie"]["selection"]["tie_break"] == "image index ascending", "pruning's PIE summary"
     assert report.summary["pie"]["hidden_truth"] is not None, "the synthetic spec's hidden truth was used"
-    assert (Path(report.out_dir) / "fig5_pies.png").is_file()
+    for name in ("fig5_pies.png", "fig_weights.png", "fig_weights.pdf"):
+        assert (Path(report.out_dir) / name).is_file(), name

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from django.conf import settings as django_settings
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from readerstudy import exports, services
 from readerstudy.design import Candidate
@@ -21,16 +21,22 @@ SCREENSHOT = Path(django_settings.VAR_DIR) / "e2e" / "reading_page.png"
 
 
 def phantom(path: Path, seed: int, size: int = 384) -> Path:
-    """A crude chest-radiograph look-alike (body, lungs, heart, ribs), enough to judge the viewer by eye."""
+    """A crude chest-radiograph look-alike (body, lungs, heart, spine, ribs), enough to judge the viewer by eye."""
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:size, 0:size] / size
-    img = 0.55 + 0.25 * np.exp(-((x - 0.5) ** 2) / 0.08)
-    for cx in (0.32, 0.68):
-        img -= 0.4 * (((x - cx) / 0.15) ** 2 + ((y - 0.5) / 0.3) ** 2 < 1)
-    img += 0.35 * (((x - 0.55) / 0.12) ** 2 + ((y - 0.62) / 0.12) ** 2 < 1)
-    img += 0.06 * (np.sin(y * 60 + np.abs(x - 0.5) * 12) > 0.85)
-    img += rng.normal(0, 0.03, img.shape)
-    Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8), mode="L").save(path)
+    body = ((x - 0.5) / 0.46) ** 2 + ((y - 0.55) / 0.6) ** 2 < 1
+    img = np.where(body, 0.72, 0.05)
+    lungs = np.zeros_like(img, dtype=bool)
+    for cx in (0.3, 0.7):
+        lungs |= ((x - cx) / 0.16) ** 2 + ((y - 0.5) / 0.3) ** 2 < 1
+    img = np.where(lungs, 0.22, img)
+    img = np.where(np.abs(x - 0.5) < 0.04, 0.85, img)  # spine
+    ribs = (np.sin((y + 0.25 * np.abs(x - 0.5)) * 55) > 0.8) & lungs
+    img = img + 0.12 * ribs
+    img = np.where(((x - 0.56) / 0.14) ** 2 + ((y - 0.66) / 0.12) ** 2 < 1, 0.8, img)  # heart
+    img = img + rng.normal(0, 0.02, img.shape) + 0.05 * seed / 6
+    blurred = Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8), mode="L").filter(ImageFilter.GaussianBlur(3))
+    blurred.save(path)
     return path
 
 
@@ -39,14 +45,23 @@ def open_study(settings, tmp_path, reader_a):
     settings.ARTIFACT_ROOT = tmp_path / "artifacts"
     labels = ["Cardiomegaly", "Effusion", "Pneumothorax", "Nodule", "Atelectasis", "Mass"]
     candidates = [
-        Candidate(image_path=phantom(tmp_path / f"c{k}.png", k), source_image_id=f"img{k}.png", is_pie=k < 3,
-                  correlation=0.1 * k, shown_labels=[labels[k]])  # fmt: skip
+        Candidate(
+            image_path=phantom(tmp_path / f"c{k}.png", k),
+            source_image_id=f"img{k}.png",
+            is_pie=k < 3,
+            correlation=0.1 * k,
+            shown_labels=[labels[k]],
+        )
         for k in range(6)
     ]
     study = services.study_create_from_candidates(
-        title="PIE perception study", candidates=candidates, n_forms=1, cases_per_form=6, readers=[reader_a],
+        title="PIE perception study",
+        candidates=candidates,
+        n_forms=1,
+        cases_per_form=6,
+        readers=[reader_a],
         instructions="Rate each image. Use the viewer tools as you would on a workstation.",
-    )  # fmt: skip
+    )
     return services.study_open(study=study)
 
 
@@ -78,14 +93,19 @@ def test_reader_rates_a_form_with_mouse_and_keyboard_resumes_after_reload_and_fi
     q.nth(1).get_by_text("Very good").click()
     q.nth(2).get_by_text("Easy", exact=True).click()
     page.click("[data-tool=invert]")
-    assert page.get_attribute("[data-tool=invert]", "aria-pressed") == "true"
+    page.wait_for_selector("[data-tool=invert][aria-pressed=true]")
+    before = page.inner_text("#rs-readout")
     page.mouse.move(500, 450)
     page.mouse.wheel(0, -400)
     page.mouse.down(button="right")
     page.mouse.move(560, 420)
     page.mouse.up(button="right")
-    readout = page.inner_text("#rs-readout")
-    assert "inverted" in readout and not readout.startswith("100%")
+    page.wait_for_function(
+        f"document.getElementById('rs-readout').textContent.split('%')[0] !== {before.split('%')[0]!r}"
+    )
+    # zoomed by the wheel; the right-drag changed the window
+    page.wait_for_function("!document.getElementById('rs-readout').textContent.includes('W 255')")
+    assert "inverted" in page.inner_text("#rs-readout")
     page.click("[data-tool=reset]")
     page.click("#rs-save")
     wait_for_case(page, 2)
@@ -111,6 +131,10 @@ def test_reader_rates_a_form_with_mouse_and_keyboard_resumes_after_reload_and_fi
     wait_saved(page)
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
+    page.set_viewport_size({"width": 1280, "height": 720})  # a laptop
+    page.wait_for_timeout(200)
+    page.screenshot(path=str(SCREENSHOT.with_name("reading_page_laptop.png")))
+    page.set_viewport_size({"width": 1440, "height": 900})
     page.reload()
     wait_for_case(page, 3)
     assert page.is_checked(".rs-q[data-key=agree_label] input[value=no]")

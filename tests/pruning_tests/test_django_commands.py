@@ -32,25 +32,52 @@ def report_stub_runner(job, progress):
 
 
 def test_experiment_command_runs_the_whole_pipeline_here_and_every_step_again_is_a_no_op(
-    synthetic_dataset, monkeypatch, capsys
+    synthetic_dataset, monkeypatch, capsys, researcher, reader_a
 ):
     from pruning import jobkinds, services_experiments
     from pruning.engine.store import PredictionSet
 
     calls = []
     monkeypatch.setattr(services_experiments, "_analysis_hook", lambda: _stub_report(calls))
-    monkeypatch.setitem(jobkinds.JOB_KINDS, "analysis", jobkinds.JobKind(
-        "analysis", "Report", "default", "tests.pruning_tests.test_django_commands:report_stub_runner"))
+    monkeypatch.setitem(
+        jobkinds.JOB_KINDS,
+        "analysis",
+        jobkinds.JobKind(
+            "analysis", "Report", "default", "tests.pruning_tests.test_django_commands:report_stub_runner"
+        ),
+    )
 
-    call_command("experiment", "--dataset", "syn", "--arch", "tiny", "--seeds", "0,1", "--epochs", "1",
-                 "--batch-size", "32", "--lr", "1e-3", "--image-size", str(SIZE), "--here")
+    call_command(
+        "experiment",
+        "--dataset",
+        "syn",
+        "--arch",
+        "tiny",
+        "--seeds",
+        "0,1",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--lr",
+        "1e-3",
+        "--image-size",
+        str(SIZE),
+        "--here",
+    )
     experiment = Experiment.objects.get()
     parent = experiment.job
     parent.refresh_from_db()
     assert parent.status == Job.Status.SUCCEEDED, parent.error
     kinds = sorted(parent.children.values_list("kind", "status"))
-    assert kinds == [("analysis", "succeeded"), ("select_pies", "succeeded"), ("sweep", "succeeded"),
-                     ("sweep", "succeeded"), ("train", "succeeded"), ("train", "succeeded")]
+    assert kinds == [
+        ("analysis", "succeeded"),
+        ("select_pies", "succeeded"),
+        ("sweep", "succeeded"),
+        ("sweep", "succeeded"),
+        ("train", "succeeded"),
+        ("train", "succeeded"),
+    ]
     assert (parent.progress_done, parent.progress_total) == (6, 6)
     assert calls == [experiment.pk]
 
@@ -65,8 +92,11 @@ def test_experiment_command_runs_the_whole_pipeline_here_and_every_step_again_is
     assert selection.table_file.is_file()
 
     # Every step again: nothing is recomputed, no file is rewritten.
-    files = [p for run in experiment.runs.all() for p in (run.out_dir / "best.pt", run.out_dir / "last.pt",
-                                                        run.sweep.store_path)] + [selection.table_file]
+    files = [
+        p
+        for run in experiment.runs.all()
+        for p in (run.out_dir / "best.pt", run.out_dir / "last.pt", run.sweep.store_path)
+    ] + [selection.table_file]
     mtimes = [p.stat().st_mtime_ns for p in files]
     capsys.readouterr()
     call_command("train", "--experiment", str(experiment.pk), "--seed", "1")
@@ -81,3 +111,109 @@ def test_experiment_command_runs_the_whole_pipeline_here_and_every_step_again_is
     assert PIESelection.objects.get(q=0.1).n_pies == 4
     with pytest.raises(CommandError, match="sparsity 0.33 was not swept"):
         call_command("select_pies", "--experiment", str(experiment.pk), "--sparsity", "0.33")
+
+    # Researchers read the results through role-checked views; readers cannot.
+    client = _client(researcher)
+    page = client.get(f"/jobs/experiments/{experiment.pk}/")
+    assert page.status_code == 200 and b"2 PIEs of 40" in page.content
+    curves = client.get(f"/jobs/experiments/{experiment.pk}/seed-0/curves.png")
+    assert curves.status_code == 200 and curves["Content-Type"] == "image/png"
+    table = b"".join(client.get(f"/jobs/pies/{selection.pk}.csv").streaming_content).decode()
+    assert table.splitlines()[0].startswith("image_index,image_id,correlation,rank,is_pie")
+    assert _client(reader_a).get(f"/jobs/pies/{selection.pk}.csv").status_code == 403
+
+
+def _client(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_make_synthetic_command_registers_and_never_renders_the_same_set_twice(synthetic_root, capsys):
+    from pruning.models import Dataset
+
+    before = {p.name: p.stat().st_mtime_ns for p in (synthetic_root / "images").iterdir()}
+    call_command(
+        "make_synthetic",
+        "--out",
+        str(synthetic_root),
+        "--n",
+        "200",
+        "--size",
+        "32",
+        "--seed",
+        "0",
+        "--register",
+        "syn-again",
+    )
+    assert "already rendered" in capsys.readouterr().out
+    assert {p.name: p.stat().st_mtime_ns for p in (synthetic_root / "images").iterdir()} == before
+    dataset = Dataset.objects.get(name="syn-again")
+    assert (dataset.kind, dataset.n_train + dataset.n_val + dataset.n_test) == ("synthetic", 200)
+    with pytest.raises(CommandError, match="at least 32 px, got 16"):
+        call_command("make_synthetic", "--out", str(synthetic_root.parent / "small"), "--n", "40", "--size", "16")
+
+
+def test_experiment_command_rejects_bad_settings_with_the_bad_value(synthetic_dataset):
+    with pytest.raises(CommandError, match="sparsity 1.5 is outside"):
+        call_command("experiment", "--dataset", "syn", "--sparsities", "0,0.9,1.5")
+    with pytest.raises(CommandError, match="unknown architecture 'vgg'"):
+        call_command("experiment", "--dataset", "syn", "--arch", "vgg")
+    with pytest.raises(CommandError, match="no dataset named 'nope'"):
+        call_command("experiment", "--dataset", "nope")
+    assert not Experiment.objects.exists()
+
+
+def test_paper_layout_predictions_import_as_an_experiment_pies_can_be_selected_from(synthetic_dataset, tmp_path):
+    from pruning.engine.prunecxr import export_prunecxr
+    from pruning.engine.spec import load_splits
+    from pruning.engine.store import PredictionSet
+
+    test = load_splits(synthetic_dataset.spec)["test"]
+    rng = np.random.default_rng(0)
+    sparsities = [0.0, 0.5, 0.9]
+    sets = [
+        PredictionSet(
+            rng.random((3, len(test), len(test.class_names)), dtype=np.float32),
+            sparsities,
+            [str(i) for i in range(len(test))],
+            test.class_names,
+        )
+        for _ in range(2)
+    ]
+    export_prunecxr(sets, "nih-cxr-lt", tmp_path, labels=test.labels, seeds=[3, 4])
+
+    call_command(
+        "import_prunecxr_preds", "--dir", str(tmp_path), "--dataset", "nih-cxr-lt", "--into", "syn", "--select-pies"
+    )
+    experiment = Experiment.objects.get()
+    assert (experiment.source, experiment.seeds, experiment.sparsities) == ("imported", [3, 4], sparsities)
+    stored = PredictionSet.load(experiment.runs.get(seed=4).sweep.store_path)
+    assert stored.image_ids == list(test.ids) and np.array_equal(stored.probs, sets[1].probs)
+    assert PIESelection.objects.get(experiment=experiment).n_pies == math.floor(0.05 * len(test))
+
+    labels = test.labels.copy()
+    labels[5] = 1 - labels[5]
+    export_prunecxr(sets, "nih-cxr-lt", tmp_path / "other", labels=labels)
+    with pytest.raises(CommandError, match=r"'label' column differs from .*labels_test.csv line 7"):
+        call_command(
+            "import_prunecxr_preds", "--dir", str(tmp_path / "other"), "--dataset", "nih-cxr-lt", "--into", "syn"
+        )
+    with pytest.raises(CommandError, match="no dataset named 'nih-cxr-lt': register it first, or pass --labels"):
+        call_command("import_prunecxr_preds", "--dir", str(tmp_path), "--dataset", "nih-cxr-lt")
+
+    # The selection feeds the reader study: every test image a candidate, PIEs flagged, hidden truth kept.
+    from readerstudy import sources
+    from readerstudy.builder import study_create_from_candidates
+
+    value, label = sources.pie_selection_choices()[-1]
+    assert value == str(PIESelection.objects.get(q=0.05).pk) and "2 PIEs of 40" in label
+    candidates, origin = sources.candidates_from_pie_selection(value)
+    assert len(candidates) == 40 and sum(c.is_pie for c in candidates) == 2
+    assert all(c.image_path.is_file() for c in candidates) and "quality" in candidates[0].hidden_truth
+    assert origin["selection_id"] == int(value) and origin["dataset"] == "syn"
+    study = study_create_from_candidates(title="PIEs", candidates=candidates, n_forms=1, cases_per_form=4,
+                                         pie_fraction=0.5, source=origin)
+    assert study.pk

@@ -108,3 +108,13 @@ def test_non_binary_labels_are_rejected_naming_row_and_column(tmp_path):
 def test_an_unknown_architecture_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="unknown architecture 'resnet9'"):
         run(tmp_path, config(arch="resnet9"))
+
+
+def test_a_weights_file_init_given_as_a_path_starts_from_those_weights(tmp_path):
+    torch.manual_seed(3)
+    start = build_model("tiny", 3, "random")
+    torch.save(start.state_dict(), tmp_path / "start.pt")
+    run(tmp_path / "run", config(init=tmp_path / "start.pt", epochs=1, lr=0.0))
+    saved = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert saved["config"]["init"] == str(tmp_path / "start.pt")
+    assert torch.equal(saved["model"]["features.0.weight"], start.features[0].weight)

@@ -15,8 +15,11 @@ def post(client, body):
 
 def test_reader_lists_own_studies_and_gets_the_next_case(study, reader_a_client):
     r = reader_a_client.get(reverse("readerstudy:api-studies")).json()
-    assert r == {"assigned": [{"id": study.pk, "title": "Small study", "status": "open", "done": 0, "total": 6,
-                               "finished": False}]}  # fmt: skip
+    assert r == {
+        "assigned": [
+            {"id": study.pk, "title": "Small study", "status": "open", "done": 0, "total": 6, "finished": False}
+        ]
+    }
     nxt = reader_a_client.get(reverse("readerstudy:api-reader-next", args=[study.pk])).json()
     assert nxt["finished"] is False and nxt["position"] == 1 and nxt["case"]["image_url"].startswith("/study/image/")
 
@@ -25,8 +28,12 @@ def test_reader_rates_a_whole_form_through_the_api(study, reader_a, reader_a_cli
     url = reverse("readerstudy:api-reader-next", args=[study.pk])
     for k in range(6):
         case = reader_a_client.get(url).json()
-        body = {"case": case["case"]["id"], "answers": {"agree_label": "no", "quality": 2, "difficulty": 4},
-                "complete": True, "active_ms": 1500}  # fmt: skip
+        body = {
+            "case": case["case"]["id"],
+            "answers": {"agree_label": "no", "quality": 2, "difficulty": 4},
+            "complete": True,
+            "active_ms": 1500,
+        }
         r = post(reader_a_client, body)
         assert r.status_code == 200, r.json()
         assert r.json()["position"] == k + 1
@@ -90,3 +97,18 @@ def test_openapi_schema_documents_the_reader_study_endpoints(researcher_client):
     paths = r.json()["paths"] if r["Content-Type"].startswith("application/json") else r.content.decode()
     for p in ("/study/api/studies/", "/study/api/answers/", "/study/api/studies/{id}/cases/{position}/"):
         assert p in paths
+
+
+def test_the_stored_seed_recreates_the_order_the_reader_was_shown(study, reader_a, reader_a_client):
+    from readerstudy.design import presentation_order
+
+    shown = []
+    for _ in range(6):
+        case = reader_a_client.get(reverse("readerstudy:api-reader-next", args=[study.pk])).json()
+        shown.append(case["case"]["id"])
+        body = {"case": shown[-1], "answers": {"agree_label": "yes", "quality": 1, "difficulty": 1}, "complete": True}
+        assert post(reader_a_client, body).status_code == 200
+    a = Assignment.objects.get(study=study, reader=reader_a)
+    cases = dict(Case.objects.filter(forms=a.form).values_list("pk", "is_pie"))
+    recreated = presentation_order(list(cases), a.seed, is_pie=cases)
+    assert [Case.objects.get(pk=pk).token for pk in recreated] == shown

@@ -144,13 +144,21 @@ def test_nothing_a_reader_can_load_reveals_a_hidden_value(secret_study, reader_a
     # Rate the whole form, crawling before each answer so every position's page and payload is visited.
     for _ in range(mine.total):
         crawl.seen = {u: s for u, s in crawl.seen.items() if u.startswith(("/static/", "/study/image/"))}
-        crawl.run([*seeds, reverse("readerstudy:read_resume", args=[study.pk]),
-                   reverse("readerstudy:api-reader-next", args=[study.pk])])  # fmt: skip
+        crawl.run(
+            [
+                *seeds,
+                reverse("readerstudy:read_resume", args=[study.pk]),
+                reverse("readerstudy:api-reader-next", args=[study.pk]),
+            ]
+        )
         nxt = client.get(reverse("readerstudy:api-reader-next", args=[study.pk])).json()
         r = client.post(
             reverse("readerstudy:api-answer-submit"),
-            {"case": nxt["case"]["id"], "answers": {"agree_label": "yes", "quality": 3, "difficulty": 3},
-             "complete": True},  # fmt: skip
+            {
+                "case": nxt["case"]["id"],
+                "answers": {"agree_label": "yes", "quality": 3, "difficulty": 3},
+                "complete": True,
+            },
             content_type="application/json",
         )
         crawl.json_docs.append(("submit", r.json()))

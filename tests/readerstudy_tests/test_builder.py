@@ -112,7 +112,7 @@ def test_question_edits_are_refused_once_answered(study, reader_a):
     q = Question.objects.get(study=study, key="quality")
     services.question_update(question=q, text="Image quality?")
     answer_all(reader_a, study, upto=1)
-    with pytest.raises(services.QuestionLocked, match="already has answers"):
+    with pytest.raises(services.QuestionLockedError, match="already has answers"):
         services.question_update(question=q, text="Changed")
     q.refresh_from_db()
     assert q.text == "Image quality?"
@@ -120,7 +120,7 @@ def test_question_edits_are_refused_once_answered(study, reader_a):
 
 def test_study_needs_cases_to_open(artifacts, tmp_path, admin_user):
     s = Study.objects.create(title="Empty")
-    with pytest.raises(services.NotAllowed, match="needs questions and cases"):
+    with pytest.raises(services.NotAllowedError, match="needs questions and cases"):
         services.study_open(study=s)
 
 

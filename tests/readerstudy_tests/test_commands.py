@@ -37,10 +37,23 @@ def test_create_study_from_pies_reads_the_engine_table(artifacts, tmp_path, read
     (tmp_path / "pies.csv").write_text("\n".join(rows))
     (tmp_path / "labels.csv").write_text("\n".join(labels))
     call_command(
-        "create_study_from_pies", "--pies", str(tmp_path / "pies.csv"), "--images", str(tmp_path / "nih"),
-        "--labels", str(tmp_path / "labels.csv"), "--title", "NIH PIEs", "--forms", "2", "--cases", "6",
-        "--readers", "reader_a", "--open",
-    )  # fmt: skip
+        "create_study_from_pies",
+        "--pies",
+        str(tmp_path / "pies.csv"),
+        "--images",
+        str(tmp_path / "nih"),
+        "--labels",
+        str(tmp_path / "labels.csv"),
+        "--title",
+        "NIH PIEs",
+        "--forms",
+        "2",
+        "--cases",
+        "6",
+        "--readers",
+        "reader_a",
+        "--open",
+    )
     study = Study.objects.get(title="NIH PIEs")
     assert study.status == "open" and study.cases.count() == 12
     case = study.cases.get(source_image_id="00000001_000.png")
@@ -52,5 +65,12 @@ def test_create_study_from_pies_names_missing_images(artifacts, tmp_path):
     (tmp_path / "imgs").mkdir()
     (tmp_path / "pies.csv").write_text("image_id,correlation,is_pie\nghost.png,0.1,1\n")
     with pytest.raises(CommandError, match="row 2: image 'ghost.png' not found"):
-        call_command("create_study_from_pies", "--pies", str(tmp_path / "pies.csv"), "--images",
-                     str(tmp_path / "imgs"), "--title", "X")  # fmt: skip
+        call_command(
+            "create_study_from_pies",
+            "--pies",
+            str(tmp_path / "pies.csv"),
+            "--images",
+            str(tmp_path / "imgs"),
+            "--title",
+            "X",
+        )

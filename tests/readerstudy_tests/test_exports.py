@@ -74,11 +74,14 @@ def test_via_csv_has_the_papers_layout_and_its_reader_gets_pie_status_right(arti
     for case_id in a.order:
         case = Case.objects.get(pk=case_id)
         q = 1 if case.is_pie else 5
-        services.answers_submit(reader=reader_a, case=case, values={"agree_label": "yes", "quality": q, "difficulty": 3},
-                                complete=True)  # fmt: skip
+        services.answers_submit(
+            reader=reader_a, case=case, values={"agree_label": "yes", "quality": q, "difficulty": 3}, complete=True
+        )
     text = exports.via_csv(assignment=a, paper_order=True)
     header = text.splitlines()[0]
-    assert header == "filename,file_size,file_attributes,region_count,region_id,region_shape_attributes,region_attributes"
+    assert (
+        header == "filename,file_size,file_attributes,region_count,region_id,region_shape_attributes,region_attributes"
+    )
     raw = pd.read_csv(io.StringIO(text))
     assert len(raw) == 8  # the hidden repeat stays out
     assert (raw.region_count == 0).all() and (raw.region_shape_attributes == "{}").all()

@@ -111,3 +111,36 @@ def test_image_is_served_as_png_without_a_file_name(study, reader_a, reader_a_cl
     assert "Content-Disposition" not in r and "Last-Modified" not in r
     assert r["Cache-Control"] == "private, max-age=3600"
     assert b"".join(r.streaming_content)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_new_study_page_offers_pie_selections_when_the_pruning_adapter_has_some(
+    artifacts, candidates, admin_client_, monkeypatch
+):
+    from readerstudy import sources
+
+    assert "No PIE selections yet" in admin_client_.get(reverse("readerstudy:new")).content.decode()
+    monkeypatch.setattr(sources, "pie_selection_choices", lambda: [("7", "NIH · 90% · 5%")])
+    monkeypatch.setattr(
+        sources, "candidates_from_pie_selection", lambda v: (candidates, {"kind": "pie_selection", "id": v})
+    )
+    assert "NIH · 90% · 5%" in admin_client_.get(reverse("readerstudy:new")).content.decode()
+    fields = {
+        "source": "selection",
+        "sel-selection": "7",
+        "sel-title": "From PIEs",
+        "sel-n_forms": 2,
+        "sel-cases_per_form": 6,
+        "sel-pie_fraction": 0.5,
+        "sel-readers_per_form": 1,
+        "sel-repeat_cases": 0,
+        "sel-seed": 1,
+        "sel-allow_back": "on",
+        "sel-add_comment": "on",
+    }
+    r = admin_client_.post(reverse("readerstudy:new"), fields)
+    study = Study.objects.get(title="From PIEs")
+    assert r.status_code == 302 and study.source == {"kind": "pie_selection", "id": "7"}
+    assert list(study.questions.values_list("key", flat=True)) == ["agree_label", "quality", "difficulty", "comment"]
+    assert study.allow_back and not study.allow_change
+    r = admin_client_.post(reverse("readerstudy:new"), {**fields, "sel-cases_per_form": 40})
+    assert r.status_code == 400 and "need 40 PIEs" in r.content.decode()

@@ -36,26 +36,26 @@ def matrix(study):
     u = lambda name, *args: reverse(f"readerstudy:{name}", args=args)  # noqa: E731
     #    name               method  url                                  anon reader_a reader_b researcher admin
     return [
-        ("home",             "get",  u("home"),                          302, 200, 200, 200, 200),
-        ("new",              "get",  u("new"),                           302, 403, 403, 403, 200),
-        ("intro",            "get",  u("intro", pk),                     302, 200, 404, 302, 302),
-        ("read_resume",      "get",  u("read_resume", pk),               302, 302, 404, 404, 404),
-        ("read",             "get",  u("read", pk, 1),                   302, 200, 404, 404, 404),
-        ("done",             "get",  u("done", pk),                      302, 302, 404, 404, 404),
-        ("image",            "get",  u("image", token),                  302, 200, 404, 200, 200),
-        ("dashboard",        "get",  u("dashboard", pk),                 302, 403, 403, 200, 200),
-        ("set_status",       "post", u("set_status", pk),                302, 403, 403, 403, 302),
-        ("export_tidy",      "get",  u("export_tidy", pk),               302, 403, 403, 200, 200),
-        ("export_via_zip",   "get",  u("export_via_zip", pk),            302, 403, 403, 200, 200),
-        ("export_via",       "get",  u("export_via", pk, a.pseudonym),   302, 403, 403, 200, 200),
-        ("api-studies",      "get",  u("api-studies"),                   403, 200, 200, 200, 200),
-        ("api-study",        "get",  u("api-study", pk),                 403, 200, 404, 200, 200),
-        ("api-reader-next",  "get",  u("api-reader-next", pk),           403, 200, 404, 404, 404),
-        ("api-reader-case",  "get",  u("api-reader-case", pk, 1),        403, 200, 404, 404, 404),
-        ("api-study-answers", "get", u("api-study-answers", pk),         403, 200, 404, 200, 200),
-        ("api-study-cases",  "get",  u("api-study-cases", pk),           403, 403, 403, 200, 200),
-        ("api-answer-submit", "post", u("api-answer-submit"),            403, 200, 403, 403, 403),
-    ]  # fmt: skip
+        ("home", "get", u("home"), 302, 200, 200, 200, 200),
+        ("new", "get", u("new"), 302, 403, 403, 403, 200),
+        ("intro", "get", u("intro", pk), 302, 200, 404, 302, 302),
+        ("read_resume", "get", u("read_resume", pk), 302, 302, 404, 404, 404),
+        ("read", "get", u("read", pk, 1), 302, 200, 404, 404, 404),
+        ("done", "get", u("done", pk), 302, 302, 404, 404, 404),
+        ("image", "get", u("image", token), 302, 200, 404, 200, 200),
+        ("dashboard", "get", u("dashboard", pk), 302, 403, 403, 200, 200),
+        ("set_status", "post", u("set_status", pk), 302, 403, 403, 403, 302),
+        ("export_tidy", "get", u("export_tidy", pk), 302, 403, 403, 200, 200),
+        ("export_via_zip", "get", u("export_via_zip", pk), 302, 403, 403, 200, 200),
+        ("export_via", "get", u("export_via", pk, a.pseudonym), 302, 403, 403, 200, 200),
+        ("api-studies", "get", u("api-studies"), 403, 200, 200, 200, 200),
+        ("api-study", "get", u("api-study", pk), 403, 200, 404, 200, 200),
+        ("api-reader-next", "get", u("api-reader-next", pk), 403, 200, 404, 404, 404),
+        ("api-reader-case", "get", u("api-reader-case", pk, 1), 403, 200, 404, 404, 404),
+        ("api-study-answers", "get", u("api-study-answers", pk), 403, 200, 404, 200, 200),
+        ("api-study-cases", "get", u("api-study-cases", pk), 403, 403, 403, 200, 200),
+        ("api-answer-submit", "post", u("api-answer-submit"), 403, 200, 403, 403, 403),
+    ]
 
 
 def test_the_matrix_covers_every_url_of_the_app(solo):

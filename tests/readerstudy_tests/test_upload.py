@@ -35,9 +35,12 @@ GOOD = ["filename,shown_labels,is_pie,correlation,dataset,label_noise"] + [
 
 def test_upload_builds_a_balanced_study_with_hidden_truth(artifacts, tmp_path, admin_user):
     study = services.study_create_from_upload(
-        title="Uploaded", archive=io.BytesIO(build_zip(tmp_path, GOOD)), n_forms=2, cases_per_form=4,
+        title="Uploaded",
+        archive=io.BytesIO(build_zip(tmp_path, GOOD)),
+        n_forms=2,
+        cases_per_form=4,
         created_by=admin_user,
-    )  # fmt: skip
+    )
     cases = Case.objects.filter(study=study)
     assert cases.count() == 8 and cases.filter(is_pie=True).count() == 4
     case = cases.get(source_image_id="images/img3.png")
@@ -76,9 +79,18 @@ def test_not_a_zip_and_missing_csv_are_explained(artifacts, tmp_path):
 
 
 def test_admin_upload_page_builds_a_study_or_shows_row_errors(artifacts, tmp_path, admin_client_):
-    fields = {"source": "upload", "up-title": "Web upload", "up-n_forms": 2, "up-cases_per_form": 4,
-              "up-pie_fraction": 0.5, "up-readers_per_form": 1, "up-repeat_cases": 0, "up-seed": 0,
-              "up-allow_back": "on", "up-allow_change": "on"}  # fmt: skip
+    fields = {
+        "source": "upload",
+        "up-title": "Web upload",
+        "up-n_forms": 2,
+        "up-cases_per_form": 4,
+        "up-pie_fraction": 0.5,
+        "up-readers_per_form": 1,
+        "up-repeat_cases": 0,
+        "up-seed": 0,
+        "up-allow_back": "on",
+        "up-allow_change": "on",
+    }
     bad = build_zip(tmp_path, [*GOOD[:2], "images/img1.png,Effusion,maybe,,NIH,0"])
     r = admin_client_.post(reverse("readerstudy:new"), {**fields, "up-archive": SimpleUploadedFile("b.zip", bad)})
     assert r.status_code == 400 and "row 3: is_pie &#x27;maybe&#x27;" in r.content.decode()
@@ -92,5 +104,6 @@ def test_admin_upload_page_builds_a_study_or_shows_row_errors(artifacts, tmp_pat
 
 def test_design_that_does_not_fit_the_upload_is_explained(artifacts, tmp_path, admin_client_):
     with pytest.raises(ValueError, match=r"need 20 PIEs and 20 non-PIEs .* has 4 PIEs and 4 non-PIEs"):
-        services.study_create_from_upload(title="X", archive=io.BytesIO(build_zip(tmp_path, GOOD)), n_forms=2,
-                                          cases_per_form=20)  # fmt: skip
+        services.study_create_from_upload(
+            title="X", archive=io.BytesIO(build_zip(tmp_path, GOOD)), n_forms=2, cases_per_form=20
+        )

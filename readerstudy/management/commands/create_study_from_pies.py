@@ -113,5 +113,8 @@ class Command(BaseCommand):
                 services.study_open(study=study)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(self.style.SUCCESS(f"Created study {study.pk} '{study.title}' ({study.status}), "
-                                             f"{study.cases.count()} cases."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Created study {study.pk} '{study.title}' ({study.status}), {study.cases.count()} cases."
+            )
+        )

@@ -1,0 +1,104 @@
+"""PIE selections as reader-study sources (the adapter readerstudy.sources looks for).
+
+A candidate is one test image of the selection's experiment: its file, whether it is a PIE, its
+correlation, the labels the dataset gives it (what readers are asked to agree with) and, for the
+synthetic dataset, its hidden ground truth (never shown to readers; kept for the analysis).
+"""
+
+import math
+from pathlib import Path
+
+from pruning.models import PIESelection
+
+HIDDEN_TRUTH_FIELDS = ("quality", "subtlety", "label_noise", "noise_kind", "noise_class", "noise_sigma",
+                       "blur_sigma", "exposure", "contrast", "strength", "view")  # fmt: skip
+
+
+def _finished():
+    return PIESelection.objects.filter(finished_at__isnull=False).select_related("experiment__dataset")
+
+
+def selection_choices() -> list[tuple[str, str]]:
+    """(value, label) of every finished PIE selection, newest first."""
+    return [
+        (
+            str(s.pk),
+            f"#{s.pk} {s.experiment.name} ({s.experiment.dataset.name}): {s.n_pies} PIEs of {s.n_images}, "
+            f"{s.definition} at sparsity {s.sparsity:g}, q={s.q:g}",
+        )
+        for s in _finished().order_by("-finished_at", "-id")
+    ]
+
+
+def _hidden_truth(spec: dict) -> dict[str, dict]:
+    import pandas as pd
+
+    from pruning.engine.spec import hidden_truth_path
+
+    path = hidden_truth_path(spec)
+    if path is None or not path.is_file():
+        return {}
+    table = pd.read_csv(path, dtype={"id": str}, keep_default_na=False)
+    fields = [c for c in HIDDEN_TRUTH_FIELDS if c in table.columns]
+    return {row["id"]: {f: _plain(row[f]) for f in fields} for row in table[["id", *fields]].to_dict("records")}
+
+
+def _plain(value):
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def selection_candidates(value: str) -> tuple[list, dict]:
+    """Every test image of the selection as a Candidate, and the ``source`` dict the study records."""
+    import pandas as pd
+
+    from pruning.engine.spec import load_splits
+    from readerstudy.design import Candidate, DesignError
+
+    try:
+        selection = _finished().get(pk=int(value))
+    except (ValueError, PIESelection.DoesNotExist):
+        raise DesignError(f"PIE selection {value!r} does not exist or has not finished.") from None
+    table_path = Path(selection.table_path)
+    if not table_path.is_file():
+        raise DesignError(f"The table of PIE selection #{selection.pk} ({table_path}) is missing.")
+    dataset = selection.experiment.dataset
+    try:
+        test = load_splits(dataset.spec)["test"]
+    except ValueError as exc:
+        raise DesignError(f"Dataset {dataset.name!r} cannot be read: {exc}") from None
+    table = pd.read_csv(table_path, dtype={"image_id": str})
+    index = {image_id: i for i, image_id in enumerate(test.ids)}
+    truth = _hidden_truth(dataset.spec)
+    candidates = []
+    for row in table.itertuples(index=False):
+        i = index.get(row.image_id)
+        if i is None:
+            raise DesignError(f"{table_path}: image id {row.image_id!r} is not in dataset {dataset.name!r}'s test split")
+        corr = getattr(row, "correlation", None)
+        candidates.append(
+            Candidate(
+                image_path=Path(test.paths[i]),
+                source_image_id=row.image_id,
+                is_pie=str(row.is_pie).lower() in ("true", "1"),
+                correlation=None if corr is None or not math.isfinite(corr) else float(corr),
+                dataset=dataset.name,
+                shown_labels=[c for c, y in zip(test.class_names, test.labels[i], strict=True) if y],
+                hidden_truth=truth.get(row.image_id, {}),
+            )
+        )
+    source = {
+        "kind": "pie_selection",
+        "selection_id": selection.pk,
+        "experiment_id": selection.experiment_id,
+        "dataset": dataset.name,
+        "definition": selection.definition,
+        "sparsity": selection.sparsity,
+        "q": selection.q,
+        "n_pies": selection.n_pies,
+        "n_images": selection.n_images,
+    }
+    return candidates, source
