@@ -233,10 +233,8 @@ def load_splits(spec: dict) -> dict:
 
 def hidden_truth_for(spec: dict) -> pd.DataFrame | None:
     """The synthetic dataset's hidden truth (``image_id``, ``label_noise``, ``quality``), else None."""
-    try:
-        from pruning.engine.spec import hidden_truth_path
-    except ImportError:
-        return None
+    from pruning.engine.spec import hidden_truth_path
+
     path = hidden_truth_path(spec)
     if not path or not Path(path).is_file():
         return None

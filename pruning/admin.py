@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from pruning.models import Job
+from pruning.models import Dataset, Experiment, Job, PIESelection, PruningSweep, TrainingRun
 
 
 @admin.register(Job)
@@ -8,3 +8,46 @@ class JobAdmin(admin.ModelAdmin):
     list_display = ("id", "kind", "status", "progress_done", "progress_total", "created_by", "created_at")
     list_filter = ("kind", "status")
     readonly_fields = ("created_at", "started_at", "heartbeat_at", "finished_at", "attempts")
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "n_train", "n_val", "n_test", "validated_at")
+    list_filter = ("kind",)
+    # Paths and counts come from validation (the Datasets page); editing them here would skip it.
+    readonly_fields = ("kind", "spec", "class_names", "n_train", "n_val", "n_test", "validated_at",
+                       "images_checked", "created_by", "created_at")  # fmt: skip
+
+
+class TrainingRunInline(admin.TabularInline):
+    model = TrainingRun
+    fields = ("seed", "job", "best_epoch", "best_val_loss", "epochs_run", "finished_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "dataset", "arch", "source", "epochs", "image_size", "created_at")
+    list_filter = ("arch", "source", "dataset")
+    search_fields = ("name",)
+    inlines = [TrainingRunInline]
+    # The recipe is fixed once runs exist: results must match the settings shown.
+    readonly_fields = ("dataset", "source", "arch", "init", "seeds", "epochs", "batch_size", "lr", "patience",
+                       "image_size", "prune_method", "sparsities", "job", "artifact_key", "analysis_requested_at",
+                       "created_by", "created_at")  # fmt: skip
+
+
+@admin.register(PruningSweep)
+class PruningSweepAdmin(admin.ModelAdmin):
+    list_display = ("id", "training_run", "n_done", "finished_at")
+    readonly_fields = ("training_run", "job", "predictions_path", "achieved_sparsity", "n_done", "finished_at")
+
+
+@admin.register(PIESelection)
+class PIESelectionAdmin(admin.ModelAdmin):
+    list_display = ("id", "experiment", "definition", "sparsity", "q", "n_images", "n_pies", "n_nan", "finished_at")
+    list_filter = ("definition",)
+    readonly_fields = ("experiment", "sparsity", "q", "definition", "job", "table_path", "n_images", "n_pies",
+                       "n_nan", "tie_group_size", "summary", "created_at", "finished_at")  # fmt: skip

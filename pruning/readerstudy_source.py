@@ -77,7 +77,9 @@ def selection_candidates(value: str) -> tuple[list, dict]:
     for row in table.itertuples(index=False):
         i = index.get(row.image_id)
         if i is None:
-            raise DesignError(f"{table_path}: image id {row.image_id!r} is not in dataset {dataset.name!r}'s test split")
+            raise DesignError(
+                f"{table_path}: image id {row.image_id!r} is not in dataset {dataset.name!r}'s test split"
+            )
         corr = getattr(row, "correlation", None)
         candidates.append(
             Candidate(

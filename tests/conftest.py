@@ -8,6 +8,12 @@ from config.roles import READERS, RESEARCHERS
 PASSWORD = "correct-horse-battery"
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # PBKDF2 costs ~0.6 s per user on 2 cores; tests create many users and do not test hashing strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def _user(django_user_model, username: str, group: str | None = None, admin: bool = False):
     user = django_user_model.objects.create_user(username=username, password=PASSWORD)
     if admin:

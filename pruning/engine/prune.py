@@ -59,9 +59,12 @@ def _sort_key_order(scores: torch.Tensor) -> torch.Tensor:
     b = max(1, (n - 1).bit_length())
     if b > 32:
         return torch.sort(scores, stable=True).indices
-    idx = torch.arange(n, device=scores.device)
-    key = (scores.float().view(torch.int32).to(torch.int64) << b) | idx
-    return torch.sort(key).values & ((1 << b) - 1)
+    key = scores.float().view(torch.int32).to(torch.int64)
+    key <<= b  # in place: each temporary of ResNet50's size costs ~190 MB of page faults
+    key |= torch.arange(n, device=scores.device)
+    key = torch.sort(key).values
+    key &= (1 << b) - 1
+    return key
 
 
 class PruneOrder:
@@ -73,14 +76,27 @@ class PruneOrder:
     >>> order.restore(model)      # dense again
     """
 
-    def __init__(self, names: list[str], dense: list[torch.Tensor], rank: torch.Tensor) -> None:
+    def __init__(self, names: list[str], shapes: list[torch.Size], dense: torch.Tensor, rank: torch.Tensor) -> None:
         self.names = names  # "<module>.weight" per prunable layer
-        self.dense = dense  # detached clones of the dense weights
+        self.shapes = shapes
+        self.dense_flat = dense  # the dense weights, concatenated in named_modules order
         self.rank = rank  # rank[j] = position of flat weight j in the pruning order
         self.n = int(rank.numel())
         self.offsets = [0]
-        for w in dense:
-            self.offsets.append(self.offsets[-1] + w.numel())
+        for shape in shapes:
+            self.offsets.append(self.offsets[-1] + shape.numel())
+        # Reused buffers: a few ops over all n weights beat 4 small ops per layer (thread start-up
+        # per op dominates on small CPU layers) and fresh 100 MB temporaries per call.
+        self._drop: torch.Tensor | None = None
+        self._buf: torch.Tensor | None = None
+
+    @property
+    def dense(self) -> list[torch.Tensor]:
+        """The dense weights per layer (views)."""
+        return [self._layer(self.dense_flat, i) for i in range(len(self.shapes))]
+
+    def _layer(self, flat: torch.Tensor, i: int) -> torch.Tensor:
+        return flat[self.offsets[i] : self.offsets[i + 1]].view(self.shapes[i])
 
     @classmethod
     def from_model(cls, model: nn.Module, method: str = "l1", seed: int = 0) -> PruneOrder:
@@ -91,13 +107,13 @@ class PruneOrder:
         if not modules:
             raise ValueError("model has no Conv2d or Linear layer to prune")
         names = [f"{name}.weight" for name, _ in modules]
-        dense = [m.weight.detach().clone() for _, m in modules]
-        device = dense[0].device
-        n = sum(w.numel() for w in dense)
+        shapes = [m.weight.shape for _, m in modules]
+        # reshape(-1) reads in logical (NCHW) order whatever the memory format: flat indices, and
+        # so tie-breaks, do not depend on channels_last. cat promotes mixed dtypes losslessly.
+        dense = torch.cat([m.weight.detach().reshape(-1) for _, m in modules])
+        n, device = dense.numel(), dense.device
         if method == "l1":
-            flat = torch.cat([w.reshape(-1).abs().float() for w in dense])
-            order = _sort_key_order(flat)
-            del flat
+            order = _sort_key_order(dense.abs())
         else:
             # A random permutation IS a random score order without ties; seeded, so reproducible.
             gen = torch.Generator().manual_seed(int(seed))
@@ -105,12 +121,11 @@ class PruneOrder:
         dtype = torch.int32 if n < 2**31 else torch.int64
         rank = torch.empty(n, dtype=dtype, device=device)
         rank[order] = torch.arange(n, dtype=dtype, device=device)
-        return cls(names, dense, rank)
+        return cls(names, shapes, dense, rank)
 
     def _params(self, model: nn.Module) -> list[nn.Parameter]:
         params = [m.weight for _, m in prunable_modules(model)]
-        shapes = [tuple(p.shape) for p in params]
-        if shapes != [tuple(w.shape) for w in self.dense]:
+        if [p.shape for p in params] != self.shapes:
             raise ValueError("model does not match the one this PruneOrder was built from")
         return params
 
@@ -122,9 +137,14 @@ class PruneOrder:
         weights are in (no pruning hooks, no reparametrisation: the weights are plain tensors).
         """
         k = n_pruned(sparsity, self.n)
-        for p, w, start in zip(self._params(model), self.dense, self.offsets, strict=False):
-            keep = self.rank[start : start + w.numel()].view(w.shape) >= k
-            p.copy_(torch.where(keep, w, torch.zeros((), dtype=w.dtype, device=w.device)))
+        params = self._params(model)
+        if self._drop is None:
+            self._drop = torch.empty(self.n, dtype=torch.bool, device=self.rank.device)
+            self._buf = torch.empty_like(self.dense_flat)
+        torch.lt(self.rank, k, out=self._drop)
+        torch.where(self._drop, torch.zeros((), dtype=self._buf.dtype), self.dense_flat, out=self._buf)
+        for i, p in enumerate(params):
+            p.copy_(self._layer(self._buf, i))
         return k
 
     def restore(self, model: nn.Module) -> None:
@@ -133,11 +153,8 @@ class PruneOrder:
 
     def mask(self, sparsity: float) -> dict[str, torch.Tensor]:
         """Boolean keep-masks per layer for ``sparsity`` (True = weight kept)."""
-        k = n_pruned(sparsity, self.n)
-        return {
-            name: self.rank[start : start + w.numel()].view(w.shape) >= k
-            for name, w, start in zip(self.names, self.dense, self.offsets, strict=False)
-        }
+        keep = self.rank >= n_pruned(sparsity, self.n)
+        return {name: self._layer(keep, i) for i, name in enumerate(self.names)}
 
 
 @torch.no_grad()

@@ -212,3 +212,10 @@ def test_services_refuse_to_start_a_report_whose_folder_is_empty(settings, tmp_p
         services.report_create_from_prunecxr(
             title="x", preds_dir=str(tmp_path / "no"), labels_dir=str(tmp_path), dataset=DATASET
         )
+
+
+def test_the_page_knows_every_figure_the_core_writes():
+    from analysis.core import FIGURE_NAMES
+    from analysis.selectors import FIGURES as PAGE_FIGURES
+
+    assert [name for name, _ in PAGE_FIGURES] == list(FIGURE_NAMES)

@@ -214,6 +214,7 @@ def test_paper_layout_predictions_import_as_an_experiment_pies_can_be_selected_f
     assert len(candidates) == 40 and sum(c.is_pie for c in candidates) == 2
     assert all(c.image_path.is_file() for c in candidates) and "quality" in candidates[0].hidden_truth
     assert origin["selection_id"] == int(value) and origin["dataset"] == "syn"
-    study = study_create_from_candidates(title="PIEs", candidates=candidates, n_forms=1, cases_per_form=4,
-                                         pie_fraction=0.5, source=origin)
+    study = study_create_from_candidates(
+        title="PIEs", candidates=candidates, n_forms=1, cases_per_form=4, pie_fraction=0.5, source=origin
+    )
     assert study.pk

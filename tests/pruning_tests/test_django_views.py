@@ -1,6 +1,8 @@
 """Dataset and experiment pages: who may do what, form errors that name the bad value, and the
 "New experiment" page creating the experiment with its jobs."""
 
+import html
+
 import pytest
 from PIL import Image
 
@@ -9,6 +11,11 @@ from pruning.models import Dataset, Experiment, Job, TrainingRun
 
 pytest_plugins = ["tests.pruning_tests.django_support"]
 pytestmark = pytest.mark.django_db
+
+
+def page(response) -> str:
+    """The page as text, HTML entities decoded (messages quote values with ')."""
+    return html.unescape(response.content.decode())
 
 
 def _experiment_post(dataset, **overrides) -> dict:
@@ -60,7 +67,7 @@ def test_new_experiment_page_creates_the_experiment_its_runs_and_the_parent_job(
         ("sparsities", "0, 0.5, 1.2", "sparsity 1.2 is outside [0, 1)"),
         ("sparsities", "0.5, 0.9", "must include 0"),
         ("arch", "vgg16", "vgg16 is not one of the available choices"),
-        ("seeds", "0-x", "&#x27;0-x&#x27; is not a non-negative integer"),
+        ("seeds", "0-x", "'0-x' is not a non-negative integer"),
         ("pie_sparsity", "0.8", "PIE sparsity 0.8 is not among the sparsities swept"),
         ("init", "/no/such/weights.pt", "neither imagenet, random nor an existing weights file"),
     ],
@@ -70,7 +77,7 @@ def test_new_experiment_form_shows_a_message_naming_the_bad_value(
 ):
     response = admin_client_.post("/jobs/experiments/new/", _experiment_post(synthetic_dataset, **{field: value}))
     assert response.status_code == 200
-    assert message in response.content.decode()
+    assert message in page(response)
     assert not Experiment.objects.exists() and not Job.objects.exists()
 
 
@@ -112,7 +119,7 @@ def test_registering_a_valid_csv_dataset_records_its_splits(admin_client_, tmp_p
     for i in range(1, 6):
         (tmp_path / f"im{i}").symlink_to(tmp_path / f"im{i}.png")
     response = admin_client_.post("/jobs/datasets/register/", data)
-    assert response.status_code == 302, response.content.decode()[-2000:]
+    assert response.status_code == 302, page(response)[-2000:]
     dataset = Dataset.objects.get()
     assert (dataset.kind, dataset.n_train, dataset.n_val, dataset.n_test) == ("csv", 2, 2, 2)
     assert dataset.class_names == ["A", "B"] and dataset.validated_at is not None
@@ -121,10 +128,10 @@ def test_registering_a_valid_csv_dataset_records_its_splits(admin_client_, tmp_p
 @pytest.mark.parametrize(
     ("broken", "message"),
     [
-        ({"rows": {"val": ["id,A", "im2,0", "im3,1"]}}, "val.csv: missing class column(s) [&#x27;B&#x27;]"),
+        ({"rows": {"val": ["id,A", "im2,0", "im3,1"]}}, "val.csv: missing class column(s) ['B']"),
         (
             {"rows": {"train": ["im0,1,0", "im1,2,1"]}},
-            "train.csv: column &#x27;A&#x27; must hold 0/1 labels; 1 row(s) do not, first: line 3 (id &#x27;im1&#x27;): &#x27;2&#x27;",
+            "train.csv: column 'A' must hold 0/1 labels; 1 row(s) do not, first: line 3 (id 'im1'): '2'",
         ),
         ({"drop_image": 5}, "1 of 6 images missing or unreadable"),
     ],
@@ -138,8 +145,8 @@ def test_dataset_registration_shows_the_engines_error_naming_file_row_or_value(
             (tmp_path / f"im{i}").symlink_to(tmp_path / f"im{i}.png")
     response = admin_client_.post("/jobs/datasets/register/", data)
     assert response.status_code == 200
-    assert message in response.content.decode()
-    assert "Traceback" not in response.content.decode()
+    assert message in page(response)
+    assert "Traceback" not in page(response)
     assert not Dataset.objects.exists()
 
 
@@ -147,9 +154,9 @@ def test_dataset_registration_explains_a_folder_that_is_not_a_synthetic_dataset(
     response = admin_client_.post(
         "/jobs/datasets/register/", {"name": "syn", "kind": "synthetic", "root": str(tmp_path)}
     )
-    assert "dataset.json: not found; is" in response.content.decode()
+    assert "dataset.json: not found; is" in page(response)
     response = admin_client_.post("/jobs/datasets/register/", {"name": "nih", "kind": "nih-cxr-lt"})
-    assert response.content.decode().count("Required for a NIH-CXR-LT") == 2
+    assert page(response).count("Required for a NIH-CXR-LT") == 2
 
 
 def test_synthetic_form_starts_a_make_synthetic_job(admin_client_, settings):
@@ -165,7 +172,7 @@ def test_synthetic_form_starts_a_make_synthetic_job(admin_client_, settings):
         "out_dir": str(settings.ARTIFACT_ROOT / "datasets" / "demo"),
     }
     response = admin_client_.post("/jobs/datasets/synthetic/", {"name": "x", "n": 300, "size": 16, "seed": 0})
-    assert response.status_code == 400 and "greater than or equal to 32" in response.content.decode()
+    assert response.status_code == 400 and "greater than or equal to 32" in page(response)
 
 
 def test_downloads_of_unfinished_results_are_404_not_errors(researcher_client, synthetic_dataset, tiny_fields):

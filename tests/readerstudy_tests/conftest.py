@@ -5,11 +5,6 @@ import pytest
 from .factories import make_candidates, make_png  # noqa: F401  (tests import them from here too)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The shared user fixtures hash passwords; PBKDF2 costs ~0.6 s per user on the CI machines.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def artifacts(settings, tmp_path):
