@@ -55,10 +55,10 @@ class PngDataset(torch.utils.data.Dataset):
     """The paper's per-item path: read the file, decode, to tensor, normalise (3 channels)."""
 
     def __init__(self, paths: list[Path]) -> None:
-        import torchvision.transforms as T
+        from torchvision import transforms
 
         self.paths = paths
-        self.transform = T.Compose([T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+        self.transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
 
     def __len__(self) -> int:
         return len(self.paths)

@@ -157,6 +157,9 @@ STORAGES = {
 ARTIFACT_ROOT = Path(os.environ.get("ARTIFACT_ROOT", VAR_DIR / "artifacts")).resolve()
 ARTIFACT_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = VAR_DIR / "media"
+# Folders (besides ARTIFACT_ROOT) from which the web form may import the paper's released predictions.
+# Those are pickles, which can run code when loaded, so only trusted folders are allowed (":"-separated).
+ANALYSIS_IMPORT_ROOTS = [Path(p).resolve() for p in os.environ.get("ANALYSIS_IMPORT_ROOTS", "").split(":") if p]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 
 # --- Celery ---------------------------------------------------------------------------------------

@@ -125,7 +125,7 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
         time.sleep(0.2)
     proc.log_path = log_path
     yield proc
-    os.killpg(proc.pid, signal.SIGTERM)
+    os.killpg(proc.pid, signal.SIGQUIT)  # cold shutdown: the tests are over, nothing to finish
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:

@@ -142,3 +142,26 @@ def test_prune_order_refuses_a_model_of_another_shape():
     order = PruneOrder.from_model(tiny(classes=3), "l1")
     with pytest.raises(ValueError, match="does not match"):
         order.apply(tiny(classes=4), 0.5)
+
+
+def test_applying_one_order_to_a_second_model_never_makes_the_two_share_weights():
+    first, second = tiny(seed=1), tiny(seed=1)
+    order = PruneOrder.from_model(first, "l1")
+    order.apply(first, 0.5)
+    order.apply(second, 0.9)
+    assert zeros(first) == round(0.5 * order.n) and zeros(second) == round(0.9 * order.n)
+    order.apply(first, 0.2)
+    assert zeros(second) == round(0.9 * order.n)
+
+
+def test_repeated_applies_keep_exact_counts_after_the_weights_were_replaced_from_outside():
+    model = tiny()
+    order = PruneOrder.from_model(model, "l1")
+    order.apply(model, 0.5)
+    model.load_state_dict(tiny(seed=9).state_dict())  # copies into the weights: the order still wins
+    order.apply(model, 0.3)
+    assert zeros(model) == round(0.3 * order.n)
+    with torch.no_grad():
+        model.fc.weight.data = model.fc.weight.data.clone()  # re-pointed weight: falls back, still exact
+    order.apply(model, 0.7)
+    assert zeros(model) == round(0.7 * order.n)
