@@ -115,7 +115,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as tmp:
-        r18 = run_config("resnet18", 64, 128, 1, Path(tmp))
+        r18 = run_config("resnet18", 64, 64, 1, Path(tmp))
         tiny = run_config("tiny", 128, 512, args.repeats, Path(tmp))
     print(f"ratio baseline/ours, resnet18 @ 64 px: {r18:.2f}x")
     print(f"ratio baseline/ours, tiny @ 128 px (demo config): {tiny:.2f}x")

@@ -151,10 +151,13 @@ class PruneOrder:
             self._buf = torch.empty_like(self.dense_flat)
         bound = self._bind(model, params)
         torch.lt(self.rank, k, out=self._drop)
-        torch.where(self._drop, torch.zeros((), dtype=self._buf.dtype), self.dense_flat, out=self._buf)
-        if not bound:
+        zero = torch.zeros((), dtype=self.dense_flat.dtype, device=self.dense_flat.device)
+        if bound:  # the model's weights ARE the buffer
+            torch.where(self._drop, zero, self.dense_flat, out=self._buf)
+        else:  # the buffer may hold another model's weights: use a temporary
+            pruned = torch.where(self._drop, zero, self.dense_flat)
             for i, p in enumerate(params):
-                p.copy_(self._layer(self._buf, i))
+                p.copy_(self._layer(pruned, i))
         return k
 
     def _bind(self, model: nn.Module, params: list[nn.Parameter]) -> bool:

@@ -32,11 +32,12 @@ def report_stub_runner(job, progress):
 
 
 def test_experiment_command_runs_the_whole_pipeline_here_and_every_step_again_is_a_no_op(
-    synthetic_dataset, monkeypatch, capsys, researcher, reader_a
+    synthetic_dataset, monkeypatch, capsys, admin_user, researcher, reader_a
 ):
     from pruning import jobkinds, services_experiments
     from pruning.engine.store import PredictionSet
 
+    admin = admin_user
     calls = []
     monkeypatch.setattr(services_experiments, "_analysis_hook", lambda: _stub_report(calls))
     monkeypatch.setitem(
@@ -111,6 +112,21 @@ def test_experiment_command_runs_the_whole_pipeline_here_and_every_step_again_is
     assert PIESelection.objects.get(q=0.1).n_pies == 4
     with pytest.raises(CommandError, match="sparsity 0.33 was not swept"):
         call_command("select_pies", "--experiment", str(experiment.pk), "--sparsity", "0.33")
+    call_command("select_pies", "--experiment", str(experiment.pk), "--definition", "hooker")
+    hooker = PIESelection.objects.get(definition="hooker")
+    assert hooker.summary["definition"] == "hooker" and hooker.n_nan is None
+    assert "n_classes_differ" in hooker.table_file.read_text().splitlines()[0]
+
+    # An admin selects PIEs again from the experiment page: a select_pies job.
+    from pruning.services import job_run
+
+    _client(admin).post(
+        f"/jobs/experiments/{experiment.pk}/pies/", {"sparsity": 0.5, "q": 0.2, "definition": "spearman"}
+    )
+    again = PIESelection.objects.get(sparsity=0.5)
+    assert again.job.kind == "select_pies" and job_run(job_id=again.job_id) == Job.Status.SUCCEEDED
+    again.refresh_from_db()
+    assert again.n_pies == 8
 
     # Researchers read the results through role-checked views; readers cannot.
     client = _client(researcher)

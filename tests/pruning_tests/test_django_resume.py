@@ -57,8 +57,8 @@ def test_cancelling_the_experiment_mid_training_then_retrying_it_resumes_from_th
     assert sorted(parent.children.values_list("kind", flat=True)) == ["select_pies", "sweep", "sweep", "train", "train"]
 
 
-def test_a_failed_child_fails_the_experiment_with_its_reason_and_retry_recovers(
-    synthetic_dataset, tiny_fields, no_analysis, monkeypatch
+def test_a_failed_child_fails_the_experiment_with_its_reason_and_the_resume_button_recovers(
+    synthetic_dataset, tiny_fields, no_analysis, monkeypatch, admin_client_
 ):
     from pruning import steps
     from pruning.management.cli import run_tree_here
@@ -73,6 +73,9 @@ def test_a_failed_child_fails_the_experiment_with_its_reason_and_retry_recovers(
     assert "Retry this job to resume" in parent.error
 
     monkeypatch.setattr(steps, "sweep_execute", original)
-    assert services.job_requeue(job_id=parent.pk)
+    response = admin_client_.post(f"/jobs/experiments/{experiment.pk}/run/")
+    assert response.status_code == 302
+    parent.refresh_from_db()
+    assert parent.status == Job.Status.QUEUED
     assert run_tree_here(parent.pk, lambda line: None) == Job.Status.SUCCEEDED
     assert parent.children.filter(kind="train").get().attempts == 1, "the trained seed was not retrained"
