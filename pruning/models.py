@@ -112,7 +112,8 @@ class Experiment(models.Model):
     class Arch(models.TextChoices):
         RESNET50 = "resnet50", "ResNet50 (paper)"
         RESNET18 = "resnet18", "ResNet18"
-        TINY = "tiny", "Tiny net (tests, demo)"
+        SMALL = "small", "Small CNN (CPU demo)"
+        TINY = "tiny", "Tiny net (tests)"
 
     class Method(models.TextChoices):
         L1 = "l1", "Global unstructured L1 magnitude (paper)"

@@ -7,7 +7,7 @@ choices mirror ``pruning.engine.nets.ARCHS`` and ``pruning.engine.prune.METHODS`
 import math
 import re
 
-ARCHS = ("resnet50", "resnet18", "tiny")
+ARCHS = ("resnet50", "resnet18", "small", "tiny")
 INITS = ("imagenet", "random")  # or a path to a weights file
 PRUNE_METHODS = ("l1", "random")
 PIE_DEFINITIONS = ("spearman", "hooker")
@@ -101,8 +101,8 @@ def check_experiment(
         errors["pie_q"] = f"PIE fraction q={pie_q:g} must be in (0, 1]"
     if arch not in ARCHS:
         errors["arch"] = f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}"
-    elif arch == "tiny" and init == "imagenet":
-        errors["init"] = "the tiny net has no ImageNet weights; use 'random' or a weights file"
+    elif arch in ("tiny", "small") and init == "imagenet":
+        errors["init"] = f"the {arch} net has no ImageNet weights; use 'random' or a weights file"
     if not init:
         errors["init"] = "give an init: imagenet, random or a weights file path"
     if prune_method not in PRUNE_METHODS:

@@ -1,5 +1,7 @@
 """Shared fixtures: one user per role, and logged-in clients for each."""
 
+import contextlib
+
 import pytest
 from django.contrib.auth.models import Group
 
@@ -92,10 +94,9 @@ def _purge_queues(queues: tuple[str, ...]) -> None:
 
     with app.connection_for_write() as conn:
         for name in queues:
-            try:
+            # A queue that was never declared has nothing to purge.
+            with contextlib.suppress(Exception):
                 conn.default_channel.queue_purge(name)
-            except Exception:  # a queue that was never declared has nothing to purge
-                pass
 
 
 @pytest.fixture(scope="session")
@@ -114,9 +115,26 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
     log = open(log_path, "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", ",".join(queues), "-c", "1",
-         "--without-mingle", "--without-gossip", "-l", "INFO"],
-        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            ",".join(queues),
+            "-c",
+            "1",
+            "--without-mingle",
+            "--without-gossip",
+            "-l",
+            "INFO",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while b"ready." not in log_path.read_bytes():

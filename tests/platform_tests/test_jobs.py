@@ -28,8 +28,11 @@ def test_claiming_twice_runs_a_job_once():
 
 
 def test_a_running_job_with_a_stale_heartbeat_can_be_claimed_again():
-    job = Job.objects.create(kind="selfcheck", status=Job.Status.RUNNING,
-                             heartbeat_at=timezone.now() - services.STALE_AFTER - timedelta(seconds=1))
+    job = Job.objects.create(
+        kind="selfcheck",
+        status=Job.Status.RUNNING,
+        heartbeat_at=timezone.now() - services.STALE_AFTER - timedelta(seconds=1),
+    )
     assert services.job_claim(job_id=job.pk) is True
     job.refresh_from_db()
     assert job.attempts == 1
@@ -75,8 +78,11 @@ def test_job_run_records_success_and_is_idempotent_when_called_twice():
 def test_job_run_records_a_runner_exception_as_failure(monkeypatch):
     from pruning import jobkinds
 
-    monkeypatch.setitem(jobkinds.JOB_KINDS, "broken", jobkinds.JobKind("broken", "Broken", "default",
-                                                                        "tests.platform_tests.test_jobs:explode"))
+    monkeypatch.setitem(
+        jobkinds.JOB_KINDS,
+        "broken",
+        jobkinds.JobKind("broken", "Broken", "default", "tests.platform_tests.test_jobs:explode"),
+    )
     job = Job.objects.create(kind="broken")
     assert services.job_run(job_id=job.pk) == Job.Status.FAILED
     job.refresh_from_db()

@@ -13,8 +13,17 @@ PRINT_SETTINGS = (
     "'acks_late': s.CELERY_TASK_ACKS_LATE, 'prefetch': s.CELERY_WORKER_PREFETCH_MULTIPLIER, "
     "'transport': s.CELERY_BROKER_TRANSPORT_OPTIONS}))"
 )
-SERVICE_VARS = ("DATABASE_URL", "CELERY_BROKER_URL", "ARTIFACT_ROOT", "DEBUG", "SECRET_KEY", "CELERY_BROKER_DIR",
-                "VAR_DIR", "HTTPS", "ALLOWED_HOSTS")
+SERVICE_VARS = (
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "ARTIFACT_ROOT",
+    "DEBUG",
+    "SECRET_KEY",
+    "CELERY_BROKER_DIR",
+    "VAR_DIR",
+    "HTTPS",
+    "ALLOWED_HOSTS",
+)
 
 
 def run_python(code: str, tmp_path: Path, **env_overrides) -> subprocess.CompletedProcess:
@@ -42,8 +51,12 @@ def test_defaults_are_embedded_sqlite_filesystem_broker_and_debug_off(tmp_path):
 def test_postgres_and_redis_urls_are_used_when_set(tmp_path):
     import json
 
-    out = run_python(PRINT_SETTINGS, tmp_path, DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
-                     CELERY_BROKER_URL="redis://127.0.0.1:6379/0")
+    out = run_python(
+        PRINT_SETTINGS,
+        tmp_path,
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+    )
     assert out.returncode == 0, out.stderr
     s = json.loads(out.stdout)
     assert s["engine"] == "django.db.backends.postgresql"

@@ -5,7 +5,6 @@ import pytest
 from .factories import make_candidates, make_png  # noqa: F401  (tests import them from here too)
 
 
-
 @pytest.fixture
 def artifacts(settings, tmp_path):
     settings.ARTIFACT_ROOT = tmp_path / "artifacts"
