@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_build_model_rejects_an_unknown_architecture_and_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="unknown architecture 'vgg16'.*resnet50, resnet18, tiny"):
+    with pytest.raises(ValueError, match="unknown architecture 'vgg16'.*resnet50, resnet18, small, tiny"):
         build_model("vgg16", 3, "random")
 
 
@@ -22,6 +22,14 @@ def test_tiny_net_has_conv_batchnorm_and_linear_layers_and_one_logit_per_class()
     kinds = {type(m) for m in model.modules()}
     assert {nn.Conv2d, nn.BatchNorm2d, nn.Linear} <= kinds
     assert model(torch.zeros(2, 3, 16, 16)).shape == (2, 5)
+
+
+def test_small_net_is_deeper_than_tiny_and_has_one_logit_per_class():
+    model = build_model("small", 4, "random").eval()
+    assert len(prunable_modules(model)) == 9  # 8 convolutions and the head
+    assert model(torch.zeros(2, 3, 64, 64)).shape == (2, 4)
+    with pytest.raises(ValueError, match="no ImageNet weights"):
+        build_model("small", 3, "imagenet")
 
 
 def test_resnet18_gets_a_new_head_with_num_classes_outputs():
@@ -90,5 +98,5 @@ def test_engine_ml_modules_do_not_import_django():
     assert out.stdout.strip() == "False"
 
 
-def test_nets_module_lists_the_three_architectures():
-    assert nets.ARCHS == ("resnet50", "resnet18", "tiny")
+def test_nets_module_lists_the_four_architectures():
+    assert nets.ARCHS == ("resnet50", "resnet18", "small", "tiny")
