@@ -8,6 +8,7 @@ ever decodes or converts images again (the paper re-read every JPEG at every spa
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 import torch
@@ -70,7 +71,11 @@ class DeviceImages:
         images = check_images(images)
         self.device = device
         self.n = len(images)
-        host = torch.from_numpy(np.ascontiguousarray(images))
+        with warnings.catch_warnings():
+            # The decode cache is a read-only memory map; batches are only read, so sharing it is safe
+            # and saves a copy of the whole test set.
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            host = torch.from_numpy(np.ascontiguousarray(images))
         self.on_device = False
         if device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(device)
