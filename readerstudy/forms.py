@@ -37,6 +37,9 @@ class StudyDesignForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["readers"].queryset = _readers()
+        # Every reader is selected unless the admin narrows it down: forgetting to pick readers would
+        # otherwise build a study nobody can see.
+        self.fields["readers"].initial = list(self.fields["readers"].queryset)
 
     def clean_anchor_ids(self) -> list[str]:
         return [a for a in re.split(r"[\s,]+", self.cleaned_data["anchor_ids"]) if a]

@@ -101,54 +101,18 @@ def _purge_queues(queues: tuple[str, ...]) -> None:
 
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
-    """Start `celery worker` on both queues against the test database and broker; stop it by PID."""
+    """A real `celery worker` process on both queues against the test database and broker; stopped by PID."""
     import os
     import signal
-    import subprocess
-    import sys
-    import time
 
-    queues = ("default", "gpu")
+    from pruning.worker import QUEUES, start_worker, stop_worker
+
     with django_db_blocker.unblock():
         env = {**os.environ, "DATABASE_URL": _test_database_url()}
-        _purge_queues(queues)
-    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    log = open(log_path, "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            ",".join(queues),
-            "-c",
-            "1",
-            "--without-mingle",
-            "--without-gossip",
-            "-l",
-            "INFO",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while b"ready." not in log_path.read_bytes():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.2)
-    proc.log_path = log_path
-    yield proc
-    os.killpg(proc.pid, signal.SIGQUIT)  # cold shutdown: the tests are over, nothing to finish
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-    log.close()
+        _purge_queues(QUEUES)
+    worker = start_worker(tmp_path_factory.mktemp("worker") / "worker.log", env=env, ready_timeout=60)
+    yield worker
+    stop_worker(worker, sig=signal.SIGQUIT, timeout=15)  # cold shutdown: the tests are over, nothing to finish
 
 
 def wait_for_job(job_id: int, timeout: float = 60.0, statuses=("succeeded", "failed", "cancelled")):

@@ -7,16 +7,13 @@ Ctrl-C, when the worker is stopped too. While the site is up the worker trains, 
 writes the forgettability report; the admin then builds a reader study from the PIE selection.
 """
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from pruning.worker import start_worker, stop_worker
 
 
 class Command(BaseCommand):
@@ -80,38 +77,3 @@ def ensure_demo_experiment(stdout) -> None:
         stdout.write(
             f"Queued demo experiment #{experiment.pk}: the worker trains, prunes and reports in a few minutes."
         )
-
-
-def start_worker(log_path: Path, queues: str = "default,gpu") -> subprocess.Popen:
-    """A real worker process on both queues, concurrency 1 (the demo machine has 2 cores)."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "worker",
-        "-Q",
-        queues,
-        "-c",
-        "1",
-        "--without-mingle",
-        "--without-gossip",
-        "-l",
-        "INFO",
-    ]
-    log = open(log_path, "ab")  # noqa: SIM115 -- the child owns it for its lifetime
-    worker = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(), start_new_session=True)
-    worker.log_path = log_path
-    return worker
-
-
-def stop_worker(worker: subprocess.Popen, timeout: float = 10) -> None:
-    if worker.poll() is not None:
-        return
-    os.killpg(worker.pid, signal.SIGTERM)  # warm shutdown: the running task finishes its step
-    deadline = time.monotonic() + timeout
-    while worker.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGKILL)
