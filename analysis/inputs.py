@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 
 Progress = Callable[[int, int, str], None]
-PAPER_ID_COLUMNS = {"nih-cxr-lt": "id", "mimic-cxr-lt": "path"}
 _TRUE, _FALSE = {"1", "1.0"}, {"0", "0.0"}
 _SEED_IN_PATH = re.compile(r"seed[-_]?(\d+)", re.IGNORECASE)
 
@@ -136,6 +135,7 @@ def load_paper_layout(
     code); when the prediction frames carry a ``label`` column it must agree with that file.
     Train labels give the class frequencies. PIEs: seed-averaged dense vs ``pie_sparsity``.
     """
+    from pruning.engine.data import PAPER_ID_COLUMN
     from pruning.engine.prunecxr import import_prunecxr, prunecxr_labels, prunecxr_seeds
     from pruning.engine.store import stack_seeds
 
@@ -171,7 +171,7 @@ def load_paper_layout(
             )
     train_path = paper_label_path(labels_dir, dataset, "train")
     _, y_train = read_label_csv(train_path, classes, first.name)
-    id_col = PAPER_ID_COLUMNS.get(dataset, "id")
+    id_col = PAPER_ID_COLUMN.get(dataset, "id")
     ids = test_df[id_col].str.strip().tolist() if id_col in test_df.columns else [str(i) for i in range(n)]
     if len(set(ids)) != len(ids):
         ids = [str(i) for i in range(n)]  # duplicate ids cannot key the PIE table; fall back to rows

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import OperationalError
 
 from pruning.worker import start_worker, stop_worker
 
@@ -27,7 +28,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: str, no_server: bool, no_data: bool, **options):
         self.stdout.write("Migrating the database ...")
-        call_command("migrate", verbosity=0, interactive=False)
+        try:
+            call_command("migrate", verbosity=0, interactive=False)
+        except OperationalError as exc:
+            raise CommandError(
+                f"Cannot reach the database set by DATABASE_URL ({settings.DATABASES['default']['ENGINE']}, "
+                f"{settings.DATABASES['default']['NAME']}): {exc}. Unset DATABASE_URL to use the embedded SQLite."
+            ) from None
         self.stdout.write("Demo accounts (username / password):")
         call_command("demo_accounts", stdout=self.stdout)
         if not no_data:
