@@ -9,7 +9,7 @@ Two sources, one result (:class:`AnalysisInputs`):
   spec (``pruning.engine.spec.load_splits``) for the train/test labels.
 
 Every mismatch raises :class:`AnalysisInputError` (a ValueError) naming the file and what does
-not fit, so the management command, the job and the form all show the same message. This module
+not fit, so the management command and the job show the same message. This module
 imports no Django and is shared by the command (shell) and the job (worker).
 """
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from analysis.inputs import (
     AnalysisInputs,
+    Progress,
     fingerprint,
     load_paper_layout,
     load_stores,
@@ -31,7 +32,7 @@ MANIFEST = "manifest.json"
 LOAD, COMPUTE, WRITE = (0, 100), (100, 850), (850, 1000)
 
 
-def _scaled(progress, span: tuple[int, int]):
+def _scaled(progress: Progress, span: tuple[int, int]) -> Progress:
     lo, hi = span
 
     def inner(done: int, total: int, message: str = "") -> None:
@@ -65,7 +66,7 @@ def report_sources(report: Report) -> list[Path]:
     return [Path(p) for p in [*report.prediction_paths, *extra]]
 
 
-def load_report_inputs(report: Report, progress=None) -> AnalysisInputs:
+def load_report_inputs(report: Report, progress: Progress | None = None) -> AnalysisInputs:
     if report.source == Report.Source.PRUNECXR:
         return load_paper_layout(report.prunecxr_dir, report.labels_dir, report.dataset_name, progress=progress)
     inputs = load_stores(
@@ -95,7 +96,7 @@ def read_manifest(out: Path) -> dict | None:
     return manifest
 
 
-def write_report_folder(rep, out: Path, fp: str, progress=None) -> list[str]:
+def write_report_folder(rep, out: Path, fp: str, progress: Progress | None = None) -> list[str]:
     """Write ``rep`` (an analysis.core Report) to a staging folder, then swap it in for ``out``."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -117,7 +118,7 @@ def write_report_folder(rep, out: Path, fp: str, progress=None) -> list[str]:
     return names
 
 
-def run_report(job: Job, progress) -> dict:
+def run_report(job: Job, progress: Progress) -> dict:
     """Runner of the "analysis" job kind: ``job.params = {"report_id": N}``."""
     report = Report.objects.get(pk=job.params["report_id"])
     out = Path(report.out_dir)

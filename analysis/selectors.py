@@ -182,49 +182,31 @@ def report_key_numbers(*, report: Report) -> list[tuple[str, str]]:
     return [(label, _display(value)) for label, value in numbers]
 
 
+def _pie_test_row(what: str, test: dict, pie: str, non_pie: str, effect: str | None = None) -> dict:
+    return {
+        "what": what,
+        "pie": test.get(pie),
+        "non_pie": test.get(non_pie),
+        "effect": test.get(effect) if effect else None,
+        "p": test.get("p"),
+        "test": test.get("test", ""),
+    }
+
+
 def report_pie_tests(*, report: Report) -> list[dict]:
     """PIE vs non-PIE comparisons: diseases per image, and (synthetic data) hidden label noise and quality."""
     pie = report.summary.get("pie") or {}
     rows = []
     dc = pie.get("disease_count_test") or {}
     if dc:
-        rows.append(
-            {
-                "what": "Diseases per image (mean)",
-                "pie": dc.get("pie_mean"),
-                "non_pie": dc.get("non_pie_mean"),
-                "effect": None,
-                "p": dc.get("p"),
-                "test": dc.get("test", ""),
-            }
-        )
+        rows.append(_pie_test_row("Diseases per image (mean)", dc, "pie_mean", "non_pie_mean"))
     truth = pie.get("hidden_truth") or {}
     for key, what in (
         ("label_noise", "Hidden label noise (rate)"),
         ("low_quality", "Low image quality, score <= 2 (rate)"),
     ):
-        t = truth.get(key)
-        if t:
-            rows.append(
-                {
-                    "what": what,
-                    "pie": t.get("pie_rate"),
-                    "non_pie": t.get("non_pie_rate"),
-                    "effect": t.get("odds_ratio"),
-                    "p": t.get("p"),
-                    "test": t.get("test", ""),
-                }
-            )
-    q = truth.get("quality")
-    if q:
-        rows.append(
-            {
-                "what": "Image quality, 1-5 (mean)",
-                "pie": q.get("pie_mean"),
-                "non_pie": q.get("non_pie_mean"),
-                "effect": None,
-                "p": q.get("p"),
-                "test": q.get("test", ""),
-            }
-        )
+        if truth.get(key):
+            rows.append(_pie_test_row(what, truth[key], "pie_rate", "non_pie_rate", effect="odds_ratio"))
+    if truth.get("quality"):
+        rows.append(_pie_test_row("Image quality, 1-5 (mean)", truth["quality"], "pie_mean", "non_pie_mean"))
     return rows

@@ -4,11 +4,19 @@ Every engine or parameter error is turned into a form error with the engine's ow
 names the file, row or value); a traceback never reaches the page.
 """
 
+from pathlib import Path
+
 from django import forms
 from django.core.exceptions import ValidationError
 
 from pruning import params
 from pruning.models import Dataset, Experiment
+
+
+def _new_dataset_name(name: str) -> str:
+    if Dataset.objects.filter(name=name).exists():
+        raise ValidationError(f"A dataset named {name!r} already exists.")
+    return name
 
 
 class DatasetRegisterForm(forms.Form):
@@ -28,10 +36,7 @@ class DatasetRegisterForm(forms.Form):
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"]
-        if Dataset.objects.filter(name=name).exists():
-            raise ValidationError(f"A dataset named {name!r} already exists.")
-        return name
+        return _new_dataset_name(self.cleaned_data["name"])
 
     def spec(self) -> dict:
         d, kind = self.cleaned_data, self.cleaned_data["kind"]
@@ -69,10 +74,7 @@ class SyntheticForm(forms.Form):
     seed = forms.IntegerField(min_value=0, initial=0)
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"]
-        if Dataset.objects.filter(name=name).exists():
-            raise ValidationError(f"A dataset named {name!r} already exists.")
-        return name
+        return _new_dataset_name(self.cleaned_data["name"])
 
 
 def _sparsity_text(values) -> str:
@@ -116,11 +118,8 @@ class ExperimentForm(forms.Form):
 
     def clean_init(self) -> str:
         init = self.cleaned_data["init"].strip()
-        if init not in params.INITS:
-            from pathlib import Path
-
-            if not Path(init).is_file():
-                raise ValidationError(f"init {init!r} is neither imagenet, random nor an existing weights file")
+        if init not in params.INITS and not Path(init).is_file():
+            raise ValidationError(f"init {init!r} is neither imagenet, random nor an existing weights file")
         return init
 
     def clean(self) -> dict:

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 from pruning.models import PIESelection
+from pruning.steps import json_safe
 
 HIDDEN_TRUTH_FIELDS = ("quality", "subtlety", "label_noise", "noise_kind", "noise_class", "noise_sigma",
                        "blur_sigma", "exposure", "contrast", "strength", "view")  # fmt: skip
@@ -40,15 +41,7 @@ def _hidden_truth(spec: dict) -> dict[str, dict]:
         return {}
     table = pd.read_csv(path, dtype={"id": str}, keep_default_na=False)
     fields = [c for c in HIDDEN_TRUTH_FIELDS if c in table.columns]
-    return {row["id"]: {f: _plain(row[f]) for f in fields} for row in table[["id", *fields]].to_dict("records")}
-
-
-def _plain(value):
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return {row["id"]: {f: json_safe(row[f]) for f in fields} for row in table[["id", *fields]].to_dict("records")}
 
 
 def selection_candidates(value: str) -> tuple[list, dict]:

@@ -1,8 +1,8 @@
 """Reads for the pruning app."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
-from pruning.models import Job
+from pruning.models import Dataset, Experiment, Job, PIESelection, TrainingRun
 
 
 def job_list(*, limit: int = 200) -> QuerySet[Job]:
@@ -29,44 +29,25 @@ def job_status_payload(job: Job) -> dict:
 # --- datasets and experiments ---------------------------------------------------------------------
 
 
-def dataset_list():
-    from django.db.models import Count
-
-    from pruning.models import Dataset
-
+def dataset_list() -> QuerySet[Dataset]:
     return Dataset.objects.annotate(n_experiments=Count("experiments")).order_by("name")
 
 
-def experiment_list(*, limit: int = 200):
-    from pruning.models import Experiment
-
+def experiment_list(*, limit: int = 200) -> QuerySet[Experiment]:
     return Experiment.objects.select_related("dataset", "job", "created_by").order_by("-created_at", "-id")[:limit]
 
 
-def experiment_stores(experiment) -> list:
-    """Paths of the finished prediction stores of an experiment, by seed (what the analysis reads)."""
-    from pruning.models import PruningSweep
-
-    sweeps = PruningSweep.objects.filter(training_run__experiment=experiment, finished_at__isnull=False)
-    return [s.store_path for s in sweeps.select_related("training_run").order_by("training_run__seed")]
-
-
-def experiment_page(experiment) -> dict:
+def experiment_page(experiment: Experiment) -> dict:
     """Everything the experiment page shows: one row per seed (train and sweep jobs), PIE selections."""
-    from pruning.models import PIESelection, TrainingRun
-
     runs = list(
         TrainingRun.objects.filter(experiment=experiment).select_related("job", "sweep", "sweep__job").order_by("seed")
     )
     selections = list(PIESelection.objects.filter(experiment=experiment).select_related("job").order_by("-id"))
     jobs = [j for r in runs for j in (r.job, r.sweep.job) if j] + [s.job for s in selections if s.job]
+    analysis, steps = [], []
     if experiment.job_id:
         jobs.append(experiment.job)
         analysis = list(Job.objects.filter(parent_id=experiment.job_id, kind="analysis"))
-    else:
-        analysis = []
-    steps = []
-    if experiment.job_id:
         steps.append({"label": "Whole experiment", "job": experiment.job, "done": False, "extra": ""})
     for r in runs:
         trained = f"best epoch {r.best_epoch}, val loss {r.best_val_loss:.4f}" if r.best_val_loss is not None else ""

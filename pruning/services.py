@@ -2,15 +2,17 @@
 receive the same (redelivered) message can never both run it, and a cancel always wins over progress."""
 
 import logging
+import time
 import traceback
 from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
-from pruning.engine.progress import Cancelled
-from pruning.jobkinds import job_kind_get
+from pruning.engine.progress import Cancelled, Progress
+from pruning.jobkinds import JOB_KINDS, job_kind_get
 from pruning.models import Job
 
 log = logging.getLogger(__name__)
@@ -122,15 +124,11 @@ def job_requeue(*, job_id: int) -> bool:
     return bool(updated or resend)
 
 
-def job_run(*, job_id: int, echo=None) -> str:
+def job_run(*, job_id: int, echo: Progress | None = None) -> str:
     """Claim and run a job in this process (the Celery task and `manage.py run_job` both call this).
 
     Returns the final status. Exceptions from the runner are recorded on the job, not raised.
     ``echo(done, total, message)``, when given, sees every progress report (a command's tqdm bar)."""
-    import time
-
-    from django.utils.module_loading import import_string
-
     if not job_claim(job_id=job_id):
         return Job.objects.filter(pk=job_id).values_list("status", flat=True).first() or "missing"
     job = Job.objects.get(pk=job_id)
@@ -169,10 +167,6 @@ class WaitForChildren(Exception):  # noqa: N818 -- a signal, not an error
 
 def _notify_parent(job_id: int) -> None:
     """Call the parent kind's on_child_finished hook; a failing hook fails the parent (retry re-runs it)."""
-    from django.utils.module_loading import import_string
-
-    from pruning.jobkinds import JOB_KINDS
-
     job = Job.objects.select_related("parent").filter(pk=job_id).first()
     if job is None or job.parent is None:
         return

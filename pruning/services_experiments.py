@@ -177,7 +177,7 @@ def _state(experiment: Experiment) -> dict:
     jobs = [r.job for r in runs] + [r.sweep.job for r in runs] + [selection.job if selection else None]
     parent = experiment.job
     if parent is not None:
-        jobs += [j for j in Job.objects.filter(parent=parent, kind="analysis")]
+        jobs += list(Job.objects.filter(parent=parent, kind="analysis"))
     jobs = [j for j in jobs if j is not None]
     analysis = [j for j in jobs if j.kind == "analysis"]
     has_analysis = _analysis_hook() is not None
@@ -241,9 +241,12 @@ def pie_selection_start(
             {"sparsity": f"sparsity {sparsity:g} was not swept; choose one of {experiment.sparsities}"}
         )
     with transaction.atomic():
-        selection = PIESelection.objects.filter(
-            experiment=experiment, sparsity=sparsity, q=q, definition=definition
-        ).first()
+        # Locked so two concurrent requests cannot both see "no job" and start two selections.
+        selection = (
+            PIESelection.objects.select_for_update()
+            .filter(experiment=experiment, sparsity=sparsity, q=q, definition=definition)
+            .first()
+        )
         if selection is None:
             selection = PIESelection(experiment=experiment, sparsity=sparsity, q=q, definition=definition)
             selection.full_clean()

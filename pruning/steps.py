@@ -46,12 +46,12 @@ def decode(split, size: int, progress=None):
     return decode_images(split.paths, size, cache_dir=cache_dir(), progress=progress)
 
 
-def _finite(value):
-    """JSON-safe: NaN/inf -> None, numpy scalars -> Python (JSONField rejects NaN on PostgreSQL)."""
+def json_safe(value):
+    """NaN/inf -> None, numpy scalars -> Python, recursively (JSONField rejects NaN on PostgreSQL)."""
     if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
+        return [json_safe(v) for v in value]
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -163,7 +163,7 @@ def sweep_execute(*, sweep: PruningSweep, progress=None) -> dict:
     )
     achieved = read_sidecar(path).get("achieved", {})
     sweep.predictions_path = str(path)
-    sweep.achieved_sparsity = _finite({k: v.get("overall") for k, v in achieved.items()})
+    sweep.achieved_sparsity = json_safe({k: v.get("overall") for k, v in achieved.items()})
     sweep.n_done = int(result.done.sum())
     sweep.finished_at = timezone.now()
     sweep.save(update_fields=["predictions_path", "achieved_sparsity", "n_done", "finished_at"])
@@ -220,7 +220,7 @@ def select_execute(*, selection: PIESelection, progress=None) -> dict:
         result.summary.update(sparsity=selection.sparsity, n_seeds=len(sets))
     else:
         result = select_pies_from_sets(sets, sparsity=selection.sparsity, q=selection.q)
-    summary = _finite({**result.summary, "seeds": seeds})
+    summary = json_safe({**result.summary, "seeds": seeds})
     path = selection.table_file
     csv = result.table.to_csv(index=False).encode()
     atomic_write(path, lambda f: f.write(csv))

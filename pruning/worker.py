@@ -16,10 +16,11 @@ def start_worker(log_path: Path, env: dict | None = None, queues=QUEUES, ready_t
     With ``ready_timeout`` > 0, wait until the worker says it is ready (raising with its log if not)."""
     cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", ",".join(queues), "-c", "1"]
     cmd += ["--without-mingle", "--without-gossip", "-l", "INFO"]
-    log = open(log_path, "ab")  # noqa: SIM115 -- the child owns it for its lifetime
-    worker = subprocess.Popen(
-        cmd, stdout=log, stderr=subprocess.STDOUT, env=env or os.environ.copy(), start_new_session=True
-    )
+    # Popen hands the child its own copy of the descriptor, so ours can be closed at once.
+    with open(log_path, "ab") as log:
+        worker = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=env or os.environ.copy(), start_new_session=True
+        )
     worker.log_path = log_path
     deadline = time.monotonic() + ready_timeout
     while ready_timeout and b"ready." not in Path(log_path).read_bytes():

@@ -44,16 +44,10 @@ def _assignment(request: Request, pk: int) -> Assignment:
 
 def _study_full(study: Study) -> dict:
     return {
-        "id": study.pk,
-        "title": study.title,
-        "instructions": study.instructions,
-        "status": study.status,
-        "allow_back": study.allow_back,
-        "allow_change": study.allow_change,
+        **selectors.study_reader_fields(study),
         "design": study.design,
         "source": study.source,
         "created_at": study.created_at.isoformat(),
-        "questions": [selectors.reader_question_payload(q) for q in study.questions.all()],
         "readers": [
             {"pseudonym": r["pseudonym"], "form": r["form"], "done": r["done"], "total": r["total"]}
             for r in selectors.study_dashboard(study=study)["readers"]

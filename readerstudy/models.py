@@ -146,7 +146,7 @@ class Assignment(models.Model):
     reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="rs_assignments")
     # Pseudonymous reader id used in exports ("R01"), stable within the study.
     pseudonym = models.CharField(max_length=16)
-    # The order is a pure function of (form's case ids, seed): see readerstudy.ordering.
+    # The order is a pure function of (form's case ids, seed): see readerstudy.design.presentation_order.
     seed = models.BigIntegerField()
     order = models.JSONField(default=list)  # case ids, position 1 = order[0]
     created_at = models.DateTimeField(auto_now_add=True)

@@ -91,9 +91,8 @@ def reader_question_payload(question: Question) -> dict[str, Any]:
     }
 
 
-def reader_study_payload(*, assignment: Assignment, progress: ReaderProgress | None = None) -> dict[str, Any]:
-    study = assignment.study
-    progress = progress or reader_progress(assignment=assignment)
+def study_reader_fields(study: Study) -> dict[str, Any]:
+    """What every reader of `study` may know about it (researchers' payloads add the rest)."""
     return {
         "id": study.pk,
         "title": study.title,
@@ -102,6 +101,13 @@ def reader_study_payload(*, assignment: Assignment, progress: ReaderProgress | N
         "allow_back": study.allow_back,
         "allow_change": study.allow_change,
         "questions": [reader_question_payload(q) for q in study.questions.all()],
+    }
+
+
+def reader_study_payload(*, assignment: Assignment, progress: ReaderProgress | None = None) -> dict[str, Any]:
+    progress = progress or reader_progress(assignment=assignment)
+    return {
+        **study_reader_fields(assignment.study),
         "progress": {"done": progress.done, "total": progress.total, "current": min(progress.current, progress.total)},
         "finished": progress.finished,
     }
@@ -194,7 +200,7 @@ TIDY_COLUMNS = [
 ]  # fmt: skip
 
 
-def answers_tidy(*, study: Study, reader: AbstractBaseUser | None = None) -> list[dict[str, Any]]:
+def answers_tidy(*, study: Study) -> list[dict[str, Any]]:
     """One row per answer, pandas-ready (`pd.DataFrame(rows)`): the shape the perception statistics read.
 
     Readers appear only by pseudonym. `value_numeric` is yes=1/no=0 or the Likert point; `position` is the
@@ -206,8 +212,6 @@ def answers_tidy(*, study: Study, reader: AbstractBaseUser | None = None) -> lis
         .select_related("case", "question", "assignment", "assignment__form")
         .order_by()
     )
-    if reader is not None:
-        answers = answers.filter(reader=reader)
     readings = {(r.assignment_id, r.case_id): r for r in CaseReading.objects.filter(assignment__study=study)}
     positions: dict[int, dict[int, int]] = {}
     truth_keys = sorted({k for c in Case.objects.filter(study=study) for k in c.hidden_truth})

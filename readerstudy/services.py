@@ -89,7 +89,9 @@ def question_update(*, question: Question, **fields: Any) -> Question:
 # --- assignments ----------------------------------------------------------------------------------
 
 
-def assignment_create(*, study: Study, reader: AbstractBaseUser, form: Form | None = None, seed: int | None = None):
+def assignment_create(
+    *, study: Study, reader: AbstractBaseUser, form: Form | None = None, seed: int | None = None
+) -> Assignment:
     """Give `reader` a form of `study` (the least-read one unless named) in their own stored random order."""
     if not is_reader(reader):
         raise ReaderStudyError(f"User '{reader.get_username()}' is not in the readers group.")
@@ -119,7 +121,7 @@ def assignment_create(*, study: Study, reader: AbstractBaseUser, form: Form | No
         )
 
 
-def _locked_assignment(reader, case: Case) -> Assignment:
+def _locked_assignment(reader: AbstractBaseUser, case: Case) -> Assignment:
     assignment = (
         # of=self: lock only this reader's assignment row, not the study row every reader shares.
         Assignment.objects.select_for_update(of=("self",))
@@ -318,10 +320,3 @@ def answers_submit(
         next_position=next_position,
         form_completed=form_done,
     )
-
-
-def answer_submit(*, reader: AbstractBaseUser, case: Case, question: Question, value: Any, **kwargs) -> SubmitResult:
-    """One answer (autosave). Same validation and locking as `answers_submit`."""
-    if question.study_id != case.study_id:
-        raise ReaderStudyError("This question belongs to another study.")
-    return answers_submit(reader=reader, case=case, values={question.key: value}, **kwargs)

@@ -92,11 +92,6 @@ class PruneOrder:
         self._buf: torch.Tensor | None = None
         self._bound: weakref.ref | None = None  # the model whose weights live in _buf
 
-    @property
-    def dense(self) -> list[torch.Tensor]:
-        """The dense weights per layer (views)."""
-        return [self._layer(self.dense_flat, i) for i in range(len(self.shapes))]
-
     def _layer(self, flat: torch.Tensor, i: int) -> torch.Tensor:
         return flat[self.offsets[i] : self.offsets[i + 1]].view(self.shapes[i])
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,7 +154,7 @@ class PredictionSet:
                 if missing:
                     raise ValueError(f"{path}: missing arrays {missing}")
                 data = {k: z[k] for k in _KEYS}
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zipfile.BadZipFile) as exc:  # BadZipFile: a truncated or foreign file
             raise ValueError(f"{path}: cannot read prediction store: {exc}") from exc
         try:
             return cls(

@@ -113,10 +113,13 @@
             setStatus("All answers saved", "ok");
             clearErrors();
           }, function (err) {
-            if (err.status) {
-              // The server refused (bad value, closed study): retrying cannot help; show why.
+            if (refused(err)) {
+              // The server read the answers and refused them (bad value, closed study): retrying cannot help.
               delete pending[token]; storePending();
               showServerErrors(err);
+            } else if (signedOut(err)) {
+              // The session expired: keep the answers here; they are sent after the reader signs in again.
+              setStatus("Not saved yet — you are signed out. Sign in again; your answers are kept on this device.", "error");
             } else {
               setStatus("Not saved yet — connection lost; retrying…", "error");
               scheduleRetry();
@@ -127,6 +130,11 @@
     });
     return queue;
   }
+
+  // 400/409: the server validated the answers and said no. 401/403 (signed out, stale CSRF token) and 5xx say
+  // nothing about the answers, so those stay queued: dropping them would lose what the reader gave.
+  function refused(err) { return err.status === 400 || err.status === 409; }
+  function signedOut(err) { return err.status === 401 || err.status === 403; }
 
   function scheduleRetry() {
     if (retryTimer) { return; }
@@ -313,7 +321,7 @@
           setStatus("Saved.", "ok");
         }
       }, function (err) {
-        if (err.status) { showServerErrors(err); }
+        if (refused(err)) { showServerErrors(err); }
         else {
           // Keep the answers queued; they are sent once the connection is back.
           pending[token] = Object.assign(pending[token] || {}, answers); storePending(); scheduleRetry();

@@ -222,3 +222,20 @@ def test_a_dataset_spec_that_is_not_json_is_refused(tmp_path):
     stores = write_stores(tmp_path)
     with pytest.raises(CommandError, match="neither inline JSON nor an existing JSON file"):
         run("--stores", str(stores["paths"][0]), "--dataset-spec", "nope.json", "--out", str(tmp_path / "o"))
+
+
+def test_an_unwritable_output_folder_is_a_clear_error_not_a_traceback(tmp_path):
+    stores = write_stores(tmp_path)
+    blocker = tmp_path / "out"
+    blocker.write_text("a file where the output folder should be")
+    with pytest.raises(CommandError, match=str(blocker)):
+        run(
+            "--stores",
+            *map(str, stores["paths"]),
+            "--dataset-spec",
+            json.dumps(stores["spec"]),
+            "--out",
+            str(blocker / "report"),
+            "--formats",
+            "png",
+        )

@@ -12,7 +12,7 @@ from PIL import Image, ImageFilter
 
 from readerstudy import exports, services
 from readerstudy.design import Candidate
-from readerstudy.models import Assignment
+from readerstudy.models import Answer, Assignment
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -164,3 +164,32 @@ def test_reader_rates_a_form_with_mouse_and_keyboard_resumes_after_reload_and_fi
     order = Assignment.objects.get(study=open_study).order
     assert df.sort_values("position").drop_duplicates("position").case_id.tolist() == order
     assert df.client_active_seconds.max() > 0
+
+
+def test_reader_answers_survive_a_server_error_and_an_expired_session(live_server, page, open_study, reader_a):
+    page.goto(live_server.url + "/study/")
+    page.fill("input[name=username]", reader_a.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.get_by_role("link", name="Start").click()
+    wait_for_case(page, 1)
+    pending = f"localStorage.getItem('rs-pending-{open_study.pk}')"
+
+    # A 500 says nothing about the answer: it stays queued and the retry saves it once the server is back.
+    def fail(route):
+        route.fulfill(status=500, content_type="application/json", body='{"detail": "Server error"}')
+
+    page.route("**/study/api/answers/", fail)
+    page.locator(".rs-q").nth(0).get_by_text("Yes").click()
+    page.wait_for_function("document.getElementById('rs-status').textContent.includes('retrying')")
+    assert "agree_label" in page.evaluate(pending)
+    page.unroute("**/study/api/answers/", fail)
+    wait_saved(page)
+    assert page.evaluate(pending) is None
+
+    # Signed out (the API answers 403): the answer is kept on the device, not dropped.
+    page.context.clear_cookies()
+    page.locator(".rs-q").nth(1).get_by_text("Good", exact=True).click()
+    page.wait_for_function("document.getElementById('rs-status').textContent.includes('signed out')")
+    assert '"quality":3' in page.evaluate(pending)
+    assert Answer.objects.filter(question__key="quality").count() == 0

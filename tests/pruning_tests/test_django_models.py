@@ -183,3 +183,12 @@ def test_spec_loads_a_csv_dataset_with_a_path_column(tmp_path):
     splits = load_splits(spec)
     assert splits["test"].ids == ["u4", "u5"] and splits["test"].paths[1] == tmp_path / "im5.png"
     assert splits["train"].class_names == ["A", "B"]
+
+
+def test_starting_the_same_pie_selection_twice_queues_one_job():
+    from pruning.services_experiments import pie_selection_start
+
+    experiment = _experiment(_dataset())
+    first = pie_selection_start(experiment=experiment, sparsity=0.5, q=0.1, definition="spearman")
+    again = pie_selection_start(experiment=experiment, sparsity=0.5, q=0.1, definition="spearman")
+    assert again.pk == first.pk and again.job_id == first.job_id is not None

@@ -52,6 +52,14 @@ def test_loading_a_file_without_the_expected_arrays_names_the_file(tmp_path):
         PredictionSet.load(tmp_path / "bad.npz")
 
 
+def test_loading_a_truncated_store_raises_a_value_error_naming_the_file(tmp_path):
+    path = tmp_path / "cut.npz"
+    make_set().save(path)
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(ValueError, match="cut.npz: cannot read prediction store"):
+        PredictionSet.load(path)
+
+
 def test_empty_store_has_nothing_done_and_nan_probabilities():
     ps = PredictionSet.empty([0.0, 0.5], ["a", "b", "c"], ["x"])
     assert ps.probs.shape == (2, 3, 1) and np.isnan(ps.probs).all() and not ps.done.any()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analysis.inputs import AnalysisInputError, load_paper_layout, load_stores
+from analysis.inputs import load_paper_layout, load_stores
 
 CORRELATION_LABELS = {
     "first_drop_20_vs_log_train_freq": "first 20% AP drop vs log train freq",
@@ -147,8 +147,10 @@ class Command(BaseCommand):
                 random_state=o["random_state"],
             )
             paths = report.write(o["out"], formats=o["formats"])
-        except (AnalysisInputError, ValueError) as exc:
+        except ValueError as exc:  # AnalysisInputError included: the message names the file
             raise CommandError(str(exc)) from exc
+        except OSError as exc:  # unwritable --out, unreadable file: the OS message names the path
+            raise CommandError(f"{exc.filename or o['out']}: {exc.strerror or exc}") from exc
         finally:
             bars.close()
         self._print_summary(report.summary, paths, o["out"], time.perf_counter() - t0)

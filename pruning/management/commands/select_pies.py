@@ -25,19 +25,15 @@ class Command(BaseCommand):
         sparsity = exp.pie_sparsity if sparsity is None else sparsity
         if not any(abs(float(s) - sparsity) <= 1e-9 for s in exp.sparsities):
             raise CommandError(f"sparsity {sparsity:g} was not swept (swept: {exp.sparsities})")
-        selection = PIESelection.objects.filter(
-            experiment=exp,
-            sparsity=sparsity,
-            q=exp.pie_q if q is None else q,
-            definition=definition or exp.pie_definition,
-        ).first()
+        key = {
+            "experiment": exp,
+            "sparsity": sparsity,
+            "q": exp.pie_q if q is None else q,
+            "definition": definition or exp.pie_definition,
+        }
+        selection = PIESelection.objects.filter(**key).first()
         if selection is None:
-            selection = PIESelection(
-                experiment=exp,
-                sparsity=sparsity,
-                q=exp.pie_q if q is None else q,
-                definition=definition or exp.pie_definition,
-            )
+            selection = PIESelection(**key)
             try:
                 selection.full_clean()
             except ValidationError as exc:
