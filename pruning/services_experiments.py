@@ -241,12 +241,12 @@ def pie_selection_start(
             {"sparsity": f"sparsity {sparsity:g} was not swept; choose one of {experiment.sparsities}"}
         )
     with transaction.atomic():
-        # Locked so two concurrent requests cannot both see "no job" and start two selections.
-        selection = (
-            PIESelection.objects.select_for_update()
-            .filter(experiment=experiment, sparsity=sparsity, q=q, definition=definition)
-            .first()
-        )
+        # Lock the experiment row: concurrent requests then run one after the other, so they can neither
+        # both create the selection (IntegrityError) nor both see "no job" and start two.
+        Experiment.objects.select_for_update().filter(pk=experiment.pk).first()
+        selection = PIESelection.objects.filter(
+            experiment=experiment, sparsity=sparsity, q=q, definition=definition
+        ).first()
         if selection is None:
             selection = PIESelection(experiment=experiment, sparsity=sparsity, q=q, definition=definition)
             selection.full_clean()

@@ -192,3 +192,34 @@ def test_starting_the_same_pie_selection_twice_queues_one_job():
     first = pie_selection_start(experiment=experiment, sparsity=0.5, q=0.1, definition="spearman")
     again = pie_selection_start(experiment=experiment, sparsity=0.5, q=0.1, definition="spearman")
     assert again.pk == first.pk and again.job_id == first.job_id is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_starts_of_the_same_pie_selection_create_one_selection_and_one_job():
+    import threading
+
+    from django.db import connection
+
+    from pruning.models import Job
+    from pruning.services_experiments import pie_selection_start
+
+    experiment = _experiment(_dataset())
+    barrier, errors = threading.Barrier(4), []
+
+    def start():
+        try:
+            barrier.wait()
+            pie_selection_start(experiment=experiment, sparsity=0.5, q=0.1, definition="spearman")
+        except Exception as exc:  # collected: an exception in a thread would otherwise vanish
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert PIESelection.objects.filter(experiment=experiment).count() == 1
+    assert Job.objects.filter(kind="select_pies").count() == 1
