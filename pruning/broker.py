@@ -10,9 +10,9 @@ def broker_status(timeout: float = 2.0) -> tuple[bool, str]:
             conn.ensure_connection(max_retries=1, timeout=timeout)
         return True, "ok"
     except Exception as exc:  # kombu raises many transport-specific errors
-        return False, f"broker unreachable at {_safe_url()}: {exc}"
+        return False, f"broker unreachable at {masked_broker_url()}: {exc}"
 
 
-def _safe_url() -> str:
+def masked_broker_url() -> str:
     with app.connection_for_write() as conn:
         return conn.as_uri()  # password masked by kombu

@@ -3,6 +3,7 @@ or waiting for a job tree. Commands call the same services and steps as the web 
 
 import sys
 import time
+from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
@@ -98,6 +99,18 @@ def validation_message(exc: ValidationError) -> str:
     if hasattr(exc, "error_dict"):
         return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
     return " ".join(exc.messages)
+
+
+@contextmanager
+def user_errors():
+    """Bad input (a model's ValidationError, an engine's ValueError) becomes a CommandError with the
+    message alone, never a traceback."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise CommandError(validation_message(exc)) from None
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _tree(parent_id: int):

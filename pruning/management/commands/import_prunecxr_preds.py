@@ -2,10 +2,9 @@
 
 from pathlib import Path
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from pruning.management.cli import TqdmProgress, validation_message
+from pruning.management.cli import TqdmProgress, user_errors
 from pruning.models import Dataset, PIESelection
 from pruning.services_datasets import dataset_register
 from pruning.services_import import experiment_import_prunecxr
@@ -30,20 +29,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o):
         dataset = self._dataset(o)
-        try:
-            with TqdmProgress("import", unit="seed") as bar:
-                experiment = experiment_import_prunecxr(
-                    folder=o["dir"],
-                    file_dataset=o["dataset"],
-                    dataset=dataset,
-                    arch=o["arch"],
-                    name=o["name"],
-                    progress=bar,
-                )
-        except ValidationError as exc:
-            raise CommandError(validation_message(exc)) from None
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
+        with user_errors(), TqdmProgress("import", unit="seed") as bar:
+            experiment = experiment_import_prunecxr(
+                folder=o["dir"],
+                file_dataset=o["dataset"],
+                dataset=dataset,
+                arch=o["arch"],
+                name=o["name"],
+                progress=bar,
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"experiment #{experiment.pk}: seeds {experiment.seeds_label}, "
@@ -69,14 +63,10 @@ class Command(BaseCommand):
         if o["into"] or not o["labels"]:
             raise CommandError(f"no dataset named {name!r}: register it first, or pass --labels DIR (paper label CSVs)")
         spec = {"kind": o["dataset"], "labels_dir": str(o["labels"]), "image_root": str(o["images"] or o["labels"])}
-        try:
+        with user_errors():
             return dataset_register(
                 name=name,
                 spec=spec,
                 check_images=bool(o["images"]),
                 notes="Registered while importing PruneCXR predictions.",
             )
-        except ValidationError as exc:
-            raise CommandError(validation_message(exc)) from None
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None

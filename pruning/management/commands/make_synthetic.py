@@ -2,10 +2,9 @@
 
 from pathlib import Path
 
-from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from pruning.management.cli import TqdmProgress, validation_message
+from pruning.management.cli import TqdmProgress, user_errors
 from pruning.steps import synthetic_execute
 
 
@@ -20,15 +19,10 @@ class Command(BaseCommand):
         parser.add_argument("--register", metavar="NAME", default="", help="register the result as dataset NAME")
 
     def handle(self, *args, out: Path, n: int, size: int, seed: int, register: str, **options):
-        try:
-            with TqdmProgress("synthetic CXR-LT", unit="img") as bar:
-                result = synthetic_execute(
-                    out_dir=str(out.resolve()), n=n, size=size, seed=seed, name=register, progress=bar
-                )
-        except ValidationError as exc:
-            raise CommandError(validation_message(exc)) from None
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
+        with user_errors(), TqdmProgress("synthetic CXR-LT", unit="img") as bar:
+            result = synthetic_execute(
+                out_dir=str(out.resolve()), n=n, size=size, seed=seed, name=register, progress=bar
+            )
         what = "rendered" if result["rendered"] else "already rendered (same n, size, seed): kept"
         self.stdout.write(f"{result['out_dir']}: {what}")
         if register:

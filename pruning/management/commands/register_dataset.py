@@ -1,10 +1,9 @@
 """Validate and register a dataset from the shell (the same checks as the web form)."""
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from pruning.engine.spec import KINDS
-from pruning.management.cli import TqdmProgress, validation_message
+from pruning.management.cli import TqdmProgress, user_errors
 from pruning.services_datasets import dataset_register
 
 
@@ -38,15 +37,10 @@ class Command(BaseCommand):
             spec["split_csvs"] = {"train": o["train_csv"], "val": o["val_csv"], "test": o["test_csv"]}
             if not all(spec["split_csvs"].values()):
                 raise CommandError("kind csv needs --train-csv, --val-csv and --test-csv")
-        try:
-            with TqdmProgress("checking images", unit="img") as bar:
-                dataset = dataset_register(
-                    name=name, spec=spec, notes=o["notes"], check_images=not o["no_check_images"], progress=bar
-                )
-        except ValidationError as exc:
-            raise CommandError(validation_message(exc)) from None
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
+        with user_errors(), TqdmProgress("checking images", unit="img") as bar:
+            dataset = dataset_register(
+                name=name, spec=spec, notes=o["notes"], check_images=not o["no_check_images"], progress=bar
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"dataset {dataset.name!r} (id {dataset.pk}): {dataset.n_train}/{dataset.n_val}/{dataset.n_test} "
