@@ -47,7 +47,10 @@ def job_enqueue(*, job_id: int) -> bool:
     except Exception as exc:  # kombu/redis connection errors of many types
         from pruning.broker import masked_broker_url
 
-        message = f"Broker unreachable at {masked_broker_url()}: {exc}. The job stays queued; requeue it when the broker is back."
+        message = (
+            f"Broker unreachable at {masked_broker_url()}: {exc}. "
+            "The job stays queued; requeue it when the broker is back."
+        )
         Job.objects.filter(pk=job_id).update(enqueue_error=message)
         log.warning("job %s not enqueued: %s", job_id, message)
         return False
