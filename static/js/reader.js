@@ -46,11 +46,14 @@
   ["pointermove", "pointerdown", "keydown", "wheel", "touchstart"].forEach(function (ev) {
     window.addEventListener(ev, function () { lastInput = Date.now(); }, { passive: true });
   });
-  setInterval(function () {
+  // Accrue up to now; called by the ticker AND right before every save, so the time since the last tick
+  // is never lost (a case answered within a second of loading would otherwise report 0 s).
+  function accrueActive() {
     var now = Date.now();
     if (document.visibilityState === "visible" && now - lastInput < 60000) { activeMs += now - lastTick; }
     lastTick = now;
-  }, 1000);
+  }
+  setInterval(accrueActive, 1000);
 
   // --- status line ----------------------------------------------------------------------------------
   function setStatus(text, kind) {
@@ -88,6 +91,7 @@
   }
 
   function sendAnswers(token, answers, complete) {
+    accrueActive();
     var sent = activeMs;
     return post({ case: token, answers: answers, complete: !!complete, active_ms: Math.round(sent) })
       .then(function (data) { activeMs = Math.max(0, activeMs - sent); return data; });
