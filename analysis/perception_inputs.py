@@ -18,6 +18,10 @@ def study_tidy_frame(*, study: Study) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=TIDY_COLUMNS + truth)
 
 
+def study_questions(*, study: Study) -> list[dict]:
+    return [{"key": q.key, "text": q.text, "kind": q.kind, "scale": q.scale} for q in study.questions.all()]
+
+
 def study_expected_pairs(*, study: Study) -> pd.DataFrame:
     """reader (pseudonym), case_id for every non-repeat case in each reader's form."""
     pairs = []

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from analysis.core.perception import compute_perception
 from analysis.core.perception_data import PerceptionInputError
-from analysis.perception_inputs import study_expected_pairs, study_tidy_frame
+from analysis.perception_inputs import study_expected_pairs, study_questions, study_tidy_frame
 from readerstudy.models import Study
 
 PAPER_COLUMNS = ["question", "group", "n", "mean", "sd", "note"]
@@ -28,12 +28,13 @@ class Command(BaseCommand):
         parser.add_argument("--formats", default="png,svg,pdf")
 
     def handle(self, *args, **opts):
-        expected = None
+        expected = questions = None
         if opts["study"] is not None:
             study = Study.objects.filter(pk=opts["study"]).first()
             if study is None:
                 raise CommandError(f"No study {opts['study']}.")
             tidy, expected = study_tidy_frame(study=study), study_expected_pairs(study=study)
+            questions = study_questions(study=study)
         else:
             try:
                 tidy = pd.read_csv(opts["csv"])
@@ -41,7 +42,11 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot read {opts['csv']}: {exc}") from None
         try:
             result = compute_perception(
-                tidy, stage="fast" if opts["fast"] else "full", expected=expected, seed=opts["seed"]
+                tidy,
+                stage="fast" if opts["fast"] else "full",
+                expected=expected,
+                questions=questions,
+                seed=opts["seed"],
             )
         except PerceptionInputError as exc:
             raise CommandError(str(exc)) from None
