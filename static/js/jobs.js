@@ -23,6 +23,8 @@
       row.querySelector(".progress").setAttribute("aria-valuenow", job.percent);
       const detail = job.error || job.enqueue_error || job.message;
       row.querySelector('[data-field="message"]').textContent = `${job.done}/${job.total} ${detail}`;
+      const where = row.querySelector('[data-field="where"]');
+      if (where) where.textContent = job.where || "";
       if (wasActive && !ACTIVE.has(job.status) && reloadOnFinish) window.location.reload();
     });
   }
