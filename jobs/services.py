@@ -172,7 +172,13 @@ def job_fail(*, attempt: Attempt, error: str) -> bool:
 
 
 def _finish(attempt: Attempt, status: str, **fields) -> bool:
-    return bool(_current(attempt).update(status=status, finished_at=timezone.now(), **fields))
+    """The job's end and its attempt's end, in one transaction (a reader never sees one without the other)."""
+    now = timezone.now()
+    with transaction.atomic():
+        finished = bool(_current(attempt).update(status=status, finished_at=now, **fields))
+        if finished:
+            JobAttempt.objects.filter(token=attempt.token).update(outcome=status, ended_at=now)
+    return finished
 
 
 def job_wait_for_children(*, attempt: Attempt) -> bool:
