@@ -41,11 +41,12 @@ def _job_id(raw) -> int | None:
 
 def _redis_messages(channel, queues) -> list:
     client = channel.client
-    raw = [
-        m for q in queues for pri in channel.priority_steps for m in client.lrange(channel._q_for_pri(q, pri), 0, -1)
-    ]
+    # kombu prefixes the keys of the commands it uses itself (global_keyprefix); LRANGE and HVALS it does not.
+    prefix = getattr(client, "global_keyprefix", "")
+    keys = [prefix + channel._q_for_pri(q, pri) for q in queues for pri in channel.priority_steps]
+    raw = [m for key in dict.fromkeys(keys) for m in client.lrange(key, 0, -1)]
     # Delivered but not acknowledged yet (a worker holds it): present too.
-    for value in client.hvals(channel.unacked_key):
+    for value in client.hvals(prefix + channel.unacked_key):
         with contextlib.suppress(ValueError, TypeError, IndexError):
             raw.append(json.dumps(json.loads(value)[0]))
     return raw

@@ -73,8 +73,8 @@ def _resend_lost_queued(now) -> list[int]:
     waiting = job_ids_in_broker(sorted(queues))  # None: cannot tell; a duplicate message is harmless
     resent = []
     for c in candidates:
-        if waiting is not None and c["pk"] in waiting:
-            continue
+        if c["kind"] not in JOB_KINDS or (waiting is not None and c["pk"] in waiting):
+            continue  # (a kind no app registers any more cannot run anywhere: the page says so)
         # Claim this re-send: of several reapers that read the same row, one changes it.
         taken = Job.objects.filter(
             pk=c["pk"], status=Job.Status.QUEUED, enqueued_at=c["enqueued_at"], enqueue_error=c["enqueue_error"]

@@ -150,7 +150,7 @@ def eta_seconds(job: Job, *, now=None) -> int | None:
 def readable_duration(seconds: int | None) -> str:
     if seconds is None:
         return ""
-    if seconds < 90:
+    if seconds < 120:
         return f"{seconds} s"
     if seconds < 5400:
         return f"{round(seconds / 60)} min"

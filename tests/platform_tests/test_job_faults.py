@@ -12,7 +12,7 @@ import pytest
 from django.db import connections
 
 from jobs import reaper, services
-from jobs.models import Job
+from jobs.models import Job, WorkerPresence
 from tests.conftest import FAST_JOBS, broker_switched_off, wait_for_job, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -32,6 +32,8 @@ def test_cancel_and_retry_while_running_fences_the_old_attempt_and_one_result_is
     fault_workers.start("second")
     job = wait_for_job(job.pk, timeout=60)
     assert job.status == Job.Status.SUCCEEDED and job.result["attempt"] == 2
+    second = WorkerPresence.objects.get(name__startswith="second@")
+    assert second.queues == ["default", "gpu"], "workers say which (logical) queues they listen on"
 
     fault_workers.signal(first, signal.SIGCONT)  # attempt 1 wakes up and makes its next progress call
     # Attempt 1 records its own end once it hears "superseded" at that call.
