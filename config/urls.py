@@ -17,7 +17,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("jobs/", include("pruning.urls")),
+    path("jobs/", include("jobs.urls")),
+    path("", include("pruning.urls")),  # /datasets/... and /experiments/...
     path("reports/", include("analysis.urls")),
     path("study/", include("readerstudy.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
