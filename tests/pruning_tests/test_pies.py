@@ -11,6 +11,7 @@ from pruning.engine.pies import (
     ensemble_mean,
     n_pies_for,
     select_pies,
+    select_pies_from_mean,
     select_pies_from_sets,
     select_pies_hooker,
     spearman_rows,
@@ -412,3 +413,13 @@ def test_hooker_refuses_arrays_that_are_not_seeds_by_images_by_classes(dense_sha
 def test_hooker_refuses_the_wrong_number_of_image_ids():
     with pytest.raises(ValueError, match=r"^1 image ids for 2 images$"):
         select_pies_hooker(np.zeros((1, 2, 1)), np.zeros((1, 2, 1)), image_ids=["a"])
+
+
+def test_selection_from_a_seed_mean_defaults_to_q5_at_90_with_index_ids():
+    same, rev = [0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2, 0.1]
+    mean = np.tile(np.array(same), (3, 20, 1))
+    mean[2, 11] = rev  # sparsity 0.9: image 11 reversed; sparsity 0.5 (row 1) untouched
+    sel = select_pies_from_mean(mean, [0.0, 0.5, 0.9], n_seeds=4)
+    assert sel.pie_ids == ["11"]
+    assert (sel.summary["q"], sel.summary["sparsity"], sel.summary["n_seeds"]) == (0.05, 0.9, 4)
+    assert sel.table.attrs["n_seeds"] == 4
