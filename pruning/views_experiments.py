@@ -179,10 +179,11 @@ RUN_FILES = {
 def run_file(request: HttpRequest, pk: int, seed: int, name: str) -> FileResponse:
     if name not in RUN_FILES:
         raise Http404("unknown file")
-    run = get_object_or_404(TrainingRun.objects.select_related("experiment"), experiment_id=pk, seed=seed)
+    run = get_object_or_404(TrainingRun.objects.select_related("experiment", "job"), experiment_id=pk, seed=seed)
     filename, content_type, attachment = RUN_FILES[name]
     path = run.sweep.store_path if name == "predictions.npz" else run.out_dir / filename
-    if name == "curves.png" and (_curves_behind(run.out_dir) or (not path.is_file() and not run.is_trained)):
+    training = run.job is not None and run.job.status == "running" and not run.is_trained
+    if name == "curves.png" and (_curves_behind(run.out_dir) or (training and not path.is_file())):
         return _live_curves(run.out_dir / "history.csv")
     return _send(path, f"experiment-{pk}-seed-{seed}-{filename}", content_type, attachment)
 

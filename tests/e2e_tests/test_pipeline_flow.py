@@ -10,18 +10,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from django.conf import settings as django_settings
 from PIL import Image
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 
-from .conftest import horizontal_overflow
+from .conftest import horizontal_overflow, screenshot
 
 pytest_plugins = ["tests.pruning_tests.django_support"]
 pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-SHOTS = Path(django_settings.VAR_DIR) / "e2e"
 
 
 def login(page, base, user):
@@ -42,7 +39,6 @@ def test_admin_runs_an_experiment_builds_a_study_and_a_researcher_downloads_the_
 ):
     from readerstudy.models import Study
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
     login(page, live_server.url, admin_user)
     expect(page).to_have_url(live_server.url + "/overview/")
     page.get_by_role("link", name="New experiment").first.click()
@@ -64,7 +60,7 @@ def test_admin_runs_an_experiment_builds_a_study_and_a_researcher_downloads_the_
     )
     page.set_viewport_size({"width": 1280, "height": 900})
     assert horizontal_overflow(page) == []
-    page.screenshot(path=str(SHOTS / "experiment.png"))
+    screenshot(page, "experiment")
 
     page.get_by_test_id("build-study").click()
     expect(page.locator("select[name=sel-selection]")).not_to_have_value("")
@@ -78,7 +74,7 @@ def test_admin_runs_an_experiment_builds_a_study_and_a_researcher_downloads_the_
 
     page.goto(live_server.url + "/overview/")
     expect(page.locator("#overview-studies")).to_contain_text(study.title)
-    page.screenshot(path=str(SHOTS / "overview.png"))
+    screenshot(page, "overview")
 
     # A researcher reads the report and downloads a table and a figure in two formats.
     page.context.clear_cookies()
@@ -86,7 +82,7 @@ def test_admin_runs_an_experiment_builds_a_study_and_a_researcher_downloads_the_
     page.get_by_role("link", name="Reports").first.click()
     page.locator("#reports a").first.click()
     expect(page.locator("#downloads")).to_be_visible()
-    page.screenshot(path=str(SHOTS / "report.png"))
+    screenshot(page, "report")
     table = download(page, page.locator("#downloads a[href$='.csv']").first)
     assert len(pd.read_csv(io.BytesIO(table))) > 0
     png = download(page, page.locator("#downloads a[href$='.png?download=1']").first)
