@@ -7,10 +7,17 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from analysis import overview as overview_data
 from analysis import selectors, services
 from analysis.forms import SOURCE_EXPERIMENT, NewReportForm
 from analysis.models import Report
 from config.roles import admin_required, researcher_required
+
+
+@researcher_required
+def overview(request: HttpRequest) -> HttpResponse:
+    """The admin's home: recent experiments (live), reports and studies, each with its next step."""
+    return render(request, "analysis/overview.html", overview_data.overview())
 
 
 @researcher_required
@@ -66,9 +73,10 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @researcher_required
 def report_file(request: HttpRequest, pk: int, name: str) -> FileResponse:
     """One file of the report folder. PNGs are shown inline (the page's <img>); everything else,
-    SVG included (it could carry script), downloads as an attachment."""
+    SVG included (it could carry script), downloads as an attachment. A figure's SVG or PDF is
+    drawn on its first download."""
     report = get_object_or_404(Report, pk=pk)
-    path = selectors.report_file_path(report=report, name=name)
+    path = selectors.report_file_path(report=report, name=name) or services.report_figure_draw(report=report, name=name)
     if path is None:
         raise Http404("No such file in this report.")
     inline = path.suffix.lower() == ".png" and "download" not in request.GET

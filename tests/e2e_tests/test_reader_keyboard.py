@@ -3,25 +3,21 @@ stays for the next images, flags a case with a comment, and rates the whole form
 window at laptop and monitor widths and on a phone, and the researcher's flag export has the reader's note."""
 
 import io
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from django.conf import settings as django_settings
 
 from readerstudy import exports
 from readerstudy.models import CaseReading
 from tests.conftest import PASSWORD
 
 from . import test_reader_study
-from .conftest import horizontal_overflow
+from .conftest import horizontal_overflow, screenshot
 from .test_reader_study import wait_for_case
 
 open_study = test_reader_study.open_study  # the same 6-case study fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-SHOTS = Path(django_settings.VAR_DIR) / "e2e"
 
 
 def readout(page) -> str:
@@ -68,8 +64,9 @@ def test_reader_rates_a_whole_form_keyboard_only_with_a_persistent_window_and_a_
                 page.wait_for_timeout(150)
                 assert horizontal_overflow(page) == [], f"overflow at {width} px"
                 if width == 1024:
-                    SHOTS.mkdir(parents=True, exist_ok=True)
-                    page.screenshot(path=str(SHOTS / "reading_page_1024.png"))
+                    screenshot(page, "reading_page_1024")
+                if width == 1280:
+                    screenshot(page, "reading_page")
             page.set_viewport_size({"width": 1440, "height": 900})
             page.keyboard.press("Escape")  # focus back to the page, not a toolbar button
         page.keyboard.press("Enter")
