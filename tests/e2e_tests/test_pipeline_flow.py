@@ -53,6 +53,14 @@ def test_admin_runs_an_experiment_builds_a_study_and_a_researcher_downloads_the_
     expect(page.locator(".messages")).to_contain_text("started")
     expect(page.get_by_test_id("stages")).to_be_visible()
 
+    # The Experiments list follows the pipeline job live (badge and bar update without a reload).
+    page.get_by_role("link", name="Experiments").first.click()
+    row = page.locator("#experiments tbody tr").first
+    expect(row.locator("[data-field=status]")).to_have_text("running", timeout=60_000)
+    expect(row.locator(".progress")).to_be_visible()
+    screenshot(page, "experiments_list")
+    row.get_by_role("link", name="browser tiny").click()
+
     # The page follows the jobs and reloads as each ends; the report link appears when the pipeline is done.
     expect(page.get_by_test_id("report-link")).to_be_visible(timeout=240_000)
     expect(page.locator("#jobs tr", has_text="Whole experiment").locator("[data-field=status]")).to_have_text(
@@ -60,7 +68,7 @@ def test_admin_runs_an_experiment_builds_a_study_and_a_researcher_downloads_the_
     )
     page.set_viewport_size({"width": 1280, "height": 900})
     assert horizontal_overflow(page) == []
-    screenshot(page, "experiment")
+    screenshot(page, "experiment", readme=True)
 
     page.get_by_test_id("build-study").click()
     expect(page.locator("select[name=sel-selection]")).not_to_have_value("")
@@ -74,7 +82,7 @@ def test_admin_runs_an_experiment_builds_a_study_and_a_researcher_downloads_the_
 
     page.goto(live_server.url + "/overview/")
     expect(page.locator("#overview-studies")).to_contain_text(study.title)
-    screenshot(page, "overview")
+    screenshot(page, "overview", readme=True)
 
     # A researcher reads the report and downloads a table and a figure in two formats.
     page.context.clear_cookies()
@@ -82,7 +90,7 @@ def test_admin_runs_an_experiment_builds_a_study_and_a_researcher_downloads_the_
     page.get_by_role("link", name="Reports").first.click()
     page.locator("#reports a").first.click()
     expect(page.locator("#downloads")).to_be_visible()
-    screenshot(page, "report")
+    screenshot(page, "report", readme=True)
     table = download(page, page.locator("#downloads a[href$='.csv']").first)
     assert len(pd.read_csv(io.BytesIO(table))) > 0
     png = download(page, page.locator("#downloads a[href$='.png?download=1']").first)
