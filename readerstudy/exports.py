@@ -20,6 +20,7 @@ import json
 import zipfile
 from typing import Any
 
+from pruning.engine.csvsafe import safe_cell
 from readerstudy.models import Answer, Assignment, Case, Study
 from readerstudy.selectors import TIDY_COLUMNS, answers_tidy
 
@@ -36,7 +37,9 @@ VIA_COLUMNS = [
 
 def _csv_text(rows: list[dict[str, Any]], columns: list[str]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    # RFC 4180 line ends: with "\n" alone the writer would leave a "\r" inside free text unquoted, and a
+    # spreadsheet would start a new row there (a way around the formula check below).
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _cell(v) for k, v in row.items()})
@@ -44,11 +47,12 @@ def _csv_text(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def _cell(value: Any) -> Any:
+    """Booleans as 0/1, JSON for structures, and text a spreadsheet will not run (see pruning.engine.csvsafe)."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, (dict, list)):
-        return json.dumps(value)
-    return "" if value is None else value
+        value = json.dumps(value)
+    return "" if value is None else safe_cell(value)
 
 
 def tidy_csv(*, study: Study) -> str:

@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
+from readerstudy.access import readable_assignments, researcher_studies
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Question, Study
 from readerstudy.services import first_incomplete_position
 
@@ -38,22 +39,13 @@ class ReaderProgress:
 
 def reader_assignments(*, reader: AbstractBaseUser) -> list[tuple[Assignment, ReaderProgress]]:
     """The reader's own studies (open or closed; drafts stay invisible) with their progress."""
-    rows = (
-        Assignment.objects.filter(reader=reader)
-        .exclude(study__status=Study.Status.DRAFT)
-        .select_related("study")
-        .order_by("-study__created_at")
-    )
+    rows = readable_assignments(reader).select_related("study").order_by("-study__created_at")
     return [(a, reader_progress(assignment=a)) for a in rows]
 
 
 def reader_assignment(*, reader: AbstractBaseUser, study_id: int) -> Assignment | None:
-    return (
-        Assignment.objects.filter(reader=reader, study_id=study_id)
-        .exclude(study__status=Study.Status.DRAFT)
-        .select_related("study")
-        .first()
-    )
+    """The reader's assignment in a study, if they may read it now (see readerstudy.access)."""
+    return readable_assignments(reader).filter(study_id=study_id).select_related("study").first()
 
 
 def reader_progress(*, assignment: Assignment) -> ReaderProgress:
@@ -74,11 +66,7 @@ def reader_case_at(*, assignment: Assignment, position: int) -> Case:
 
 def reader_can_see_case(*, reader: AbstractBaseUser, token: str) -> Case | None:
     """The case behind an image token, if this reader is assigned to it in a non-draft study."""
-    return (
-        Case.objects.filter(token=token, forms__assignments__reader=reader)
-        .exclude(study__status=Study.Status.DRAFT)
-        .first()
-    )
+    return Case.objects.filter(token=token, forms__assignments__in=readable_assignments(reader)).first()
 
 
 def reader_question_payload(question: Question) -> dict[str, Any]:
@@ -171,10 +159,13 @@ def reader_answers(*, reader: AbstractBaseUser, study_id: int) -> list[dict[str,
 # --- researcher side (everything) -----------------------------------------------------------------
 
 
-def study_list() -> QuerySet[Study]:
-    return Study.objects.annotate(
-        n_cases=Count("cases", distinct=True), n_readers=Count("assignments", distinct=True)
-    ).select_related("created_by")
+def study_list(*, user: AbstractBaseUser) -> QuerySet[Study]:
+    """The studies `user` has researcher access to (all for admins), with case and reader counts."""
+    return (
+        researcher_studies(user)
+        .annotate(n_cases=Count("cases", distinct=True), n_readers=Count("assignments", distinct=True))
+        .select_related("created_by")
+    )
 
 
 def numeric_value(question: Question, value: Any) -> float | None:

@@ -5,6 +5,7 @@ write for one reader in one study runs under a row lock on their assignment, so 
 serialised: no duplicate answers (also a database constraint) and no lost updates.
 """
 
+import math
 import random
 import re
 from collections.abc import Mapping
@@ -16,7 +17,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from config.roles import is_reader
+from config.roles import is_reader, is_researcher
+from readerstudy.access import is_granted, readable_assignments
 from readerstudy.builder import (  # noqa: F401  (re-exported: the study builders are services too)
     DEFAULT_QUESTIONS,
     Candidate,
@@ -29,6 +31,8 @@ from readerstudy.models import Answer, Assignment, Case, CaseReading, Form, Ques
 # A gap between two events on a case longer than this counts as this much (the reader walked away).
 MAX_EVENT_GAP = timedelta(minutes=10)
 MAX_TEXT = 5000
+# The API refuses more active time per save than this (a day); the service clamps to the elapsed time anyway.
+MAX_ACTIVE_MS = 24 * 3600 * 1000
 
 
 class ReaderStudyError(ValueError):
@@ -55,6 +59,10 @@ class NotAllowedError(ReaderStudyError):
 
 
 class QuestionLockedError(ReaderStudyError):
+    status = 409
+
+
+class NotYoursError(ReaderStudyError):
     status = 409
 
 
@@ -86,6 +94,23 @@ def question_update(*, question: Question, **fields: Any) -> Question:
     return question
 
 
+def study_grant(*, study: Study, user: AbstractBaseUser) -> Study:
+    """Make `user` a collaborator: they see the study's dashboard, hidden fields and exports."""
+    if not is_researcher(user):
+        raise ReaderStudyError(f"User '{user.get_username()}' is not in the researchers group.")
+    if Assignment.objects.filter(study=study, reader=user).exists():
+        raise ReaderStudyError(
+            f"User '{user.get_username()}' reads '{study.title}' blinded and cannot also see its hidden fields."
+        )
+    study.collaborators.add(user)
+    return study
+
+
+def study_revoke(*, study: Study, user: AbstractBaseUser) -> Study:
+    study.collaborators.remove(user)
+    return study
+
+
 # --- assignments ----------------------------------------------------------------------------------
 
 
@@ -95,6 +120,13 @@ def assignment_create(
     """Give `reader` a form of `study` (the least-read one unless named) in their own stored random order."""
     if not is_reader(reader):
         raise ReaderStudyError(f"User '{reader.get_username()}' is not in the readers group.")
+    if is_granted(reader, study):
+        # They could match the blinded case tokens of their reading page against the hidden fields.
+        raise ReaderStudyError(
+            f"User '{reader.get_username()}' is an admin, owner or collaborator of '{study.title}' and sees its "
+            "hidden fields (PIE status, ground truth), so they cannot also read it blinded. Use a separate "
+            "reader account."
+        )
     with transaction.atomic():
         Study.objects.select_for_update().get(pk=study.pk)  # pseudonyms and form choice are per-study counters
         if Assignment.objects.filter(study=study, reader=reader).exists():
@@ -124,12 +156,13 @@ def assignment_create(
 def _locked_assignment(reader: AbstractBaseUser, case: Case) -> Assignment:
     assignment = (
         # of=self: lock only this reader's assignment row, not the study row every reader shares.
-        Assignment.objects.select_for_update(of=("self",))
+        readable_assignments(reader)
+        .select_for_update(of=("self",))
         .select_related("study")
-        .filter(reader=reader, study_id=case.study_id, form__cases=case)
+        .filter(study_id=case.study_id, form__cases=case)
         .first()
     )
-    if assignment is None or assignment.study.status == Study.Status.DRAFT:
+    if assignment is None:
         raise NotAssignedError("This case is not assigned to you.")
     return assignment
 
@@ -176,6 +209,8 @@ def clean_value(question: Question, raw: Any) -> Any:
             raise ValueError("Enter text.")
         if len(raw) > MAX_TEXT:
             raise ValueError(f"Keep the text under {MAX_TEXT} characters (got {len(raw)}).")
+        if "\x00" in raw:
+            raise ValueError("The text contains a NUL character; remove it (PostgreSQL cannot store it).")
         return raw.strip()
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise ValueError("This question needs an answer.")
@@ -222,14 +257,21 @@ def answers_submit(
     values: Mapping[str, Any],
     complete: bool = False,
     client_active_ms: Any = 0,
+    assignment_id: int | None = None,
 ) -> SubmitResult:
     """Save answers (question key -> value) of one reader to one case, all or nothing.
 
     `complete=True` is "save and next": every required question must then be answered (now or before) and
     the case is marked finished. Errors name the question; nothing is written when any value is bad.
+    `assignment_id` is the assignment the answers were given in (the browser sends it with every answer it
+    queues): answers queued under another login on a shared computer are refused, never saved as this reader's.
     """
     with transaction.atomic():
         assignment = _locked_assignment(reader, case)
+        if assignment_id is not None and assignment_id != assignment.pk:
+            raise NotYoursError(
+                "These answers were given under another reader's login on this computer; they were not saved."
+            )
         study = assignment.study
         if study.status != Study.Status.OPEN:
             raise StudyNotOpenError(f"Study '{study.title}' is {study.status}; answers can no longer be saved.")
@@ -262,8 +304,13 @@ def answers_submit(
                     errors[key] = "This question needs an answer."
         try:
             active_s = max(0.0, float(client_active_ms or 0) / 1000.0)
-        except (TypeError, ValueError):
-            errors["active_ms"] = f"Active time must be a number of milliseconds (got {client_active_ms!r})."
+            if math.isnan(active_s):
+                raise ValueError
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
+            errors["active_ms"] = (
+                f"Active time must be a number of milliseconds from 0 to {MAX_ACTIVE_MS} "
+                f"(got {str(client_active_ms)[:20]!r})."
+            )
             active_s = 0.0
         if errors:
             first = next(iter(errors))
