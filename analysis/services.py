@@ -15,8 +15,8 @@ from analysis import import_roots as import_roots_module
 from analysis.import_roots import ImportPathError
 from analysis.inputs import paper_label_path, paper_prediction_files
 from analysis.models import Report
-from pruning.models import Job
-from pruning.services import job_create
+from jobs.models import Job
+from jobs.services import job_create
 
 JOB_KIND = "analysis"
 PAPER_DATASETS = ("nih-cxr-lt", "mimic-cxr-lt")

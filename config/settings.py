@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our static files, not a CDN
     "axes",
+    "jobs",
     "pruning",
     "analysis",
     "readerstudy",

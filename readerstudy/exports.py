@@ -20,9 +20,10 @@ import json
 import zipfile
 from typing import Any
 
-from pruning.engine.csvsafe import safe_cell
+from defusedcsv.csv import _escape as defused_escape
+
 from readerstudy.models import Answer, Assignment, Case, Study
-from readerstudy.selectors import TIDY_COLUMNS, answers_tidy
+from readerstudy.selectors import FLAG_COLUMNS, TIDY_COLUMNS, answers_tidy, case_flags
 
 VIA_COLUMNS = [
     "filename",
@@ -46,8 +47,16 @@ def _csv_text(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return buffer.getvalue()
 
 
+def safe_cell(value: Any) -> Any:
+    """Text a spreadsheet will not run as a formula: a leading = + - @ | % (defusedcsv) or tab / CR (OWASP) gets
+    a leading quote; numbers, negative ones included, stay. (pruning.engine.csvsafe does the same for frames.)"""
+    if isinstance(value, str) and value.startswith(("\t", "\r")):
+        return "'" + value
+    return defused_escape(value)
+
+
 def _cell(value: Any) -> Any:
-    """Booleans as 0/1, JSON for structures, and text a spreadsheet will not run (see pruning.engine.csvsafe)."""
+    """Booleans as 0/1, JSON for structures, and text a spreadsheet will not run."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, (dict, list)):
@@ -59,6 +68,11 @@ def tidy_csv(*, study: Study) -> str:
     rows = answers_tidy(study=study)
     truth = sorted({k for r in rows for k in r if k.startswith("truth_")})
     return _csv_text(rows, TIDY_COLUMNS + truth)
+
+
+def flags_csv(*, study: Study) -> str:
+    """The cases readers flagged, with their comments (one row per reader and case)."""
+    return _csv_text(case_flags(study=study), FLAG_COLUMNS)
 
 
 def via_filename(case: Case, *, paper_order: bool) -> str:

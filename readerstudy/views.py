@@ -73,6 +73,7 @@ def read(request: HttpRequest, pk: int, position: int) -> HttpResponse:
         "case": selectors.reader_case_payload(assignment=assignment, position=position, progress=progress),
         "urls": {
             "submit": reverse("readerstudy:api-answer-submit"),
+            "flag": reverse("readerstudy:api-case-flag"),
             "case": reverse("readerstudy:api-reader-case", args=[pk, 0]).removesuffix("0/"),
             "viewed": reverse("readerstudy:api-reader-viewed", args=[pk, 0]).removesuffix("0/viewed/"),
             "read": reverse("readerstudy:read", args=[pk, 0]).removesuffix("0/"),
@@ -146,6 +147,12 @@ def _download(content: str | bytes, filename: str, content_type: str) -> HttpRes
 def export_tidy(request: HttpRequest, pk: int) -> HttpResponse:
     study = _researcher_study_or_404(request, pk)
     return _download(exports.tidy_csv(study=study), f"study{study.pk}_answers.csv", "text/csv")
+
+
+@researcher_required
+def export_flags(request: HttpRequest, pk: int) -> HttpResponse:
+    study = _researcher_study_or_404(request, pk)
+    return _download(exports.flags_csv(study=study), f"study{study.pk}_flags.csv", "text/csv")
 
 
 @researcher_required

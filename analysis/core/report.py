@@ -34,7 +34,7 @@ from . import forgettability as fg
 from .figures import FORMATS, fig_curves, fig_overall, fig_weights, save_figure
 from .figures_corr import fig_fcd, fig_frequency
 from .figures_pies import fig_pies
-from .metrics import Progress, metrics_table, overall_table
+from .metrics import ClassMetrics, Progress, metrics_frame, metrics_table, overall_table
 from .pies import PieCharacterisation, align_hidden_truth, characterise_pies, pie_mask
 from .stats import Correlation, _clean, correlate, mantel_p
 from .validate import ReportInputError, validate_inputs
@@ -122,7 +122,7 @@ def _clean_tree(v):
 
 
 def compute_report(
-    probs: np.ndarray,
+    probs: np.ndarray | None,
     labels_test: np.ndarray | pd.DataFrame,
     labels_train: np.ndarray | pd.DataFrame,
     sparsities: Sequence[float],
@@ -139,6 +139,7 @@ def compute_report(
     n_perm: int = 999,
     random_state: int = 0,
     progress: Progress | None = None,
+    metrics: ClassMetrics | None = None,
 ) -> Report:
     """Compute the whole forgettability + PIE report.
 
@@ -147,23 +148,28 @@ def compute_report(
     [C]; sparsities [S] in any order, must include 0; pie_table from the engine's PIE selection;
     hidden_truth (synthetic data) with label_noise and quality, aligned by image_id, image_index
     or position; weights: Conv2d + Linear weight arrays (or name -> arrays) for the histogram.
+    With ``probs=None``, ``metrics`` gives the per-class AUROC/AP/F1 [seeds, S, C] instead
+    (computed seed by seed, e.g. by analysis.core.streaming.SeedAccumulator): the same report.
     """
-    v = validate_inputs(probs, labels_test, labels_train, sparsities, class_names, seeds, image_ids)
-    names, n_sets = v.class_names, v.probs.shape[0] * v.probs.shape[1]
+    v = validate_inputs(probs, labels_test, labels_train, sparsities, class_names, seeds, image_ids, metrics)
+    names, n_sets = v.class_names, len(v.seeds) * len(v.sparsities)
     total = n_sets + 3
 
     def step(done: int, msg: str) -> None:
         if progress is not None:
             progress(done, total, msg)
 
-    cm = metrics_table(
-        v.probs,
-        v.labels,
-        seeds=v.seeds,
-        sparsities=v.sparsities,
-        class_names=names,
-        progress=(lambda d, _t, m: step(d, m)) if progress else None,
-    )
+    if v.metrics is not None:
+        cm = metrics_frame(v.metrics, seeds=v.seeds, sparsities=v.sparsities, class_names=names)
+    else:
+        cm = metrics_table(
+            v.probs,
+            v.labels,
+            seeds=v.seeds,
+            sparsities=v.sparsities,
+            class_names=names,
+            progress=(lambda d, _t, m: step(d, m)) if progress else None,
+        )
     overall = overall_table(cm)
     shape = (len(v.seeds), len(v.sparsities), len(names))
     ap, auc = cm["ap"].to_numpy().reshape(shape), cm["auc"].to_numpy().reshape(shape)

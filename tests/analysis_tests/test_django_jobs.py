@@ -9,8 +9,8 @@ import pytest
 
 from analysis import runners, services
 from analysis.models import Report
-from pruning.models import Job
-from pruning.services import job_run
+from jobs.models import Job
+from jobs.services import job_run
 from tests.analysis_tests.django_fixtures import DATASET, N_TEST, SEEDS, write_paper_layout, write_stores
 from tests.conftest import wait_for_job
 

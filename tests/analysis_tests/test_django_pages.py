@@ -9,7 +9,7 @@ import pytest
 
 from analysis import services
 from analysis.models import Report
-from pruning.models import Job
+from jobs.models import Job
 from tests.analysis_tests.django_fixtures import CLASSES, DATASET, PREVALENCE, write_paper_layout
 
 pytestmark = pytest.mark.django_db

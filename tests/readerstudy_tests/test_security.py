@@ -134,7 +134,7 @@ def test_reader_js_keys_the_store_by_user_and_clears_it_at_logout():
     from django.conf import settings
 
     js = (settings.BASE_DIR / "static" / "js" / "reader.js").read_text()
-    assert 'PENDING_KEY = boot.reader.pending_key' in js and '"rs-pending-" + study.id' not in js
+    assert "PENDING_KEY = boot.reader.pending_key" in js and '"rs-pending-" + study.id' not in js
     assert "localStorage.removeItem(PENDING_KEY)" in js[js.index('querySelector("form.logout")') :]
     assert "assignment: ASSIGNMENT" in js
 
@@ -142,7 +142,7 @@ def test_reader_js_keys_the_store_by_user_and_clears_it_at_logout():
 # --- 3. spreadsheet formula injection ---------------------------------------------------------------
 
 
-FORMULAS = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\r=1", "|calc", "%x"]
+FORMULAS = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\r=1", "|calc", "%x"]
 
 
 def test_every_csv_export_neutralises_formulas(artifacts, candidates, reader_a, admin_user):
@@ -173,7 +173,7 @@ def test_every_csv_export_neutralises_formulas(artifacts, candidates, reader_a, 
                 assert not cell.startswith(("=", "+", "@", "\t", "\r", "|", "%")), (name, cell, row)
                 assert not cell.startswith("-") or cell.lstrip("-").replace(".", "").isdigit(), (name, cell)
     tidy = list(csv.DictReader(io.StringIO(files["tidy"], newline="")))
-    assert {r["value"] for r in tidy if r["question"] == "comment"} >= {"'=HYPERLINK(\"http://x\")", "'@SUM(A1)"}
+    assert {r["value"] for r in tidy if r["question"] == "comment"} >= {'\'=HYPERLINK("http://x")', "'@SUM(A1)"}
     assert any(r["value"] == "-1" or r["value"] == "2" for r in tidy), "numbers stay numbers"
 
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('readerstudy', '0001_initial'),
+        ('readerstudy', '0002_case_flag'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
