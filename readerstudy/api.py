@@ -101,8 +101,8 @@ class StudyDetail(Api):
         return Response(selectors.reader_study_payload(assignment=_assignment(request, pk)))
 
 
-def _case_response(assignment: Assignment, position: int) -> dict:
-    progress = selectors.reader_progress(assignment=assignment)
+def _case_response(assignment: Assignment, position: int, progress: selectors.ReaderProgress | None = None) -> dict:
+    progress = progress or selectors.reader_progress(assignment=assignment)
     if not selectors.reader_can_view(assignment=assignment, position=position, progress=progress):
         raise NotFound("This case is not available to you now.")
     return selectors.reader_case_payload(assignment=assignment, position=position, progress=progress)
@@ -111,9 +111,7 @@ def _case_response(assignment: Assignment, position: int) -> dict:
 def _record_view(assignment: Assignment, position: int) -> None:
     """Start the server-side clock of the case at `position` (POST only: a GET never writes)."""
     if assignment.study.is_open:
-        services.case_view(
-            assignment=assignment, case=selectors.reader_case_at(assignment=assignment, position=position)
-        )
+        services.case_view(assignment=assignment, case=Case(pk=assignment.order[position - 1]))
 
 
 class ReaderNext(Api):
@@ -127,7 +125,7 @@ class ReaderNext(Api):
         progress = selectors.reader_progress(assignment=assignment)
         if progress.finished:
             return Response({"finished": True, "done": progress.done, "total": progress.total})
-        return Response({"finished": False, **_case_response(assignment, progress.current)})
+        return Response({"finished": False, **_case_response(assignment, progress.current, progress)})
 
 
 class ReaderCase(Api):
@@ -206,8 +204,9 @@ class AnswerSubmit(Api):
             "next_position": result.next_position,
         }
         if d["complete"] and result.next_position:
-            assignment = selectors.reader_assignment(reader=request.user, study_id=case.study_id)
-            body["next"] = _case_response(assignment, result.next_position)
+            assignment = result.assignment  # checked and locked by the save just now
+            progress = selectors.reader_progress(assignment=assignment, done_case_ids=result.done_case_ids)
+            body["next"] = _case_response(assignment, result.next_position, progress)
             _record_view(assignment, result.next_position)  # this is a POST: the next case is on screen now
         return Response(body)
 

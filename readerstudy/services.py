@@ -15,6 +15,8 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import DateTimeField, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from config.roles import is_reader, is_researcher
@@ -167,31 +169,41 @@ def _locked_assignment(reader: AbstractBaseUser, case: Case) -> Assignment:
     return assignment
 
 
-def first_incomplete_position(assignment: Assignment) -> int:
-    """1-based position of the first case not yet finished; total + 1 when the form is done."""
-    done = set(
+def completed_case_ids(assignment: Assignment) -> set[int]:
+    """Ids of the cases this reader has finished (one query; progress and positions derive from it)."""
+    return set(
         CaseReading.objects.filter(assignment=assignment, completed_at__isnull=False).values_list("case_id", flat=True)
     )
-    for k, case_id in enumerate(assignment.order, start=1):
+
+
+def position_after(order: list[int], done: set[int]) -> int:
+    """1-based position of the first case of `order` not in `done`; len(order) + 1 when all are done."""
+    for k, case_id in enumerate(order, start=1):
         if case_id not in done:
             return k
-    return len(assignment.order) + 1
+    return len(order) + 1
 
 
-def case_view(*, assignment: Assignment, case: Case) -> CaseReading:
-    """Record that the reader opened the case (first view, and the start of the server-side clock)."""
+def first_incomplete_position(assignment: Assignment) -> int:
+    """1-based position of the first case not yet finished; total + 1 when the form is done."""
+    return position_after(assignment.order, completed_case_ids(assignment))
+
+
+def case_view(*, assignment: Assignment, case: Case) -> None:
+    """Record that the reader has the case on screen (first view, and the start of the server-side clock).
+
+    One upsert of the reading and one UPDATE of the assignment, and no lock on the assignment: a view never
+    waits for that reader's saves (each statement waits only for a save holding the same row, then applies
+    on top of it). An existing reading keeps its first view; a new one starts with it."""
     now = timezone.now()
-    with transaction.atomic():
-        Assignment.objects.select_for_update().filter(pk=assignment.pk).first()
-        reading, _ = CaseReading.objects.get_or_create(assignment=assignment, case=case)
-        reading.first_viewed_at = reading.first_viewed_at or now
-        reading.last_viewed_at = reading.last_event_at = now
-        reading.save(update_fields=["first_viewed_at", "last_viewed_at", "last_event_at"])
-        updates = {"last_activity_at": now}
-        if assignment.started_at is None:
-            updates["started_at"] = now
-        Assignment.objects.filter(pk=assignment.pk).update(**updates)
-    return reading
+    stamp = Value(now, output_field=DateTimeField())
+    CaseReading.objects.bulk_create(
+        [CaseReading(assignment=assignment, case=case, first_viewed_at=now, last_viewed_at=now, last_event_at=now)],
+        update_conflicts=True,
+        unique_fields=["assignment", "case"],
+        update_fields=["last_viewed_at", "last_event_at"],
+    )
+    Assignment.objects.filter(pk=assignment.pk).update(last_activity_at=now, started_at=Coalesce("started_at", stamp))
 
 
 def case_flag(*, reader: AbstractBaseUser, case: Case, flagged: bool, comment: str = "") -> CaseReading:
@@ -268,6 +280,9 @@ class SubmitResult:
     position: int
     next_position: int | None  # where "save and next" goes; None when the form is done
     form_completed: bool
+    # For the caller's next payload, so it needs no second look-up of either.
+    assignment: Assignment | None = None
+    done_case_ids: set[int] | None = None
 
 
 def answers_submit(
@@ -296,12 +311,16 @@ def answers_submit(
         if study.status != Study.Status.OPEN:
             raise StudyNotOpenError(f"Study '{study.title}' is {study.status}; answers can no longer be saved.")
         position = assignment.order.index(case.id) + 1
-        current = first_incomplete_position(assignment)
+        done = completed_case_ids(assignment)
+        current = position_after(assignment.order, done)
         if position > current:
             raise NotAllowedError(f"Finish case {current} of {assignment.total} first.")
         if position < current and not study.allow_back:
             raise NotAllowedError("Going back to earlier cases is not allowed in this study.")
-        reading, _ = CaseReading.objects.get_or_create(assignment=assignment, case=case)
+        # Locked: a concurrent "viewed" UPDATE of this row waits for this save, then applies on top of it.
+        reading = CaseReading.objects.select_for_update().filter(assignment=assignment, case=case).first()
+        if reading is None:
+            reading, _ = CaseReading.objects.get_or_create(assignment=assignment, case=case)
         if reading.completed_at and not study.allow_change and values:
             raise NotAllowedError("Answers to finished cases cannot be changed in this study.")
 
@@ -317,8 +336,10 @@ def answers_submit(
                 cleaned[question.key] = clean_value(question, raw)
             except ValueError as exc:
                 errors[question.key] = str(exc)
+        # The reader's answers to this case so far, in one query (the assignment lock serialises their writes).
+        by_question = {a.question_id: a for a in Answer.objects.filter(reader=reader, case=case)}
         if complete:
-            have = set(Answer.objects.filter(reader=reader, case=case).values_list("question__key", flat=True))
+            have = {q.key for q in questions.values() if q.pk in by_question}
             for key, question in questions.items():
                 if question.required and key not in have and key not in cleaned and key not in errors:
                     errors[key] = "This question needs an answer."
@@ -338,24 +359,30 @@ def answers_submit(
             raise ReaderStudyError(f"{label}: {errors[first]}", errors)
 
         now = timezone.now()
+        new, changed = [], []
         for key, value in cleaned.items():
-            answer, created = Answer.objects.select_for_update().get_or_create(
-                reader=reader,
-                case=case,
-                question=questions[key],
-                defaults={
-                    "assignment": assignment,
-                    "value": value,
-                    "created_at": now,
-                    "updated_at": now,
-                    "history": [{"value": value, "at": now.isoformat()}],
-                },
-            )
-            if not created and answer.value != value:
-                answer.value = value
-                answer.updated_at = now
-                answer.history = [*answer.history, {"value": value, "at": now.isoformat()}]
-                answer.save(update_fields=["value", "updated_at", "history"])
+            entry = {"value": value, "at": now.isoformat()}
+            answer = by_question.get(questions[key].pk)
+            if answer is None:
+                new.append(
+                    Answer(
+                        reader=reader,
+                        case=case,
+                        question=questions[key],
+                        assignment=assignment,
+                        value=value,
+                        created_at=now,
+                        updated_at=now,
+                        history=[entry],
+                    )
+                )
+            elif answer.value != value:
+                answer.value, answer.updated_at, answer.history = value, now, [*answer.history, entry]
+                changed.append(answer)
+        if new:
+            Answer.objects.bulk_create(new)  # the unique constraint stays the last line of defence
+        if changed:
+            Answer.objects.bulk_update(changed, ["value", "updated_at", "history"])
 
         gap = now - reading.last_event_at if reading.last_event_at else timedelta(0)
         gap = min(max(gap, timedelta(0)), MAX_EVENT_GAP)
@@ -366,9 +393,19 @@ def answers_submit(
         reading.first_viewed_at = reading.first_viewed_at or now
         if complete and reading.completed_at is None:
             reading.completed_at = now
-        reading.save()
+        reading.save(
+            update_fields=[
+                "server_seconds",
+                "client_active_seconds",
+                "last_event_at",
+                "first_viewed_at",
+                "completed_at",
+            ]
+        )
 
-        next_current = first_incomplete_position(assignment) if complete else current
+        if reading.completed_at is not None:
+            done = done | {case.pk}
+        next_current = position_after(assignment.order, done) if complete else current
         form_done = next_current > assignment.total
         updates = {"last_activity_at": now, "started_at": assignment.started_at or now}
         if form_done and assignment.completed_at is None:
@@ -386,4 +423,6 @@ def answers_submit(
         position=position,
         next_position=next_position,
         form_completed=form_done,
+        assignment=assignment,
+        done_case_ids=done,
     )
