@@ -156,3 +156,17 @@ def check_inside_import_roots(path: str) -> Path:
 
 
 import_roots = import_roots_module.import_roots
+
+
+def report_figure_draw(*, report: Report, name: str) -> Path | None:
+    """Draw a figure's SVG or PDF on its first download (from the report's figure data) and return
+    its path; None when ``name`` is not such a figure. Concurrent first downloads are harmless:
+    each writes a temp file and renames it into place."""
+    from analysis.selectors import report_figure_to_draw
+
+    todo = report_figure_to_draw(report=report, name=name)
+    if todo is None:
+        return None
+    from analysis.core.figure_data import render_figure  # matplotlib: only on a first download
+
+    return render_figure(report.out_dir, *todo)

@@ -11,7 +11,9 @@
     pies.csv            image_index, image_id, correlation, is_pie (only with a PIE table)
     summary.json        every correlation (r, r_p, r_ci, rho, rho_p, rho_ci, n, ...), n_pies,
                         dense mAP, PIE characterisation, conventions and definitions
-    <figure>.{png,svg,pdf} for each name in Report.figures (FIGURE_NAMES order)
+    <figure>.png        for each name in Report.figures (FIGURE_NAMES order); SVG and PDF too
+                        when asked for (``formats``), else drawn on first download from
+    .figure_data.json   the arguments of every figure (analysis.core.figure_data.render_figure)
 
 Empty cells in the CSVs are missing values (e.g. first_drop_20 of a class that never drops 20%).
 """
@@ -22,6 +24,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +34,8 @@ from matplotlib.figure import Figure
 from pruning.engine.csvsafe import safe_frame  # pure (no Django), shared with the PIE table
 
 from . import forgettability as fg
-from .figures import FORMATS, fig_curves, fig_overall, fig_weights, save_figure
-from .figures_corr import fig_fcd, fig_frequency
-from .figures_pies import fig_pies
+from .figure_data import build_figure, write_figure_data
+from .figures import save_figure, weight_histogram
 from .metrics import ClassMetrics, Progress, metrics_frame, metrics_table, overall_table
 from .pies import PieCharacterisation, align_hidden_truth, characterise_pies, pie_mask
 from .stats import Correlation, _clean, correlate, mantel_p
@@ -76,7 +78,12 @@ class Report:
     summary: dict
     correlations: dict[str, Correlation]
     pie_characterisation: PieCharacterisation | None
-    figures: dict[str, Figure] = field(default_factory=dict)
+    figure_args: dict[str, dict] = field(default_factory=dict)  # name -> arguments of its builder
+
+    @cached_property
+    def figures(self) -> dict[str, Figure]:
+        """Every figure, drawn on first use (FIGURE_NAMES order)."""
+        return {name: build_figure(name, args) for name, args in self.figure_args.items()}
 
     def tables(self) -> dict[str, pd.DataFrame]:
         out = {
@@ -90,8 +97,9 @@ class Report:
             out["pies"] = self.pies
         return out
 
-    def write(self, out_dir: str | os.PathLike, formats: Sequence[str] = FORMATS) -> list[Path]:
-        """Write every table, summary.json and every figure (atomically); returns the paths."""
+    def write(self, out_dir: str | os.PathLike, formats: Sequence[str] = ("png",)) -> list[Path]:
+        """Write every table, summary.json, every figure in ``formats`` and the figures' data
+        (SVG/PDF are drawn from it on first download), atomically; returns the paths."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths = []
@@ -101,6 +109,8 @@ class Report:
         paths.append(_atomic_text(out / "summary.json", text + "\n"))
         for name, fig in self.figures.items():
             paths.extend(save_figure(fig, out / name, formats))
+        if self.figure_args:
+            paths.append(write_figure_data(out, self.figure_args))
         return paths
 
 
@@ -197,26 +207,33 @@ def compute_report(
         pc = characterise_pies(v.labels, names, mask, truth)
         pies_df = _pies_table(pie_table, v.image_ids)
     step(n_sets + 2, "figures")
-    figures = {
-        "fig1_overall": fig_overall({experiment: overall} if experiment else overall),
-        "fig2_curves": fig_curves(
-            v.sparsities, fr.rel_ap, fr.rel_auc, names, v.train_counts, classes_to_plot, len(v.seeds)
-        ),
-        "fig3_frequency": fig_frequency(
-            summary_df,
-            corrs["first_drop_20_vs_log_train_freq"],
-            corrs["delta_ap_95_vs_log_train_freq"],
-            fr.delta_ap.label,
-        ),
-        "fig4_cooccurrence": fig_fcd(pairs, corrs),
+    figure_args = {
+        "fig1_overall": {"overall": overall, "experiment": experiment},
+        "fig2_curves": {
+            "sparsities": v.sparsities,
+            "rel_ap": fr.rel_ap,
+            "rel_auc": fr.rel_auc,
+            "class_names": names,
+            "train_freq": v.train_counts,
+            "classes": list(classes_to_plot) if classes_to_plot else None,
+            "n_seeds": len(v.seeds),
+        },
+        "fig3_frequency": {
+            "summary": summary_df,
+            "corr_drop": corrs["first_drop_20_vs_log_train_freq"],
+            "corr_delta": corrs["delta_ap_95_vs_log_train_freq"],
+            "delta_label": fr.delta_ap.label,
+        },
+        "fig4_cooccurrence": {"pairs": pairs, "corrs": corrs},
     }
     if pc is not None:
-        figures["fig5_pies"] = fig_pies(pc)
+        figure_args["fig5_pies"] = {"pc": pc}
     if weights is not None:
-        figures["fig_weights"] = fig_weights(weights)
+        models = dict(weights) if isinstance(weights, Mapping) else {"": weights}
+        figure_args["fig_weights"] = {"hists": {name: weight_histogram(ws) for name, ws in models.items()}}
     summary = _summary(experiment, v, overall, fr, corrs, pc, pie_table)
     step(total, "done")
-    return Report(experiment, cm, overall, fr.table(), summary_df, pairs, pies_df, summary, corrs, pc, figures)
+    return Report(experiment, cm, overall, fr.table(), summary_df, pairs, pies_df, summary, corrs, pc, figure_args)
 
 
 def _correlations(fr, train_counts, labels, pairs, n_boot, n_perm, seed) -> dict[str, Correlation]:
