@@ -115,6 +115,11 @@ def matrix(world) -> list[tuple]:
         ("readerstudy:image",                "get",  u("readerstudy:image", args=[token]),             302, 200, 404, 200, 404, 200),
         ("readerstudy:dashboard",            "get",  u("readerstudy:dashboard", args=[pk]),            302, 403, 403, 200, 404, 200),
         ("readerstudy:set_status",           "post", u("readerstudy:set_status", args=[pk]),           302, 403, 403, 403, 403, 302),
+        ("readerstudy:readers",              "post", u("readerstudy:readers", args=[pk]),              302, 403, 403, 403, 403, 302),
+        ("readerstudy:clone",                "post", u("readerstudy:clone", args=[pk]),                302, 403, 403, 403, 403, 302),
+        ("readerstudy:delete",               "post", u("readerstudy:delete", args=[pk]),               302, 403, 403, 403, 403, 302),
+        ("readerstudy:preview",              "get",  u("readerstudy:preview", args=[pk, 1, 1]),        302, 403, 403, 403, 403, 200),
+        ("readerstudy:preview_case",         "get",  u("readerstudy:preview_case", args=[pk, 1, 2]),   302, 403, 403, 403, 403, 200),
         ("readerstudy:export_tidy",          "get",  u("readerstudy:export_tidy", args=[pk]),          302, 403, 403, 200, 404, 200),
         ("readerstudy:export_flags",         "get",  u("readerstudy:export_flags", args=[pk]),         302, 403, 403, 200, 404, 200),
         ("readerstudy:export_via_zip",       "get",  u("readerstudy:export_via_zip", args=[pk]),       302, 403, 403, 200, 404, 200),
@@ -143,6 +148,8 @@ def bodies(world, role) -> dict:
     return {
         "jobs:job_start": {"kind": "selfcheck"},
         "readerstudy:set_status": {"action": "open"},  # already open: allowed for admins, changes nothing
+        "readerstudy:readers": {"remove": [world["users"]["reader_a"].pk]},  # refused: the study is open
+        "readerstudy:delete": {},  # refused: the study is open
         # Reader A's first case, sent by each role with their own assignment (or one that is nobody's).
         "readerstudy:api-answer-submit": {"case": token, "assignment": mine or a.pk, "answers": {"agree_label": "yes"}},
         "readerstudy:api-case-flag": {"case": token, "flagged": True, "comment": "blurred"},
