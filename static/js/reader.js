@@ -16,7 +16,9 @@
   study.questions.forEach(function (q) { questions[q.key] = q; });
   var activeIndex = 0;
   // Per user and study (a shared reading-room computer has many readers); cleared at logout.
-  var PENDING_KEY = boot.reader.pending_key, ASSIGNMENT = boot.reader.assignment;
+  // An admin's preview has no reader: nothing is stored or sent.
+  var reader = boot.reader || { pending_key: null, assignment: null };
+  var PENDING_KEY = reader.pending_key, ASSIGNMENT = reader.assignment;
 
   // --- viewer ---------------------------------------------------------------------------------------
   // Window/level presets in display-pixel units (the images are 8-bit renderings): which grey range to stretch.
@@ -89,10 +91,12 @@
   var retryTimer = null;
 
   function loadPending() {
+    if (!PENDING_KEY) { return {}; }
     try { return JSON.parse(localStorage.getItem(PENDING_KEY)) || {}; } catch (e) { return {}; }
   }
   function storePending() {
     try {
+      if (!PENDING_KEY) { return; }
       if (Object.keys(pending).length) { localStorage.setItem(PENDING_KEY, JSON.stringify(pending)); }
       else { localStorage.removeItem(PENDING_KEY); }
     } catch (e) { /* private mode: the in-memory queue still retries */ }
@@ -316,7 +320,7 @@
   // The server-side reading clock starts with this POST (a GET never writes). Best effort: a lost "viewed"
   // only shortens the server time of this case.
   function markViewed(position) {
-    if (!current.editable) { return; }
+    if (boot.preview || !current.editable) { return; }
     fetch(urls.viewed + position + "/viewed/", {
       method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf, Accept: "application/json" },
     }).catch(function () {});

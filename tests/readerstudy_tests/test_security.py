@@ -134,7 +134,7 @@ def test_reader_js_keys_the_store_by_user_and_clears_it_at_logout():
     from django.conf import settings
 
     js = (settings.BASE_DIR / "static" / "js" / "reader.js").read_text()
-    assert "PENDING_KEY = boot.reader.pending_key" in js and '"rs-pending-" + study.id' not in js
+    assert "PENDING_KEY = reader.pending_key" in js and '"rs-pending-" + study.id' not in js
     assert "localStorage.removeItem(PENDING_KEY)" in js[js.index('querySelector("form.logout")') :]
     assert "assignment: ASSIGNMENT" in js
 
