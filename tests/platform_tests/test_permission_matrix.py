@@ -101,6 +101,7 @@ def matrix(world) -> list[tuple]:
         ("pruning:experiment_select_pies",   "post", u("pruning:experiment_select_pies", args=[MISSING]), 302, 403, 403, 403, 403, 404),
         ("pruning:run_file",                 "get",  u("pruning:run_file", args=[MISSING, 0, "history.csv"]), 302, 403, 403, 404, 404, 404),
         ("pruning:pie_table",                "get",  u("pruning:pie_table", args=[MISSING]),           302, 403, 403, 404, 404, 404),
+        ("overview",                         "get",  u("overview"),                                    302, 403, 403, 200, 200, 200),
         ("analysis:home",                    "get",  u("analysis:home"),                               302, 403, 403, 200, 200, 200),
         ("analysis:report_new",              "get",  u("analysis:report_new"),                         302, 403, 403, 200, 200, 200),
         ("analysis:report_detail",           "get",  u("analysis:report_detail", args=[MISSING]),      302, 403, 403, 404, 404, 404),
@@ -185,3 +186,21 @@ def test_permission_matrix(world, role, client):
     assert failures == [], failures
     # Only reader A's own submission may have written an answer.
     assert Answer.objects.count() == (1 if role == "reader_a" else 0)
+
+
+@pytest.mark.parametrize("role, sees", [("owner", True), ("stranger", False), ("admin", True)])
+def test_lists_of_studies_show_only_granted_ones(world, role, sees, client):
+    """Per-study access (hole 8): a researcher not granted on a study does not even see its title."""
+    client.force_login(world["users"][role])
+    for url in (reverse("readerstudy:home"), reverse("overview"), reverse("readerstudy:api-studies")):
+        assert ("Matrix" in client.get(url).content.decode()) is sees, url
+
+
+def test_a_collaborator_gets_the_owners_view(world, client):
+    services.study_grant(study=world["study"], user=world["users"]["stranger"])
+    client.force_login(world["users"]["stranger"])
+    pk = world["study"].pk
+    for name in ("readerstudy:dashboard", "readerstudy:export_tidy", "readerstudy:api-study-cases"):
+        assert client.get(reverse(name, args=[pk])).status_code == 200, name
+    services.study_revoke(study=world["study"], user=world["users"]["stranger"])
+    assert client.get(reverse("readerstudy:dashboard", args=[pk])).status_code == 404
