@@ -163,6 +163,10 @@ MEDIA_ROOT = VAR_DIR / "media"
 # Folders (besides ARTIFACT_ROOT) from which the web form may import the paper's released predictions.
 # Those are pickles, which can run code when loaded, so only trusted folders are allowed (":"-separated).
 ANALYSIS_IMPORT_ROOTS = [Path(p).resolve() for p in os.environ.get("ANALYSIS_IMPORT_ROOTS", "").split(":") if p]
+# init="imagenet" needs torchvision's ImageNet weights in the torch hub cache ($TORCH_HOME). Off: a
+# training job without them fails at once with a clear message (these machines have no internet);
+# on: the worker downloads them once. `manage.py fetch_weights` fills the cache ahead of time.
+ALLOW_WEIGHTS_DOWNLOAD = env_bool("ALLOW_WEIGHTS_DOWNLOAD", False)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 
 # --- Celery ---------------------------------------------------------------------------------------

@@ -95,6 +95,7 @@ def train_execute(*, run: TrainingRun, progress=None) -> dict:
         image_size=experiment.image_size,
         seed=run.seed,
         class_names=list(splits["train"].class_names),
+        allow_download=settings.ALLOW_WEIGHTS_DOWNLOAD,
     )
     out = train_run(
         config,
