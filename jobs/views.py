@@ -52,7 +52,9 @@ def job_status(request: HttpRequest) -> JsonResponse:
         ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip()][:500]
     except ValueError:
         return JsonResponse({"error": "ids must be a comma-separated list of integers"}, status=400)
-    return JsonResponse({"jobs": [selectors.job_status_payload(j) for j in Job.objects.filter(pk__in=ids)]})
+    jobs = list(Job.objects.filter(pk__in=ids))
+    waiting = selectors.waiting_reasons(jobs)
+    return JsonResponse({"jobs": [selectors.job_status_payload(j, waiting.get(j.pk, "")) for j in jobs]})
 
 
 @admin_required
