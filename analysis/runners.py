@@ -15,6 +15,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+from analysis.import_roots import check_import_file
 from analysis.inputs import (
     AnalysisInputs,
     Progress,
@@ -25,6 +26,7 @@ from analysis.inputs import (
     paper_prediction_files,
 )
 from analysis.models import Report
+from jobs.attempts import fenced
 from jobs.models import Job
 
 MANIFEST = "manifest.json"
@@ -68,6 +70,10 @@ def report_sources(report: Report) -> list[Path]:
 
 def load_report_inputs(report: Report, progress: Progress | None = None) -> AnalysisInputs:
     if report.source == Report.Source.PRUNECXR:
+        # Checked here, in the worker, right before unpickling (and again at every rerun): the row may have
+        # been edited since the form checked the folder, and a file may since have become a symlink.
+        for path in report_sources(report):
+            check_import_file(path)
         return load_paper_layout(report.prunecxr_dir, report.labels_dir, report.dataset_name, progress=progress)
     inputs = load_stores(
         report.prediction_paths,
@@ -133,7 +139,8 @@ def run_report(job: Job, progress: Progress) -> dict:
         rep = inputs.compute(experiment=report.title, progress=_scaled(progress, COMPUTE))
         names = write_report_folder(rep, out, fp, progress=_scaled(progress, WRITE))
     summary = json.loads((out / "summary.json").read_text())
-    Report.objects.filter(pk=report.pk).update(summary=summary)
+    with fenced(progress):  # as a job: only while this attempt still owns it
+        Report.objects.filter(pk=report.pk).update(summary=summary)
     progress(1000, 1000, "already up to date" if skipped else "done")
     return {
         "report_id": report.pk,

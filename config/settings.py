@@ -5,7 +5,6 @@ Production and CI: DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis).
 """
 
 import os
-import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -35,15 +34,21 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name}={value!r} is not an integer.") from None
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+
+
 def _secret_key() -> str:
     """SECRET_KEY from the environment, else one generated once and kept in var/ (demo, tests)."""
     if key := os.environ.get("SECRET_KEY"):
         return key
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    from config.secretkey import load_or_create_secret_key
+
+    return load_or_create_secret_key(VAR_DIR / "secret_key")
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -75,6 +80,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files, not a CDN
+    "axes",
     "jobs",
     "pruning",
     "analysis",
@@ -90,8 +97,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "config.middleware.ReaderIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into its 429 response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -137,6 +147,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses logins while a username + address pair is locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling: after AXES_FAILURE_LIMIT failed logins for one username from one address, further
+# attempts are refused (429) for AXES_COOLOFF_MINUTES. Keyed by the pair, so one reader's typos do not lock
+# out a whole reading room behind one address, and nobody can lock out a user from elsewhere.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no log line per login; lockouts are still logged
+AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0)  # reverse proxies in front of gunicorn
+
+# Sessions: shared reading-room workstations. The login cookie dies with the browser, and a reader idle for
+# READER_IDLE_MINUTES is signed out (0 turns it off); the absolute limit is SESSION_COOKIE_AGE.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600)
+READER_IDLE_MINUTES = env_int("READER_IDLE_MINUTES", 30)
+SESSION_COOKIE_HTTPONLY = True
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -175,31 +207,52 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 12 * 3600)
 _broker_dir = Path(os.environ.get("CELERY_BROKER_DIR", VAR_DIR / "broker")).resolve()
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Exchange tables; kombu's default is control/ in the current folder (the repository root).
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
         "polling_interval": 0.1,  # a queued job starts within ~0.1 s
     }
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # A message is redelivered only after the visibility timeout, so it must outlast the longest task.
+    # A message is redelivered only after the visibility timeout, so it must outlast the longest task
+    # (the reaper brings back a job lost with its worker long before that).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 3600}
+    # Every Redis key this deployment uses starts with this (tests/isolation.py: one prefix per test run,
+    # so concurrent runs on one Redis never take each other's messages).
+    if _key_prefix := os.environ.get("CELERY_BROKER_KEY_PREFIX", ""):
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = _key_prefix
 else:
     raise ImproperlyConfigured(
         f"CELERY_BROKER_URL={CELERY_BROKER_URL!r}: use redis://host:6379/0, or unset it for the "
         "embedded filesystem broker."
     )
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_DEFAULT_QUEUE = "default"
+# Queue names start with JOBS_QUEUE_PREFIX (empty in production): the fault tests give their own workers
+# their own queues, so a worker another test started never takes their jobs.
+JOBS_QUEUE_PREFIX = os.environ.get("JOBS_QUEUE_PREFIX", "")
+CELERY_TASK_DEFAULT_QUEUE = JOBS_QUEUE_PREFIX + "default"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Jobs: heartbeats and the reaper ----------------------------------------------------------------
+# A running attempt's heartbeat thread writes every JOBS_HEARTBEAT_SECONDS; a RUNNING job silent for
+# JOBS_STALE_AFTER_SECONDS lost its worker, and the reaper (Celery beat, every JOBS_REAP_SECONDS) sends
+# it again. A QUEUED job whose message is in no queue for JOBS_LOST_AFTER_SECONDS is sent again too.
+JOBS_HEARTBEAT_SECONDS = env_float("JOBS_HEARTBEAT_SECONDS", 20)
+JOBS_STALE_AFTER_SECONDS = env_float("JOBS_STALE_AFTER_SECONDS", 120)
+JOBS_LOST_AFTER_SECONDS = env_float("JOBS_LOST_AFTER_SECONDS", 120)
+JOBS_REAP_SECONDS = env_float("JOBS_REAP_SECONDS", 30)
+CELERY_BEAT_SCHEDULE = {"jobs-reap": {"task": "jobs.reap", "schedule": JOBS_REAP_SECONDS}}
+CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILENAME") or str(VAR_DIR / "celerybeat-schedule")
 
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -213,6 +266,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 LOGGING = {

@@ -14,6 +14,8 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from jobs.attempts import fenced
+from pruning.engine.csvsafe import safe_frame
 from pruning.models import Dataset, PIESelection, PruningSweep, TrainingRun
 
 
@@ -113,9 +115,17 @@ def train_execute(*, run: TrainingRun, progress=None) -> dict:
     run.epochs_run = out["epochs_run"]
     run.stopped_early = out["stopped_early"]
     run.finished_at = timezone.now()
-    run.save(
-        update_fields=["checkpoint_path", "best_epoch", "best_val_loss", "epochs_run", "stopped_early", "finished_at"]
-    )
+    with fenced(progress):  # as a job: only while this attempt still owns it
+        run.save(
+            update_fields=[
+                "checkpoint_path",
+                "best_epoch",
+                "best_val_loss",
+                "epochs_run",
+                "stopped_early",
+                "finished_at",
+            ]
+        )
     return run_summary(run)
 
 
@@ -167,7 +177,8 @@ def sweep_execute(*, sweep: PruningSweep, progress=None) -> dict:
     sweep.achieved_sparsity = json_safe({k: v.get("overall") for k, v in achieved.items()})
     sweep.n_done = int(result.done.sum())
     sweep.finished_at = timezone.now()
-    sweep.save(update_fields=["predictions_path", "achieved_sparsity", "n_done", "finished_at"])
+    with fenced(progress):
+        sweep.save(update_fields=["predictions_path", "achieved_sparsity", "n_done", "finished_at"])
     return sweep_summary(sweep)
 
 
@@ -223,7 +234,7 @@ def select_execute(*, selection: PIESelection, progress=None) -> dict:
         result = select_pies_from_sets(sets, sparsity=selection.sparsity, q=selection.q)
     summary = json_safe({**result.summary, "seeds": seeds})
     path = selection.table_file
-    csv = result.table.to_csv(index=False).encode()
+    csv = safe_frame(result.table).to_csv(index=False).encode()  # ids are text a spreadsheet must not run
     atomic_write(path, lambda f: f.write(csv))
     meta = json.dumps(summary, indent=1, sort_keys=True).encode()
     atomic_write(path.with_suffix(".json"), lambda f: f.write(meta))
@@ -234,9 +245,10 @@ def select_execute(*, selection: PIESelection, progress=None) -> dict:
     selection.tie_group_size = summary.get("tie_group_size")
     selection.summary = summary
     selection.finished_at = timezone.now()
-    selection.save(
-        update_fields=["table_path", "n_images", "n_pies", "n_nan", "tie_group_size", "summary", "finished_at"]
-    )
+    with fenced(progress):
+        selection.save(
+            update_fields=["table_path", "n_images", "n_pies", "n_nan", "tie_group_size", "summary", "finished_at"]
+        )
     if progress:
         progress(len(sets) + 1, len(sets) + 1, f"{selection.n_pies} PIEs of {selection.n_images} images")
     return selection_summary(selection)

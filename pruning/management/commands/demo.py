@@ -7,6 +7,7 @@ Ctrl-C, when the worker is stopped too. While the site is up the worker trains, 
 writes the forgettability report; the admin then builds a reader study from the PIE selection.
 """
 
+import signal
 from pathlib import Path
 
 from django.conf import settings
@@ -41,13 +42,27 @@ class Command(BaseCommand):
             ensure_demo_experiment(self.stdout)
         if no_server:
             return
-        worker = start_worker(Path(settings.VAR_DIR) / "demo-worker.log")
-        self.stdout.write(self.style.SUCCESS(f"Celery worker started (pid {worker.pid}, log {worker.log_path})."))
-        self.stdout.write(self.style.SUCCESS(f"\n  Open http://{host}:{port}/  and log in as admin / admin-demo\n"))
+        # SIGTERM (docker stop, systemd, kill) ends the demo like Ctrl-C does, so the worker is stopped too
+        # instead of being orphaned in its own process group.
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        worker = None
         try:
+            # -B: Celery beat inside the worker runs the reaper, which brings back jobs lost with a worker.
+            worker = start_worker(Path(settings.VAR_DIR) / "demo-worker.log", beat=True)
+            self.stdout.write(self.style.SUCCESS(f"Celery worker started (pid {worker.pid}, log {worker.log_path})."))
+            self.stdout.write(self.style.SUCCESS(f"\n  Open http://{host}:{port}/  and log in as admin / admin-demo\n"))
+            self.stdout.flush()
             call_command("runserver", f"{host}:{port}", use_reloader=False)
+        except KeyboardInterrupt:
+            pass
         finally:
-            stop_worker(worker)
+            if worker is not None:
+                stop_worker(worker)
+                self.stdout.write(f"Celery worker (pid {worker.pid}) stopped.")
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 DEMO_DATASET = "synthetic-demo"
