@@ -1,4 +1,5 @@
-"""Perception statistics pages, downloads and JSON API: HTTP only (role check, call analysis.perception)."""
+"""Perception statistics pages, downloads and JSON API: HTTP only (role and per-study access check, then
+analysis.perception). A study the user has no researcher access to answers 404, as its dashboard does."""
 
 import mimetypes
 
@@ -12,11 +13,11 @@ from rest_framework.response import Response
 
 from analysis import perception
 from config.roles import researcher_required
+from readerstudy.access import researcher_studies
 from readerstudy.api import Api, IsResearcher
-from readerstudy.models import Study
 
 
-def _context(request: HttpRequest, study: Study) -> dict:
+def _context(request: HttpRequest, study) -> dict:
     stats = perception.perception_request(study=study, user=request.user)
     return {
         "study": study,
@@ -33,14 +34,14 @@ def _context(request: HttpRequest, study: Study) -> dict:
 @researcher_required
 def perception_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The statistics page. Asking for it starts a job when the answers changed since the last one."""
-    study = get_object_or_404(Study, pk=pk)
+    study = get_object_or_404(researcher_studies(request.user), pk=pk)
     return render(request, "analysis/perception.html", _context(request, study))
 
 
 @researcher_required
 def perception_file(request: HttpRequest, pk: int, name: str) -> FileResponse:
     """One file of the statistics folder: PNGs inline (the page's <img>), everything else as an attachment."""
-    stats = get_object_or_404(perception.PerceptionStats, study_id=pk)
+    stats = get_object_or_404(perception.PerceptionStats, study_id=pk, study__in=researcher_studies(request.user))
     path = perception.perception_file_path(stats=stats, name=name)
     if path is None:
         raise Http404("No such file in these statistics.")
@@ -54,7 +55,7 @@ def perception_file(request: HttpRequest, pk: int, name: str) -> FileResponse:
 @researcher_required
 def perception_html(request: HttpRequest, pk: int) -> HttpResponse:
     """One self-contained HTML file (figures embedded) to send to co-authors."""
-    stats = get_object_or_404(perception.PerceptionStats, study_id=pk)
+    stats = get_object_or_404(perception.PerceptionStats, study_id=pk, study__in=researcher_studies(request.user))
     if not stats.stage:
         raise Http404("The statistics have not been computed yet.")
     html = render_to_string(
@@ -95,7 +96,7 @@ class PerceptionStatsApi(Api):
         summary="A study's perception statistics (starts a computation when the answers changed)",
     )
     def get(self, request: Request, pk: int) -> Response:
-        study = get_object_or_404(Study, pk=pk)
+        study = get_object_or_404(researcher_studies(request.user), pk=pk)
         stats = perception.perception_request(study=study, user=request.user)
         data = {
             "study": study.pk,

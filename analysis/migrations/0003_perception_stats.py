@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('analysis', '0002_report_job_in_jobs_app'),
         ('jobs', '0001_initial'),
-        ('readerstudy', '0003_case_without_image_simulated_answer'),
+        ('readerstudy', '0004_case_without_image_simulated_answer'),
     ]
 
     operations = [

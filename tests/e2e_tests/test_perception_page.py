@@ -23,6 +23,7 @@ def test_statistics_page_renders_its_figures_load_and_a_csv_download_parses(
         title="Perception e2e", candidates=make_candidates(tmp_path / "src", n_pie=6, n_non=6),
         n_forms=1, cases_per_form=12, seed=3, created_by=admin_user,
     )  # fmt: skip
+    services.study_grant(study=study, user=researcher)
     call_command("simulate_readers", "--study", str(study.pk), "--readers", "3", "--seed", "2")
 
     page.goto(live_server.url + f"/reports/perception/{study.pk}/")

@@ -193,11 +193,12 @@ def test_our_via_export_round_trips_to_identical_statistics():
 
 
 @pytest.mark.django_db
-def test_imported_study_dashboard_renders_cases_without_images(researcher_client):
+def test_imported_study_dashboard_renders_cases_without_images(researcher, researcher_client):
     from django.urls import reverse
 
     files = [("r1.csv", via_text({"a.png": {TEXTS[1]: "2"}, "b.png": {TEXTS[1]: "4"}}))]
-    study = study_import_via(files=files, mapping=("m.csv", "filename,pie\na.png,1\nb.png,0\n")).study
+    mapping = ("m.csv", "filename,pie\na.png,1\nb.png,0\n")
+    study = study_import_via(files=files, mapping=mapping, user=researcher).study  # the researcher owns it
     page = researcher_client.get(reverse("readerstudy:dashboard", args=[study.pk]))
     assert page.status_code == 200 and page.content.decode().count("(no image)") == 2
     case = Case.objects.filter(study=study).first()

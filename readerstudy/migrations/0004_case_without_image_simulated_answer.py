@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('readerstudy', '0002_case_flag'),
+        ('readerstudy', '0003_study_collaborators'),
     ]
 
     operations = [
