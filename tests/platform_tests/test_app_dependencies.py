@@ -11,7 +11,7 @@ APPS = ("config", "jobs", "pruning", "analysis", "readerstudy")
 ALLOWED = {
     "config": set(),
     "jobs": {"config"},
-    "readerstudy": {"config"},
+    "readerstudy": {"config", "jobs"},  # jobs knows no other app; readerstudy registers its build job there
     "pruning": {"config", "jobs", "readerstudy"},
     "analysis": {"config", "jobs", "pruning", "readerstudy"},
 }
