@@ -46,7 +46,7 @@ def test_sigterm_stops_the_demo_and_its_worker(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if k not in (*SERVICE_VARS, "CELERY_BEAT_SCHEDULE_FILENAME")}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", VAR_DIR=str(tmp_path / "var"), PYTHONUNBUFFERED="1")
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", VAR_DIR=str(tmp_path / "var"), PYTHONUNBUFFERED="1", DEBUG="1")
     cmd = [sys.executable, "manage.py", "demo", "--no-data", "--port", str(port)]
     demo = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
