@@ -20,10 +20,11 @@ class Command(BaseCommand):
     help = "Create the demo accounts (admin, researcher, reader1, reader2) with known passwords."
 
     def handle(self, *args, **options):
-        if not settings.DEBUG:
+        if not (settings.DEBUG or settings.DEMO):
             # These passwords are printed in the README: on a real deployment they would reset the admin's.
             raise CommandError(
-                "demo_accounts sets published passwords (admin / admin-demo, ...) and runs only with DEBUG=1. "
+                "demo_accounts sets published passwords (admin / admin-demo, ...) and runs only with DEMO=1 "
+                "(or DEBUG=1). "
                 "On a real deployment use `manage.py createsuperuser` and `manage.py invite_reader`."
             )
         User = get_user_model()
