@@ -221,6 +221,7 @@ def select_execute(*, selection: PIESelection, progress=None) -> dict:
     else:
         result = select_pies_from_sets(sets, sparsity=selection.sparsity, q=selection.q)
     summary = json_safe({**result.summary, "seeds": seeds})
+    summary["diagnostics"] = json_safe(_selection_diagnostics(selection, sets, seeds, result.table))
     path = selection.table_file
     csv = result.table.to_csv(index=False).encode()
     atomic_write(path, lambda f: f.write(csv))
@@ -239,6 +240,26 @@ def select_execute(*, selection: PIESelection, progress=None) -> dict:
     if progress:
         progress(len(sets) + 1, len(sets) + 1, f"{selection.n_pies} PIEs of {selection.n_images} images")
     return selection_summary(selection)
+
+
+def _selection_diagnostics(selection: PIESelection, sets: list, seeds: list[int], table) -> dict:
+    """Findings per image, class mix, dominance warning and leave-one-seed-out stability of the PIEs,
+    from the test labels the dataset gives (never a synthetic set's hidden truth)."""
+    from pruning.engine.pie_diagnostics import diagnostics_from_sets
+
+    test = load_dataset(selection.experiment.dataset)["test"]
+    if list(test.ids) != [str(i) for i in table["image_id"]]:
+        raise ValueError(f"PIE table of selection #{selection.pk} does not follow the test split's image order")
+    return diagnostics_from_sets(
+        sets,
+        table["is_pie"].to_numpy(bool),
+        test.labels,
+        list(test.class_names),
+        seeds,
+        definition=selection.definition,
+        sparsity=selection.sparsity,
+        q=selection.q,
+    )
 
 
 # --- synthetic dataset ----------------------------------------------------------------------------
