@@ -4,3 +4,20 @@ from django.apps import AppConfig
 class AnalysisConfig(AppConfig):
     name = "analysis"
     verbose_name = "Forgettability and perception reports"
+
+    def ready(self) -> None:
+        from analysis import runners, services
+        from jobs.kinds import JobKind, register_kind
+        from pruning.hooks import ExperimentFollowUp, register_follow_up
+
+        # Forgettability + PIE report (Figs 1-5) from prediction stores: CPU work, default queue.
+        register_kind(JobKind(services.JOB_KIND, "Forgettability and PIE report", "default", runners.run_report))
+        # An experiment's report, started by the pipeline once its PIEs are selected.
+        register_follow_up(
+            ExperimentFollowUp(
+                "report",
+                "Forgettability and PIE report",
+                services.JOB_KIND,
+                services.report_create_for_experiment,
+            )
+        )

@@ -38,7 +38,7 @@ class AnalysisInputError(ValueError):
 
 @dataclass
 class AnalysisInputs:
-    probs: np.ndarray  # float32 [seeds, S, N, C]
+    probs: np.ndarray | None  # float32 [seeds, S, N, C]; None when streamed (``metrics`` instead)
     sparsities: np.ndarray  # [S]
     seeds: list[int]
     image_ids: list[str]
@@ -49,6 +49,7 @@ class AnalysisInputs:
     hidden_truth: pd.DataFrame | None = None
     weights: list[np.ndarray] | None = None
     sources: list[Path] = field(default_factory=list)  # every file read, for fingerprints
+    metrics: object | None = None  # analysis.core ClassMetrics [seeds, S, C], computed while reading
 
     def compute(self, *, experiment: str = "", progress: Progress | None = None, **kwargs):
         """Run the whole report (lazy import: the web process never needs the analysis core)."""
@@ -67,6 +68,7 @@ class AnalysisInputs:
             weights=self.weights,
             experiment=experiment,
             progress=progress,
+            metrics=self.metrics,
             **kwargs,
         )
 
@@ -99,8 +101,11 @@ def read_label_csv(path: Path, class_names: Sequence[str], against: str) -> tupl
         )
     labels = np.zeros((len(df), len(class_names)), dtype=np.uint8)
     for j, col in enumerate(class_names):
-        cells = df[col].str.strip()
+        cells = df[col]
         ones, zeros = cells.isin(_TRUE).to_numpy(), cells.isin(_FALSE).to_numpy()
+        if not (ones | zeros).all():  # strip only when needed: a Python call per cell is slow at scale
+            cells = cells.str.strip()
+            ones, zeros = cells.isin(_TRUE).to_numpy(), cells.isin(_FALSE).to_numpy()
         bad = np.flatnonzero(~(ones | zeros))
         if len(bad):
             raise AnalysisInputError(
@@ -127,17 +132,22 @@ def load_paper_layout(
     pie_sparsity: float = 0.9,
     pie_q: float = 0.05,
     progress: Progress | None = None,
+    workers: int = 4,
 ) -> AnalysisInputs:
-    """Predictions, labels and PIEs from the paper's released files.
+    """Per-class metrics, labels and PIEs from the paper's released files.
 
-    Seeds and sparsities come from the file names (``import_prunecxr``). Test labels come from
+    Seeds and sparsities come from the file names (``iter_prunecxr``). Test labels come from
     ``miccai2023_{dataset}_labels_test.csv`` (row ``i`` is prediction row ``i``, as in the paper's
     code); when the prediction frames carry a ``label`` column it must agree with that file.
     Train labels give the class frequencies. PIEs: seed-averaged dense vs ``pie_sparsity``.
+
+    Streams: one seed's files at a time (read by ``workers`` threads, the next seed while this
+    one is scored) into :class:`analysis.core.streaming.SeedAccumulator`, so memory holds one
+    seed and the float64 seed sum, never all seeds; ``probs`` is None and ``metrics`` is set.
     """
+    from analysis.core.streaming import SeedAccumulator
     from pruning.engine.data import PAPER_ID_COLUMN
-    from pruning.engine.prunecxr import import_prunecxr, prunecxr_labels, prunecxr_seeds
-    from pruning.engine.store import stack_seeds
+    from pruning.engine.prunecxr import iter_prunecxr, prunecxr_labels, prunecxr_seeds, prunecxr_sparsities
 
     preds_dir, labels_dir = Path(preds_dir), Path(labels_dir)
     if not preds_dir.is_dir():
@@ -145,24 +155,31 @@ def load_paper_layout(
     if not labels_dir.is_dir():
         raise AnalysisInputError(f"{labels_dir}: labels folder not found")
     files = paper_prediction_files(preds_dir, dataset)
-    _report(progress, 0, 4, f"reading {len(files)} prediction files")
     try:
-        sets = import_prunecxr(preds_dir, dataset)
+        seeds = prunecxr_seeds(preds_dir, dataset)
+        available = np.asarray(prunecxr_sparsities(preds_dir, dataset))
+        stream = iter_prunecxr(preds_dir, dataset, workers=workers)
+        first_set = next(stream)
     except ValueError as exc:
         raise AnalysisInputError(str(exc)) from exc
-    seeds = prunecxr_seeds(preds_dir, dataset)
+    if not np.any(np.abs(available - pie_sparsity) <= 1e-9):
+        raise AnalysisInputError(
+            f"{preds_dir}: PIE sparsity {pie_sparsity} is not among the sparsities found {available.tolist()}; "
+            "choose one of them (--pie-sparsity)"
+        )
     first = files[0]
-    classes, n = sets[0].class_names, len(sets[0].image_ids)
+    classes, n = first_set.class_names, len(first_set.image_ids)
+    total = len(seeds) + 2
 
-    _report(progress, 1, 4, "reading labels")
+    _report(progress, 0, total, "reading labels")
     test_path = paper_label_path(labels_dir, dataset, "test")
     test_df, y_test = read_label_csv(test_path, classes, first.name)
     if len(test_df) != n:
         raise AnalysisInputError(
             f"{test_path}: {len(test_df)} label rows but the predictions have {n} rows ({first.name})"
         )
-    if "label" in pd.read_pickle(first).columns:
-        y_file, _ = prunecxr_labels(first)
+    y_file, _ = prunecxr_labels(first) if "label" in pd.read_pickle(first).columns else (None, None)
+    if y_file is not None:
         diff = np.flatnonzero((y_file != y_test).any(axis=1))
         if len(diff):
             raise AnalysisInputError(
@@ -175,16 +192,27 @@ def load_paper_layout(
     ids = test_df[id_col].str.strip().tolist() if id_col in test_df.columns else [str(i) for i in range(n)]
     if len(set(ids)) != len(ids):
         ids = [str(i) for i in range(n)]  # duplicate ids cannot key the PIE table; fall back to rows
-    for ps in sets:
-        ps.image_ids = ids
 
-    _report(progress, 2, 4, f"selecting PIEs at sparsity {pie_sparsity}")
-    pie_table = _select_pies(sets, pie_sparsity, pie_q, where=str(preds_dir))
-    probs, sparsities, _, _ = stack_seeds(sets)
-    _report(progress, 4, 4, "inputs loaded")
+    acc = SeedAccumulator(y_test, len(available))
+    try:
+        _report(progress, 1, total, f"seed {seeds[0]}: metrics (1/{len(seeds)})")
+        acc.add(first_set.probs)
+        del first_set  # from here on one seed is held at a time
+        for i, ps in enumerate(stream, start=1):
+            _report(progress, 1 + i, total, f"seed {seeds[i]}: reading and metrics ({i + 1}/{len(seeds)})")
+            acc.add(ps.probs)
+            del ps
+    except ValueError as exc:
+        raise AnalysisInputError(str(exc)) from exc
+    finally:
+        stream.close()
+
+    _report(progress, total - 1, total, f"selecting PIEs at sparsity {pie_sparsity}")
+    pie_table = _select_pies_from_mean(acc, available, ids, pie_sparsity, pie_q)
+    _report(progress, total, total, "inputs loaded")
     return AnalysisInputs(
-        probs=probs,
-        sparsities=sparsities,
+        probs=None,
+        sparsities=available,
         seeds=seeds,
         image_ids=ids,
         class_names=list(classes),
@@ -192,7 +220,15 @@ def load_paper_layout(
         labels_train=y_train,
         pie_table=pie_table,
         sources=[*files, test_path, train_path],
+        metrics=acc.metrics(),
     )
+
+
+def _select_pies_from_mean(acc, sparsities: np.ndarray, ids: list[str], sparsity: float, q: float) -> pd.DataFrame:
+    from pruning.engine.pies import select_pies_from_mean
+
+    mean = acc.ensemble_mean()
+    return select_pies_from_mean(mean, sparsities, sparsity, q, ids, n_seeds=acc.n_seeds).table
 
 
 def _select_pies(sets, sparsity: float, q: float, where: str) -> pd.DataFrame:

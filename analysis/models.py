@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from pruning.models import Job
+from jobs.models import Job
 
 
 class Report(models.Model):

@@ -25,7 +25,7 @@ from analysis.inputs import (
     paper_prediction_files,
 )
 from analysis.models import Report
-from pruning.models import Job
+from jobs.models import Job
 
 MANIFEST = "manifest.json"
 # Phases of the job's progress bar, in per-mille of the whole run.

@@ -22,6 +22,9 @@ FIGURES = [
     ("fig_weights", "Weight magnitudes of the dense model (Conv2d and Linear)"),
 ]
 FIGURE_FORMATS = ("png", "svg", "pdf")
+# The numbers behind every figure (analysis.core.figure_data.DATA_FILE): with it, SVG and PDF are
+# drawn on first download, so they are offered before they exist.
+FIGURE_DATA = "figure_data.json"
 TABLES = [
     ("class_summary", "Per class: train/test frequency, first 20% AP drop, AP change at 95%"),
     ("class_metrics", "AUROC, AP, F1 per seed, sparsity and class"),
@@ -65,6 +68,19 @@ def report_file_path(*, report: Report, name: str) -> Path | None:
     return path
 
 
+def report_figure_to_draw(*, report: Report, name: str) -> tuple[str, str] | None:
+    """(figure, format) when ``name`` is a figure's SVG or PDF that is not drawn yet but can be
+    (its PNG and the figure data are in the folder); else None."""
+    stem, _, fmt = name.rpartition(".")
+    if fmt not in ("svg", "pdf") or stem not in dict(FIGURES):
+        return None
+    if report_file_path(report=report, name=f"{stem}.png") is None:
+        return None
+    if report_file_path(report=report, name=FIGURE_DATA) is None:
+        return None
+    return stem, fmt
+
+
 def report_files(*, report: Report) -> list[str]:
     root = report.out_path
     if root is None or not root.is_dir():
@@ -79,9 +95,10 @@ def report_files(*, report: Report) -> list[str]:
 def report_figures(*, report: Report) -> list[dict]:
     """Figures present in the folder, each with its caption and the formats available."""
     files = set(report_files(report=report))
+    drawable = FIGURE_DATA in files
     out = []
     for name, caption in FIGURES:
-        formats = [f for f in FIGURE_FORMATS if f"{name}.{f}" in files]
+        formats = [f for f in FIGURE_FORMATS if f"{name}.{f}" in files or (drawable and f"{name}.png" in files)]
         if "png" in formats:
             out.append({"name": name, "caption": caption, "formats": formats})
     return out

@@ -13,8 +13,8 @@ from django.db import transaction
 
 from analysis.inputs import paper_label_path, paper_prediction_files
 from analysis.models import Report
-from pruning.models import Job
-from pruning.services import job_create
+from jobs.models import Job
+from jobs.services import job_create
 
 JOB_KIND = "analysis"
 PAPER_DATASETS = ("nih-cxr-lt", "mimic-cxr-lt")
@@ -161,3 +161,17 @@ def check_inside_import_roots(path: str) -> Path:
             f"{Path(settings.ARTIFACT_ROOT) / 'imports'}."
         )
     return resolved
+
+
+def report_figure_draw(*, report: Report, name: str) -> Path | None:
+    """Draw a figure's SVG or PDF on its first download (from the report's figure data) and return
+    its path; None when ``name`` is not such a figure. Concurrent first downloads are harmless:
+    each writes a temp file and renames it into place."""
+    from analysis.selectors import report_figure_to_draw
+
+    todo = report_figure_to_draw(report=report, name=name)
+    if todo is None:
+        return None
+    from analysis.core.figure_data import render_figure  # matplotlib: only on a first download
+
+    return render_figure(report.out_dir, *todo)

@@ -66,9 +66,10 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @researcher_required
 def report_file(request: HttpRequest, pk: int, name: str) -> FileResponse:
     """One file of the report folder. PNGs are shown inline (the page's <img>); everything else,
-    SVG included (it could carry script), downloads as an attachment."""
+    SVG included (it could carry script), downloads as an attachment. A figure's SVG or PDF is
+    drawn on its first download."""
     report = get_object_or_404(Report, pk=pk)
-    path = selectors.report_file_path(report=report, name=name)
+    path = selectors.report_file_path(report=report, name=name) or services.report_figure_draw(report=report, name=name)
     if path is None:
         raise Http404("No such file in this report.")
     inline = path.suffix.lower() == ".png" and "download" not in request.GET

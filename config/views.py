@@ -12,7 +12,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """Send each kind of user where their work is."""
     user = request.user
     if is_admin(user):
-        return redirect("pruning:job_list")
+        return redirect("jobs:job_list")
     if is_researcher(user):
         return redirect("analysis:home")
     if is_reader(user):
@@ -29,7 +29,7 @@ def no_role(request: HttpRequest) -> HttpResponse:
 @login_not_required
 def healthz(request: HttpRequest) -> JsonResponse:
     """Database and broker reachability, for load balancers and humans. 503 when either is down."""
-    from pruning.broker import broker_status
+    from config.celery import broker_status
 
     checks = {}
     try:

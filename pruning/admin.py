@@ -1,13 +1,6 @@
 from django.contrib import admin
 
-from pruning.models import Dataset, Experiment, Job, PIESelection, PruningSweep, TrainingRun
-
-
-@admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "status", "progress_done", "progress_total", "created_by", "created_at")
-    list_filter = ("kind", "status")
-    readonly_fields = ("created_at", "started_at", "heartbeat_at", "finished_at", "attempts")
+from pruning.models import Dataset, Experiment, PIESelection, PruningSweep, TrainingRun
 
 
 @admin.register(Dataset)
@@ -35,7 +28,7 @@ class ExperimentAdmin(admin.ModelAdmin):
     inlines = [TrainingRunInline]
     # The recipe is fixed once runs exist: results must match the settings shown.
     readonly_fields = ("dataset", "source", "arch", "init", "seeds", "epochs", "batch_size", "lr", "patience",
-                       "image_size", "prune_method", "sparsities", "job", "artifact_key", "analysis_requested_at",
+                       "image_size", "prune_method", "sparsities", "job", "artifact_key", "follow_ups_requested_at",
                        "created_by", "created_at")  # fmt: skip
 
 

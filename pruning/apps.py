@@ -3,4 +3,34 @@ from django.apps import AppConfig
 
 class PruningConfig(AppConfig):
     name = "pruning"
-    verbose_name = "Pruning experiments and jobs"
+    verbose_name = "Pruning experiments"
+
+    def ready(self) -> None:
+        from jobs.kinds import JobKind, register_kind
+        from pruning import readerstudy_source, runners, services_experiments
+        from readerstudy.sources import PIE_SELECTION, StudySource, register_source
+
+        for kind in [
+            # The experiment job only coordinates (creates children, then waits for them), so it runs on
+            # the default queue and never holds a GPU worker.
+            JobKind(
+                "experiment",
+                "Experiment (train, sweep, PIEs for every seed)",
+                "default",
+                runners.run_experiment,
+                on_child_finished=services_experiments.on_child_finished,
+            ),
+            JobKind("train", "Train one seed", "gpu", runners.run_train),
+            JobKind("sweep", "Pruning sweep of one seed", "gpu", runners.run_sweep),
+            JobKind("select_pies", "PIE selection", "default", runners.run_select_pies),
+            JobKind("make_synthetic", "Render a synthetic CXR-LT dataset", "default", runners.run_make_synthetic),
+        ]:
+            register_kind(kind)
+        register_source(
+            StudySource(
+                PIE_SELECTION,
+                "PIE selection",
+                readerstudy_source.selection_choices,
+                readerstudy_source.selection_candidates,
+            )
+        )

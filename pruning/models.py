@@ -1,4 +1,5 @@
-"""Pruning app models. Job is the unit of background work every stage (train, sweep, PIEs, analysis) runs as."""
+"""Pruning app models: datasets, experiments, training runs, sweeps and PIE selections. The work each
+step does runs as a jobs.Job."""
 
 from pathlib import Path
 
@@ -7,58 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from jobs.models import Job
 from pruning import params
-
-
-class Job(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-        CANCELLED = "cancelled"
-
-    ACTIVE = (Status.QUEUED, Status.RUNNING)
-    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
-
-    kind = models.CharField(max_length=64)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    params = models.JSONField(default=dict, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
-    # Why the job could not be handed to the broker (it stays queued; requeue once the broker is back).
-    enqueue_error = models.TextField(blank=True)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
-    progress_message = models.CharField(max_length=255, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    artifact_dir = models.CharField(max_length=500, blank=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["kind", "status"])]
-
-    def __str__(self) -> str:
-        return f"{self.kind} #{self.pk} ({self.status})"
-
-    @property
-    def percent(self) -> int:
-        if self.status == self.Status.SUCCEEDED:
-            return 100
-        if not self.progress_total:
-            return 0
-        return min(100, round(100 * self.progress_done / self.progress_total))
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE
-
 
 # --- Datasets and experiments ---------------------------------------------------------------------
 # Results (checkpoints, prediction stores, PIE tables) live on disk under ARTIFACT_ROOT; these rows say
@@ -146,8 +97,9 @@ class Experiment(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    # Set once the analysis report was asked for, so advancing the pipeline twice asks once.
-    analysis_requested_at = models.DateTimeField(null=True, blank=True)
+    # Set once the registered follow-ups (the analysis app's report) were asked for, so advancing the
+    # pipeline twice asks once.
+    follow_ups_requested_at = models.DateTimeField(null=True, blank=True)
     # Folder name under ARTIFACT_ROOT/experiments: the id, unless a folder of that name was left by an
     # earlier database (then "<id>-<random>"), so a new experiment never resumes from someone else's files.
     artifact_key = models.CharField(max_length=64, blank=True)

@@ -1,4 +1,4 @@
-"""PIE selections as reader-study sources (the adapter readerstudy.sources looks for).
+"""PIE selections as reader-study sources (registered with readerstudy.sources in PruningConfig.ready()).
 
 A candidate is one test image of the selection's experiment: its file, whether it is a PIE, its
 correlation, the labels the dataset gives it (what readers are asked to agree with) and, for the

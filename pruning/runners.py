@@ -1,38 +1,7 @@
 """Runners for the pruning app's job kinds. Each imports the engine lazily (the web process never loads torch)."""
 
-import platform
-import time
-
-from pruning.models import Job
-
-
-def selfcheck(job: Job, progress) -> dict:
-    """Prove the round trip web -> broker -> worker -> database, and report what the worker can compute on."""
-    progress(0, 3, "importing torch")
-    import torch
-
-    progress(1, 3, "probing device")
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    info = {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "cuda_available": torch.cuda.is_available(),
-        "device": device,
-        "device_name": torch.cuda.get_device_name(0) if device == "cuda" else platform.processor() or "cpu",
-        "threads": torch.get_num_threads(),
-        "hostname": platform.node(),
-    }
-    progress(2, 3, f"timing a matmul on {device}")
-    a = torch.randn(512, 512, device=device)
-    start = time.perf_counter()
-    for _ in range(10):
-        a = (a @ a).tanh()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    info["matmul_512_x10_seconds"] = round(time.perf_counter() - start, 4)
-    progress(3, 3, "done")
-    return info
-
+from jobs.errors import WaitForChildren
+from jobs.models import Job
 
 # --- The experiment pipeline: each runner loads its row, calls the step, returns the summary. ----------
 
@@ -40,7 +9,6 @@ def selfcheck(job: Job, progress) -> dict:
 def run_experiment(job: Job, progress) -> dict:
     """Parent of an experiment: create the children (requeueing failed or cancelled ones on a retry),
     then wait for them; the on_child_finished hook moves the pipeline on and finishes this job."""
-    from pruning.services import WaitForChildren
     from pruning.services_experiments import experiment_advance
 
     state = experiment_advance(experiment_id=job.params["experiment_id"], retry=True)

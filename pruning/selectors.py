@@ -1,32 +1,10 @@
-"""Reads for the pruning app."""
+"""Reads for the pruning app: datasets and experiments."""
 
 from django.db.models import Count, QuerySet
 
-from pruning.models import Dataset, Experiment, Job, PIESelection, TrainingRun
-
-
-def job_list(*, limit: int = 200) -> QuerySet[Job]:
-    return Job.objects.select_related("created_by").order_by("-created_at", "-id")[:limit]
-
-
-def job_status_payload(job: Job) -> dict:
-    """What the job pages poll: everything a progress bar and a status badge need."""
-    return {
-        "id": job.pk,
-        "kind": job.kind,
-        "status": job.status,
-        "percent": job.percent,
-        "done": job.progress_done,
-        "total": job.progress_total,
-        "message": job.progress_message,
-        "error": job.error.splitlines()[0] if job.error else "",
-        "enqueue_error": job.enqueue_error,
-        "started_at": job.started_at.isoformat() if job.started_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-    }
-
-
-# --- datasets and experiments ---------------------------------------------------------------------
+from jobs.models import Job
+from pruning.hooks import follow_ups
+from pruning.models import Dataset, Experiment, PIESelection, TrainingRun
 
 
 def dataset_list() -> QuerySet[Dataset]:
@@ -44,10 +22,11 @@ def experiment_page(experiment: Experiment) -> dict:
     )
     selections = list(PIESelection.objects.filter(experiment=experiment).select_related("job").order_by("-id"))
     jobs = [j for r in runs for j in (r.job, r.sweep.job) if j] + [s.job for s in selections if s.job]
-    analysis, steps = [], []
+    follow_up_jobs, steps = [], []
+    labels = {f.job_kind: f.label for f in follow_ups()}
     if experiment.job_id:
         jobs.append(experiment.job)
-        analysis = list(Job.objects.filter(parent_id=experiment.job_id, kind="analysis"))
+        follow_up_jobs = list(Job.objects.filter(parent_id=experiment.job_id, kind__in=list(labels)))
         steps.append({"label": "Whole experiment", "job": experiment.job, "done": False, "extra": ""})
     for r in runs:
         trained = f"best epoch {r.best_epoch}, val loss {r.best_val_loss:.4f}" if r.best_val_loss is not None else ""
@@ -76,15 +55,15 @@ def experiment_page(experiment: Experiment) -> dict:
                 "extra": result,
             }
         )
-    for job in analysis:
-        steps.append({"label": "Analysis report", "job": job, "done": False, "extra": ""})
+    for job in follow_up_jobs:
+        steps.append({"label": labels[job.kind], "job": job, "done": False, "extra": ""})
     return {
         "experiment": experiment,
         "steps": steps,
         "runs": runs,
         "selections": selections,
-        "analysis_jobs": analysis,
+        "follow_up_jobs": follow_up_jobs,
         "n_trained": sum(r.is_trained for r in runs),
         "n_swept": sum(r.sweep.is_done for r in runs),
-        "any_active": any(j.is_active for j in jobs + analysis),
+        "any_active": any(j.is_active for j in jobs + follow_up_jobs),
     }

@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from pruning.models import Dataset, Job
-from pruning.services import job_create
+from jobs.models import Job
+from jobs.services import job_create
+from pruning.models import Dataset
 
 
 def spec_normalise(spec: dict) -> dict:

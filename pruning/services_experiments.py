@@ -3,8 +3,8 @@
     experiment (parent, coordinates only)
       ├─ train seed s      (one per seed, gpu queue)   -> on success: sweep seed s
       ├─ sweep seed s      (one per seed, gpu queue)   -> when every seed is swept: select_pies
-      ├─ select_pies       (default queue)             -> then the analysis report, when that app offers it
-      └─ analysis          (analysis.services.report_create_for_experiment)
+      ├─ select_pies       (default queue)             -> then every registered follow-up
+      └─ follow-ups        (pruning.hooks: the analysis app registers its report there)
 
 ``experiment_advance`` is the one place that decides what comes next. It reads the state of the
 rows (trained? swept? selected?), creates the missing jobs, updates the parent's progress and
@@ -19,8 +19,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from pruning.models import Experiment, Job, PIESelection, PruningSweep, TrainingRun
-from pruning.services import job_create, job_requeue
+from jobs.models import Job
+from jobs.services import job_create, job_requeue
+from pruning.hooks import follow_ups
+from pruning.models import Experiment, PIESelection, PruningSweep, TrainingRun
 
 log = logging.getLogger(__name__)
 RETRYABLE = (Job.Status.FAILED, Job.Status.CANCELLED)
@@ -84,15 +86,6 @@ def on_child_finished(parent: Job, child: Job) -> None:
     experiment_advance(experiment_id=parent.params["experiment_id"])
 
 
-def _analysis_hook():
-    """analysis.services.report_create_for_experiment when the analysis app offers it, else None."""
-    try:
-        from analysis.services import report_create_for_experiment
-    except ImportError:
-        return None
-    return report_create_for_experiment
-
-
 def _ensure_job(obj, kind: str, params: dict, parent: Job | None, retry: bool) -> None:
     """Give ``obj`` (a run, sweep or selection) a job of ``kind``; with ``retry`` requeue a failed or
     cancelled one (resumable runners pick up where it stopped)."""
@@ -127,8 +120,8 @@ def experiment_advance(*, experiment_id: int, retry: bool = False) -> dict:
             selection = pie_selection_for(experiment)
             if not selection.is_done:
                 _ensure_job(selection, "select_pies", {"selection_id": selection.pk}, parent, retry)
-            elif experiment.analysis_requested_at is None:
-                _request_analysis(experiment, parent)
+            elif experiment.follow_ups_requested_at is None:
+                _request_follow_ups(experiment, parent)
         state = _state(experiment)
         if parent is not None:
             _update_parent(parent, state)
@@ -146,19 +139,18 @@ def pie_selection_for(experiment: Experiment) -> PIESelection:
     return selection
 
 
-def _request_analysis(experiment: Experiment, parent: Job | None) -> None:
-    hook = _analysis_hook()
-    if hook is None:
-        log.info("experiment %s: analysis.services.report_create_for_experiment missing; no report job", experiment.pk)
-        return
+def _request_follow_ups(experiment: Experiment, parent: Job | None) -> None:
+    """Start every registered follow-up once (none registered: the pipeline ends with the PIEs)."""
     user = (parent.created_by if parent else None) or experiment.created_by
-    made = hook(experiment=experiment, user=user)
-    job = made if isinstance(made, Job) else getattr(made, "job", None)
-    if isinstance(job, Job) and parent is not None and job.parent_id is None:
-        # Under the experiment job, so its end moves the pipeline on and a cancel stops it too.
-        Job.objects.filter(pk=job.pk).update(parent=parent)
-    Experiment.objects.filter(pk=experiment.pk).update(analysis_requested_at=timezone.now())
-    experiment.analysis_requested_at = timezone.now()
+    for follow_up in follow_ups():
+        made = follow_up.start(experiment=experiment, user=user)
+        job = made if isinstance(made, Job) else getattr(made, "job", None)
+        if isinstance(job, Job) and parent is not None and job.parent_id is None:
+            # Under the experiment job, so its end moves the pipeline on and a cancel stops it too.
+            Job.objects.filter(pk=job.pk).update(parent=parent)
+    now = timezone.now()
+    Experiment.objects.filter(pk=experiment.pk).update(follow_ups_requested_at=now)
+    experiment.follow_ups_requested_at = now
 
 
 def _state(experiment: Experiment) -> dict:
@@ -176,25 +168,27 @@ def _state(experiment: Experiment) -> dict:
     )
     jobs = [r.job for r in runs] + [r.sweep.job for r in runs] + [selection.job if selection else None]
     parent = experiment.job
-    if parent is not None:
-        jobs += list(Job.objects.filter(parent=parent, kind="analysis"))
-    jobs = [j for j in jobs if j is not None]
-    analysis = [j for j in jobs if j.kind == "analysis"]
-    has_analysis = _analysis_hook() is not None
+    extra = follow_ups()
+    follow_up_jobs = []
+    if parent is not None and extra:
+        follow_up_jobs = list(Job.objects.filter(parent=parent, kind__in=[f.job_kind for f in extra]))
+    jobs = [j for j in jobs + follow_up_jobs if j is not None]
     trained = sum(r.is_trained for r in runs)
     swept = sum(r.sweep.is_done for r in runs)
     selected = int(bool(selection and selection.is_done))
-    analysed = int(bool(experiment.analysis_requested_at) and all(j.status == Job.Status.SUCCEEDED for j in analysis))
+    followed_up = bool(experiment.follow_ups_requested_at) and all(
+        j.status == Job.Status.SUCCEEDED for j in follow_up_jobs
+    )
     blocking = [j for j in jobs if j.status in RETRYABLE]
-    complete = trained == swept == len(runs) > 0 and selected and (analysed or not has_analysis)
+    complete = trained == swept == len(runs) > 0 and selected and (followed_up or not extra)
     return {
         "seeds": len(runs),
         "trained": trained,
         "swept": swept,
         "pies_selected": bool(selected),
-        "analysis_requested": bool(experiment.analysis_requested_at),
-        "done": trained + swept + selected + (analysed if has_analysis else 0),
-        "total": 2 * len(runs) + 1 + int(has_analysis),
+        "follow_ups_requested": bool(experiment.follow_ups_requested_at),
+        "done": trained + swept + selected + (len(extra) if extra and followed_up else 0),
+        "total": 2 * len(runs) + 1 + len(extra),
         "active": sum(j.is_active for j in jobs),
         "blocking": [
             f"{j.kind} job #{j.pk} {j.status}" + (f": {j.error.splitlines()[0]}" if j.error else "") for j in blocking

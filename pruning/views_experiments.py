@@ -11,11 +11,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from config.roles import admin_required, researcher_required
+from jobs.models import Job
+from jobs.services import job_requeue
 from pruning import selectors
 from pruning.engine.errors import DatasetError
 from pruning.forms import DatasetRegisterForm, ExperimentForm, PieSelectionForm, SyntheticForm
-from pruning.models import Experiment, Job, PIESelection, TrainingRun
-from pruning.services import job_requeue
+from pruning.models import Experiment, PIESelection, TrainingRun
 from pruning.services_datasets import dataset_make_synthetic_start, dataset_register
 from pruning.services_experiments import experiment_create, experiment_start, pie_selection_start
 
@@ -77,7 +78,7 @@ def dataset_synthetic(request: HttpRequest) -> HttpResponse:
             _form_errors_from(form, exc)
         else:
             messages.success(request, f"Rendering {form.cleaned_data['n']} images as job #{job.pk}.")
-            return redirect("pruning:job_detail", pk=job.pk)
+            return redirect("jobs:job_detail", pk=job.pk)
     return render(
         request,
         "pruning/dataset_list.html",

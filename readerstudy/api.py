@@ -176,6 +176,34 @@ class AnswerSubmit(Api):
         return Response(body)
 
 
+class CaseFlagSerializer(serializers.Serializer):
+    case = serializers.CharField(help_text="The case id shown to the reader (an opaque token).")
+    flagged = serializers.BooleanField()
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class CaseFlag(Api):
+    @extend_schema(
+        operation_id="readerstudy_case_flag",
+        request=CaseFlagSerializer,
+        responses=OpenApiTypes.OBJECT,
+        summary="Flag (or unflag) one of the reader's cases for the researchers, with a comment",
+    )
+    def post(self, request: Request) -> Response:
+        data = CaseFlagSerializer(data=request.data)
+        if not data.is_valid():
+            return Response({"detail": "Malformed flag.", "errors": data.errors}, status=400)
+        d = data.validated_data
+        case = Case.objects.filter(token=d["case"]).first()
+        if case is None:
+            return Response({"detail": "This case is not assigned to you."}, status=status.HTTP_403_FORBIDDEN)
+        try:
+            reading = services.case_flag(reader=request.user, case=case, flagged=d["flagged"], comment=d["comment"])
+        except services.ReaderStudyError as exc:
+            return Response({"detail": exc.message, "errors": exc.errors}, status=exc.status)
+        return Response({"flagged": reading.flagged, "comment": reading.flag_comment})
+
+
 class StudyAnswers(Api):
     @extend_schema(
         operation_id="readerstudy_study_answers",

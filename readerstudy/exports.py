@@ -21,7 +21,7 @@ import zipfile
 from typing import Any
 
 from readerstudy.models import Answer, Assignment, Case, Study
-from readerstudy.selectors import TIDY_COLUMNS, answers_tidy
+from readerstudy.selectors import FLAG_COLUMNS, TIDY_COLUMNS, answers_tidy, case_flags
 
 VIA_COLUMNS = [
     "filename",
@@ -55,6 +55,11 @@ def tidy_csv(*, study: Study) -> str:
     rows = answers_tidy(study=study)
     truth = sorted({k for r in rows for k in r if k.startswith("truth_")})
     return _csv_text(rows, TIDY_COLUMNS + truth)
+
+
+def flags_csv(*, study: Study) -> str:
+    """The cases readers flagged, with their comments (one row per reader and case)."""
+    return _csv_text(case_flags(study=study), FLAG_COLUMNS)
 
 
 def via_filename(case: Case, *, paper_order: bool) -> str:

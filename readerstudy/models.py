@@ -182,6 +182,10 @@ class CaseReading(models.Model):
     server_seconds = models.FloatField(default=0)
     client_active_seconds = models.FloatField(default=0)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # "Flag this case": the reader marks a case for the researchers (bad image, wrong label, ...) with a note.
+    flagged = models.BooleanField(default=False)
+    flag_comment = models.TextField(blank=True)
+    flagged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["assignment", "case"], name="rs_reading_unique")]

@@ -138,6 +138,7 @@ def reader_case_payload(*, assignment: Assignment, position: int, progress: Read
             "shown_labels": list(case.shown_labels),
         },
         "answers": answers,
+        "flag": {"flagged": bool(reading and reading.flagged), "comment": reading.flag_comment if reading else ""},
         "completed": completed,
         "editable": study.is_open and (not completed or study.allow_change),
         "prev": position - 1 if position > 1 and can(position - 1) else None,
@@ -260,6 +261,7 @@ def study_cases(*, study: Study) -> list[dict[str, Any]]:
         .annotate(
             n_assigned=Count("forms__assignments", distinct=True),
             n_completed=Count("readings", filter=Q(readings__completed_at__isnull=False), distinct=True),
+            n_flagged=Count("readings", filter=Q(readings__flagged=True), distinct=True),
         )
         .prefetch_related("forms")
         .order_by("id")
@@ -280,8 +282,37 @@ def study_cases(*, study: Study) -> list[dict[str, Any]]:
             "forms": sorted(f.number for f in c.forms.all()),
             "n_assigned": c.n_assigned,
             "n_completed": c.n_completed,
+            "n_flagged": c.n_flagged,
         }
         for c in cases
+    ]
+
+
+FLAG_COLUMNS = [
+    "study_id", "reader", "form", "position", "case_id", "source_image_id", "is_pie", "comment", "flagged_at",
+]  # fmt: skip
+
+
+def case_flags(*, study: Study) -> list[dict[str, Any]]:
+    """Every flag readers raised (researchers only: the rows carry the hidden PIE status)."""
+    readings = (
+        CaseReading.objects.filter(assignment__study=study, flagged=True)
+        .select_related("assignment__form", "case")
+        .order_by("assignment__pseudonym", "flagged_at")
+    )
+    return [
+        {
+            "study_id": study.pk,
+            "reader": r.assignment.pseudonym,
+            "form": r.assignment.form.number,
+            "position": r.assignment.order.index(r.case_id) + 1 if r.case_id in r.assignment.order else None,
+            "case_id": r.case_id,
+            "source_image_id": r.case.source_image_id,
+            "is_pie": r.case.is_pie,
+            "comment": r.flag_comment,
+            "flagged_at": r.flagged_at.isoformat() if r.flagged_at else None,
+        }
+        for r in readings
     ]
 
 
@@ -310,7 +341,10 @@ def study_dashboard(*, study: Study) -> dict[str, Any]:
     return {
         "readers": readers,
         "cases": cases,
-        "n_answers": Answer.objects.filter(case__study=study).count(),
+        # Cases, not answers: one finished reading is one case a reader rated (three answers in the paper's form).
+        "n_readings_done": sum(r["done"] for r in readers),
+        "n_readings_total": sum(r["total"] for r in readers),
+        "n_flags": sum(c["n_flagged"] for c in cases),
         "n_pie": sum(c["is_pie"] for c in cases),
         "n_cases": len(cases),
     }

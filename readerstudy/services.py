@@ -161,6 +161,24 @@ def case_view(*, assignment: Assignment, case: Case) -> CaseReading:
     return reading
 
 
+def case_flag(*, reader: AbstractBaseUser, case: Case, flagged: bool, comment: str = "") -> CaseReading:
+    """Flag (or unflag) a case for the researchers, with an optional comment. Allowed while the study is open,
+    on any case of the reader's own form (a flag is a note, not an answer, so finished cases may be flagged)."""
+    comment = (comment or "").strip()
+    if len(comment) > MAX_TEXT:
+        raise ReaderStudyError(f"Keep the comment under {MAX_TEXT} characters (got {len(comment)}).")
+    with transaction.atomic():
+        assignment = _locked_assignment(reader, case)
+        if assignment.study.status != Study.Status.OPEN:
+            raise StudyNotOpenError(f"Study '{assignment.study.title}' is {assignment.study.status}.")
+        reading, _ = CaseReading.objects.get_or_create(assignment=assignment, case=case)
+        reading.flagged = bool(flagged)
+        reading.flag_comment = comment if flagged else ""
+        reading.flagged_at = timezone.now() if flagged else None
+        reading.save(update_fields=["flagged", "flag_comment", "flagged_at"])
+    return reading
+
+
 # --- answers --------------------------------------------------------------------------------------
 
 _INT = re.compile(r"^[+-]?\d+$")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/dashboard/", views.dashboard, name="dashboard"),
     path("<int:pk>/status/", views.set_status, name="set_status"),
     path("<int:pk>/export/answers.csv", views.export_tidy, name="export_tidy"),
+    path("<int:pk>/export/flags.csv", views.export_flags, name="export_flags"),
     path("<int:pk>/export/via.zip", views.export_via_zip, name="export_via_zip"),
     path("<int:pk>/export/via/<str:pseudonym>.csv", views.export_via, name="export_via"),
     # JSON API (schema: /api/schema/, docs: /api/docs/)
@@ -25,4 +26,5 @@ urlpatterns = [
     path("api/studies/<int:pk>/answers/", api.StudyAnswers.as_view(), name="api-study-answers"),
     path("api/studies/<int:pk>/cases/", api.StudyCases.as_view(), name="api-study-cases"),
     path("api/answers/", api.AnswerSubmit.as_view(), name="api-answer-submit"),
+    path("api/flags/", api.CaseFlag.as_view(), name="api-case-flag"),
 ]

@@ -70,6 +70,7 @@ def read(request: HttpRequest, pk: int, position: int) -> HttpResponse:
         "case": selectors.reader_case_payload(assignment=assignment, position=position, progress=progress),
         "urls": {
             "submit": reverse("readerstudy:api-answer-submit"),
+            "flag": reverse("readerstudy:api-case-flag"),
             "case": reverse("readerstudy:api-reader-case", args=[pk, 0]).removesuffix("0/"),
             "read": reverse("readerstudy:read", args=[pk, 0]).removesuffix("0/"),
             "done": reverse("readerstudy:done", args=[pk]),
@@ -136,6 +137,12 @@ def _download(content: str | bytes, filename: str, content_type: str) -> HttpRes
 def export_tidy(request: HttpRequest, pk: int) -> HttpResponse:
     study = get_object_or_404(Study, pk=pk)
     return _download(exports.tidy_csv(study=study), f"study{study.pk}_answers.csv", "text/csv")
+
+
+@researcher_required
+def export_flags(request: HttpRequest, pk: int) -> HttpResponse:
+    study = get_object_or_404(Study, pk=pk)
+    return _download(exports.flags_csv(study=study), f"study{study.pk}_flags.csv", "text/csv")
 
 
 @researcher_required

@@ -105,7 +105,7 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     import os
     import signal
 
-    from pruning.worker import QUEUES, start_worker, stop_worker
+    from jobs.worker import QUEUES, start_worker, stop_worker
 
     with django_db_blocker.unblock():
         env = {**os.environ, "DATABASE_URL": _test_database_url()}
@@ -119,7 +119,7 @@ def wait_for_job(job_id: int, timeout: float = 60.0, statuses=("succeeded", "fai
     """Poll the database until the job reaches one of `statuses`; returns the job."""
     import time
 
-    from pruning.models import Job
+    from jobs.models import Job
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

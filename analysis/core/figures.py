@@ -205,11 +205,16 @@ def weight_histogram(weights: Sequence[np.ndarray], bins: int = 50) -> tuple[np.
 def fig_weights(weights: Sequence[np.ndarray] | Mapping[str, Sequence[np.ndarray]]) -> Figure:
     """Histogram of weight magnitudes (log counts), one panel per model when given a mapping."""
     models = dict(weights) if isinstance(weights, Mapping) else {"": weights}
-    fig = new_figure(min(WIDTH, 3.4 * len(models)), 2.8)
-    axes = np.atleast_1d(fig.subplots(1, len(models), sharey=True))
-    for i, (ax, (name, ws)) in enumerate(zip(axes, models.items(), strict=True)):
-        counts, edges = weight_histogram(ws)
-        ax.stairs(counts, edges, fill=True, color=PALETTE[i % 7], alpha=0.85)
+    return fig_weight_histograms({name: weight_histogram(ws) for name, ws in models.items()})
+
+
+def fig_weight_histograms(hists: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
+    """:func:`fig_weights` from (counts, edges) per model (what the report keeps to redraw it)."""
+    fig = new_figure(min(WIDTH, 3.4 * len(hists)), 2.8)
+    axes = np.atleast_1d(fig.subplots(1, len(hists), sharey=True))
+    for i, (ax, (name, (counts, edges))) in enumerate(zip(axes, hists.items(), strict=True)):
+        counts = np.asarray(counts)
+        ax.stairs(counts, np.asarray(edges), fill=True, color=PALETTE[i % 7], alpha=0.85)
         ax.set_yscale("log")
         style_axes(ax, "|weight|", "Count" if i == 0 else "", name)
         note(ax, f"{int(counts.sum()):,} weights", "upper right")

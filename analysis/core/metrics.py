@@ -221,6 +221,11 @@ def metrics_table(
             f"sparsities={len(sparsities)}, N, classes={len(class_names)}]"
         )
     m = class_metrics(p, labels, threshold=threshold, progress=progress)
+    return metrics_frame(m, seeds=seeds, sparsities=sparsities, class_names=class_names)
+
+
+def metrics_frame(m: ClassMetrics, *, seeds: list[int], sparsities: np.ndarray, class_names: list[str]) -> pd.DataFrame:
+    """The tidy table of :func:`metrics_table` from metrics already computed ([seeds, S, C] each)."""
     s, k, c = m.auc.shape
     return pd.DataFrame(
         {

@@ -11,7 +11,9 @@
     pies.csv            image_index, image_id, correlation, is_pie (only with a PIE table)
     summary.json        every correlation (r, r_p, r_ci, rho, rho_p, rho_ci, n, ...), n_pies,
                         dense mAP, PIE characterisation, conventions and definitions
-    <figure>.{png,svg,pdf} for each name in Report.figures (FIGURE_NAMES order)
+    <figure>.png        for each name in Report.figures (FIGURE_NAMES order); SVG and PDF too
+                        when asked for (``formats``), else drawn on first download from
+    .figure_data.json   the arguments of every figure (analysis.core.figure_data.render_figure)
 
 Empty cells in the CSVs are missing values (e.g. first_drop_20 of a class that never drops 20%).
 """
@@ -22,6 +24,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +32,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import forgettability as fg
-from .figures import FORMATS, fig_curves, fig_overall, fig_weights, save_figure
-from .figures_corr import fig_fcd, fig_frequency
-from .figures_pies import fig_pies
-from .metrics import Progress, metrics_table, overall_table
+from .figure_data import build_figure, write_figure_data
+from .figures import save_figure, weight_histogram
+from .metrics import ClassMetrics, Progress, metrics_frame, metrics_table, overall_table
 from .pies import PieCharacterisation, align_hidden_truth, characterise_pies, pie_mask
 from .stats import Correlation, _clean, correlate, mantel_p
 from .validate import ReportInputError, validate_inputs
@@ -76,7 +78,12 @@ class Report:
     summary: dict
     correlations: dict[str, Correlation]
     pie_characterisation: PieCharacterisation | None
-    figures: dict[str, Figure] = field(default_factory=dict)
+    figure_args: dict[str, dict] = field(default_factory=dict)  # name -> arguments of its builder
+
+    @cached_property
+    def figures(self) -> dict[str, Figure]:
+        """Every figure, drawn on first use (FIGURE_NAMES order)."""
+        return {name: build_figure(name, args) for name, args in self.figure_args.items()}
 
     def tables(self) -> dict[str, pd.DataFrame]:
         out = {
@@ -90,8 +97,9 @@ class Report:
             out["pies"] = self.pies
         return out
 
-    def write(self, out_dir: str | os.PathLike, formats: Sequence[str] = FORMATS) -> list[Path]:
-        """Write every table, summary.json and every figure (atomically); returns the paths."""
+    def write(self, out_dir: str | os.PathLike, formats: Sequence[str] = ("png",)) -> list[Path]:
+        """Write every table, summary.json, every figure in ``formats`` and the figures' data
+        (SVG/PDF are drawn from it on first download), atomically; returns the paths."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths = []
@@ -101,6 +109,8 @@ class Report:
         paths.append(_atomic_text(out / "summary.json", text + "\n"))
         for name, fig in self.figures.items():
             paths.extend(save_figure(fig, out / name, formats))
+        if self.figure_args:
+            paths.append(write_figure_data(out, self.figure_args))
         return paths
 
 
@@ -122,7 +132,7 @@ def _clean_tree(v):
 
 
 def compute_report(
-    probs: np.ndarray,
+    probs: np.ndarray | None,
     labels_test: np.ndarray | pd.DataFrame,
     labels_train: np.ndarray | pd.DataFrame,
     sparsities: Sequence[float],
@@ -139,6 +149,7 @@ def compute_report(
     n_perm: int = 999,
     random_state: int = 0,
     progress: Progress | None = None,
+    metrics: ClassMetrics | None = None,
 ) -> Report:
     """Compute the whole forgettability + PIE report.
 
@@ -147,23 +158,28 @@ def compute_report(
     [C]; sparsities [S] in any order, must include 0; pie_table from the engine's PIE selection;
     hidden_truth (synthetic data) with label_noise and quality, aligned by image_id, image_index
     or position; weights: Conv2d + Linear weight arrays (or name -> arrays) for the histogram.
+    With ``probs=None``, ``metrics`` gives the per-class AUROC/AP/F1 [seeds, S, C] instead
+    (computed seed by seed, e.g. by analysis.core.streaming.SeedAccumulator): the same report.
     """
-    v = validate_inputs(probs, labels_test, labels_train, sparsities, class_names, seeds, image_ids)
-    names, n_sets = v.class_names, v.probs.shape[0] * v.probs.shape[1]
+    v = validate_inputs(probs, labels_test, labels_train, sparsities, class_names, seeds, image_ids, metrics)
+    names, n_sets = v.class_names, len(v.seeds) * len(v.sparsities)
     total = n_sets + 3
 
     def step(done: int, msg: str) -> None:
         if progress is not None:
             progress(done, total, msg)
 
-    cm = metrics_table(
-        v.probs,
-        v.labels,
-        seeds=v.seeds,
-        sparsities=v.sparsities,
-        class_names=names,
-        progress=(lambda d, _t, m: step(d, m)) if progress else None,
-    )
+    if v.metrics is not None:
+        cm = metrics_frame(v.metrics, seeds=v.seeds, sparsities=v.sparsities, class_names=names)
+    else:
+        cm = metrics_table(
+            v.probs,
+            v.labels,
+            seeds=v.seeds,
+            sparsities=v.sparsities,
+            class_names=names,
+            progress=(lambda d, _t, m: step(d, m)) if progress else None,
+        )
     overall = overall_table(cm)
     shape = (len(v.seeds), len(v.sparsities), len(names))
     ap, auc = cm["ap"].to_numpy().reshape(shape), cm["auc"].to_numpy().reshape(shape)
@@ -195,26 +211,34 @@ def compute_report(
         pc = characterise_pies(v.labels, names, mask, truth)
         pies_df = _pies_table(pie_table, v.image_ids)
     step(n_sets + 2, "figures")
-    figures = {
-        "fig1_overall": fig_overall({experiment: overall} if experiment else overall),
-        "fig2_curves": fig_curves(
-            v.sparsities, fr.rel_ap, fr.rel_auc, names, v.train_counts, classes_to_plot, len(v.seeds), not_estimable
-        ),
-        "fig3_frequency": fig_frequency(
-            summary_df,
-            corrs["first_drop_20_vs_log_train_freq"],
-            corrs["delta_ap_95_vs_log_train_freq"],
-            fr.delta_ap.label,
-        ),
-        "fig4_cooccurrence": fig_fcd(pairs, corrs),
+    figure_args = {
+        "fig1_overall": {"overall": overall, "experiment": experiment},
+        "fig2_curves": {
+            "sparsities": v.sparsities,
+            "rel_ap": fr.rel_ap,
+            "rel_auc": fr.rel_auc,
+            "class_names": names,
+            "train_freq": v.train_counts,
+            "classes": list(classes_to_plot) if classes_to_plot else None,
+            "n_seeds": len(v.seeds),
+            "not_estimable": not_estimable,
+        },
+        "fig3_frequency": {
+            "summary": summary_df,
+            "corr_drop": corrs["first_drop_20_vs_log_train_freq"],
+            "corr_delta": corrs["delta_ap_95_vs_log_train_freq"],
+            "delta_label": fr.delta_ap.label,
+        },
+        "fig4_cooccurrence": {"pairs": pairs, "corrs": corrs},
     }
     if pc is not None:
-        figures["fig5_pies"] = fig_pies(pc)
+        figure_args["fig5_pies"] = {"pc": pc}
     if weights is not None:
-        figures["fig_weights"] = fig_weights(weights)
+        models = dict(weights) if isinstance(weights, Mapping) else {"": weights}
+        figure_args["fig_weights"] = {"hists": {name: weight_histogram(ws) for name, ws in models.items()}}
     summary = _summary(experiment, v, overall, fr, corrs, pc, pie_table)
     step(total, "done")
-    return Report(experiment, cm, overall, fr.table(), summary_df, pairs, pies_df, summary, corrs, pc, figures)
+    return Report(experiment, cm, overall, fr.table(), summary_df, pairs, pies_df, summary, corrs, pc, figure_args)
 
 
 def _correlations(fr, train_counts, labels, pairs, n_boot, n_perm, seed) -> dict[str, Correlation]:

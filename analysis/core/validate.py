@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .metrics import MetricsInputError, check_labels
+from .metrics import ClassMetrics, MetricsInputError, check_labels
 
 
 class ReportInputError(ValueError):
@@ -17,13 +17,21 @@ class ReportInputError(ValueError):
 
 @dataclass(frozen=True)
 class ReportInputs:
-    probs: np.ndarray  # [seeds, S, N, C], sparsities ascending
+    probs: np.ndarray | None  # [seeds, S, N, C], sparsities ascending (None when metrics are given)
     labels: np.ndarray  # uint8 [N, C]
     train_counts: np.ndarray  # int [C]
     sparsities: np.ndarray  # [S] ascending, first is 0
     class_names: list[str]
     seeds: list[int]
     image_ids: list[str] | None
+    metrics: ClassMetrics | None = None  # [seeds, S, C] each, sparsities ascending
+
+
+def _metric_shape(metrics: ClassMetrics) -> tuple[int, int, int]:
+    shapes = {np.shape(metrics.auc), np.shape(metrics.ap), np.shape(metrics.f1)}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 3:
+        raise ReportInputError(f"metrics must be three equal [seeds, S, C] arrays; got shapes {sorted(shapes)}")
+    return next(iter(shapes))
 
 
 def _class_columns(table, class_names: Sequence[str], name: str) -> np.ndarray:
@@ -35,24 +43,36 @@ def _class_columns(table, class_names: Sequence[str], name: str) -> np.ndarray:
     return np.asarray(table)
 
 
-def validate_inputs(probs, labels_test, labels_train, sparsities, class_names, seeds, image_ids) -> ReportInputs:
+def validate_inputs(
+    probs, labels_test, labels_train, sparsities, class_names, seeds, image_ids, metrics: ClassMetrics | None = None
+) -> ReportInputs:
+    """Checked inputs, sparsities sorted ascending. Either ``probs`` [seeds, S, N, C] (or [S, N, C])
+    or, with ``probs=None``, precomputed ``metrics`` [seeds, S, C] (see analysis.core.streaming)."""
     names = [str(c) for c in class_names]
     if len(set(names)) != len(names):
         raise ReportInputError(f"class_names has duplicates: {names}")
-    p = np.asarray(probs)
-    if p.ndim == 3:
-        p = p[None]
-    if p.ndim != 4:
-        raise ReportInputError(f"probs must be [seeds, S, N, C]; got shape {np.shape(probs)}")
-    n_seeds, n_s, n, c = p.shape
+    if (probs is None) == (metrics is None):
+        raise ReportInputError("give either probs or metrics")
+    if probs is None:
+        n_seeds, n_s, c = _metric_shape(metrics)
+        p, n, what = None, None, f"metrics {(n_seeds, n_s, c)}"
+    else:
+        p = np.asarray(probs)
+        if p.ndim == 3:
+            p = p[None]
+        if p.ndim != 4:
+            raise ReportInputError(f"probs must be [seeds, S, N, C]; got shape {np.shape(probs)}")
+        n_seeds, n_s, n, c = p.shape
+        what = f"probs {p.shape}"
     if c != len(names):
-        raise ReportInputError(f"probs has {c} classes (shape {p.shape}) but class_names has {len(names)}")
+        raise ReportInputError(f"probs has {c} classes ({what}) but class_names has {len(names)}")
     try:
         y = check_labels(_class_columns(labels_test, names, "labels_test"), "labels_test")
     except MetricsInputError as e:
         raise ReportInputError(str(e)) from None
+    n = y.shape[0] if n is None else n
     if y.shape != (n, c):
-        raise ReportInputError(f"labels_test shape {y.shape} does not match probs [N={n}, C={c}] (probs {p.shape})")
+        raise ReportInputError(f"labels_test shape {y.shape} does not match probs [N={n}, C={c}] ({what})")
     tr = _class_columns(labels_train, names, "labels_train")
     if tr.ndim == 2:
         if tr.shape[1] != c:
@@ -69,18 +89,22 @@ def validate_inputs(probs, labels_test, labels_train, sparsities, class_names, s
         raise ReportInputError(f"labels_train must be [M, {c}] labels or [{c}] counts; got shape {tr.shape}")
     s = np.asarray(sparsities, dtype=float)
     if s.shape != (n_s,):
-        raise ReportInputError(f"sparsities has shape {s.shape} but probs has {n_s} sparsities (probs {p.shape})")
+        raise ReportInputError(f"sparsities has shape {s.shape} but probs has {n_s} sparsities ({what})")
     if np.unique(s).size != s.size:
         raise ReportInputError(f"sparsities has duplicates: {s.tolist()}")
     if not np.any(s == 0):
         raise ReportInputError(f"sparsities must include 0 (the dense baseline); got {s.tolist()}")
     order = np.argsort(s, kind="stable")
     if not np.array_equal(order, np.arange(n_s)):
-        p, s = p[:, order], s[order]
+        s = s[order]
+        if p is not None:
+            p = p[:, order]
+        else:
+            metrics = ClassMetrics(metrics.auc[:, order], metrics.ap[:, order], metrics.f1[:, order])
     sd = list(range(n_seeds)) if seeds is None else [int(x) for x in seeds]
     if len(sd) != n_seeds:
-        raise ReportInputError(f"seeds has {len(sd)} entries but probs has {n_seeds} seeds (probs {p.shape})")
+        raise ReportInputError(f"seeds has {len(sd)} entries but probs has {n_seeds} seeds ({what})")
     ids = None if image_ids is None else [str(i) for i in image_ids]
     if ids is not None and len(ids) != n:
         raise ReportInputError(f"image_ids has {len(ids)} entries but probs has N={n} images")
-    return ReportInputs(p, y, counts, s, names, sd, ids)
+    return ReportInputs(p, y, counts, s, names, sd, ids, metrics)

@@ -212,7 +212,26 @@ def select_pies_from_sets(
     from .store import stack_seeds
 
     probs, sparsities, ids, _ = stack_seeds(sets)
-    mean = ensemble_mean(probs)  # [S, N, C]
+    return select_pies_from_mean(
+        ensemble_mean(probs), sparsities, sparsity, q, ids, n_seeds=len(sets), nan_policy=nan_policy
+    )
+
+
+def select_pies_from_mean(
+    mean: np.ndarray,
+    sparsities: np.ndarray,
+    sparsity: float = 0.9,
+    q: float = 0.05,
+    image_ids: list[str] | None = None,
+    *,
+    n_seeds: int,
+    nan_policy: str = "exclude",
+) -> PieSelection:
+    """PIEs from seed-averaged scores ``mean`` [S, N, C] at ``sparsities`` (0 must be among them):
+    dense vs ``sparsity``, with ``first_sparsity_below``. A caller that streams seeds passes the
+    float64 running sum divided by ``n_seeds``: the same numbers as :func:`ensemble_mean`, which
+    adds the seeds in the same order."""
+    sparsities = np.asarray(sparsities, dtype=np.float64)
     dense_at = np.flatnonzero(np.abs(sparsities) <= 1e-12)
     if not len(dense_at):
         raise ValueError(f"no dense (sparsity 0) predictions among {sparsities.tolist()}")
@@ -223,12 +242,12 @@ def select_pies_from_sets(
         mean[dense_at[0]],
         mean[hits[0]],
         q,
-        ids,
+        image_ids,
         nan_policy=nan_policy,
         sweep_probs=mean,
         sweep_sparsities=sparsities,
     )
-    sel.summary.update(sparsity=float(sparsities[hits[0]]), n_seeds=len(sets))
+    sel.summary.update(sparsity=float(sparsities[hits[0]]), n_seeds=int(n_seeds))
     sel.table.attrs.update(sel.summary)
     return sel
 

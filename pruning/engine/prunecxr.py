@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -119,7 +121,10 @@ def import_prunecxr(
     sparsities, and every file the same class columns and row count. Image ids default to the
     frames' index as strings (the paper's files have none: ``"0"``, ``"1"``, ...).
     """
-    folder = Path(folder)
+    return list(iter_prunecxr(folder, dataset, image_ids, arch))
+
+
+def _plan(folder: Path, dataset: str, arch: str) -> tuple[list[int], list[float], dict[int, dict[float, Path]]]:
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder")
     found = _scan(folder, dataset, arch)
@@ -131,39 +136,82 @@ def import_prunecxr(
         if missing:
             name = prunecxr_filename(dataset, seed, missing[0], arch)
             raise ValueError(f"{folder}: seed {seed} has no file for sparsity {missing[0]} (expected {name})")
-    sets, classes, ids, n_rows, ref = [], None, image_ids, None, None
-    for _seed, per_seed in sorted(found.items()):
-        probs = []
-        for r in all_ratios:
-            path = per_seed[r]
-            df = _read_frame(path)
-            cols = [c for c in df.columns if c != "label"]
-            if classes is None:
-                classes, n_rows, ref = cols, len(df), path
-                ids = [str(i) for i in (image_ids if image_ids is not None else df.index)]
-                if len(ids) != n_rows:
-                    raise ValueError(f"{path}: {n_rows} rows but {len(ids)} image ids given")
-            elif cols != classes:
-                extra, lost = sorted(set(cols) - set(classes)), sorted(set(classes) - set(cols))
-                detail = f"extra {extra}, missing {lost}" if extra or lost else "same names, other order"
-                raise ValueError(f"{path}: class columns differ from {ref.name} ({detail})")
-            elif len(df) != n_rows:
-                raise ValueError(f"{path}: {len(df)} rows, {ref.name} has {n_rows}")
-            try:
-                values = df[cols].to_numpy(dtype=np.float32)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"{path}: class columns are not all numeric ({exc})") from exc
-            if not np.isfinite(values).all():
-                row = int(np.argwhere(~np.isfinite(values))[0][0])
-                raise ValueError(f"{path}: non-finite prediction in row {row}")
-            probs.append(values)
-        sets.append(PredictionSet(np.stack(probs), np.asarray(all_ratios), ids, classes))
-    return sets
+    return sorted(found), all_ratios, found
+
+
+def _read_values(path: Path) -> tuple[list[str], pd.Index, np.ndarray]:
+    """(class columns, index, float32 values) of one file; runs in a reader thread."""
+    df = _read_frame(path)
+    cols = [c for c in df.columns if c != "label"]
+    try:
+        values = df[cols].to_numpy(dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: class columns are not all numeric ({exc})") from exc
+    return cols, df.index, values
+
+
+def iter_prunecxr(
+    folder: str | os.PathLike,
+    dataset: str,
+    image_ids: list[str] | None = None,
+    arch: str = "resnet50",
+    *,
+    workers: int = 4,
+) -> Iterator[PredictionSet]:
+    """:func:`import_prunecxr` one seed at a time (seed order), so callers need not hold them all.
+
+    Each seed's files are read by ``workers`` threads, and the next seed's files are read while
+    the caller works on this one: unpickling holds the GIL, but numpy (the caller's sorting,
+    say) mostly does not, so the two overlap on a multi-core machine. Checks and messages are
+    those of :func:`import_prunecxr`, in file order.
+    """
+    folder = Path(folder)
+    seeds, all_ratios, found = _plan(folder, dataset, arch)
+    classes, ids, n_rows, ref = None, image_ids, None, None
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="prunecxr-read") as pool:
+
+        def submit(seed: int) -> list[tuple[Path, Future]]:
+            return [(found[seed][r], pool.submit(_read_values, found[seed][r])) for r in all_ratios]
+
+        pending = submit(seeds[0])
+        try:
+            for i, _seed in enumerate(seeds):
+                current = pending
+                pending = submit(seeds[i + 1]) if i + 1 < len(seeds) else []
+                probs = np.empty((len(all_ratios), 0, 0), dtype=np.float32)
+                for k, (path, future) in enumerate(current):
+                    cols, index, values = future.result()
+                    if classes is None:
+                        classes, n_rows, ref = cols, len(values), path
+                        ids = [str(i) for i in (image_ids if image_ids is not None else index)]
+                        if len(ids) != n_rows:
+                            raise ValueError(f"{path}: {n_rows} rows but {len(ids)} image ids given")
+                    elif cols != classes:
+                        extra, lost = sorted(set(cols) - set(classes)), sorted(set(classes) - set(cols))
+                        detail = f"extra {extra}, missing {lost}" if extra or lost else "same names, other order"
+                        raise ValueError(f"{path}: class columns differ from {ref.name} ({detail})")
+                    elif len(values) != n_rows:
+                        raise ValueError(f"{path}: {len(values)} rows, {ref.name} has {n_rows}")
+                    if not np.isfinite(values).all():
+                        row = int(np.argwhere(~np.isfinite(values))[0][0])
+                        raise ValueError(f"{path}: non-finite prediction in row {row}")
+                    if k == 0:
+                        probs = np.empty((len(all_ratios), *values.shape), dtype=np.float32)
+                    probs[k] = values
+                yield PredictionSet(probs, np.asarray(all_ratios), ids, classes)
+        finally:
+            for _, future in pending:  # an error or an abandoned iterator: stop reading ahead
+                future.cancel()
 
 
 def prunecxr_seeds(folder: str | os.PathLike, dataset: str, arch: str = "resnet50") -> list[int]:
     """Seeds present in ``folder`` for ``dataset`` (the order of :func:`import_prunecxr`)."""
     return sorted(_scan(Path(folder), dataset, arch))
+
+
+def prunecxr_sparsities(folder: str | os.PathLike, dataset: str, arch: str = "resnet50") -> list[float]:
+    """Sparsities present in ``folder`` for ``dataset``, ascending (checked complete per seed)."""
+    return _plan(Path(folder), dataset, arch)[1]
 
 
 def prunecxr_labels(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:

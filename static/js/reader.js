@@ -18,6 +18,10 @@
   var PENDING_KEY = "rs-pending-" + study.id;
 
   // --- viewer ---------------------------------------------------------------------------------------
+  // Window/level presets in display-pixel units (the images are 8-bit renderings): which grey range to stretch.
+  var PRESETS = { lung: [160, 96], mediastinum: [120, 175], bone: [80, 210], default: [255, 127.5] };
+  var VIEW_KEY = "rs-view-" + study.id;  // W/L and invert persist across cases and reloads (display only)
+  var savedView = "";
   var readout = $("rs-readout");
   var viewer = new window.CxrViewer($("rs-stage"), $("rs-canvas"), {
     onChange: function (s) {
@@ -25,7 +29,24 @@
         (s.inverted ? "  ·  inverted" : "");
       document.querySelector('[data-tool="invert"]').setAttribute("aria-pressed", String(s.inverted));
       document.querySelector('[data-tool="wl"]').setAttribute("aria-pressed", String(s.wlMode));
+      document.querySelectorAll("[data-preset]").forEach(function (b) {
+        var p = PRESETS[b.dataset.preset];
+        b.setAttribute("aria-pressed", String(Math.abs(p[0] - s.width) < 0.5 && Math.abs(p[1] - s.level) < 0.5));
+      });
+      var view = JSON.stringify({ width: s.width, level: s.level, inverted: s.inverted });
+      if (view !== savedView) {
+        savedView = view;
+        try { localStorage.setItem(VIEW_KEY, view); } catch (e) { /* private mode: keeps it for this page */ }
+      }
     },
+  });
+  try {
+    var v = JSON.parse(localStorage.getItem(VIEW_KEY));
+    if (v && isFinite(v.width) && isFinite(v.level)) { viewer.setWindow(v.width, v.level, v.inverted); }
+  } catch (e) { /* nothing stored, or unreadable: the default window */ }
+  function preset(name) { viewer.setWindow(PRESETS[name][0], PRESETS[name][1]); }
+  document.querySelectorAll("[data-preset]").forEach(function (b) {
+    b.addEventListener("click", function () { preset(b.dataset.preset); b.blur(); });
   });
   var tools = {
     fit: function () { viewer.fit(); },
@@ -267,6 +288,7 @@
     });
     if (payload.prefetch) { var img = new Image(); img.src = payload.prefetch; }
     document.title = "Case " + payload.position + " of " + payload.total + " · " + study.title;
+    document.dispatchEvent(new CustomEvent("rs:case", { detail: payload }));  // reader_flag.js follows the case
   }
 
   function advanceActiveFromStart() {
@@ -376,6 +398,9 @@
       case "ArrowUp": setActive(activeIndex - 1); break;
       case "ArrowLeft": if (current.prev) { go(current.prev); } break;
       case "ArrowRight": if (current.next) { go(current.next); } break;
+      case "l": case "L": preset("lung"); break;
+      case "m": case "M": preset("mediastinum"); break;
+      case "b": case "B": preset("bone"); break;
       case "i": case "I": viewer.invert(); break;
       case "r": case "R": viewer.reset(); break;
       case "0": viewer.fit(); break;

@@ -44,7 +44,9 @@
         self.src = octx.getImageData(0, 0, off.width, off.height);
         self.w = off.width; self.h = off.height;
         self.view.width = self.w; self.view.height = self.h;
-        self.reset();
+        // Window/level and invert carry over from the previous case (a reader sets them once per session);
+        // zoom and pan start fitted, since each image has its own framing.
+        self._lut(); self.fit();
         resolve(true);
       };
       img.onerror = function () { reject(new Error("The image could not be loaded.")); };
@@ -85,6 +87,15 @@
   CxrViewer.prototype.zoom = function (factor) {
     var r = this.stage.getBoundingClientRect();
     this.zoomAt(factor, r.width / 2, r.height / 2);
+  };
+
+  // Window width and level in display-pixel units (0-255): the images are 8-bit renderings, so a preset is
+  // the part of that range to stretch over the screen's full contrast.
+  CxrViewer.prototype.setWindow = function (width, level, inverted) {
+    this.ww = clamp(width, 1, 512);
+    this.wl = clamp(level, -128, 383);
+    if (inverted !== undefined) { this.inverted = !!inverted; }
+    this._lut();
   };
 
   CxrViewer.prototype.invert = function () { this.inverted = !this.inverted; this._lut(); };

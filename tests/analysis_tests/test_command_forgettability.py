@@ -67,14 +67,14 @@ def layout(tmp_path):
     return write_paper_layout(tmp_path)
 
 
-def test_paper_layout_writes_every_table_figure_format_and_the_summary(paper_run):
+def test_paper_layout_writes_every_table_png_the_figure_data_and_the_summary(paper_run):
     out = paper_run["out"]
     for name in TABLES:
         assert (out / f"{name}.csv").stat().st_size > 0, name
     for name in FIGURES:
-        for fmt in ("png", "svg", "pdf"):
-            assert (out / f"{name}.{fmt}").stat().st_size > 0, f"{name}.{fmt}"
-    assert (out / "summary.json").is_file()
+        assert (out / f"{name}.png").stat().st_size > 0, f"{name}.png"
+        assert not (out / f"{name}.svg").exists() and not (out / f"{name}.pdf").exists(), "drawn on first download"
+    assert (out / "summary.json").is_file() and (out / "figure_data.json").is_file()
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")], "no temp files left behind"
 
 

@@ -3,10 +3,12 @@
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
-from analysis.core.metrics import MetricsInputError, class_metrics, metrics_table, overall_table
+from analysis.core import metrics
+from analysis.core.metrics import MetricsInputError, check_labels, class_metrics, metrics_table, overall_table
 
 
 def sklearn_grid(probs, labels):
@@ -128,3 +130,189 @@ def test_shape_mismatch_names_both_shapes(labels):
 def test_non_binary_labels_are_rejected_with_the_cell():
     with pytest.raises(MetricsInputError, match=r"labels\[1, 0\] = 2"):
         class_metrics(np.zeros((2, 1)), np.array([[0], [2]]))
+
+
+# --- Hand-checked known answers (each pins a rule a plausible slip would break) -------------------------
+
+# Four classes over five images, each worked out by hand in the test below: c0 has a tie group in the
+# middle of its ranking, c1 no positive, c2 no negative, c3 exactly one positive.
+KNOWN_Y = np.array(
+    [
+        [0, 0, 1, 0],
+        [1, 0, 1, 0],
+        [0, 0, 1, 1],
+        [1, 0, 1, 0],
+        [0, 0, 1, 0],
+    ]
+)
+KNOWN_P = np.array(
+    [
+        [0.1, 0.2, 0.6, 0.2],
+        [0.3, 0.7, 0.4, 0.4],
+        [0.3, 0.1, 0.7, 0.3],
+        [0.9, 0.4, 0.1, 0.9],
+        [0.6, 0.3, 0.8, 0.1],
+    ]
+)
+
+
+def test_tie_group_above_the_lowest_score_counts_one_half_for_auroc_and_one_threshold_for_ap():
+    # p = [.1, .3, .3, .9], y = [0, 1, 0, 1]: pairs (.3+, .1-) 1, (.3+, .3-) 1/2, (.9+, both) 2 -> 3.5 / 4.
+    # AP: threshold .9 -> P 1, R 1/2; threshold .3 (one tie group) -> P 2/3, R 1. F1: only .9 is > .5.
+    m = class_metrics(np.array([[0.1], [0.3], [0.3], [0.9]]), np.array([[0], [1], [0], [1]]))
+    assert m.auc[0] == pytest.approx(0.875)
+    assert m.ap[0] == pytest.approx(0.5 * 1 + 0.5 * 2 / 3)
+    assert m.f1[0] == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_known_answers_per_class_including_one_positive_none_and_all(dtype):
+    m = class_metrics(KNOWN_P.astype(dtype), KNOWN_Y)
+    # c0: positives .3, .9 vs negatives .1, .3, .6: (1 + 1/2 + 0) + 3 = 4.5 of 6 pairs. AP: .9 -> P 1 at R 1/2;
+    #     .6 adds no positive; the .3 group -> 2 of 4 predicted, R 1. F1 (> .5): {.9, .6}, one true: 2 / (2 + 2).
+    # c1: no positive: NaN everywhere.  c2: no negative: AUROC NaN, AP 1, F1: 3 of 5 predicted -> 6 / 8.
+    # c3: one positive (.3) above two of four negatives (.2, .1): AUROC 2/4; third from the top: AP 1/3;
+    #     F1: only .9 predicted, a negative -> 0.
+    assert m.auc[0] == pytest.approx(0.75)
+    assert np.isnan(m.auc[1]) and np.isnan(m.auc[2])
+    assert m.auc[3] == pytest.approx(0.5)
+    assert m.ap[0] == pytest.approx(0.5 + 0.5 * 2 / 4)
+    assert np.isnan(m.ap[1]) and m.ap[2] == 1.0
+    assert m.ap[3] == pytest.approx(1 / 3)
+    assert m.f1[0] == pytest.approx(0.5)
+    assert np.isnan(m.f1[1]) and m.f1[2] == pytest.approx(6 / 8) and m.f1[3] == 0.0
+
+
+def test_a_class_with_exactly_one_positive_has_real_metrics():
+    m = class_metrics(np.array([[0.2], [0.4], [0.3], [0.1]]), np.array([[0], [0], [1], [0]]))
+    assert (m.auc[0], m.ap[0], m.f1[0]) == (pytest.approx(2 / 3), pytest.approx(0.5), 0.0)
+
+
+def test_a_class_with_exactly_one_negative_has_real_auroc():
+    m = class_metrics(np.array([[0.2], [0.4], [0.3]]), np.array([[1], [0], [1]]))
+    assert m.auc[0] == pytest.approx(0.0) and m.ap[0] == pytest.approx(0.5 * 1 / 2 + 0.5 * 2 / 3)
+
+
+def test_ties_only_in_the_first_class_leave_the_other_classes_alone():
+    p = np.array([[0.3, 0.1], [0.3, 0.4], [0.9, 0.35], [0.1, 0.8]])
+    y = np.array([[0, 0], [1, 0], [1, 1], [0, 1]])
+    m = class_metrics(p, y)
+    assert m.auc.tolist() == pytest.approx([(1 + 0.5 + 2) / 4, 0.75])
+    assert m.ap.tolist() == pytest.approx([0.5 + 0.5 * 2 / 3, 0.5 * 1 + 0.5 * 2 / 3])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scores_of_two_and_above_keep_their_order(dtype):
+    # Logit-like scores: exponents past 2.0 use the float's top exponent bit.
+    p = np.array([[0.5], [3.0], [1.5], [2.5], [100.0]], dtype=dtype)
+    y = np.array([[0], [1], [1], [0], [1]])
+    m = class_metrics(p, y)
+    # positives 3.0, 1.5, 100 vs negatives 0.5, 2.5: wins 2 + 1 + 2 = 5 of 6
+    assert m.auc[0] == pytest.approx(5 / 6)
+    assert m.ap[0] == pytest.approx((1 / 1 + 2 / 2 + 3 / 4) / 3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scores_one_ulp_apart_do_not_tie(dtype):
+    lo = dtype(0.5)
+    hi = np.nextafter(lo, dtype(1))
+    m = class_metrics(np.array([[lo], [hi]], dtype=dtype), np.array([[1], [0]]))
+    assert m.auc[0] == 0.0  # the negative is above the positive, however slightly
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tiny_distinct_scores_next_to_negative_scores_do_not_tie(dtype):
+    tiny = dtype(1e-20)
+    p = np.array([[-1.0], [tiny], [2 * tiny]], dtype=dtype)
+    m = class_metrics(p, np.array([[0], [1], [0]]))
+    assert m.auc[0] == pytest.approx(0.5)  # beats -1, loses to 2e-20
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.int32, np.int64, np.uint8, bool])
+def test_non_float32_or_float64_scores_give_the_same_answers(dtype):
+    p = np.array([[0], [1], [1], [0], [1]], dtype=dtype)
+    y = np.array([[0], [1], [0], [0], [1]])
+    m = class_metrics(p, y)
+    # two positives at 1, negatives at 0, 1, 0: wins 2 + 2, ties 2 * 1/2 -> 5/6; AP 2/3; F1 2*2/(3+2)
+    assert (m.auc[0], m.ap[0], m.f1[0]) == (pytest.approx(5 / 6), pytest.approx(2 / 3), pytest.approx(0.8))
+
+
+def test_degenerate_classes_raise_no_numpy_warnings():
+    y = np.array([[0, 1, 1], [0, 1, 0], [0, 1, 1]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = class_metrics(np.array([[0.2, 0.3, 0.9], [0.1, 0.8, 0.4], [0.7, 0.6, 0.6]]), y)
+    assert np.isnan(m.auc[:2]).all() and np.isnan(m.ap[0]) and m.ap[1] == 1.0
+
+
+def test_check_labels_returns_uint8_and_names_the_bad_cell():
+    assert check_labels(np.array([[True, False]])).dtype == np.uint8
+    with pytest.raises(MetricsInputError, match=r"^labels must be 2-D \[N, C\]; got shape \(3,\)$"):
+        check_labels(np.array([0, 1, 1]))
+    with pytest.raises(MetricsInputError, match=r"^labels must be 0/1; labels\[0, 1\] = 3$"):
+        check_labels(np.array([[0, 3]]))
+    with pytest.raises(MetricsInputError, match=r"^y_test must be 0/1"):
+        check_labels(np.array([[0.5]]), "y_test")
+
+
+def test_progress_reports_each_chunk_of_prediction_sets(monkeypatch):
+    monkeypatch.setattr(metrics, "_CHUNK_ELEMENTS", 8)  # 4 x 1 scores per set: 2 sets per chunk
+    p = np.tile(np.array([[0.1], [0.3], [0.3], [0.9]]), (5, 1, 1))
+    calls = []
+    m = class_metrics(p, np.array([[0], [1], [0], [1]]), progress=lambda *a: calls.append(a))
+    assert calls == [(2, 5, "class metrics"), (4, 5, "class metrics"), (5, 5, "class metrics")]
+    assert m.auc.ravel().tolist() == pytest.approx([0.875] * 5)
+
+
+def test_progress_reports_every_set_when_one_set_exceeds_a_chunk(monkeypatch):
+    monkeypatch.setattr(metrics, "_CHUNK_ELEMENTS", 3)
+    p = np.tile(np.array([[0.1], [0.3], [0.3], [0.9]]), (3, 1, 1))
+    calls = []
+    m = class_metrics(p, np.array([[0], [1], [0], [1]]), progress=lambda *a: calls.append(a))
+    assert [c[0] for c in calls] == [1, 2, 3]
+    assert m.ap.ravel().tolist() == pytest.approx([5 / 6] * 3)
+
+
+def test_metrics_table_known_answer_with_threshold_and_progress():
+    p = np.array([[[[0.1], [0.3], [0.3], [0.9]], [[0.9], [0.2], [0.4], [0.6]]]])  # seed 3, sparsities 0 and 0.5
+    y = np.array([[0], [1], [0], [1]])
+    calls = []
+    t = metrics_table(p, y, seeds=[3], sparsities=[0, 0.5], class_names=["x"], progress=lambda *a: calls.append(a))
+    assert t["sparsity"].dtype == np.float64 and t["sparsity"].tolist() == [0.0, 0.5]
+    assert t["auc"].tolist() == pytest.approx([0.875, 0.25])
+    assert t["f1"].tolist() == pytest.approx([2 / 3, 2 / 4])  # default threshold 0.5
+    assert calls == [(2, 2, "class metrics")]
+    low = metrics_table(p, y, seeds=[3], sparsities=[0, 0.5], class_names=["x"], threshold=0.25)
+    assert low["f1"].tolist() == pytest.approx([2 * 2 / (3 + 2), 2 * 1 / (3 + 2)])
+
+
+@pytest.mark.parametrize(
+    ("shape", "seeds", "sparsities", "classes"),
+    [
+        ((1, 2, 4, 1), [1], [0, 0.5], ["a", "b"]),
+        ((1, 2, 4), [1], [0, 0.5], ["a"]),
+        ((2, 2, 4, 1), [1], [0, 0.5], ["a"]),
+    ],
+)
+def test_metrics_table_refuses_a_shape_that_does_not_fit_its_labels(shape, seeds, sparsities, classes):
+    with pytest.raises(MetricsInputError, match=r"does not match \[seeds=1, sparsities=2, N, classes="):
+        metrics_table(np.zeros(shape), np.zeros((4, 1)), seeds=seeds, sparsities=sparsities, class_names=classes)
+
+
+def test_overall_table_averages_classes_per_seed_and_sparsity_in_sorted_order():
+    t = pd.DataFrame(
+        {
+            "seed": [2, 2, 1, 1, 1, 1],
+            "sparsity": [0.0, 0.0, 0.5, 0.5, 0.0, 0.0],
+            "class": ["a", "b"] * 3,
+            "auc": [0.8, 0.6, 0.5, np.nan, 0.9, 0.7],
+            "ap": [0.4, 0.2, 0.3, np.nan, 0.6, 0.2],
+            "f1": [0.1, 0.3, 0.2, np.nan, 0.5, 0.3],
+        }
+    )
+    o = overall_table(t)
+    assert list(o.columns) == ["seed", "sparsity", "mauc", "map", "mf1"]
+    assert o[["seed", "sparsity"]].values.tolist() == [[1, 0.0], [1, 0.5], [2, 0.0]]
+    np.testing.assert_allclose(
+        o[["mauc", "map", "mf1"]].to_numpy(), [[0.8, 0.4, 0.4], [0.5, 0.3, 0.2], [0.7, 0.3, 0.2]]
+    )

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from analysis import runners, services
+from analysis.core.figure_data import render_figure
 from analysis.models import Report
-from pruning.models import Job
-from pruning.services import job_run
+from jobs.models import Job
+from jobs.services import job_run
 from tests.analysis_tests.django_fixtures import DATASET, N_TEST, SEEDS, write_paper_layout, write_stores
 from tests.conftest import wait_for_job
 
@@ -19,7 +20,8 @@ EXPECTED = [
     "class_summary.csv",
     "fcd_pairs.csv",
     "fig1_overall.png",
-    "fig5_pies.pdf",
+    "fig5_pies.png",
+    "figure_data.json",
     "forgettability.csv",
     "overall.csv",
     "pies.csv",
@@ -191,5 +193,6 @@ def test_a_real_worker_computes_an_experiments_report(celery_worker, artifacts, 
     assert report.summary["n_pies"] == int(0.05 * N_TEST)
     assert report.summary["pie"]["selection"]["tie_break"] == "image index ascending", "pruning's PIE summary"
     assert report.summary["pie"]["hidden_truth"] is not None, "the synthetic spec's hidden truth was used"
-    for name in ("fig5_pies.png", "fig_weights.png", "fig_weights.pdf"):
+    for name in ("fig5_pies.png", "fig_weights.png", "figure_data.json"):
         assert (Path(report.out_dir) / name).is_file(), name
+    assert render_figure(report.out_dir, "fig_weights", "pdf").read_bytes()[:5] == b"%PDF-", "drawn on demand"

@@ -9,7 +9,7 @@ import pytest
 
 from analysis import services
 from analysis.models import Report
-from pruning.models import Job
+from jobs.models import Job
 from tests.analysis_tests.django_fixtures import CLASSES, DATASET, PREVALENCE, write_paper_layout
 
 pytestmark = pytest.mark.django_db
@@ -219,3 +219,21 @@ def test_the_page_knows_every_figure_the_core_writes():
     from analysis.selectors import FIGURES as PAGE_FIGURES
 
     assert [name for name, _ in PAGE_FIGURES] == list(FIGURE_NAMES)
+
+
+def test_a_figures_pdf_is_drawn_on_its_first_download_and_served_from_disk_after(researcher_client, report):
+    pdf = Path(report.out_dir) / "fig4_cooccurrence.pdf"
+    assert not pdf.exists(), "only PNGs are drawn when the report is computed"
+    first = researcher_client.get(url(report, "files/fig4_cooccurrence.pdf"))
+    assert first.status_code == 200 and b"".join(first.streaming_content)[:5] == b"%PDF-"
+    assert pdf.is_file()
+    mtime = pdf.stat().st_mtime_ns
+    researcher_client.get(url(report, "files/fig4_cooccurrence.pdf"))
+    assert pdf.stat().st_mtime_ns == mtime, "the second download serves the file, it is not drawn again"
+
+
+def test_only_known_figures_are_drawn_on_demand(researcher_client, report):
+    for name in ("fig9_unknown.svg", "fig1_overall.eps", "summary.pdf", "../fig1_overall.svg"):
+        assert researcher_client.get(url(report, f"files/{name}")).status_code == 404, name
+    (Path(report.out_dir) / "figure_data.json").unlink()
+    assert researcher_client.get(url(report, "files/fig1_overall.svg")).status_code == 404, "no data, no drawing"

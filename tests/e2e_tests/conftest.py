@@ -27,9 +27,36 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, request):
+    """A fresh browser tab. Every console error and uncaught exception on any page it visits fails the test,
+    unless the test is marked `console_errors_expected` (it provokes failed requests on purpose)."""
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(f"{page.url}: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(f"{page.url}: uncaught {exc}"))
     yield page
     context.close()
+    if request.node.get_closest_marker("console_errors_expected") is None:
+        assert errors == [], "browser console errors:\n" + "\n".join(errors)
+
+
+# Elements wider than the window, or sticking out of it on the right: what makes a page scroll sideways.
+OVERFLOW_JS = """() => {
+  const vw = document.documentElement.clientWidth, sw = document.documentElement.scrollWidth, bad = [];
+  if (sw > vw + 1) bad.push("page is " + sw + " px wide");
+  for (const el of document.querySelectorAll("body *")) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height || el.closest(".scroll-x")) continue;
+    if (r.right > vw + 1 || r.left < -1) bad.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+      (el.className && typeof el.className === "string" ? "." + el.className.split(" ").join(".") : "") +
+      " spans " + Math.round(r.left) + ".." + Math.round(r.right));
+  }
+  return bad;
+}"""
+
+
+def horizontal_overflow(page) -> list[str]:
+    """What sticks out sideways on the current page (empty when nothing does)."""
+    return page.evaluate(OVERFLOW_JS)

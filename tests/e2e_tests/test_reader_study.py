@@ -166,6 +166,7 @@ def test_reader_rates_a_form_with_mouse_and_keyboard_resumes_after_reload_and_fi
     assert df.client_active_seconds.max() > 0
 
 
+@pytest.mark.console_errors_expected  # the 500 and 403 it provokes are logged by the browser
 def test_reader_answers_survive_a_server_error_and_an_expired_session(live_server, page, open_study, reader_a):
     page.goto(live_server.url + "/study/")
     page.fill("input[name=username]", reader_a.username)

@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from pruning import services
-from pruning.engine.progress import Cancelled
-from pruning.jobkinds import UnknownJobKind
-from pruning.models import Job
+from jobs import services
+from jobs.errors import Cancelled
+from jobs.kinds import UnknownJobKind
+from jobs.models import Job
 
 pytestmark = pytest.mark.django_db
 
@@ -76,13 +76,9 @@ def test_job_run_records_success_and_is_idempotent_when_called_twice():
 
 
 def test_job_run_records_a_runner_exception_as_failure(monkeypatch):
-    from pruning import jobkinds
+    from jobs import kinds
 
-    monkeypatch.setitem(
-        jobkinds.JOB_KINDS,
-        "broken",
-        jobkinds.JobKind("broken", "Broken", "default", "tests.platform_tests.test_jobs:explode"),
-    )
+    monkeypatch.setitem(kinds.JOB_KINDS, "broken", kinds.JobKind("broken", "Broken", "default", explode))
     job = Job.objects.create(kind="broken")
     assert services.job_run(job_id=job.pk) == Job.Status.FAILED
     job.refresh_from_db()

@@ -8,7 +8,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 
 def test_admin_starts_selfcheck_and_a_real_worker_finishes_it(celery_worker, admin_client_):
-    from pruning.models import Job
+    from jobs.models import Job
 
     response = admin_client_.post("/jobs/start/", {"kind": "selfcheck"})
     job = Job.objects.get()

@@ -55,7 +55,8 @@ def _tiny_fields(dataset, **overrides) -> dict:
 
 @pytest.fixture
 def no_analysis(monkeypatch):
-    """Run the pipeline without the analysis app's report job (its own tests cover it)."""
-    from pruning import services_experiments
+    """Run the pipeline without the follow-ups other apps register (the analysis app's report job has
+    its own tests)."""
+    from pruning import hooks
 
-    monkeypatch.setattr(services_experiments, "_analysis_hook", lambda: None)
+    monkeypatch.setattr(hooks, "FOLLOW_UPS", {})

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from pruning.models import Experiment, Job, PIESelection
+from jobs.models import Job
+from pruning.models import Experiment, PIESelection
 
 pytest_plugins = ["tests.pruning_tests.django_support"]
 pytestmark = pytest.mark.django_db
@@ -18,7 +19,7 @@ def _stub_report(calls):
     """A stand-in for analysis.services.report_create_for_experiment: an analysis job with a stub runner."""
 
     def report_create_for_experiment(*, experiment, user):
-        from pruning.services import job_create
+        from jobs.services import job_create
 
         calls.append(experiment.pk)
         return job_create(kind="analysis", params={"experiment_id": experiment.pk}, user=user)
@@ -34,19 +35,16 @@ def report_stub_runner(job, progress):
 def test_experiment_command_runs_the_whole_pipeline_here_and_every_step_again_is_a_no_op(
     synthetic_dataset, monkeypatch, capsys, admin_user, researcher, reader_a
 ):
-    from pruning import jobkinds, services_experiments
+    from jobs import kinds
+    from pruning import hooks
     from pruning.engine.store import PredictionSet
 
     admin = admin_user
     calls = []
-    monkeypatch.setattr(services_experiments, "_analysis_hook", lambda: _stub_report(calls))
-    monkeypatch.setitem(
-        jobkinds.JOB_KINDS,
-        "analysis",
-        jobkinds.JobKind(
-            "analysis", "Report", "default", "tests.pruning_tests.test_django_commands:report_stub_runner"
-        ),
+    monkeypatch.setattr(
+        hooks, "FOLLOW_UPS", {"report": hooks.ExperimentFollowUp("report", "Report", "analysis", _stub_report(calls))}
     )
+    monkeypatch.setitem(kinds.JOB_KINDS, "analysis", kinds.JobKind("analysis", "Report", "default", report_stub_runner))
 
     call_command(
         "experiment",
@@ -121,11 +119,9 @@ def test_experiment_command_runs_the_whole_pipeline_here_and_every_step_again_is
     assert "n_classes_differ" in hooker.table_file.read_text().splitlines()[0]
 
     # An admin selects PIEs again from the experiment page: a select_pies job.
-    from pruning.services import job_run
+    from jobs.services import job_run
 
-    _client(admin).post(
-        f"/jobs/experiments/{experiment.pk}/pies/", {"sparsity": 0.5, "q": 0.2, "definition": "spearman"}
-    )
+    _client(admin).post(f"/experiments/{experiment.pk}/pies/", {"sparsity": 0.5, "q": 0.2, "definition": "spearman"})
     again = PIESelection.objects.get(sparsity=0.5)
     assert again.job.kind == "select_pies" and job_run(job_id=again.job_id) == Job.Status.SUCCEEDED
     again.refresh_from_db()
@@ -133,15 +129,15 @@ def test_experiment_command_runs_the_whole_pipeline_here_and_every_step_again_is
 
     # Researchers read the results through role-checked views; readers cannot.
     client = _client(researcher)
-    page = client.get(f"/jobs/experiments/{experiment.pk}/")
+    page = client.get(f"/experiments/{experiment.pk}/")
     assert page.status_code == 200 and b"2 PIEs of 40" in page.content
     assert f"Selection #{selection.pk}: how PIEs differ from non-PIEs".encode() in page.content
     assert b"Stability when one seed is left out" in page.content
-    curves = client.get(f"/jobs/experiments/{experiment.pk}/seed-0/curves.png")
+    curves = client.get(f"/experiments/{experiment.pk}/seed-0/curves.png")
     assert curves.status_code == 200 and curves["Content-Type"] == "image/png"
-    table = b"".join(client.get(f"/jobs/pies/{selection.pk}.csv").streaming_content).decode()
+    table = b"".join(client.get(f"/experiments/pies/{selection.pk}.csv").streaming_content).decode()
     assert table.splitlines()[0].startswith("image_index,image_id,correlation,rank,is_pie")
-    assert _client(reader_a).get(f"/jobs/pies/{selection.pk}.csv").status_code == 403
+    assert _client(reader_a).get(f"/experiments/pies/{selection.pk}.csv").status_code == 403
 
 
 def _client(user):

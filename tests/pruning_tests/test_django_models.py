@@ -200,7 +200,7 @@ def test_concurrent_starts_of_the_same_pie_selection_create_one_selection_and_on
 
     from django.db import connection
 
-    from pruning.models import Job
+    from jobs.models import Job
     from pruning.services_experiments import pie_selection_start
 
     experiment = _experiment(_dataset())

@@ -4,8 +4,8 @@ experiment requeues them and training resumes from last.pt instead of starting o
 import pandas as pd
 import pytest
 
-from pruning import services
-from pruning.models import Job
+from jobs import services
+from jobs.models import Job
 
 pytest_plugins = ["tests.pruning_tests.django_support"]
 pytestmark = pytest.mark.django_db
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def test_cancelling_the_experiment_mid_training_then_retrying_it_resumes_from_the_last_epoch(
     synthetic_dataset, tiny_fields, no_analysis, monkeypatch
 ):
-    from pruning.management.cli import run_tree_here
+    from jobs.cli import run_tree_here
     from pruning.services_experiments import experiment_create
 
     experiment = experiment_create(
@@ -60,8 +60,8 @@ def test_cancelling_the_experiment_mid_training_then_retrying_it_resumes_from_th
 def test_a_failed_child_fails_the_experiment_with_its_reason_and_the_resume_button_recovers(
     synthetic_dataset, tiny_fields, no_analysis, monkeypatch, admin_client_
 ):
+    from jobs.cli import run_tree_here
     from pruning import steps
-    from pruning.management.cli import run_tree_here
     from pruning.services_experiments import experiment_create
 
     experiment = experiment_create(**tiny_fields(synthetic_dataset, seeds=[0], sparsities=[0, 0.9]))
@@ -73,7 +73,7 @@ def test_a_failed_child_fails_the_experiment_with_its_reason_and_the_resume_butt
     assert "Retry this job to resume" in parent.error
 
     monkeypatch.setattr(steps, "sweep_execute", original)
-    response = admin_client_.post(f"/jobs/experiments/{experiment.pk}/run/")
+    response = admin_client_.post(f"/experiments/{experiment.pk}/run/")
     assert response.status_code == 302
     parent.refresh_from_db()
     assert parent.status == Job.Status.QUEUED

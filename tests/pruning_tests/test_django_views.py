@@ -6,8 +6,9 @@ import html
 import pytest
 from PIL import Image
 
-from pruning.jobkinds import job_kind_get
-from pruning.models import Dataset, Experiment, Job, TrainingRun
+from jobs.kinds import job_kind_get
+from jobs.models import Job
+from pruning.models import Dataset, Experiment, TrainingRun
 
 pytest_plugins = ["tests.pruning_tests.django_support"]
 pytestmark = pytest.mark.django_db
@@ -40,11 +41,11 @@ def _experiment_post(dataset, **overrides) -> dict:
 
 
 def test_new_experiment_page_creates_the_experiment_its_runs_and_the_parent_job(admin_client_, synthetic_dataset):
-    from pruning.services import job_run
+    from jobs.services import job_run
 
-    response = admin_client_.post("/jobs/experiments/new/", _experiment_post(synthetic_dataset))
+    response = admin_client_.post("/experiments/new/", _experiment_post(synthetic_dataset))
     experiment = Experiment.objects.get()
-    assert response.status_code == 302 and response.url == f"/jobs/experiments/{experiment.pk}/"
+    assert response.status_code == 302 and response.url == f"/experiments/{experiment.pk}/"
     assert experiment.seeds == [0, 1] and experiment.sparsities == [0, 0.05, 0.1, 0.5, 0.9, 0.95]
     assert list(TrainingRun.objects.values_list("seed", flat=True)) == [0, 1]
     parent = experiment.job
@@ -57,7 +58,7 @@ def test_new_experiment_page_creates_the_experiment_its_runs_and_the_parent_job(
     assert [(j.kind, j.status) for j in children] == [("train", "queued"), ("train", "queued")]
     assert {job_kind_get(j.kind).queue for j in children} == {"gpu"}
     assert parent.children.count() == 2 and job_run(job_id=parent.pk) == Job.Status.RUNNING  # no second fan-out
-    page = admin_client_.get(f"/jobs/experiments/{experiment.pk}/")
+    page = admin_client_.get(f"/experiments/{experiment.pk}/")
     assert page.status_code == 200 and b"Seed 1 \xc2\xb7 train" in page.content
 
 
@@ -75,20 +76,20 @@ def test_new_experiment_page_creates_the_experiment_its_runs_and_the_parent_job(
 def test_new_experiment_form_shows_a_message_naming_the_bad_value(
     admin_client_, synthetic_dataset, field, value, message
 ):
-    response = admin_client_.post("/jobs/experiments/new/", _experiment_post(synthetic_dataset, **{field: value}))
+    response = admin_client_.post("/experiments/new/", _experiment_post(synthetic_dataset, **{field: value}))
     assert response.status_code == 200
     assert message in page(response)
     assert not Experiment.objects.exists() and not Job.objects.exists()
 
 
 def test_researchers_read_but_only_admins_create(researcher_client, reader_a_client, synthetic_dataset):
-    assert researcher_client.get("/jobs/datasets/").status_code == 200
-    assert researcher_client.get("/jobs/experiments/").status_code == 200
-    assert researcher_client.get("/jobs/experiments/new/").status_code == 403
-    assert researcher_client.get("/jobs/datasets/register/").status_code == 403
-    assert researcher_client.post("/jobs/datasets/synthetic/", {"name": "x", "n": 50, "size": 32}).status_code == 403
-    assert reader_a_client.get("/jobs/datasets/").status_code == 403
-    assert reader_a_client.get("/jobs/experiments/").status_code == 403
+    assert researcher_client.get("/datasets/").status_code == 200
+    assert researcher_client.get("/experiments/").status_code == 200
+    assert researcher_client.get("/experiments/new/").status_code == 403
+    assert researcher_client.get("/datasets/register/").status_code == 403
+    assert researcher_client.post("/datasets/synthetic/", {"name": "x", "n": 50, "size": 32}).status_code == 403
+    assert reader_a_client.get("/datasets/").status_code == 403
+    assert reader_a_client.get("/experiments/").status_code == 403
 
 
 def _csv_dataset(root, rows=None, drop_image=None) -> dict:
@@ -118,7 +119,7 @@ def test_registering_a_valid_csv_dataset_records_its_splits(admin_client_, tmp_p
     (tmp_path / "im0").symlink_to(tmp_path / "im0.png")  # ids are file names here
     for i in range(1, 6):
         (tmp_path / f"im{i}").symlink_to(tmp_path / f"im{i}.png")
-    response = admin_client_.post("/jobs/datasets/register/", data)
+    response = admin_client_.post("/datasets/register/", data)
     assert response.status_code == 302, page(response)[-2000:]
     dataset = Dataset.objects.get()
     assert (dataset.kind, dataset.n_train, dataset.n_val, dataset.n_test) == ("csv", 2, 2, 2)
@@ -143,7 +144,7 @@ def test_dataset_registration_shows_the_engines_error_naming_file_row_or_value(
     for i in range(6):
         if (tmp_path / f"im{i}.png").exists():
             (tmp_path / f"im{i}").symlink_to(tmp_path / f"im{i}.png")
-    response = admin_client_.post("/jobs/datasets/register/", data)
+    response = admin_client_.post("/datasets/register/", data)
     assert response.status_code == 200
     assert message in page(response)
     assert "Traceback" not in page(response)
@@ -151,16 +152,14 @@ def test_dataset_registration_shows_the_engines_error_naming_file_row_or_value(
 
 
 def test_dataset_registration_explains_a_folder_that_is_not_a_synthetic_dataset(admin_client_, tmp_path):
-    response = admin_client_.post(
-        "/jobs/datasets/register/", {"name": "syn", "kind": "synthetic", "root": str(tmp_path)}
-    )
+    response = admin_client_.post("/datasets/register/", {"name": "syn", "kind": "synthetic", "root": str(tmp_path)})
     assert "dataset.json: not found; is" in page(response)
-    response = admin_client_.post("/jobs/datasets/register/", {"name": "nih", "kind": "nih-cxr-lt"})
+    response = admin_client_.post("/datasets/register/", {"name": "nih", "kind": "nih-cxr-lt"})
     assert page(response).count("Required for a NIH-CXR-LT") == 2
 
 
 def test_synthetic_form_starts_a_make_synthetic_job(admin_client_, settings):
-    response = admin_client_.post("/jobs/datasets/synthetic/", {"name": "demo", "n": 300, "size": 64, "seed": 3})
+    response = admin_client_.post("/datasets/synthetic/", {"name": "demo", "n": 300, "size": 64, "seed": 3})
     job = Job.objects.get()
     assert response.status_code == 302 and response.url == f"/jobs/{job.pk}/"
     assert job.kind == "make_synthetic" and job_kind_get(job.kind).queue == "default"
@@ -171,7 +170,7 @@ def test_synthetic_form_starts_a_make_synthetic_job(admin_client_, settings):
         "seed": 3,
         "out_dir": str(settings.ARTIFACT_ROOT / "datasets" / "demo"),
     }
-    response = admin_client_.post("/jobs/datasets/synthetic/", {"name": "x", "n": 300, "size": 16, "seed": 0})
+    response = admin_client_.post("/datasets/synthetic/", {"name": "x", "n": 300, "size": 16, "seed": 0})
     assert response.status_code == 400 and "greater than or equal to 32" in page(response)
 
 
@@ -179,7 +178,7 @@ def test_downloads_of_unfinished_results_are_404_not_errors(researcher_client, s
     from pruning.services_experiments import experiment_create
 
     experiment = experiment_create(start=False, **tiny_fields(synthetic_dataset))
-    assert researcher_client.get(f"/jobs/experiments/{experiment.pk}/").status_code == 200
-    assert researcher_client.get(f"/jobs/experiments/{experiment.pk}/seed-0/curves.png").status_code == 404
-    assert researcher_client.get(f"/jobs/experiments/{experiment.pk}/seed-0/secrets.txt").status_code == 404
-    assert researcher_client.get(f"/jobs/experiments/{experiment.pk}/seed-9/history.csv").status_code == 404
+    assert researcher_client.get(f"/experiments/{experiment.pk}/").status_code == 200
+    assert researcher_client.get(f"/experiments/{experiment.pk}/seed-0/curves.png").status_code == 404
+    assert researcher_client.get(f"/experiments/{experiment.pk}/seed-0/secrets.txt").status_code == 404
+    assert researcher_client.get(f"/experiments/{experiment.pk}/seed-9/history.csv").status_code == 404

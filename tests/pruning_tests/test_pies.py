@@ -1,4 +1,5 @@
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -6,9 +7,11 @@ import pytest
 from scipy.stats import spearmanr
 
 from pruning.engine.pies import (
+    NAN_POLICIES,
     ensemble_mean,
     n_pies_for,
     select_pies,
+    select_pies_from_mean,
     select_pies_from_sets,
     select_pies_hooker,
     spearman_rows,
@@ -190,3 +193,233 @@ def test_pie_table_carries_its_summary_in_attrs():
     sel = select_pies(rng.random((50, 4)), rng.random((50, 4)))
     assert isinstance(sel.table, pd.DataFrame)
     assert sel.table.attrs["n_pies"] == 2 and sel.table.attrs["tie_break"] == "image index ascending"
+
+
+# --- Known answers for the PIE definition's edges ---------------------------------------------------------
+
+SAME5, SWAP5, REV5 = [0, 1, 2, 3, 4], [1, 0, 2, 3, 4], [4, 3, 2, 1, 0]  # rho vs SAME5: 1, 0.9, -1
+
+
+def tie_above_the_lowest():
+    """8 images: image 3 at rho -1, images 1, 4, 6 tied at 0.9, image 7 constant (NaN), the rest at 1."""
+    dense = np.tile(np.arange(5, dtype=float), (8, 1))
+    pruned = np.array([SAME5, SWAP5, SAME5, REV5, SWAP5, SAME5, SWAP5, [2] * 5], dtype=float)
+    return dense, pruned
+
+
+def test_the_nan_policies_and_their_order_are_fixed():
+    assert NAN_POLICIES == ("exclude", "lowest")
+
+
+def test_tie_group_above_the_lowest_correlation_reports_only_its_own_members():
+    dense, pruned = tie_above_the_lowest()
+    sel = select_pies(dense, pruned, q=0.25, image_ids=[f"im{k}" for k in range(8)])  # floor(0.25 * 8) = 2
+    assert sel.pie_indices.tolist() == [1, 3]  # image order, not rank order
+    assert sel.summary == {
+        "definition": "spearman",
+        "q": 0.25,
+        "n_images": 8,
+        "n_pies": 2,
+        "n_pies_target": 2,
+        "n_nan": 1,
+        "nan_policy": "exclude",
+        "cutoff_correlation": pytest.approx(0.9),
+        "tie_group_size": 3,  # images 1, 4, 6
+        "tie_group_in_pies": 1,  # image 1; image 3 is below the cutoff, image 7 (NaN) is not ranked
+        "tie_break": "image index ascending",
+    }
+    assert sel.table["rank"].tolist()[:7] == [5, 2, 6, 1, 3, 7, 4] and pd.isna(sel.table["rank"][7])
+
+
+def test_pie_ids_follow_image_order():
+    dense, pruned = tie_above_the_lowest()
+    sel = select_pies(dense, pruned, q=0.25, image_ids=[f"im{k}" for k in range(8)])
+    assert sel.pie_ids == ["im1", "im3"]
+
+
+def test_no_pies_means_no_cutoff_and_no_tie_group():
+    dense, pruned = tie_above_the_lowest()
+    sel = select_pies(dense, pruned, q=0.0)
+    assert math.isnan(sel.summary["cutoff_correlation"])
+    assert (sel.summary["n_pies"], sel.summary["tie_group_size"], sel.summary["tie_group_in_pies"]) == (0, 0, 0)
+
+
+def lowest_case():
+    """6 images x 4 classes: dense row 4 is constant (NaN at every sparsity); pruned row 1 is constant at 0.9."""
+    dense = np.tile(np.arange(4, dtype=float), (6, 1))
+    dense[4] = 0.5
+    pruned = np.tile(np.array([3, 2, 1, 0], dtype=float), (6, 1))  # rho -1 where defined
+    pruned[1] = 0.3
+    sweep = np.stack([dense, dense, pruned])  # sparsities 0, 0.5, 0.9
+    return dense, pruned, sweep
+
+
+def test_lowest_policy_with_the_cutoff_inside_the_nan_group():
+    dense, pruned, sweep = lowest_case()
+    sel = select_pies(dense, pruned, q=1 / 6, nan_policy="lowest", sweep_probs=sweep, sweep_sparsities=[0, 0.5, 0.9])
+    assert sel.pie_indices.tolist() == [1]
+    assert math.isnan(sel.summary["cutoff_correlation"])
+    assert (sel.summary["n_nan"], sel.summary["tie_group_size"], sel.summary["tie_group_in_pies"]) == (2, 2, 1)
+    assert sel.table["rank"].tolist() == [3, 1, 4, 5, 2, 6]  # every row ranked, NaN rows first
+    # NaN counts as "at or below" the cutoff: row 4 from the first sparsity > 0, row 1 from 0.9.
+    np.testing.assert_array_equal(sel.table["first_sparsity_below"], [np.nan, 0.9, np.nan, np.nan, 0.5, np.nan])
+
+
+def test_lowest_policy_with_a_finite_cutoff_marks_nan_and_low_rows():
+    dense, pruned, sweep = lowest_case()
+    sel = select_pies(dense, pruned, q=0.5, nan_policy="lowest", sweep_probs=sweep, sweep_sparsities=[0, 0.5, 0.9])
+    assert sel.pie_indices.tolist() == [0, 1, 4] and sel.summary["cutoff_correlation"] == -1.0
+    assert (sel.summary["tie_group_size"], sel.summary["tie_group_in_pies"]) == (4, 1)  # rows 0, 2, 3, 5 at -1
+    assert sel.table["first_sparsity_below"].tolist() == [0.9, 0.9, 0.9, 0.9, 0.5, 0.9]
+
+
+def test_exclude_policy_never_marks_nan_rows_in_the_sweep():
+    dense, pruned, sweep = lowest_case()
+    sel = select_pies(dense, pruned, q=0.5, sweep_probs=sweep, sweep_sparsities=[0, 0.5, 0.9])
+    assert sel.pie_indices.tolist() == [0, 2, 3]
+    np.testing.assert_array_equal(sel.table["first_sparsity_below"], [0.9, np.nan, 0.9, 0.9, np.nan, 0.9])
+
+
+def test_no_pies_means_no_first_sparsity_below_even_under_the_lowest_policy():
+    dense, pruned, sweep = lowest_case()
+    sel = select_pies(dense, pruned, q=0.0, nan_policy="lowest", sweep_probs=sweep, sweep_sparsities=[0, 0.5, 0.9])
+    assert np.isnan(sel.table["first_sparsity_below"]).all()
+
+
+def test_sweep_inputs_are_checked_with_messages_that_name_the_shapes():
+    dense, pruned, sweep = lowest_case()
+    with pytest.raises(ValueError, match=r"^sweep_probs needs sweep_sparsities$"):
+        select_pies(dense, pruned, sweep_probs=sweep)
+    expected = r"^sweep_probs shape \(3, 6, 4\) does not fit 2 sparsities x 6 images x 4 classes$"
+    with pytest.raises(ValueError, match=expected):
+        select_pies(dense, pruned, sweep_probs=sweep, sweep_sparsities=[0, 0.9])
+    with pytest.raises(ValueError, match=r"does not fit 3 sparsities"):
+        select_pies(dense, pruned, sweep_probs=sweep[:, :5], sweep_sparsities=[0, 0.5, 0.9])
+    with pytest.raises(ValueError, match=r"does not fit 3 sparsities"):
+        select_pies(dense, pruned, sweep_probs=sweep[:, :, :3], sweep_sparsities=[0, 0.5, 0.9])
+    with pytest.raises(ValueError, match=r"does not fit 6 sparsities"):
+        select_pies(dense, pruned, sweep_probs=sweep.reshape(6, 3, 4), sweep_sparsities=[0] * 6)
+
+
+def test_select_pies_refuses_bad_arguments_with_their_values():
+    dense, pruned = tie_above_the_lowest()
+    with pytest.raises(ValueError, match=r"^nan_policy 'drop' not in \('exclude', 'lowest'\)$"):
+        select_pies(dense, pruned, nan_policy="drop")
+    with pytest.raises(ValueError, match=r"^dense_probs must be \[N, C\], got shape \(40,\)$"):
+        select_pies(dense.ravel(), pruned.ravel())
+    with pytest.raises(ValueError, match=r"^3 image ids for 8 images$"):
+        select_pies(dense, pruned, image_ids=["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"^pruned_probs shape \(8, 4\) != dense_probs shape \(8, 5\)$"):
+        select_pies(dense, pruned[:, :4])
+
+
+@pytest.mark.parametrize(("q", "n", "expected"), [(1.0, 7, 7), (0.0, 7, 0), (0.5, 7, 3), (0.29, 100, 29)])
+def test_n_pies_for_known_answers_including_q_of_one(q, n, expected):
+    assert n_pies_for(q, n) == expected
+
+
+@pytest.mark.parametrize("q", [-0.01, 1.01, 1.5])
+def test_q_outside_zero_to_one_is_refused(q):
+    with pytest.raises(ValueError, match=rf"^PIE fraction q={q} is outside \[0, 1\]$"):
+        n_pies_for(q, 10)
+
+
+def test_row_spearman_works_on_any_leading_shape():
+    a = np.array([[[1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], [4.0, 1.0, 1.0, 0.0]]] * 2)  # [2, 3, 4]
+    b = np.array([[[1.0, 2.0, 3.0, 4.0], [4.0, 3.0, 2.0, 1.0], [1.0, 2.0, 3.0, 4.0]]] * 2)
+    # third row: a ranks [4, 2.5, 2.5, 1] -> centred doubled [3, 0, 0, -3]; b -> [-3, -1, 1, 3]: -18 / sqrt(18 * 20)
+    expected = [1.0, -1.0, -18 / math.sqrt(18 * 20)]
+    np.testing.assert_allclose(spearman_rows(a, b), [expected, expected])
+
+
+def test_constant_rows_give_nan_without_numpy_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = spearman_rows(np.array([[0.5, 0.5, 0.5], [0.1, 0.2, 0.3]]), np.array([[0.1, 0.2, 0.3], [0.2, 0.2, 0.2]]))
+    assert np.isnan(r).all()
+
+
+def test_spearman_rows_refuses_different_shapes():
+    with pytest.raises(ValueError, match=r"^score arrays differ in shape: \(2, 3\) vs \(3, 2\)$"):
+        spearman_rows(np.zeros((2, 3)), np.zeros((3, 2)))
+
+
+def test_ensemble_mean_needs_a_seed_axis_with_at_least_one_seed():
+    with pytest.raises(ValueError, match=r"^expected \[seeds, \.\.\.\] with at least one seed, got shape \(3,\)$"):
+        ensemble_mean(np.ones(3))
+    with pytest.raises(ValueError, match=r"got shape \(0, 5, 2\)"):
+        ensemble_mean(np.zeros((0, 5, 2)))
+    assert ensemble_mean(np.zeros((2, 0, 3))).shape == (0, 3)  # no images is fine
+
+
+def test_selection_from_sets_finds_the_dense_row_wherever_it_is_stored_and_defaults_to_q5_at_90():
+    # 20 images, stored sparsities [0.5, 0, 0.9]. Against the dense row, image 7 is reversed at 0.9 and
+    # image 2 at 0.5; default q = 0.05 gives one PIE: image 7 (image 2 is fine at 0.9).
+    same, rev = [0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2, 0.1]
+    probs = np.tile(np.array(same, dtype=np.float32), (3, 20, 1))
+    probs[0, 2] = rev
+    probs[2, 7] = rev
+    ids = [f"i{k}" for k in range(20)]
+    sets = [PredictionSet(probs, [0.5, 0.0, 0.9], ids, list("abcd")) for _ in range(2)]
+    sel = select_pies_from_sets(sets)
+    assert sel.pie_ids == ["i7"]
+    assert (sel.summary["q"], sel.summary["sparsity"], sel.summary["n_seeds"]) == (0.05, 0.9, 2)
+    first = sel.table["first_sparsity_below"]
+    assert first[2] == 0.5 and first[7] == 0.9 and first.drop([2, 7]).isna().all()
+
+
+def test_selection_from_sets_without_dense_predictions_is_refused():
+    ps = PredictionSet(np.zeros((2, 3, 2)), [0.5, 0.9], ["a", "b", "c"], ["x", "y"])
+    with pytest.raises(ValueError, match=r"^no dense \(sparsity 0\) predictions among \[0\.5, 0\.9\]$"):
+        select_pies_from_sets([ps])
+
+
+def test_hooker_threshold_is_strict_and_defaults_to_one_half():
+    dense = np.array([[[0.5]]])  # exactly at the threshold: absent
+    pruned = np.array([[[0.51]]])
+    assert select_pies_hooker(dense, pruned).pie_indices.tolist() == [0]
+    assert select_pies_hooker(dense, pruned, threshold=0.4).pie_indices.tolist() == []
+
+
+def test_hooker_pie_when_exactly_one_class_changes_with_unequal_seed_counts():
+    dense = np.array([[[0.9, 0.1], [0.9, 0.1]]] * 3)  # 3 seeds, 2 images, 2 classes: {c0} for both images
+    pruned = np.array([[[0.9, 0.1], [0.9, 0.1]], [[0.9, 0.1], [0.9, 0.9]]])  # image 1 c1: 1 of 2 votes: absent
+    sel = select_pies_hooker(dense, pruned, image_ids=["x", "y"])
+    assert sel.table["n_classes_differ"].tolist() == [0, 0]
+    pruned[:, 1, 0] = 0.2  # image 1 loses c0 in both pruned seeds: one class differs
+    sel = select_pies_hooker(dense, pruned, image_ids=["x", "y"])
+    assert list(sel.table.columns) == ["image_index", "image_id", "n_classes_differ", "is_pie"]
+    assert sel.table["n_classes_differ"].tolist() == [0, 1]
+    assert sel.pie_ids == ["y"]
+    assert sel.summary == {
+        "definition": "hooker",
+        "threshold": 0.5,
+        "n_images": 2,
+        "n_pies": 1,
+        "n_seeds_dense": 3,
+        "n_seeds_pruned": 2,
+    }
+    assert sel.table.attrs == sel.summary
+
+
+@pytest.mark.parametrize(
+    ("dense_shape", "pruned_shape"), [((2, 3), (2, 3, 1)), ((2, 3, 1), (2, 3)), ((2, 3, 1), (2, 4, 1))]
+)
+def test_hooker_refuses_arrays_that_are_not_seeds_by_images_by_classes(dense_shape, pruned_shape):
+    with pytest.raises(ValueError, match=r"^expected \[seeds, N, C\] arrays with equal N, C; got "):
+        select_pies_hooker(np.zeros(dense_shape), np.zeros(pruned_shape))
+
+
+def test_hooker_refuses_the_wrong_number_of_image_ids():
+    with pytest.raises(ValueError, match=r"^1 image ids for 2 images$"):
+        select_pies_hooker(np.zeros((1, 2, 1)), np.zeros((1, 2, 1)), image_ids=["a"])
+
+
+def test_selection_from_a_seed_mean_defaults_to_q5_at_90_with_index_ids():
+    same, rev = [0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2, 0.1]
+    mean = np.tile(np.array(same), (3, 20, 1))
+    mean[2, 11] = rev  # sparsity 0.9: image 11 reversed; sparsity 0.5 (row 1) untouched
+    sel = select_pies_from_mean(mean, [0.0, 0.5, 0.9], n_seeds=4)
+    assert sel.pie_ids == ["11"]
+    assert (sel.summary["q"], sel.summary["sparsity"], sel.summary["n_seeds"]) == (0.05, 0.9, 4)
+    assert sel.table.attrs["n_seeds"] == 4

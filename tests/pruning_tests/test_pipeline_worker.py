@@ -15,9 +15,10 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 def test_tiny_experiment_runs_end_to_end_through_the_real_worker(
     celery_worker, synthetic_dataset, tiny_fields, admin_user
 ):
+    from jobs.models import Job
     from pruning.engine.spec import load_splits
     from pruning.engine.store import PredictionSet
-    from pruning.models import Job, PIESelection
+    from pruning.models import PIESelection
     from pruning.services_experiments import experiment_create
 
     start = time.monotonic()

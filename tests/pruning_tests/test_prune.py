@@ -6,7 +6,14 @@ import torch.nn.utils.prune as torch_prune
 from torch import nn
 
 from pruning.engine.nets import build_model, prunable_modules
-from pruning.engine.prune import PruneOrder, achieved_sparsity, n_pruned, validate_sparsity
+from pruning.engine.prune import (
+    METHODS,
+    PruneOrder,
+    achieved_sparsity,
+    n_pruned,
+    validate_sparsities,
+    validate_sparsity,
+)
 
 SPARSITIES = [round(0.05 * i, 2) for i in range(20)]
 
@@ -165,3 +172,67 @@ def test_repeated_applies_keep_exact_counts_after_the_weights_were_replaced_from
         model.fc.weight.data = model.fc.weight.data.clone()  # re-pointed weight: falls back, still exact
     order.apply(model, 0.7)
     assert zeros(model) == round(0.7 * order.n)
+
+
+# --- Known answers and edges ------------------------------------------------------------------------------
+
+
+def five_weights():
+    """Two bias-free Linear layers, |w| = 0.5 0.1 0.3 | 0.1 0.3: pruning order flat 1, 3, 2, 4, 0."""
+    model = nn.Sequential(nn.Linear(3, 1, bias=False), nn.Linear(1, 2, bias=False))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([[0.5, -0.1, 0.3]]))
+        model[1].weight.copy_(torch.tensor([[0.1], [-0.3]]))
+    return model
+
+
+def test_the_methods_are_l1_and_random():
+    assert METHODS == ("l1", "random")
+
+
+def test_masks_keep_exactly_the_weights_after_the_first_k_in_the_order():
+    order = PruneOrder.from_model(five_weights())  # default method: l1
+    keep = {r: [m.flatten().tolist() for m in order.mask(r).values()] for r in (0.0, 0.2, 0.4, 0.6, 0.8)}
+    assert keep[0.0] == [[True, True, True], [True, True]]
+    assert keep[0.2] == [[True, False, True], [True, True]]
+    assert keep[0.4] == [[True, False, True], [False, True]]
+    assert keep[0.6] == [[True, False, False], [False, True]]
+    assert keep[0.8] == [[True, False, False], [False, False]]
+    assert list(order.mask(0.5)) == ["0.weight", "1.weight"]
+
+
+def test_random_order_defaults_to_seed_zero():
+    a = PruneOrder.from_model(tiny(), "random")
+    b = PruneOrder.from_model(tiny(), "random", seed=0)
+    assert torch.equal(a.rank, b.rank)
+    assert not torch.equal(a.rank, PruneOrder.from_model(tiny(), "random", seed=1).rank)
+
+
+def test_apply_never_changes_parameter_dtypes_of_a_mixed_precision_model():
+    model = five_weights()
+    model[1].double()  # one float32 layer, one float64 layer: the flat copy is float64
+    order = PruneOrder.from_model(model)
+    assert order.apply(model, 0.4) == 2
+    assert [m.weight.dtype for m in model] == [torch.float32, torch.float64]
+    assert model[0].weight.flatten().tolist() == [0.5, 0.0, pytest.approx(0.3)]
+    assert model[1].weight.flatten().tolist() == [0.0, pytest.approx(-0.3)]
+
+
+def test_validate_sparsities_known_answers_and_refusals():
+    assert validate_sparsities(["0.5", 0, 0.25]) == [0.5, 0.0, 0.25]
+    with pytest.raises(ValueError, match=r"^no sparsities given$"):
+        validate_sparsities([])
+    with pytest.raises(ValueError, match=r"^duplicate sparsities in \[0\.1, 0\.5, 0\.1\]$"):
+        validate_sparsities([0.1, 0.5, "0.1"])
+    with pytest.raises(ValueError, match=r"^sparsity 1\.5 is outside \[0, 1\)$"):
+        validate_sparsities([0.1, 1.5])
+
+
+def test_refusals_name_what_is_wrong():
+    with pytest.raises(ValueError, match=r"^unknown pruning method 'l2'; valid: l1, random$"):
+        PruneOrder.from_model(tiny(), "l2")
+    with pytest.raises(ValueError, match=r"^model has no Conv2d or Linear layer to prune$"):
+        PruneOrder.from_model(nn.Sequential(nn.ReLU()))
+    order = PruneOrder.from_model(tiny(classes=3))
+    with pytest.raises(ValueError, match=r"^model does not match the one this PruneOrder was built from$"):
+        order.apply(tiny(classes=4), 0.5)

@@ -89,7 +89,7 @@ class Crawl:
             body = b"".join(r.streaming_content) if r.streaming else r.content
             headers = "\n".join(f"{k}: {v}" for k, v in r.items())
             ctype = r.get("Content-Type", "")
-            if ctype.startswith("image/"):
+            if ctype.startswith("image/") and url.startswith("/study/image/"):  # case images (not the favicon)
                 self.images[url] = body
                 self.texts.append((url, headers))
                 continue

@@ -48,6 +48,7 @@ def matrix(study):
         ("export_tidy", "get", u("export_tidy", pk), 302, 403, 403, 200, 200),
         ("export_via_zip", "get", u("export_via_zip", pk), 302, 403, 403, 200, 200),
         ("export_via", "get", u("export_via", pk, a.pseudonym), 302, 403, 403, 200, 200),
+        ("export_flags", "get", u("export_flags", pk), 302, 403, 403, 200, 200),
         ("api-studies", "get", u("api-studies"), 403, 200, 200, 200, 200),
         ("api-study", "get", u("api-study", pk), 403, 200, 404, 200, 200),
         ("api-reader-next", "get", u("api-reader-next", pk), 403, 200, 404, 404, 404),
@@ -55,6 +56,7 @@ def matrix(study):
         ("api-study-answers", "get", u("api-study-answers", pk), 403, 200, 404, 200, 200),
         ("api-study-cases", "get", u("api-study-cases", pk), 403, 403, 403, 200, 200),
         ("api-answer-submit", "post", u("api-answer-submit"), 403, 200, 403, 403, 403),
+        ("api-case-flag", "post", u("api-case-flag"), 403, 200, 403, 403, 403),
     ]
 
 
@@ -72,6 +74,7 @@ def test_permission_matrix(solo, role, client, reader_a, reader_b, researcher, a
     bodies = {
         "set_status": {"action": "open"},  # re-opening an open study: allowed for admins, changes nothing
         "api-answer-submit": {"case": token, "answers": {"agree_label": "yes"}},
+        "api-case-flag": {"case": token, "flagged": True, "comment": "blurred"},
     }
     failures = []
     for name, method, url, *expected in matrix(solo):

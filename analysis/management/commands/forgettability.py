@@ -12,7 +12,8 @@ names); the labels DIR holds ``miccai2023_{dataset}_labels_{train,test}.csv``. F
         --dataset-spec '{"kind": "synthetic", "root": "var/data/synthetic"}' --out OUTDIR
 
 Writes class_metrics.csv, overall.csv, forgettability.csv, class_summary.csv, fcd_pairs.csv,
-pies.csv, summary.json and every figure as PNG, SVG and PDF (analysis.core Report.write).
+pies.csv, summary.json, every figure as PNG (``--formats png svg pdf`` for all three now) and
+figure_data.json, from which SVG and PDF are drawn on first download (analysis.core Report.write).
 """
 
 from __future__ import annotations
@@ -105,7 +106,14 @@ class Command(BaseCommand):
         parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples for CIs")
         parser.add_argument("--n-perm", type=int, default=999, help="Mantel permutations")
         parser.add_argument("--random-state", type=int, default=0)
-        parser.add_argument("--formats", nargs="+", default=["png", "svg", "pdf"], choices=["png", "svg", "pdf"])
+        parser.add_argument(
+            "--formats",
+            nargs="+",
+            default=["png"],
+            choices=["png", "svg", "pdf"],
+            help="figure formats drawn now (default png); the others are drawn from figure_data.json when "
+            "first downloaded from the web page",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
 
     def handle(self, *args, **o):

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import OperationalError
 
-from pruning.worker import start_worker, stop_worker
+from jobs.worker import start_worker, stop_worker
 
 
 class Command(BaseCommand):

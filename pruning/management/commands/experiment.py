@@ -3,13 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from pruning.management.cli import (
-    add_experiment_arguments,
-    experiment_fields,
-    run_tree_here,
-    validation_message,
-    wait_for_tree,
-)
+from jobs.cli import run_tree_here, wait_for_tree
+from pruning.management.cli import add_experiment_arguments, experiment_fields, validation_message
 from pruning.services_experiments import experiment_create
 
 
@@ -42,6 +37,6 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"job #{experiment.job_id}: {status}")
         if status != "succeeded":
-            from pruning.models import Job
+            from jobs.models import Job
 
             raise CommandError(Job.objects.get(pk=experiment.job_id).error or f"job ended {status}")

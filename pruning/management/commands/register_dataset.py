@@ -2,8 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from jobs.cli import TqdmProgress
 from pruning.engine.spec import KINDS
-from pruning.management.cli import TqdmProgress, user_errors
+from pruning.management.cli import user_errors
 from pruning.services_datasets import dataset_register
 
 

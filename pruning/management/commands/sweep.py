@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from pruning.management.cli import TqdmProgress
+from jobs.cli import TqdmProgress
 from pruning.models import Experiment, PruningSweep
 from pruning.steps import sweep_execute
 

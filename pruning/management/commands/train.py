@@ -3,7 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from pruning.management.cli import TqdmProgress, add_experiment_arguments, experiment_fields, validation_message
+from jobs.cli import TqdmProgress
+from pruning.management.cli import add_experiment_arguments, experiment_fields, validation_message
 from pruning.models import Experiment, TrainingRun
 from pruning.services_experiments import experiment_create
 from pruning.steps import train_execute

@@ -3,8 +3,8 @@
 from celery import shared_task
 
 
-@shared_task(name="pruning.run_job", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="jobs.run_job", acks_late=True, reject_on_worker_lost=True)
 def run_job(job_id: int) -> str:
-    from pruning.services import job_run
+    from jobs.services import job_run
 
     return job_run(job_id=job_id)

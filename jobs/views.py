@@ -6,10 +6,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from config.roles import admin_required, researcher_required
-from pruning import selectors, services
-from pruning.broker import broker_status
-from pruning.jobkinds import JOB_KINDS, UnknownJobKind
-from pruning.models import Job
+from jobs import selectors, services
+from jobs.broker import broker_status
+from jobs.kinds import JOB_KINDS, UnknownJobKind
+from jobs.models import Job
 
 
 @researcher_required
@@ -17,7 +17,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
     broker_ok, broker_detail = broker_status()
     return render(
         request,
-        "pruning/job_list.html",
+        "jobs/job_list.html",
         {
             "jobs": selectors.job_list(),
             "startable": [k for k in JOB_KINDS.values() if k.startable_without_params],
@@ -33,8 +33,15 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     broker_ok, broker_detail = broker_status() if job.is_active else (True, "")
     return render(
         request,
-        "pruning/job_detail.html",
-        {"job": job, "children": job.children.all(), "broker_ok": broker_ok, "broker_detail": broker_detail},
+        "jobs/job_detail.html",
+        {
+            "job": job,
+            "children": job.children.all(),
+            "params": selectors.readable_fields(job.params),
+            "result": selectors.readable_fields(job.result),
+            "broker_ok": broker_ok,
+            "broker_detail": broker_detail,
+        },
     )
 
 
@@ -56,9 +63,9 @@ def job_start(request: HttpRequest) -> HttpResponse:
         job = services.job_create(kind=kind, user=request.user)
     except UnknownJobKind as exc:
         messages.error(request, str(exc))
-        return redirect("pruning:job_list")
-    messages.success(request, f"Started {job.kind} job #{job.pk}.")
-    return redirect("pruning:job_detail", pk=job.pk)
+        return redirect("jobs:job_list")
+    messages.success(request, f"Started job #{job.pk}: {job.kind_label}.")
+    return redirect("jobs:job_detail", pk=job.pk)
 
 
 @admin_required
@@ -69,7 +76,7 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Job #{job.pk} cancelled. Work it already finished is kept.")
     else:
         messages.error(request, f"Job #{job.pk} is {job.status}; only queued or running jobs can be cancelled.")
-    return redirect("pruning:job_detail", pk=job.pk)
+    return redirect("jobs:job_detail", pk=job.pk)
 
 
 @admin_required
@@ -80,4 +87,4 @@ def job_requeue(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Job #{job.pk} queued again; it resumes from its last finished step.")
     else:
         messages.error(request, f"Job #{job.pk} is {job.status}; only failed or cancelled jobs can be retried.")
-    return redirect("pruning:job_detail", pk=job.pk)
+    return redirect("jobs:job_detail", pk=job.pk)

@@ -1,4 +1,4 @@
-"""Writes for the pruning app. Every state change of a Job is a conditional UPDATE, so two workers that
+"""Writes for jobs. Every state change of a Job is a conditional UPDATE, so two workers that
 receive the same (redelivered) message can never both run it, and a cancel always wins over progress."""
 
 import logging
@@ -9,11 +9,10 @@ from datetime import timedelta
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
-from pruning.engine.progress import Cancelled, Progress
-from pruning.jobkinds import JOB_KINDS, job_kind_get
-from pruning.models import Job
+from jobs.errors import Cancelled, WaitForChildren
+from jobs.kinds import JOB_KINDS, job_kind_get
+from jobs.models import Job
 
 log = logging.getLogger(__name__)
 # A RUNNING job whose heartbeat is older than this was lost with its worker and may be claimed again.
@@ -39,13 +38,13 @@ def job_create(
 
 def job_enqueue(*, job_id: int) -> bool:
     """Publish "run job N" on the kind's queue. A broker outage is recorded on the job, never raised."""
-    from pruning.tasks import run_job
+    from jobs.tasks import run_job
 
     job = Job.objects.get(pk=job_id)
     try:
         run_job.apply_async(args=[job_id], queue=job_kind_get(job.kind).queue, retry=False)
     except Exception as exc:  # kombu/redis connection errors of many types
-        from pruning.broker import masked_broker_url
+        from jobs.broker import masked_broker_url
 
         message = (
             f"Broker unreachable at {masked_broker_url()}: {exc}. "
@@ -125,7 +124,7 @@ def job_requeue(*, job_id: int) -> bool:
     return bool(updated or resend)
 
 
-def job_run(*, job_id: int, echo: Progress | None = None) -> str:
+def job_run(*, job_id: int, echo=None) -> str:
     """Claim and run a job in this process (the Celery task and `manage.py run_job` both call this).
 
     Returns the final status. Exceptions from the runner are recorded on the job, not raised.
@@ -145,8 +144,7 @@ def job_run(*, job_id: int, echo: Progress | None = None) -> str:
             job_report_progress(job_id=job_id, done=done, total=total, message=message)
 
     try:
-        runner = import_string(job_kind_get(job.kind).runner.replace(":", "."))
-        result = runner(job, progress)
+        result = job_kind_get(job.kind).runner(job, progress)
     except WaitForChildren as waiting:
         log.info("job %s waits for its sub-jobs: %s", job_id, waiting)
         return Job.objects.get(pk=job_id).status
@@ -161,11 +159,6 @@ def job_run(*, job_id: int, echo: Progress | None = None) -> str:
     return Job.objects.get(pk=job_id).status
 
 
-class WaitForChildren(Exception):  # noqa: N818 -- a signal, not an error
-    """Raised by a runner that handed its work to sub-jobs: the job stays RUNNING, and its kind's
-    ``on_child_finished`` hook finishes it once the sub-jobs are done."""
-
-
 def _notify_parent(job_id: int) -> None:
     """Call the parent kind's on_child_finished hook; a failing hook fails the parent (retry re-runs it)."""
     job = Job.objects.select_related("parent").filter(pk=job_id).first()
@@ -175,7 +168,7 @@ def _notify_parent(job_id: int) -> None:
     if kind is None or not kind.on_child_finished:
         return
     try:
-        import_string(kind.on_child_finished.replace(":", "."))(job.parent, job)
+        kind.on_child_finished(job.parent, job)
     except Exception as exc:
         log.exception("job %s: on_child_finished hook of parent %s failed", job_id, job.parent_id)
         job_fail(job_id=job.parent_id, error=f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")

@@ -1,6 +1,6 @@
 import subprocess
 
-from pruning import worker
+from jobs import worker
 
 
 def test_start_worker_leaves_no_open_log_handle_in_the_parent(tmp_path, monkeypatch):

@@ -1,0 +1,209 @@
+"""Reader- and case-aware models of the PIE effect, and the dose-response on the PIE correlation.
+
+- ``mixed_linear``: y = b0 + b1 PIE + u_reader + v_case + e, with crossed random intercepts, fitted by
+  REML with statsmodels ``MixedLM`` (one group holding everything, readers and cases as variance
+  components). When no case was read twice, case and residual variance cannot be told apart; the
+  model then has reader intercepts only and says so.
+- ``mixed_logistic`` (yes/no): logit P(yes) = b0 + b1 PIE + u_reader + v_case, statsmodels
+  ``BinomialBayesMixedGLM`` (variational Bayes; CI = posterior mean +/- 1.96 posterior SD, p from the
+  same normal approximation). Where it fails or gives non-finite numbers, a GEE logistic model clustered
+  by reader (exchangeable working correlation, robust SE) is used instead; ``model`` says which.
+- ``dose_response``: Spearman rho between each case's mean rating and its PIE correlation (cases are
+  the units; CI by Fisher's z with the Bonett-Wright SE), and the slope of the correlation in the
+  crossed mixed model y ~ correlation.
+Each returns a dict with n_readers, n_cases, n_answers, warnings and a note ("not estimable: ...").
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .perception_data import PerceptionInput, QuestionSpec, not_estimable
+
+Z = stats.norm.ppf(0.975)
+
+
+def _counts(rows: pd.DataFrame) -> dict:
+    return {"n_readers": int(rows["reader"].nunique()), "n_cases": int(rows["case"].nunique()), "n_answers": len(rows)}
+
+
+def _reason(rows: pd.DataFrame, need_readers: int = 2, covariate: str = "is_pie") -> str:
+    if rows.empty:
+        return "nobody answered"
+    if rows["reader"].nunique() < need_readers:
+        return f"{rows['reader'].nunique()} reader(s); reader variance needs at least {need_readers}"
+    if covariate == "is_pie" and (rows["is_pie"].all() or not rows["is_pie"].any()):
+        return "only one group (PIE or non-PIE) was answered"
+    if rows["y"].nunique() < 2:
+        return f"every answer is {rows['y'].iloc[0]:g}"
+    return ""
+
+
+def _caught(caught) -> str:
+    return "; ".join(sorted({str(w.message).splitlines()[0] for w in caught}))
+
+
+def _crossed_mixedlm(rows: pd.DataFrame, term: str):
+    from statsmodels.regression.mixed_linear_model import MixedLM
+
+    data = pd.DataFrame(
+        {
+            "y": rows["y"].to_numpy(float),
+            "x": rows[term].to_numpy(float),
+            "reader": rows["reader"],
+            "case": rows["case"],
+        }
+    )
+    data["one"] = 1
+    crossed = rows.groupby("case")["reader"].nunique().max() > 1
+    vc = {"reader": "0 + C(reader)", "case": "0 + C(case)"} if crossed else {"reader": "0 + C(reader)"}
+    model = MixedLM.from_formula("y ~ x", groups="one", vc_formula=vc, data=data, use_sparse=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # L-BFGS alone is several times faster here than statsmodels' default chain (BFGS first).
+        fit = model.fit(reml=True, method=["lbfgs"])
+        if not fit.converged:
+            fit = model.fit(reml=True)
+    names = list(model.exog_vc.names)
+    components = dict(zip(names, np.asarray(fit.vcomp, float), strict=True))
+    return fit, components, crossed, _caught(caught)
+
+
+def mixed_linear(inp: PerceptionInput, q: QuestionSpec, term: str = "is_pie") -> dict:
+    rows = inp.of(q.key)
+    if term == "correlation":
+        rows = rows[rows["correlation"].notna()]
+    out = {"question": q.key, "model": "MixedLM (REML), crossed reader and case intercepts", "parameter": term}
+    out.update(_counts(rows))
+    reason = _reason(rows, covariate=term)
+    if not reason and term == "correlation" and rows["correlation"].nunique() < 2:
+        reason = "no variation in the cases' PIE correlation"
+    if reason:
+        return {**out, "note": not_estimable(reason)}
+    fit, comps, crossed, caught = _crossed_mixedlm(rows, term)
+    b, se = float(fit.fe_params["x"]), float(fit.bse_fe["x"])
+    out.update(
+        estimate=b,
+        ci_low=b - Z * se,
+        ci_high=b + Z * se,
+        p=float(fit.pvalues["x"]),
+        var_reader=comps.get("reader", np.nan),
+        var_case=comps.get("case", np.nan),
+        var_residual=float(fit.scale),
+        converged=bool(fit.converged),
+        warnings=caught + ("" if fit.converged else "; MixedLM did not converge"),
+        note="" if crossed else "case variance not estimable: every case was read once (confounded with residual)",
+    )
+    if not crossed:
+        out["model"] = "MixedLM (REML), reader intercepts"
+    return out
+
+
+def mixed_logistic(inp: PerceptionInput, q: QuestionSpec) -> dict:
+    rows = inp.of(q.key)
+    out = {"question": q.key, "parameter": "PIE", **_counts(rows)}
+    reason = _reason(rows)
+    if reason:
+        return {**out, "model": "BinomialBayesMixedGLM", "note": not_estimable(reason)}
+    data = pd.DataFrame(
+        {
+            "y": rows["y"].to_numpy(float),
+            "x": rows["is_pie"].to_numpy(float),
+            "reader": rows["reader"],
+            "case": rows["case"],
+        }
+    )
+    try:
+        res = _bayes_logistic(data)
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
+        res = {"failed": f"{type(exc).__name__}: {exc}"}
+    if "failed" in res:
+        gee = _gee_logistic(data)
+        gee["warnings"] = f"BinomialBayesMixedGLM failed ({res['failed']}); " + gee["warnings"]
+        res = gee
+    return {**out, **res}
+
+
+def _bayes_logistic(data: pd.DataFrame) -> dict:
+    from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
+
+    crossed = data.groupby("case")["reader"].nunique().max() > 1
+    vc = {"reader": "0 + C(reader)", "case": "0 + C(case)"} if crossed else {"reader": "0 + C(reader)"}
+    model = BinomialBayesMixedGLM.from_formula("y ~ x", vc, data)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = model.fit_vb()
+    b, sd = float(fit.fe_mean[1]), float(fit.fe_sd[1])
+    if not (np.isfinite(b) and np.isfinite(sd) and sd > 0):
+        return {"failed": "non-finite posterior"}
+    # vcp_mean are posterior means of log standard deviations.
+    comps = {n: float(np.exp(2 * v)) for n, v in zip(model.vcp_names, fit.vcp_mean, strict=True)}
+    return {
+        "model": "BinomialBayesMixedGLM (variational Bayes), crossed reader and case intercepts",
+        "log_or": b,
+        "odds_ratio": float(np.exp(b)),
+        "ci_low": float(np.exp(b - Z * sd)),
+        "ci_high": float(np.exp(b + Z * sd)),
+        "p": float(2 * stats.norm.sf(abs(b / sd))),
+        "var_reader": comps.get("reader", np.nan),
+        "var_case": comps.get("case", np.nan),
+        "warnings": _caught(caught),
+        "note": "" if crossed else "case variance not estimable: every case was read once",
+    }
+
+
+def _gee_logistic(data: pd.DataFrame) -> dict:
+    import statsmodels.api as sm
+
+    x = sm.add_constant(data["x"].to_numpy(float))
+    model = sm.GEE(
+        data["y"].to_numpy(float),
+        x,
+        groups=pd.factorize(data["reader"])[0],
+        family=sm.families.Binomial(),
+        cov_struct=sm.cov_struct.Exchangeable(),
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = model.fit()
+    b, se = float(fit.params[1]), float(fit.bse[1])
+    return {
+        "model": "GEE logistic, clustered by reader (exchangeable, robust SE)",
+        "log_or": b,
+        "odds_ratio": float(np.exp(b)),
+        "ci_low": float(np.exp(b - Z * se)),
+        "ci_high": float(np.exp(b + Z * se)),
+        "p": float(fit.pvalues[1]),
+        "var_reader": np.nan,
+        "var_case": np.nan,
+        "warnings": _caught(caught),
+        "note": "variance components not estimated by GEE",
+    }
+
+
+def spearman_dose_response(inp: PerceptionInput, q: QuestionSpec) -> dict:
+    """Spearman rho of the case mean rating vs the case's PIE correlation (cases are the units)."""
+    rows = inp.of(q.key)
+    rows = rows[rows["correlation"].notna()]
+    per_case = rows.groupby("case").agg(y=("y", "mean"), correlation=("correlation", "first"))
+    out = {"question": q.key, "n_cases": len(per_case), "n_answers": len(rows)}
+    if len(per_case) < 4:
+        return {**out, "note": not_estimable(f"{len(per_case)} case(s) with a PIE correlation; need at least 4")}
+    if per_case["y"].nunique() < 2 or per_case["correlation"].nunique() < 2:
+        return {**out, "note": not_estimable("no variation in the ratings or in the correlation")}
+    rho, p = stats.spearmanr(per_case["correlation"], per_case["y"])
+    n = len(per_case)
+    se = np.sqrt((1 + rho**2 / 2) / (n - 3))
+    z = np.arctanh(np.clip(rho, -0.999999, 0.999999))
+    return {
+        **out,
+        "rho": float(rho),
+        "ci_low": float(np.tanh(z - Z * se)),
+        "ci_high": float(np.tanh(z + Z * se)),
+        "p": float(p),
+        "note": "",
+    }

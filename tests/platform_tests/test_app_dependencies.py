@@ -1,0 +1,77 @@
+"""Apps depend on each other in one direction only: config <- jobs <- pruning <- analysis, and
+readerstudy <- pruning (analysis also reads readerstudy). A lower app reaches a higher one only through
+hooks the higher app registers in its AppConfig.ready(). Every import counts, also those inside functions."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = ("config", "jobs", "pruning", "analysis", "readerstudy")
+# What each app may import (besides itself and third-party packages).
+ALLOWED = {
+    "config": set(),
+    "jobs": {"config"},
+    "readerstudy": {"config"},
+    "pruning": {"config", "jobs", "readerstudy"},
+    "analysis": {"config", "jobs", "pruning", "readerstudy"},
+}
+# Loading code by a module-name string would hide a dependency from this test.
+STRING_LOADERS = {"import_module", "import_string", "__import__"}
+
+
+def imported_apps(source: str, package: str) -> set[tuple[str, int]]:
+    """(app, line) for every import of one of APPS in ``source`` (a module of ``package``), at any depth."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [package if node.level else (node.module or "")]
+        else:
+            continue
+        found |= {(name.split(".")[0], node.lineno) for name in names if name.split(".")[0] in APPS}
+    return found
+
+
+def string_loads(source: str) -> list[int]:
+    """Lines that call importlib.import_module / import_string / __import__."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in STRING_LOADERS:
+                lines.append(node.lineno)
+    return lines
+
+
+def app_modules(app: str) -> list[Path]:
+    return sorted((ROOT / app).rglob("*.py"))
+
+
+def test_apps_import_only_the_apps_below_them():
+    violations = []
+    for app in APPS:
+        files = app_modules(app)
+        assert files, app
+        for path in files:
+            for other, line in imported_apps(path.read_text(), app):
+                if other != app and other not in ALLOWED[app]:
+                    violations.append(f"{path.relative_to(ROOT)}:{line} imports {other}")
+    assert not violations, "\n".join(violations)
+
+
+def test_no_app_loads_code_by_a_module_name_string():
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for app in APPS
+        for path in app_modules(app)
+        for line in string_loads(path.read_text())
+    ]
+    assert not found, found
+
+
+def test_the_walk_sees_imports_inside_functions_and_relative_ones():
+    source = "import os\ndef f():\n    from analysis.services import x\n    import pruning.models\nfrom . import y\n"
+    assert imported_apps(source, "jobs") == {("analysis", 3), ("pruning", 4), ("jobs", 5)}
+    assert string_loads("import importlib\nimportlib.import_module('pruning.x')\n") == [2]
