@@ -164,6 +164,11 @@ MEDIA_ROOT = VAR_DIR / "media"
 # Those are pickles, which can run code when loaded, so only trusted folders are allowed (":"-separated).
 ANALYSIS_IMPORT_ROOTS = [Path(p).resolve() for p in os.environ.get("ANALYSIS_IMPORT_ROOTS", "").split(":") if p]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
+# How big `make demo` builds its dataset, experiment and study (analysis/demo_scales.py): tiny (tests,
+# seconds), default (2 CPU cores, under 10 minutes), large (a GPU box).
+DEMO_SCALE = os.environ.get("DEMO_SCALE", "default").strip().lower() or "default"
+if DEMO_SCALE not in ("tiny", "default", "large"):
+    raise ImproperlyConfigured(f"DEMO_SCALE={DEMO_SCALE!r} is not one of tiny, default, large.")
 
 # --- Celery ---------------------------------------------------------------------------------------
 # Job state lives in our Job rows; Celery only delivers "run job N" messages, so no result backend.

@@ -265,26 +265,35 @@ def _selection_diagnostics(selection: PIESelection, sets: list, seeds: list[int]
 # --- synthetic dataset ----------------------------------------------------------------------------
 
 
-def synthetic_is_rendered(out_dir: Path, n: int, size: int, seed: int) -> bool:
+DEFAULT_FRACTIONS = (0.7, 0.1, 0.2)
+
+
+def synthetic_is_rendered(out_dir: Path, n: int, size: int, seed: int, fractions=DEFAULT_FRACTIONS) -> bool:
     """A complete earlier rendering with the same settings (make_synthetic is deterministic)."""
     meta_path = Path(out_dir) / "dataset.json"
     try:
         meta = json.loads(meta_path.read_text())
     except (OSError, ValueError):
         return False
-    return sum(meta.get("n", {}).values()) == n and meta.get("size") == size and meta.get("seed") == seed
+    same_split = [round(float(f), 6) for f in meta.get("split_fractions", DEFAULT_FRACTIONS)] == [
+        round(float(f), 6) for f in fractions
+    ]
+    return sum(meta.get("n", {}).values()) == n and meta.get("size") == size and meta.get("seed") == seed and same_split
 
 
-def synthetic_execute(*, out_dir: str, n: int, size: int, seed: int, name: str = "", user=None, progress=None) -> dict:
+def synthetic_execute(
+    *, out_dir: str, n: int, size: int, seed: int, name: str = "", fractions=DEFAULT_FRACTIONS, user=None, progress=None
+) -> dict:
     """Render the synthetic CXR-LT (skipped when already rendered) and register it as ``name``."""
     from pruning.services_datasets import dataset_register
 
     out = Path(out_dir)
-    skipped = synthetic_is_rendered(out, n, size, seed)
+    fractions = tuple(float(f) for f in fractions)
+    skipped = synthetic_is_rendered(out, n, size, seed, fractions)
     if not skipped:
         from pruning.engine.synthetic import make_synthetic
 
-        make_synthetic(out, n, size, seed, progress)
+        make_synthetic(out, n, size, seed, progress, fractions=fractions)
     result = {"out_dir": str(out), "n": n, "size": size, "seed": seed, "rendered": not skipped}
     if name:
         dataset = dataset_register(

@@ -23,6 +23,7 @@ SERVICE_VARS = (
     "VAR_DIR",
     "HTTPS",
     "ALLOWED_HOSTS",
+    "DEMO_SCALE",
 )
 
 

@@ -12,7 +12,7 @@ DEMO_ACCOUNTS = [
     ("researcher", "researcher-demo", RESEARCHERS, False),
     ("reader1", "reader1-demo", READERS, False),
     ("reader2", "reader2-demo", READERS, False),
-]
+]  # the demo's simulated readers are created by the demo chain, flagged as simulated
 
 
 class Command(BaseCommand):
