@@ -7,10 +7,17 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from analysis import overview as overview_data
 from analysis import selectors, services
 from analysis.forms import SOURCE_EXPERIMENT, NewReportForm
 from analysis.models import Report
 from config.roles import admin_required, researcher_required
+
+
+@researcher_required
+def overview(request: HttpRequest) -> HttpResponse:
+    """The admin's home: recent experiments (live), reports and studies, each with its next step."""
+    return render(request, "analysis/overview.html", overview_data.overview())
 
 
 @researcher_required

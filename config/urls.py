@@ -20,6 +20,7 @@ urlpatterns = [
     path("jobs/", include("jobs.urls")),
     path("", include("pruning.urls")),  # /datasets/... and /experiments/...
     path("reports/", include("analysis.urls")),
+    path("overview/", include("analysis.urls_overview")),  # the admin's home: experiments, reports, studies
     path("study/", include("readerstudy.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -12,7 +12,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """Send each kind of user where their work is."""
     user = request.user
     if is_admin(user):
-        return redirect("jobs:job_list")
+        return redirect("overview")
     if is_researcher(user):
         return redirect("analysis:home")
     if is_reader(user):

@@ -24,7 +24,39 @@ def job_status_payload(job: Job) -> dict:
         "enqueue_error": job.enqueue_error,
         "started_at": job.started_at.isoformat() if job.started_at else None,
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "waiting": waiting_reason(job) if job.status == Job.Status.QUEUED else "",
     }
+
+
+def job_queue(job: Job) -> str:
+    from jobs.kinds import JOB_KINDS
+
+    kind = JOB_KINDS.get(job.kind)
+    return kind.queue if kind else "default"
+
+
+def job_ahead(job: Job) -> Job | None:
+    """The active job just before `job` on its queue (queues run first in, first out), if any."""
+    queue = job_queue(job)
+    ahead = (
+        Job.objects.filter(status__in=Job.ACTIVE, created_at__lte=job.created_at)
+        .exclude(pk=job.pk)
+        .exclude(created_at=job.created_at, pk__gt=job.pk)
+        .order_by("-created_at", "-pk")
+    )
+    # Container jobs (an experiment's parent) only coordinate: they hold no worker while children run.
+    return next((j for j in ahead if job_queue(j) == queue and not j.children.exists()), None)
+
+
+def waiting_reason(job: Job, label=None) -> str:
+    """Why a queued job has not started, in words: "after <the job ahead of it>" or "waiting for a worker".
+
+    `label(job)` names the job ahead (the experiment page says "seed 2 · train"); by default "#id kind"."""
+    ahead = job_ahead(job)
+    if ahead is None:
+        return f"waiting for a worker on the {job_queue(job)} queue"
+    name = label(ahead) if label else None
+    return f"after {name or f'#{ahead.pk} {ahead.kind_label.lower()}'} ({ahead.status})"
 
 
 def readable_key(key: str) -> str:

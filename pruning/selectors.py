@@ -3,6 +3,7 @@
 from django.db.models import Count, QuerySet
 
 from jobs.models import Job
+from jobs.selectors import waiting_reason
 from pruning.hooks import follow_ups
 from pruning.models import Dataset, Experiment, PIESelection, TrainingRun
 
@@ -57,13 +58,50 @@ def experiment_page(experiment: Experiment) -> dict:
         )
     for job in follow_up_jobs:
         steps.append({"label": labels[job.kind], "job": job, "done": False, "extra": ""})
+    done_selection = next((s for s in selections if s.is_done), None)
+    if experiment.source == Experiment.Source.TRAINED:
+        _add_steps_to_come(steps, runs, selections, follow_up_jobs, labels)
+    _explain_waiting(steps)
     return {
         "experiment": experiment,
         "steps": steps,
         "runs": runs,
         "selections": selections,
         "follow_up_jobs": follow_up_jobs,
+        # The next stages: the newest finished PIE selection and the reader studies built from it.
+        "done_selection": done_selection,
+        "studies": studies_from_selection(done_selection) if done_selection else [],
         "n_trained": sum(r.is_trained for r in runs),
         "n_swept": sum(r.sweep.is_done for r in runs),
         "any_active": any(j.is_active for j in jobs + follow_up_jobs),
     }
+
+
+def _add_steps_to_come(steps: list[dict], runs, selections, follow_up_jobs, labels: dict) -> None:
+    """Steps whose job does not exist yet, each saying what it waits for (never a bare "0/0")."""
+    for step, run in zip([s for s in steps if s["label"].endswith("· sweep")], runs, strict=True):
+        if step["job"] is None and not step["done"]:
+            step["waiting"] = f"after training of seed {run.seed}"
+    if not selections:
+        steps.append({"label": "PIE selection", "job": None, "done": False, "extra": "",
+                      "waiting": "after every seed is swept"})  # fmt: skip
+    if not follow_up_jobs:
+        for label in labels.values():
+            step = {"label": label, "job": None, "done": False, "extra": "", "waiting": "after the PIE selection"}
+            steps.append(step)
+
+
+def _explain_waiting(steps: list[dict]) -> None:
+    """A queued step names the step it waits behind on its queue ("after seed 1 · train")."""
+    names = {s["job"].pk: s["label"].lower() for s in steps if s["job"] is not None}
+    for step in steps:
+        job = step["job"]
+        if job is not None and job.status == Job.Status.QUEUED:
+            step["waiting"] = waiting_reason(job, label=lambda ahead: names.get(ahead.pk))
+
+
+def studies_from_selection(selection: PIESelection) -> list:
+    """Reader studies built from `selection` (their `source` names it), newest first."""
+    from readerstudy.models import Study
+
+    return list(Study.objects.filter(source__kind="pie_selection", source__selection_id=selection.pk))

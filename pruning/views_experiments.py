@@ -179,10 +179,31 @@ RUN_FILES = {
 def run_file(request: HttpRequest, pk: int, seed: int, name: str) -> FileResponse:
     if name not in RUN_FILES:
         raise Http404("unknown file")
-    run = get_object_or_404(TrainingRun.objects.select_related("experiment"), experiment_id=pk, seed=seed)
+    run = get_object_or_404(TrainingRun.objects.select_related("experiment", "job"), experiment_id=pk, seed=seed)
     filename, content_type, attachment = RUN_FILES[name]
     path = run.sweep.store_path if name == "predictions.npz" else run.out_dir / filename
+    training = run.job is not None and run.job.status == "running" and not run.is_trained
+    if name == "curves.png" and (_curves_behind(run.out_dir) or (training and not path.is_file())):
+        return _live_curves(run.out_dir / "history.csv")
     return _send(path, f"experiment-{pk}-seed-{seed}-{filename}", content_type, attachment)
+
+
+def _curves_behind(out_dir: Path) -> bool:
+    """Training writes history.csv every epoch but draws the PNG only at the end: is the PNG behind?"""
+    history, png = out_dir / "history.csv", out_dir / "learning_curves.png"
+    return history.is_file() and (not png.is_file() or png.stat().st_mtime < history.stat().st_mtime)
+
+
+def _live_curves(history_path: Path) -> HttpResponse:
+    """The learning curves so far, drawn from history.csv (the page refreshes them while training runs)."""
+    import pandas as pd
+
+    from pruning.engine.train_parts import learning_curves_png
+
+    history = pd.read_csv(history_path).to_dict("records") if history_path.is_file() else []
+    response = HttpResponse(learning_curves_png(history), content_type="image/png")
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @researcher_required

@@ -1,5 +1,6 @@
 """Admin forms for building a study (HTTP-side validation only; the builder re-checks the design)."""
 
+import math
 import re
 
 from django import forms
@@ -40,6 +41,46 @@ class StudyDesignForm(forms.Form):
         # Every reader is selected unless the admin narrows it down: forgetting to pick readers would
         # otherwise build a study nobody can see.
         self.fields["readers"].initial = list(self.fields["readers"].queryset)
+
+    def clean(self) -> dict:
+        """Reader counts must fit the forms, every way round; an uneven PIE share is rounded with a note.
+
+        `notes` (shown after the study is built) say what was rounded or left for later, never silently."""
+        data = super().clean()
+        self.notes: list[str] = []
+        readers, n_forms, per = data.get("readers"), data.get("n_forms"), data.get("readers_per_form")
+        if readers is not None and n_forms and per:
+            n = len(readers)
+            fill = math.ceil(n / n_forms)  # the most readers any form gets when n readers are dealt round-robin
+            if n == 0:
+                self.add_error("readers", "Choose at least one reader (more can be added while the study is a draft).")
+            elif n > n_forms * per:
+                self.add_error(
+                    "readers_per_form",
+                    f"{n} readers do not fit {n_forms} form(s) x {per} reader(s) per form: "
+                    f"set readers per form to {fill}, or choose fewer readers.",
+                )
+            elif per > fill:
+                self.add_error(
+                    "readers_per_form",
+                    f"{n} reader(s) over {n_forms} form(s) give at most {fill} reader(s) per form, not {per}: "
+                    f"set it to {fill}, or choose {n_forms * per} readers.",
+                )
+            elif n < n_forms:
+                self.notes.append(
+                    f"Only {n} of the {n_forms} forms have a reader (forms {n + 1}-{n_forms} have none): "
+                    "add readers while the study is a draft."
+                )
+        cases, fraction = data.get("cases_per_form"), data.get("pie_fraction")
+        if cases and fraction is not None:
+            exact = cases * fraction
+            n_pie = math.floor(exact + 0.5)  # the builder's rounding (design.plan_forms)
+            if abs(exact - n_pie) > 1e-9:
+                self.notes.append(
+                    f"{cases} cases x PIE fraction {fraction:g} = {exact:g} PIEs, rounded to {n_pie} PIEs and "
+                    f"{cases - n_pie} non-PIEs per form."
+                )
+        return data
 
     def clean_anchor_ids(self) -> list[str]:
         return [a for a in re.split(r"[\s,]+", self.cleaned_data["anchor_ids"]) if a]

@@ -348,3 +348,15 @@ def study_dashboard(*, study: Study) -> dict[str, Any]:
         "n_pie": sum(c["is_pie"] for c in cases),
         "n_cases": len(cases),
     }
+
+
+def readers_not_in(*, study: Study) -> list[AbstractBaseUser]:
+    """Active readers without a form in `study` (who could be added while it is a draft)."""
+    from django.contrib.auth import get_user_model
+
+    from config.roles import READERS
+
+    taken = Assignment.objects.filter(study=study).values_list("reader_id", flat=True)
+    return list(
+        get_user_model().objects.filter(groups__name=READERS, is_active=True).exclude(pk__in=taken).order_by("username")
+    )

@@ -104,7 +104,9 @@ def assignment_create(
             if not forms:
                 raise ReaderStudyError(f"Study '{study.title}' has no forms.")
             form = min(forms, key=lambda f: (f.assignments.count(), f.number))
-        n = Assignment.objects.filter(study=study).count() + 1
+        # One more than the highest pseudonym so far (not the count: a reader removed from a draft leaves a gap).
+        taken = Assignment.objects.filter(study=study).values_list("pseudonym", flat=True)
+        n = max((int(p[1:]) for p in taken if p[1:].isdigit()), default=0) + 1
         pseudonym = f"R{n:02d}"
         if seed is None:
             # Derived from the study seed, so rebuilding the same study gives every reader the same order.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from readerstudy import api, views
+from readerstudy import api, views, views_drafts
 
 app_name = "readerstudy"
 urlpatterns = [
@@ -14,6 +14,11 @@ urlpatterns = [
     # researchers and admins
     path("<int:pk>/dashboard/", views.dashboard, name="dashboard"),
     path("<int:pk>/status/", views.set_status, name="set_status"),
+    path("<int:pk>/readers/", views_drafts.study_readers, name="readers"),
+    path("<int:pk>/clone/", views_drafts.study_clone, name="clone"),
+    path("<int:pk>/delete/", views_drafts.study_delete, name="delete"),
+    path("<int:pk>/preview/<int:form>/<int:position>/", views_drafts.study_preview, name="preview"),
+    path("<int:pk>/preview/<int:form>/case/<int:position>/", views_drafts.preview_case, name="preview_case"),
     path("<int:pk>/export/answers.csv", views.export_tidy, name="export_tidy"),
     path("<int:pk>/export/flags.csv", views.export_flags, name="export_flags"),
     path("<int:pk>/export/via.zip", views.export_via_zip, name="export_via_zip"),

@@ -104,7 +104,10 @@ def image(request: HttpRequest, token: str) -> HttpResponse:
 @researcher_required
 def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     study = get_object_or_404(Study, pk=pk)
-    return render(request, "readerstudy/dashboard.html", {"study": study, **selectors.study_dashboard(study=study)})
+    context = {"study": study, **selectors.study_dashboard(study=study)}
+    if study.status == Study.Status.DRAFT:
+        context["addable_readers"] = selectors.readers_not_in(study=study)
+    return render(request, "readerstudy/dashboard.html", context)
 
 
 @admin_required
@@ -165,7 +168,8 @@ def study_new(request: HttpRequest) -> HttpResponse:
     """Build a study from an uploaded zip + CSV, or from a PIE selection of the pruning engine."""
     choices = sources.pie_selection_choices()
     upload_form = UploadStudyForm(prefix="up")
-    selection_form = SelectionStudyForm(prefix="sel", choices=choices)
+    # "Build a study from these PIEs" on an experiment links here with ?selection=<id>.
+    selection_form = SelectionStudyForm(prefix="sel", choices=choices, initial=_selection_initial(request, choices))
     errors: list[str] = []
     if request.method == "POST":
         source = request.POST.get("source")
@@ -179,7 +183,7 @@ def study_new(request: HttpRequest) -> HttpResponse:
                         created_by=request.user,
                         **upload_form.design_kwargs(),
                     )
-                    return _created(request, study)
+                    return _created(request, study, upload_form.notes)
             elif source == "selection":
                 selection_form = SelectionStudyForm(request.POST, prefix="sel", choices=choices)
                 if selection_form.is_valid():
@@ -187,11 +191,12 @@ def study_new(request: HttpRequest) -> HttpResponse:
                     study = services.study_create_from_candidates(
                         candidates=candidates, source=origin, created_by=request.user, **selection_form.design_kwargs()
                     )
-                    return _created(request, study)
+                    return _created(request, study, selection_form.notes)
             else:
                 errors.append("Choose where the cases come from.")
         except UploadError as exc:
-            errors = [exc.message, *exc.errors]
+            # `errors` repeats the message when there is only one problem: show each line once.
+            errors = [exc.message, *(e for e in exc.errors if e != exc.message)]
         except (DesignError, ImageError, services.ReaderStudyError) as exc:
             errors = [str(exc)]
     status = 400 if request.method == "POST" else 200  # a successful POST has redirected already
@@ -208,8 +213,18 @@ def study_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _created(request: HttpRequest, study: Study) -> HttpResponse:
+def _selection_initial(request: HttpRequest, choices: list[tuple[str, str]]) -> dict:
+    wanted = request.GET.get("selection", "")
+    if wanted not in {value for value, _ in choices}:
+        return {}
+    label = next(label for value, label in choices if value == wanted)
+    return {"selection": wanted, "title": f"Reader study of PIE selection {label.split(' ')[0]}"}
+
+
+def _created(request: HttpRequest, study: Study, notes: list[str]) -> HttpResponse:
     messages.success(
         request, f"Created draft study '{study.title}' with {study.cases.count()} cases. Open it when ready."
     )
+    for note in notes:
+        messages.warning(request, note)
     return redirect("readerstudy:dashboard", pk=study.pk)

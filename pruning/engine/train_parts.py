@@ -72,6 +72,12 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
 
 def save_learning_curves(history: list[dict], path: str | os.PathLike) -> None:
     """Loss, mean AUROC and mAP per epoch, train vs val, as one PNG (Figure API, no pyplot)."""
+    png = learning_curves_png(history)
+    atomic_write(path, lambda f: f.write(png))
+
+
+def learning_curves_png(history: list[dict]) -> bytes:
+    """The learning-curves figure as PNG bytes (the web page draws it from history.csv while training runs)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(12, 3.5))
@@ -83,7 +89,8 @@ def save_learning_curves(history: list[dict], path: str | os.PathLike) -> None:
             ax.plot([r["epoch"] for r in rows], [r[key] for r in rows], marker="o", ms=3, label=phase)
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
-    axes[0].legend()
+    if history:  # empty while the first epoch runs: axes only
+        axes[0].legend()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
-    atomic_write(path, lambda f: f.write(buf.getvalue()))
+    return buf.getvalue()

@@ -21,8 +21,11 @@
       badge.className = `badge status-${job.status}`;
       row.querySelector('[data-field="bar"]').style.width = `${job.percent}%`;
       row.querySelector(".progress").setAttribute("aria-valuenow", job.percent);
-      const detail = job.error || job.enqueue_error || job.message;
-      row.querySelector('[data-field="message"]').textContent = `${job.done}/${job.total} ${detail}`;
+      // A queued job says why it waits (the page's own wording first: "after seed 1 · train"), not "0/0".
+      const waiting = job.status === "queued" ? row.dataset.waiting || job.waiting : "";
+      const detail = job.error || job.enqueue_error || job.message || waiting;
+      const counts = job.total ? `${job.done}/${job.total} ` : "";
+      row.querySelector('[data-field="message"]').textContent = counts + detail;
       if (wasActive && !ACTIVE.has(job.status) && reloadOnFinish) window.location.reload();
     });
   }
@@ -39,4 +42,12 @@
     setTimeout(poll, 1000);
   }
   poll();
+
+  // Learning curves of a seed in training: redraw every few seconds until the page reloads at its end.
+  const curves = document.querySelectorAll("img[data-live-curves]");
+  if (curves.length) {
+    setInterval(() => {
+      curves.forEach((img) => { img.src = `${img.src.split("?")[0]}?t=${Date.now()}`; });
+    }, 4000);
+  }
 })();

@@ -120,6 +120,7 @@
 
   // Flush every queued answer (this case and any left over from before a reload or a lost connection).
   function flush() {
+    if (boot.preview) { return queue; }  // an admin's preview never saves anything
     queue = queue.then(function () {
       var tokens = Object.keys(pending);
       return tokens.reduce(function (p, token) {
@@ -275,9 +276,11 @@
     $("rs-prev").disabled = !payload.prev;
     $("rs-next").disabled = !payload.next;
     $("rs-save").disabled = false;
-    $("rs-save").firstChild.textContent = payload.position === payload.total ? "Save & finish " : "Save & next ";
+    $("rs-save").firstChild.textContent = boot.preview ? "Next image " :
+      payload.position === payload.total ? "Save & finish " : "Save & next ";
     document.body.classList.toggle("rs-locked", !payload.editable);
-    if (!payload.editable) { setStatus(study.status !== "open" ? "This study is closed." : "Finished case — answers are locked.", "info"); }
+    if (boot.preview) { setStatus("Preview: answers are not saved.", "info"); }
+    else if (!payload.editable) { setStatus(study.status !== "open" ? "This study is closed." : "Finished case — answers are locked.", "info"); }
     else if (payload.completed) { setStatus("Finished case — you can still change answers.", "ok"); }
     else { setStatus("", ""); }
     setActive(0);

@@ -57,6 +57,6 @@
     token = payload.case.id;
     show(payload.flag.flagged, payload.flag.comment);
     note.textContent = "";
-    toggle.disabled = boot.study.status !== "open";
+    toggle.disabled = boot.preview || boot.study.status !== "open";
   });
 })();

@@ -3,9 +3,12 @@
 Never `playwright install` (no downloads here): the system chromium is launched by path.
 """
 
+import io
+import os
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
@@ -60,3 +63,22 @@ OVERFLOW_JS = """() => {
 def horizontal_overflow(page) -> list[str]:
     """What sticks out sideways on the current page (empty when nothing does)."""
     return page.evaluate(OVERFLOW_JS)
+
+
+README_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+def screenshot(page, name: str, *, readme: bool = False, full_page: bool = False) -> Path:
+    """Save a screenshot under var/e2e/; a `readme` one, with UPDATE_SCREENSHOTS=1, also as the README's
+    docs/img/<name>.png, reduced to 256 colours so it stays small (under ~150 KB)."""
+    from PIL import Image
+
+    folder = Path(django_settings.VAR_DIR) / "e2e"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    png = page.screenshot(path=str(path), full_page=full_page)
+    if readme and os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+        README_IMAGES.mkdir(parents=True, exist_ok=True)
+        image.save(README_IMAGES / f"{name}.png", optimize=True)
+    return path

@@ -14,7 +14,8 @@ def test_admin_starts_selfcheck_and_watches_the_real_worker_finish_it(live_serve
     page.fill("input[name=username]", admin_user.username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    expect(page).to_have_url(live_server.url + "/jobs/")
+    expect(page).to_have_url(live_server.url + "/overview/")  # the admin's home
+    page.get_by_role("link", name="Jobs").click()
 
     page.select_option("select[name=kind]", "selfcheck")
     page.get_by_role("button", name="Start job").click()

@@ -3,25 +3,21 @@ stays for the next images, flags a case with a comment, and rates the whole form
 window at laptop and monitor widths and on a phone, and the researcher's flag export has the reader's note."""
 
 import io
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from django.conf import settings as django_settings
 
 from readerstudy import exports
 from readerstudy.models import CaseReading
 from tests.conftest import PASSWORD
 
 from . import test_reader_study
-from .conftest import horizontal_overflow
+from .conftest import horizontal_overflow, screenshot
 from .test_reader_study import wait_for_case
 
 open_study = test_reader_study.open_study  # the same 6-case study fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-SHOTS = Path(django_settings.VAR_DIR) / "e2e"
 
 
 def readout(page) -> str:
@@ -62,16 +58,19 @@ def test_reader_rates_a_whole_form_keyboard_only_with_a_persistent_window_and_a_
         page.keyboard.press(str(1 + n % 5))
         page.keyboard.press("3")
         if n == 3:
+            page.keyboard.press("r")  # the default window for the pictures; the lung window comes back below
             # Every width from a small laptop up, and a phone: nothing sticks out sideways.
             for width, height in ((1024, 700), (1280, 720), (1440, 900), (390, 844)):
                 page.set_viewport_size({"width": width, "height": height})
                 page.wait_for_timeout(150)
                 assert horizontal_overflow(page) == [], f"overflow at {width} px"
                 if width == 1024:
-                    SHOTS.mkdir(parents=True, exist_ok=True)
-                    page.screenshot(path=str(SHOTS / "reading_page_1024.png"))
+                    screenshot(page, "reading_page_1024")
+                if width == 1280:
+                    screenshot(page, "reading_page", readme=True)
             page.set_viewport_size({"width": 1440, "height": 900})
             page.keyboard.press("Escape")  # focus back to the page, not a toolbar button
+            page.keyboard.press("l")
         page.keyboard.press("Enter")
     page.wait_for_selector("[data-testid=done]")
 

@@ -45,7 +45,7 @@ def test_anonymous_users_get_only_the_login_page(client, path):
 
 
 def test_home_sends_each_role_where_it_belongs(admin_client_, researcher_client, reader_a_client):
-    assert admin_client_.get("/").url == "/jobs/"
+    assert admin_client_.get("/").url == "/overview/"
     assert researcher_client.get("/").url == "/reports/"
     assert reader_a_client.get("/").url == "/study/"
 

@@ -114,7 +114,7 @@ def test_image_is_served_as_png_without_a_file_name(study, reader_a, reader_a_cl
 
 
 def test_new_study_page_offers_pie_selections_when_the_pruning_adapter_has_some(
-    artifacts, candidates, admin_client_, monkeypatch
+    artifacts, candidates, admin_client_, monkeypatch, reader_a
 ):
     from readerstudy import sources
 
@@ -136,6 +136,7 @@ def test_new_study_page_offers_pie_selections_when_the_pruning_adapter_has_some(
         "sel-seed": 1,
         "sel-allow_back": "on",
         "sel-add_comment": "on",
+        "sel-readers": [reader_a.pk],
     }
     r = admin_client_.post(reverse("readerstudy:new"), fields)
     study = Study.objects.get(title="From PIEs")

@@ -45,6 +45,12 @@ def matrix(study):
         ("image", "get", u("image", token), 302, 200, 404, 200, 200),
         ("dashboard", "get", u("dashboard", pk), 302, 403, 403, 200, 200),
         ("set_status", "post", u("set_status", pk), 302, 403, 403, 403, 302),
+        # draft-only actions on an open study: admins get a message and a redirect, nothing changes
+        ("readers", "post", u("readers", pk), 302, 403, 403, 403, 302),
+        ("clone", "post", u("clone", pk), 302, 403, 403, 403, 302),
+        ("delete", "post", u("delete", pk), 302, 403, 403, 403, 302),
+        ("preview", "get", u("preview", pk, 1, 1), 302, 403, 403, 403, 200),
+        ("preview_case", "get", u("preview_case", pk, 1, 1), 302, 403, 403, 403, 200),
         ("export_tidy", "get", u("export_tidy", pk), 302, 403, 403, 200, 200),
         ("export_via_zip", "get", u("export_via_zip", pk), 302, 403, 403, 200, 200),
         ("export_via", "get", u("export_via", pk, a.pseudonym), 302, 403, 403, 200, 200),
@@ -73,6 +79,9 @@ def test_permission_matrix(solo, role, client, reader_a, reader_b, researcher, a
     token = Case.objects.get(pk=Assignment.objects.get(study=solo).order[0]).token
     bodies = {
         "set_status": {"action": "open"},  # re-opening an open study: allowed for admins, changes nothing
+        "readers": {"remove": [reader_a.pk]},  # refused: the study is open
+        "clone": {},
+        "delete": {},  # refused: the study is open
         "api-answer-submit": {"case": token, "answers": {"agree_label": "yes"}},
         "api-case-flag": {"case": token, "flagged": True, "comment": "blurred"},
     }

@@ -78,7 +78,7 @@ def test_not_a_zip_and_missing_csv_are_explained(artifacts, tmp_path):
         services.study_create_from_upload(title="X", archive=io.BytesIO(build_zip(tmp_path, GOOD, csv_in_zip=False)))
 
 
-def test_admin_upload_page_builds_a_study_or_shows_row_errors(artifacts, tmp_path, admin_client_):
+def test_admin_upload_page_builds_a_study_or_shows_row_errors(artifacts, tmp_path, admin_client_, reader_a, reader_b):
     fields = {
         "source": "upload",
         "up-title": "Web upload",
@@ -90,7 +90,10 @@ def test_admin_upload_page_builds_a_study_or_shows_row_errors(artifacts, tmp_pat
         "up-seed": 0,
         "up-allow_back": "on",
         "up-allow_change": "on",
+        "up-readers": [reader_a.pk, reader_b.pk],
     }
+    r = admin_client_.post(reverse("readerstudy:new"), {**fields, "up-archive": SimpleUploadedFile("x.zip", b"PK?")})
+    assert r.status_code == 400 and r.content.decode().count("The upload is not a zip archive.") == 1  # once
     bad = build_zip(tmp_path, [*GOOD[:2], "images/img1.png,Effusion,maybe,,NIH,0"])
     r = admin_client_.post(reverse("readerstudy:new"), {**fields, "up-archive": SimpleUploadedFile("b.zip", bad)})
     assert r.status_code == 400 and "row 3: is_pie &#x27;maybe&#x27;" in r.content.decode()
