@@ -229,7 +229,17 @@ def _simulation_service():
 
 
 def stage_statistics(run: DemoRun) -> str:
-    return "perception statistics not wired yet"
+    """The perception statistics of the study's answers (a job; cached while the answers do not change)."""
+    try:
+        from analysis.perception import perception_request
+    except ImportError:
+        return "perception statistics not available yet (no analysis.perception)"
+    study = run.objects["study"]
+    stats = perception_request(study=study, user=_admin())
+    if stats.job_id and stats.job.status != Job.Status.SUCCEEDED:
+        _must_succeed(run.run_job(stats.job_id), stats.job_id, "the perception statistics")
+    stats.refresh_from_db()
+    return f"statistics of study #{study.pk}: {(stats.summary or {}).get('n_answers', 0)} answers ({stats.stage} part)"
 
 
 STAGES: list[tuple[str, Callable[[DemoRun], str]]] = [
