@@ -77,6 +77,12 @@ def test_wrong_broker_url_names_the_variable_at_startup(tmp_path):
     assert "CELERY_BROKER_URL" in out.stderr
 
 
+def test_wrong_demo_scale_names_the_variable_and_the_choices_at_startup(tmp_path):
+    out = run_python(PRINT_SETTINGS, tmp_path, DEMO_SCALE="huge")
+    assert out.returncode != 0
+    assert "DEMO_SCALE='huge' is not one of tiny, default, large" in out.stderr
+
+
 def test_check_deploy_is_clean_with_production_variables(tmp_path):
     out = run_python(
         "import sys; from django.core.management import execute_from_command_line as run; "
