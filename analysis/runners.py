@@ -25,6 +25,7 @@ from analysis.inputs import (
     paper_prediction_files,
 )
 from analysis.models import Report
+from jobs.attempts import fenced
 from jobs.models import Job
 
 MANIFEST = "manifest.json"
@@ -133,7 +134,8 @@ def run_report(job: Job, progress: Progress) -> dict:
         rep = inputs.compute(experiment=report.title, progress=_scaled(progress, COMPUTE))
         names = write_report_folder(rep, out, fp, progress=_scaled(progress, WRITE))
     summary = json.loads((out / "summary.json").read_text())
-    Report.objects.filter(pk=report.pk).update(summary=summary)
+    with fenced(progress):  # as a job: only while this attempt still owns it
+        Report.objects.filter(pk=report.pk).update(summary=summary)
     progress(1000, 1000, "already up to date" if skipped else "done")
     return {
         "report_id": report.pk,

@@ -35,6 +35,14 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name}={value!r} is not an integer.") from None
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+
+
 def _secret_key() -> str:
     """SECRET_KEY from the environment, else one generated once and kept in var/ (demo, tests)."""
     if key := os.environ.get("SECRET_KEY"):
@@ -163,6 +171,10 @@ MEDIA_ROOT = VAR_DIR / "media"
 # Folders (besides ARTIFACT_ROOT) from which the web form may import the paper's released predictions.
 # Those are pickles, which can run code when loaded, so only trusted folders are allowed (":"-separated).
 ANALYSIS_IMPORT_ROOTS = [Path(p).resolve() for p in os.environ.get("ANALYSIS_IMPORT_ROOTS", "").split(":") if p]
+# init="imagenet" needs torchvision's ImageNet weights in the torch hub cache ($TORCH_HOME). Off: a
+# training job without them fails at once with a clear message (these machines have no internet);
+# on: the worker downloads them once. `manage.py fetch_weights` fills the cache ahead of time.
+ALLOW_WEIGHTS_DOWNLOAD = env_bool("ALLOW_WEIGHTS_DOWNLOAD", False)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 # How big `make demo` builds its dataset, experiment and study (analysis/demo_scales.py): tiny (tests,
 # seconds), default (2 CPU cores, under 10 minutes), large (a GPU box).
@@ -176,31 +188,52 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 12 * 3600)
 _broker_dir = Path(os.environ.get("CELERY_BROKER_DIR", VAR_DIR / "broker")).resolve()
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Exchange tables; kombu's default is control/ in the current folder (the repository root).
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
         "polling_interval": 0.1,  # a queued job starts within ~0.1 s
     }
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # A message is redelivered only after the visibility timeout, so it must outlast the longest task.
+    # A message is redelivered only after the visibility timeout, so it must outlast the longest task
+    # (the reaper brings back a job lost with its worker long before that).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 3600}
+    # Every Redis key this deployment uses starts with this (tests/isolation.py: one prefix per test run,
+    # so concurrent runs on one Redis never take each other's messages).
+    if _key_prefix := os.environ.get("CELERY_BROKER_KEY_PREFIX", ""):
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = _key_prefix
 else:
     raise ImproperlyConfigured(
         f"CELERY_BROKER_URL={CELERY_BROKER_URL!r}: use redis://host:6379/0, or unset it for the "
         "embedded filesystem broker."
     )
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_DEFAULT_QUEUE = "default"
+# Queue names start with JOBS_QUEUE_PREFIX (empty in production): the fault tests give their own workers
+# their own queues, so a worker another test started never takes their jobs.
+JOBS_QUEUE_PREFIX = os.environ.get("JOBS_QUEUE_PREFIX", "")
+CELERY_TASK_DEFAULT_QUEUE = JOBS_QUEUE_PREFIX + "default"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Jobs: heartbeats and the reaper ----------------------------------------------------------------
+# A running attempt's heartbeat thread writes every JOBS_HEARTBEAT_SECONDS; a RUNNING job silent for
+# JOBS_STALE_AFTER_SECONDS lost its worker, and the reaper (Celery beat, every JOBS_REAP_SECONDS) sends
+# it again. A QUEUED job whose message is in no queue for JOBS_LOST_AFTER_SECONDS is sent again too.
+JOBS_HEARTBEAT_SECONDS = env_float("JOBS_HEARTBEAT_SECONDS", 20)
+JOBS_STALE_AFTER_SECONDS = env_float("JOBS_STALE_AFTER_SECONDS", 120)
+JOBS_LOST_AFTER_SECONDS = env_float("JOBS_LOST_AFTER_SECONDS", 120)
+JOBS_REAP_SECONDS = env_float("JOBS_REAP_SECONDS", 30)
+CELERY_BEAT_SCHEDULE = {"jobs-reap": {"task": "jobs.reap", "schedule": JOBS_REAP_SECONDS}}
+CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILENAME") or str(VAR_DIR / "celerybeat-schedule")
 
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -38,6 +38,13 @@ class UnknownJobKind(ValueError):  # noqa: N818 -- public name used across the a
         super().__init__(f"Unknown job kind {kind!r}. Known kinds: {', '.join(sorted(JOB_KINDS))}.")
 
 
+def queue_name(queue: str) -> str:
+    """The broker's name of a logical queue ("gpu" -> "gpu", or "<JOBS_QUEUE_PREFIX>gpu")."""
+    from django.conf import settings
+
+    return settings.JOBS_QUEUE_PREFIX + queue
+
+
 def job_kind_get(kind: str) -> JobKind:
     try:
         return JOB_KINDS[kind]

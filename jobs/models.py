@@ -37,6 +37,14 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Fencing: every claim gives the job a new token, and every write of an attempt (progress, heartbeat,
+    # result, finish, fail) only lands while the token is still its own. Empty while no attempt runs.
+    attempt_token = models.CharField(max_length=32, blank=True)
+    worker = models.CharField(max_length=255, blank=True, help_text="Who runs the current attempt.")
+    # When "run job N" was last handed to the broker (the reaper re-sends a queued job whose message is lost).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    # RUNNING with no process behind it: the runner handed its work to sub-jobs (no heartbeat expected).
+    waiting_for_children = models.BooleanField(default=False)
 
     class Meta:
         db_table = "pruning_job"  # created by pruning's first migration; jobs took the model over
@@ -65,3 +73,47 @@ class Job(models.Model):
 
         kind = JOB_KINDS.get(self.kind)
         return kind.label if kind else self.kind
+
+
+class JobAttempt(models.Model):
+    """One claim of a job by a worker, and how it ended: the history the job page and the tests read."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+        SUPERSEDED = "superseded", "Superseded (a newer attempt took over)"
+        WAITING = "waiting", "Handed its work to sub-jobs"
+        LOST = "lost", "Lost (no heartbeat; the job was re-sent)"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    token = models.CharField(max_length=32, unique=True)
+    worker = models.CharField(max_length=255, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["job", "number", "id"]
+
+    def __str__(self) -> str:
+        return f"job #{self.job_id} attempt {self.number} ({self.outcome})"
+
+
+class WorkerPresence(models.Model):
+    """A Celery worker that says it is alive (a thread in the worker writes ``last_seen``)."""
+
+    name = models.CharField(max_length=255, unique=True)
+    queues = models.JSONField(default=list)
+    pid = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -7,7 +7,10 @@ from jobs.models import Job
 
 
 def selfcheck(job: Job, progress) -> dict:
-    """Prove the round trip web -> broker -> worker -> database, and report what the worker can compute on."""
+    """Prove the round trip web -> broker -> worker -> database, and report what the worker can compute on.
+
+    ``params.hold_seconds`` keeps the worker busy that long without a progress call (like one long epoch):
+    an operator can watch heartbeats, the reaper and the fencing of a retry on a real deployment."""
     progress(0, 3, "importing torch")
     import torch
 
@@ -30,5 +33,10 @@ def selfcheck(job: Job, progress) -> dict:
     if device == "cuda":
         torch.cuda.synchronize()
     info["matmul_512_x10_seconds"] = round(time.perf_counter() - start, 4)
+    hold = float(job.params.get("hold_seconds", 0))
+    if hold > 0:
+        progress(2, 3, f"holding the worker for {hold:g} s")
+        time.sleep(hold)
+    info["attempt"] = job.attempts
     progress(3, 3, "done")
     return info

@@ -1,6 +1,8 @@
 """Reads for jobs: lists, the payload the progress bars poll, and params/results as readable text."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from jobs.models import Job
 
@@ -9,9 +11,10 @@ def job_list(*, limit: int = 200) -> QuerySet[Job]:
     return Job.objects.select_related("created_by").order_by("-created_at", "-id")[:limit]
 
 
-def job_status_payload(job: Job) -> dict:
-    """What the job pages poll: everything a progress bar and a status badge need."""
+def job_status_payload(job: Job, online: dict[str, int] | None = None) -> dict:
+    """What the job pages poll: everything a progress bar and a status badge need, and where it stands."""
     return {
+        "where": job_waiting_text(job, online if online is not None else online_by_queue()),
         "id": job.pk,
         "kind": job.kind,
         "kind_label": job.kind_label,
@@ -83,3 +86,114 @@ def readable_value(value) -> str:
 def readable_fields(data: dict) -> list[tuple[str, str]]:
     """A job's params or result as (label, text) rows for a definition list."""
     return [(readable_key(k), readable_value(v)) for k, v in (data or {}).items()]
+
+
+# --- Observability: queues, workers, why a job waits, ETA ----------------------------------------------
+
+
+def _seconds_ago(when, now) -> int:
+    return max(0, int((now - when).total_seconds()))
+
+
+def queue_overview(*, now=None, broker: bool = True) -> list[dict]:
+    """Per queue: the workers listening (online or last seen how long ago), messages waiting in the broker
+    (None when it cannot be reached), and the jobs queued and running there."""
+    from jobs.broker import queue_lengths
+    from jobs.kinds import JOB_KINDS, queue_name
+    from jobs.models import WorkerPresence
+    from jobs.services import stale_after
+
+    now = now or timezone.now()
+    queues = sorted({k.queue for k in JOB_KINDS.values()})
+    kinds_of = {q: [k.name for k in JOB_KINDS.values() if k.queue == q] for q in queues}
+    lengths = queue_lengths([queue_name(q) for q in queues]) if broker else None
+    online_after = now - stale_after()
+    workers = list(WorkerPresence.objects.all())
+    overview = []
+    for q in queues:
+        listening = [
+            {"name": w.name, "seen_ago": _seconds_ago(w.last_seen, now), "online": w.last_seen >= online_after}
+            for w in workers
+            if q in w.queues
+        ]
+        jobs = Job.objects.filter(kind__in=kinds_of[q])
+        overview.append(
+            {
+                "name": q,
+                "workers": listening,
+                "n_online": sum(w["online"] for w in listening),
+                "length": None if lengths is None else lengths[queue_name(q)],
+                "queued": jobs.filter(status=Job.Status.QUEUED).count(),
+                "running": jobs.filter(status=Job.Status.RUNNING, waiting_for_children=False).count(),
+            }
+        )
+    return overview
+
+
+def online_by_queue(*, now=None) -> dict[str, int]:
+    """How many workers listening on each queue were seen recently (from the database; no broker call)."""
+    from jobs.models import WorkerPresence
+    from jobs.services import stale_after
+
+    cutoff = (now or timezone.now()) - stale_after()
+    counts: dict[str, int] = {}
+    for queues in WorkerPresence.objects.filter(last_seen__gte=cutoff).values_list("queues", flat=True):
+        for q in queues:
+            counts[q] = counts.get(q, 0) + 1
+    return counts
+
+
+def why_waiting(job: Job, online: dict[str, int]) -> str:
+    """For a queued job: "waiting for the broker ...", "no worker listening on gpu" or "position 3 in the
+    gpu queue" (among the queued jobs of that queue, oldest message first)."""
+    from jobs.kinds import JOB_KINDS
+
+    if job.status != Job.Status.QUEUED:
+        return ""
+    if job.enqueue_error:
+        return "waiting for the broker (unreachable when the job was sent; the reaper sends it once it is back)"
+    kind = JOB_KINDS.get(job.kind)
+    if kind is None:
+        return f"no app registers the kind {job.kind!r} any more"
+    if not online.get(kind.queue):
+        return f"no worker listening on {kind.queue}"
+    same_queue = [k.name for k in JOB_KINDS.values() if k.queue == kind.queue]
+    sent = job.enqueued_at or job.created_at
+    ahead = (
+        Job.objects.filter(status=Job.Status.QUEUED, kind__in=same_queue)
+        .annotate(sent=Coalesce("enqueued_at", "created_at"))
+        .filter(Q(sent__lt=sent) | Q(sent=sent, pk__lt=job.pk))
+        .count()
+    )
+    return f"position {ahead + 1} in the {kind.queue} queue"
+
+
+def eta_seconds(job: Job, *, now=None) -> int | None:
+    """Seconds left at the pace so far, for a running job whose progress allows it."""
+    if job.status != Job.Status.RUNNING or job.waiting_for_children or not job.started_at:
+        return None
+    done, total = job.progress_done, job.progress_total
+    if not total or done <= 0 or done >= total:
+        return None
+    elapsed = ((now or timezone.now()) - job.started_at).total_seconds()
+    return int(elapsed / done * (total - done))
+
+
+def readable_duration(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def job_waiting_text(job: Job, online: dict[str, int], *, now=None) -> str:
+    """One line on where a job stands: why it waits, or its ETA, or that it waits for its sub-jobs."""
+    if job.status == Job.Status.QUEUED:
+        return why_waiting(job, online)
+    if job.status == Job.Status.RUNNING and job.waiting_for_children:
+        return "waiting for its sub-jobs"
+    eta = eta_seconds(job, now=now)
+    return f"about {readable_duration(eta)} left" if eta is not None else ""

@@ -1,23 +1,41 @@
-"""Writes for jobs. Every state change of a Job is a conditional UPDATE, so two workers that
-receive the same (redelivered) message can never both run it, and a cancel always wins over progress."""
+"""Writes for jobs. Every state change of a Job is a conditional UPDATE, so two workers that receive the
+same (redelivered) message can never both run it, and a cancel always wins over progress.
 
+Fencing: a claim gives the job a fresh attempt token, and every later write of that attempt (progress,
+heartbeat, result, finish, fail, and the runner's own row and file writes inside ``job_fence``) lands only
+while the job is RUNNING under that token. A cancel keeps the token (the attempt hears "cancelled"); a
+retry, the reaper or a redelivered message clears or replaces it (the attempt hears "superseded").
+"""
+
+import contextlib
 import logging
-import time
+import os
+import socket
 import traceback
+import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from jobs.errors import Cancelled, WaitForChildren
-from jobs.kinds import JOB_KINDS, job_kind_get
-from jobs.models import Job
+from jobs.errors import Cancelled, Superseded, WaitForChildren
+from jobs.kinds import JOB_KINDS, job_kind_get, queue_name
+from jobs.models import Job, JobAttempt
 
 log = logging.getLogger(__name__)
-# A RUNNING job whose heartbeat is older than this was lost with its worker and may be claimed again.
-STALE_AFTER = timedelta(minutes=15)
-PROGRESS_WRITE_INTERVAL = 0.5  # seconds between progress writes (the last one is always written)
+Outcome = JobAttempt.Outcome
+
+
+def stale_after() -> timedelta:
+    """A RUNNING job whose heartbeat is older than this was lost with its worker."""
+    return timedelta(seconds=settings.JOBS_STALE_AFTER_SECONDS)
+
+
+def default_worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def job_create(
@@ -42,54 +60,137 @@ def job_enqueue(*, job_id: int) -> bool:
 
     job = Job.objects.get(pk=job_id)
     try:
-        run_job.apply_async(args=[job_id], queue=job_kind_get(job.kind).queue, retry=False)
+        run_job.apply_async(args=[job_id], queue=queue_name(job_kind_get(job.kind).queue), retry=False)
+        # (a kind no app registers any more raises UnknownJobKind here: recorded like a broker error)
     except Exception as exc:  # kombu/redis connection errors of many types
         from jobs.broker import masked_broker_url
 
         message = (
-            f"Broker unreachable at {masked_broker_url()}: {exc}. "
-            "The job stays queued; requeue it when the broker is back."
+            f"Waiting for the broker: unreachable at {masked_broker_url()} since "
+            f"{timezone.localtime():%Y-%m-%d %H:%M:%S} ({exc}). The job stays queued; the reaper sends it "
+            "when the broker is back."
         )
-        Job.objects.filter(pk=job_id).update(enqueue_error=message)
+        Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(enqueue_error=message)
         log.warning("job %s not enqueued: %s", job_id, message)
         return False
-    Job.objects.filter(pk=job_id).exclude(enqueue_error="").update(enqueue_error="")
+    Job.objects.filter(pk=job_id).update(enqueue_error="", enqueued_at=timezone.now())
     return True
 
 
-def job_claim(*, job_id: int) -> bool:
-    """Atomically move a job to RUNNING. False when it is not ours to run (done, cancelled, running elsewhere)."""
+@dataclass(frozen=True)
+class Attempt:
+    """One claim of a job: the token its writes carry."""
+
+    job_id: int
+    token: str
+    number: int
+
+
+def job_claim(*, job_id: int, worker: str = "") -> Attempt | None:
+    """Atomically move a job to RUNNING under a new attempt token. None when it is not ours to run (done,
+    cancelled, or running elsewhere with a fresh heartbeat). Taking over a stale RUNNING job fences the
+    old attempt: its next write finds another token."""
     now = timezone.now()
-    claimable = Q(status=Job.Status.QUEUED) | Q(status=Job.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
-    return bool(
-        Job.objects.filter(claimable, pk=job_id).update(
-            status=Job.Status.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1, error=""
+    token = uuid.uuid4().hex
+    claimable = Q(status=Job.Status.QUEUED) | Q(
+        status=Job.Status.RUNNING, waiting_for_children=False, heartbeat_at__lt=now - stale_after()
+    )
+    with transaction.atomic():
+        updated = Job.objects.filter(claimable, pk=job_id).update(
+            status=Job.Status.RUNNING,
+            attempt_token=token,
+            worker=worker[:255],
+            started_at=now,
+            heartbeat_at=now,
+            attempts=F("attempts") + 1,
+            error="",
+            enqueue_error="",
+            waiting_for_children=False,
         )
+        if not updated:
+            return None
+        number = Job.objects.filter(pk=job_id).values_list("attempts", flat=True).get()
+        # An attempt still marked running was cancelled and retried, or fell silent: this one supersedes it
+        # (if it is alive after all, it corrects the detail when it stops).
+        JobAttempt.objects.filter(job_id=job_id, outcome=Outcome.RUNNING).update(
+            outcome=Outcome.SUPERSEDED, ended_at=now, detail=f"attempt {number} took over"
+        )
+        JobAttempt.objects.create(job_id=job_id, number=number, token=token, worker=worker[:255])
+    return Attempt(job_id=job_id, token=token, number=number)
+
+
+def _current(attempt: Attempt):
+    return Job.objects.filter(pk=attempt.job_id, status=Job.Status.RUNNING, attempt_token=attempt.token)
+
+
+def stop_signal(attempt: Attempt) -> Cancelled:
+    """Why ``attempt`` may no longer write: Cancelled (the job was cancelled under it) or Superseded."""
+    row = Job.objects.filter(pk=attempt.job_id).values("status", "attempt_token").first()
+    if row is None:
+        return Cancelled(f"job {attempt.job_id} was deleted")
+    if row["status"] == Job.Status.CANCELLED and row["attempt_token"] == attempt.token:
+        return Cancelled(f"job {attempt.job_id} was cancelled")
+    newer = " by a newer attempt" if row["attempt_token"] else ""
+    return Superseded(
+        f"job {attempt.job_id}: attempt {attempt.number} was superseded{newer} (the job is now {row['status']}); "
+        "it stops without writing"
     )
 
 
-def job_report_progress(*, job_id: int, done: int, total: int, message: str = "") -> None:
-    """Record progress; raise Cancelled when the job was cancelled (or taken away) meanwhile."""
-    updated = Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
+def job_report_progress(*, attempt: Attempt, done: int, total: int, message: str = "") -> None:
+    """Record progress (and a heartbeat); raise Cancelled or Superseded when the attempt lost the job."""
+    updated = _current(attempt).update(
         progress_done=done, progress_total=total, progress_message=message[:255], heartbeat_at=timezone.now()
     )
     if not updated:
-        raise Cancelled(f"job {job_id} is no longer running")
+        raise stop_signal(attempt)
 
 
-def job_succeed(*, job_id: int, result: dict | None = None) -> bool:
-    return _finish(job_id, Job.Status.SUCCEEDED, result=result or {}, progress_message="done")
+def job_heartbeat(*, attempt: Attempt) -> bool | None:
+    """True: still ours. False: cancelled or superseded. None: this connection cannot see the job."""
+    if _current(attempt).update(heartbeat_at=timezone.now()):
+        return True
+    return None if not Job.objects.filter(pk=attempt.job_id).exists() else False
 
 
-def job_fail(*, job_id: int, error: str) -> bool:
-    return _finish(job_id, Job.Status.FAILED, error=error)
+@contextlib.contextmanager
+def job_fence(*, attempt: Attempt):
+    """Hold the job's row lock while the block writes (a row of the runner's app, or a file it publishes):
+    no claim, retry or reaper can take the job meanwhile, and a superseded attempt writes nothing."""
+    with transaction.atomic():
+        if not list(_current(attempt).select_for_update().values_list("pk", flat=True)):
+            raise stop_signal(attempt)
+        yield
 
 
-def _finish(job_id: int, status: str, **fields) -> bool:
-    return bool(
-        Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
-            status=status, finished_at=timezone.now(), **fields
-        )
+def job_succeed(*, attempt: Attempt, result: dict | None = None) -> bool:
+    return _finish(attempt, Job.Status.SUCCEEDED, result=result or {}, progress_message="done")
+
+
+def job_fail(*, attempt: Attempt, error: str) -> bool:
+    return _finish(attempt, Job.Status.FAILED, error=error)
+
+
+def _finish(attempt: Attempt, status: str, **fields) -> bool:
+    """The job's end and its attempt's end, in one transaction (a reader never sees one without the other)."""
+    now = timezone.now()
+    with transaction.atomic():
+        finished = bool(_current(attempt).update(status=status, finished_at=now, **fields))
+        if finished:
+            JobAttempt.objects.filter(token=attempt.token).update(outcome=status, ended_at=now)
+    return finished
+
+
+def job_wait_for_children(*, attempt: Attempt) -> bool:
+    """The runner handed its work to sub-jobs: the job stays RUNNING with no process (and no heartbeat)."""
+    return bool(_current(attempt).update(waiting_for_children=True, heartbeat_at=timezone.now()))
+
+
+def attempt_end(*, attempt: Attempt, outcome: str, detail: str = "") -> None:
+    """Record how an attempt ended, in its own log row: the attempt's own word is final (a row the reaper
+    marked lost, or a newer claim marked superseded, is corrected by an attempt that was alive after all)."""
+    JobAttempt.objects.filter(token=attempt.token).update(
+        outcome=outcome, ended_at=timezone.now(), detail=detail[:2000]
     )
 
 
@@ -105,18 +206,26 @@ def job_cancel(*, job_id: int) -> bool:
         for child_id in Job.objects.filter(parent_id=job_id, status__in=Job.ACTIVE).values_list("pk", flat=True):
             job_cancel(job_id=child_id)
         # A queued job never reaches job_run, so tell its parent here (running ones tell it again: harmless).
-        _notify_parent(job_id)
+        notify_parent(job_id)
     return cancelled
 
 
 def job_requeue(*, job_id: int) -> bool:
     """Run a failed or cancelled job again (resumable engines pick up where it stopped), or re-send a
-    queued job whose enqueue failed."""
+    queued job whose enqueue failed. A cancelled attempt still running is superseded by this."""
     with transaction.atomic():
         updated = (
             Job.objects.filter(pk=job_id, status__in=Job.FINISHED)
             .exclude(status=Job.Status.SUCCEEDED)
-            .update(status=Job.Status.QUEUED, error="", finished_at=None, progress_message="requeued")
+            .update(
+                status=Job.Status.QUEUED,
+                error="",
+                finished_at=None,
+                progress_message="requeued",
+                attempt_token="",
+                worker="",
+                waiting_for_children=False,
+            )
         )
         resend = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).exists()
         if updated or resend:
@@ -124,42 +233,56 @@ def job_requeue(*, job_id: int) -> bool:
     return bool(updated or resend)
 
 
-def job_run(*, job_id: int, echo=None) -> str:
+def job_run(*, job_id: int, echo=None, worker: str = "") -> str:
     """Claim and run a job in this process (the Celery task and `manage.py run_job` both call this).
 
     Returns the final status. Exceptions from the runner are recorded on the job, not raised.
     ``echo(done, total, message)``, when given, sees every progress report (a command's tqdm bar)."""
-    if not job_claim(job_id=job_id):
+    from jobs.attempts import AttemptProgress, Heartbeat
+
+    attempt = job_claim(job_id=job_id, worker=worker or default_worker_name())
+    if attempt is None:
         return Job.objects.filter(pk=job_id).values_list("status", flat=True).first() or "missing"
     job = Job.objects.get(pk=job_id)
-    last_write = 0.0
-
-    def progress(done: int, total: int, message: str = "") -> None:
-        nonlocal last_write
-        if echo is not None:
-            echo(done, total, message)
-        now = time.monotonic()
-        if done >= total or now - last_write >= PROGRESS_WRITE_INTERVAL:
-            last_write = now
-            job_report_progress(job_id=job_id, done=done, total=total, message=message)
-
+    heartbeat = Heartbeat(attempt, interval=settings.JOBS_HEARTBEAT_SECONDS)
+    heartbeat.start()
+    progress = AttemptProgress(attempt, heartbeat, echo=echo)
+    detail = ""
     try:
         result = job_kind_get(job.kind).runner(job, progress)
     except WaitForChildren as waiting:
         log.info("job %s waits for its sub-jobs: %s", job_id, waiting)
-        return Job.objects.get(pk=job_id).status
+        outcome = Outcome.WAITING if job_wait_for_children(attempt=attempt) else _lost(attempt)
+    except Superseded as exc:
+        outcome, detail = Outcome.SUPERSEDED, str(exc)
     except Cancelled:
         log.info("job %s cancelled; finished work is kept", job_id)
+        outcome = Outcome.CANCELLED
     except Exception as exc:
         log.exception("job %s failed", job_id)
-        job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
+        error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}"
+        outcome = Outcome.FAILED if job_fail(attempt=attempt, error=error) else _lost(attempt)
+        detail = error if outcome == Outcome.FAILED else ""
     else:
-        job_succeed(job_id=job_id, result=result)
-    _notify_parent(job_id)
+        outcome = Outcome.SUCCEEDED if job_succeed(attempt=attempt, result=result) else _lost(attempt)
+    finally:
+        heartbeat.stop()
+    if outcome == Outcome.SUPERSEDED and not detail:
+        detail = str(stop_signal(attempt))
+    if outcome == Outcome.SUPERSEDED:
+        log.warning("job %s attempt %s superseded: %s", job_id, attempt.number, detail or "a newer attempt took over")
+    attempt_end(attempt=attempt, outcome=outcome, detail=detail or "")
+    if outcome not in (Outcome.SUPERSEDED, Outcome.WAITING):
+        notify_parent(job_id)
     return Job.objects.get(pk=job_id).status
 
 
-def _notify_parent(job_id: int) -> None:
+def _lost(attempt: Attempt) -> str:
+    """The outcome of an attempt whose final write did not land."""
+    return Outcome.SUPERSEDED if isinstance(stop_signal(attempt), Superseded) else Outcome.CANCELLED
+
+
+def notify_parent(job_id: int) -> None:
     """Call the parent kind's on_child_finished hook; a failing hook fails the parent (retry re-runs it)."""
     job = Job.objects.select_related("parent").filter(pk=job_id).first()
     if job is None or job.parent is None:
@@ -171,4 +294,8 @@ def _notify_parent(job_id: int) -> None:
         kind.on_child_finished(job.parent, job)
     except Exception as exc:
         log.exception("job %s: on_child_finished hook of parent %s failed", job_id, job.parent_id)
-        job_fail(job_id=job.parent_id, error=f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
+        Job.objects.filter(pk=job.parent_id, status=Job.Status.RUNNING).update(
+            status=Job.Status.FAILED,
+            finished_at=timezone.now(),
+            error=f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}",
+        )

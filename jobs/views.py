@@ -15,11 +15,16 @@ from jobs.models import Job
 @researcher_required
 def job_list(request: HttpRequest) -> HttpResponse:
     broker_ok, broker_detail = broker_status()
+    online = selectors.online_by_queue()
+    jobs = list(selectors.job_list())
+    for job in jobs:
+        job.where = selectors.job_waiting_text(job, online)
     return render(
         request,
         "jobs/job_list.html",
         {
-            "jobs": selectors.job_list(),
+            "jobs": jobs,
+            "queues": selectors.queue_overview() if broker_ok else selectors.queue_overview(broker=False),
             "startable": [k for k in JOB_KINDS.values() if k.startable_without_params],
             "broker_ok": broker_ok,
             "broker_detail": broker_detail,
@@ -31,12 +36,14 @@ def job_list(request: HttpRequest) -> HttpResponse:
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=pk)
     broker_ok, broker_detail = broker_status() if job.is_active else (True, "")
+    job.where = selectors.job_waiting_text(job, selectors.online_by_queue())
     return render(
         request,
         "jobs/job_detail.html",
         {
             "job": job,
             "children": job.children.all(),
+            "attempt_log": job.attempt_log.all(),
             "params": selectors.readable_fields(job.params),
             "result": selectors.readable_fields(job.result),
             "broker_ok": broker_ok,
@@ -52,7 +59,9 @@ def job_status(request: HttpRequest) -> JsonResponse:
         ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip()][:500]
     except ValueError:
         return JsonResponse({"error": "ids must be a comma-separated list of integers"}, status=400)
-    return JsonResponse({"jobs": [selectors.job_status_payload(j) for j in Job.objects.filter(pk__in=ids)]})
+    online = selectors.online_by_queue()
+    jobs = Job.objects.filter(pk__in=ids)
+    return JsonResponse({"jobs": [selectors.job_status_payload(j, online) for j in jobs]})
 
 
 @admin_required

@@ -1,7 +1,21 @@
-"""Runners for the pruning app's job kinds. Each imports the engine lazily (the web process never loads torch)."""
+"""Runners for the pruning app's job kinds. Each imports the engine lazily (the web process never loads torch).
+
+Each step runs under its attempt's fence: the engine publishes every file (checkpoint, history, prediction
+store, PIE table) from a private temp file with one rename, and that rename happens only while the attempt
+still owns the job; the step's row writes are fenced the same way (pruning.steps)."""
+
+import contextlib
 
 from jobs.errors import WaitForChildren
 from jobs.models import Job
+
+
+def _publishing_fenced(progress):
+    from pruning.engine.store import publish_guard
+
+    fence = getattr(progress, "fence", None)
+    return publish_guard(fence) if fence is not None else contextlib.nullcontext()
+
 
 # --- The experiment pipeline: each runner loads its row, calls the step, returns the summary. ----------
 
@@ -22,7 +36,8 @@ def run_train(job: Job, progress) -> dict:
     from pruning.steps import train_execute
 
     run = TrainingRun.objects.select_related("experiment__dataset").get(pk=job.params["training_run_id"])
-    return train_execute(run=run, progress=progress)
+    with _publishing_fenced(progress):
+        return train_execute(run=run, progress=progress)
 
 
 def run_sweep(job: Job, progress) -> dict:
@@ -30,7 +45,8 @@ def run_sweep(job: Job, progress) -> dict:
     from pruning.steps import sweep_execute
 
     sweep = PruningSweep.objects.select_related("training_run__experiment__dataset").get(pk=job.params["sweep_id"])
-    return sweep_execute(sweep=sweep, progress=progress)
+    with _publishing_fenced(progress):
+        return sweep_execute(sweep=sweep, progress=progress)
 
 
 def run_select_pies(job: Job, progress) -> dict:
@@ -38,7 +54,8 @@ def run_select_pies(job: Job, progress) -> dict:
     from pruning.steps import select_execute
 
     selection = PIESelection.objects.select_related("experiment").get(pk=job.params["selection_id"])
-    return select_execute(selection=selection, progress=progress)
+    with _publishing_fenced(progress):
+        return select_execute(selection=selection, progress=progress)
 
 
 def run_make_synthetic(job: Job, progress) -> dict:

@@ -14,6 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from jobs.attempts import fenced
 from pruning.models import Dataset, PIESelection, PruningSweep, TrainingRun
 
 
@@ -95,6 +96,7 @@ def train_execute(*, run: TrainingRun, progress=None) -> dict:
         image_size=experiment.image_size,
         seed=run.seed,
         class_names=list(splits["train"].class_names),
+        allow_download=settings.ALLOW_WEIGHTS_DOWNLOAD,
     )
     out = train_run(
         config,
@@ -112,9 +114,17 @@ def train_execute(*, run: TrainingRun, progress=None) -> dict:
     run.epochs_run = out["epochs_run"]
     run.stopped_early = out["stopped_early"]
     run.finished_at = timezone.now()
-    run.save(
-        update_fields=["checkpoint_path", "best_epoch", "best_val_loss", "epochs_run", "stopped_early", "finished_at"]
-    )
+    with fenced(progress):  # as a job: only while this attempt still owns it
+        run.save(
+            update_fields=[
+                "checkpoint_path",
+                "best_epoch",
+                "best_val_loss",
+                "epochs_run",
+                "stopped_early",
+                "finished_at",
+            ]
+        )
     return run_summary(run)
 
 
@@ -166,7 +176,8 @@ def sweep_execute(*, sweep: PruningSweep, progress=None) -> dict:
     sweep.achieved_sparsity = json_safe({k: v.get("overall") for k, v in achieved.items()})
     sweep.n_done = int(result.done.sum())
     sweep.finished_at = timezone.now()
-    sweep.save(update_fields=["predictions_path", "achieved_sparsity", "n_done", "finished_at"])
+    with fenced(progress):
+        sweep.save(update_fields=["predictions_path", "achieved_sparsity", "n_done", "finished_at"])
     return sweep_summary(sweep)
 
 
@@ -234,9 +245,10 @@ def select_execute(*, selection: PIESelection, progress=None) -> dict:
     selection.tie_group_size = summary.get("tie_group_size")
     selection.summary = summary
     selection.finished_at = timezone.now()
-    selection.save(
-        update_fields=["table_path", "n_images", "n_pies", "n_nan", "tie_group_size", "summary", "finished_at"]
-    )
+    with fenced(progress):
+        selection.save(
+            update_fields=["table_path", "n_images", "n_pies", "n_nan", "tie_group_size", "summary", "finished_at"]
+        )
     if progress:
         progress(len(sets) + 1, len(sets) + 1, f"{selection.n_pies} PIEs of {selection.n_images} images")
     return selection_summary(selection)

@@ -25,7 +25,12 @@ class StudyDesignForm(forms.Form):
         required=False,
     )
     readers_per_form = forms.IntegerField(min_value=1, max_value=100, initial=1)
-    readers = forms.ModelMultipleChoiceField(queryset=_readers(), required=False, help_text="Reader i reads form i.")
+    readers = forms.ModelMultipleChoiceField(
+        queryset=_readers(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Readers are dealt to the forms in turn: the first reads form 1, the second form 2, ...",
+    )
     repeat_cases = forms.IntegerField(
         label="Hidden repeat cases per form (intra-reader agreement)", min_value=0, initial=0
     )

@@ -133,6 +133,90 @@ def wait_for_job(job_id: int, timeout: float = 60.0, statuses=("succeeded", "fai
 @pytest.fixture
 def unreachable_broker():
     """Point the Celery app at a port where nothing listens, then restore it (with a fresh connection pool)."""
+    with broker_switched_off():
+        yield
+
+
+# --- Fault tests: workers of their own, fast heartbeats ------------------------------------------------
+
+# Heartbeat every 0.2 s; a job silent for 1.5 s is lost; a queued job in no queue for 1 s is re-sent.
+FAST_JOBS = {
+    "JOBS_HEARTBEAT_SECONDS": 0.2,
+    "JOBS_STALE_AFTER_SECONDS": 1.5,
+    "JOBS_LOST_AFTER_SECONDS": 1.0,
+    "JOBS_REAP_SECONDS": 0.5,
+    "JOBS_QUEUE_PREFIX": "faults-",  # queues no other test's worker listens on
+}
+
+
+class FaultWorkers:
+    """Starts real `celery worker` processes on the fault tests' own queues, kills them by PID, and stops
+    whatever is left at the end of the test."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.started = []
+
+    def start(self, name: str, *, beat: bool = False, concurrency: int = 1):
+        import os
+
+        from jobs.worker import start_worker
+
+        env = {**os.environ, "DATABASE_URL": _test_database_url(), **{k: str(v) for k, v in FAST_JOBS.items()}}
+        log = self.folder / f"{name}.log"
+        worker = start_worker(log, env=env, ready_timeout=60, beat=beat, concurrency=concurrency, name=f"{name}@%h")
+        self.started.append(worker)
+        return worker
+
+    @staticmethod
+    def signal(worker, sig) -> None:
+        """Send ``sig`` to the worker and its pool (one process group)."""
+        import os
+        import signal
+
+        os.killpg(worker.pid, sig)
+        if sig == signal.SIGKILL:
+            worker.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        import contextlib
+        import os
+        import signal
+
+        from jobs.worker import stop_worker
+
+        for worker in self.started:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGCONT)  # a stopped worker cannot handle SIGQUIT
+            stop_worker(worker, sig=signal.SIGQUIT, timeout=10)
+
+
+@pytest.fixture
+def fault_workers(settings, tmp_path):
+    """Fast heartbeat/stale/reap settings in this process too, and a FaultWorkers to start workers with."""
+    for name, value in FAST_JOBS.items():
+        setattr(settings, name, value)
+    workers = FaultWorkers(tmp_path)
+    yield workers
+    workers.stop_all()
+
+
+def wait_until(condition, timeout: float = 30.0, interval: float = 0.05, what: str = "condition"):
+    """Poll ``condition()`` until it returns something truthy (returned), or fail after ``timeout`` s."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"{what} not reached after {timeout} s")
+
+
+@contextlib.contextmanager
+def broker_switched_off():
+    """The Celery app of this process points at a port where nothing listens, until the block ends."""
     from config.celery import app
 
     keys = ("broker_url", "broker_write_url", "broker_read_url")
@@ -144,5 +228,7 @@ def unreachable_broker():
         app.amqp._producer_pool = None
 
     switch(dict.fromkeys(keys, "redis://127.0.0.1:1/0"))
-    yield
-    switch(old)
+    try:
+        yield
+    finally:
+        switch(old)

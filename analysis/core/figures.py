@@ -81,7 +81,9 @@ def save_figure(
         final = stem.with_name(f"{stem.name}.{fmt}")
         tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
         try:
-            fig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta.get(fmt), bbox_inches="tight")
+            # No bbox_inches="tight": constrained layout already fits every label inside the
+            # figure, so the file keeps its print size, and a second draw per file is saved.
+            fig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta.get(fmt))
             os.replace(tmp, final)
         finally:
             tmp.unlink(missing_ok=True)

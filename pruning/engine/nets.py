@@ -99,11 +99,75 @@ def _load_imagenet_state(arch: str, allow_download: bool) -> dict[str, torch.Ten
         # Fail fast: without internet torchvision would hang on the download, then fail.
         raise ValueError(
             f"init='imagenet' needs the torchvision {arch} ImageNet weights, which are not cached "
-            f"at {path} and downloading is disabled (no internet on this machine). Copy "
-            f"{os.path.basename(path)} there (URL: {_imagenet_weights(arch).url}), pass "
-            f"init=<path to a weights file>, or use init='random'."
+            f"at {path} and downloading is disabled (no internet on this machine). Fill the cache with "
+            f"`python manage.py fetch_weights --arch {arch}` (downloads) or `... --from FILE` (a copy of "
+            f"{os.path.basename(path)}, URL: {_imagenet_weights(arch).url}), set ALLOW_WEIGHTS_DOWNLOAD=1 "
+            f"on a worker with internet, pass init=<path to a weights file>, or use init='random'."
         )
     return _imagenet_weights(arch).get_state_dict(progress=False, check_hash=False)
+
+
+def imagenet_expected_sha256_prefix(arch: str) -> str:
+    """The hash prefix torchvision puts in the file name (``resnet50-0676ba61.pth`` -> ``0676ba61``)."""
+    return Path(_imagenet_weights(arch).url).stem.rsplit("-", 1)[-1]
+
+
+def install_imagenet_weights(arch: str, source: str | os.PathLike | None = None, *, check_hash: bool = True) -> Path:
+    """Put the torchvision ImageNet weights for ``arch`` into the torch hub cache; returns the path.
+
+    ``source``: a local copy of the file (checked: its SHA-256 must start with the prefix in
+    torchvision's file name unless ``check_hash=False``, and it must load into the architecture);
+    None downloads it (needs internet; the error says what to do offline).
+    """
+    if arch not in ("resnet50", "resnet18"):
+        raise ValueError(f"arch {arch!r} has no torchvision ImageNet weights; valid: resnet50, resnet18")
+    import hashlib
+    import shutil
+    import socket
+    import tempfile
+
+    target = imagenet_cache_path(arch)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    url = _imagenet_weights(arch).url
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        if source is None:
+            old = socket.getdefaulttimeout()
+            socket.setdefaulttimeout(30)  # offline, fail in seconds instead of hanging
+            try:
+                torch.hub.download_url_to_file(url, tmp, progress=False)
+            except OSError as exc:  # URLError, timeouts and DNS failures are OSErrors
+                raise ValueError(
+                    f"could not download {url} ({exc}). Without internet, copy the file from a machine that "
+                    f"has it and pass it with --from FILE (it goes to {target})."
+                ) from exc
+            finally:
+                socket.setdefaulttimeout(old)
+        else:
+            src = Path(source)
+            if not src.is_file():
+                raise ValueError(f"{src}: no such file")
+            shutil.copyfile(src, tmp)
+        want = imagenet_expected_sha256_prefix(arch)
+        h = hashlib.sha256()
+        with open(tmp, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        if check_hash and not h.hexdigest().startswith(want):
+            raise ValueError(
+                f"{source or url}: SHA-256 {h.hexdigest()[:12]}... does not start with {want} (the hash in "
+                f"torchvision's file name {target.name}); not the {arch} IMAGENET1K_V1 weights? "
+                "(--skip-hash-check installs it anyway)"
+            )
+        import torchvision
+
+        probe = getattr(torchvision.models, arch)(weights=None)  # 1000-class head: the file must fit exactly
+        _load_into(probe, _read_weights_file(Path(tmp)), str(source or url))
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return target
 
 
 def _read_weights_file(path: Path) -> dict[str, torch.Tensor]:

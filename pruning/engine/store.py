@@ -15,10 +15,12 @@ folder, then ``os.replace``), so a crash leaves either the old or the new file, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 import zipfile
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,8 +29,23 @@ import numpy as np
 _KEYS = ("probs", "sparsities", "done", "image_ids", "class_names")
 
 
+# A context-manager factory every publish (the rename into place) runs inside, when a caller set one: a job
+# attempt's fence, so an attempt that lost its job raises instead of replacing a newer attempt's file.
+_PUBLISH_GUARD: ContextVar = ContextVar("publish_guard", default=None)
+
+
+@contextlib.contextmanager
+def publish_guard(guard):
+    """While active, ``atomic_write`` publishes inside ``guard()`` (in this thread/context only)."""
+    token = _PUBLISH_GUARD.set(guard)
+    try:
+        yield
+    finally:
+        _PUBLISH_GUARD.reset(token)
+
+
 def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call ``write(fileobj)`` on a temp file next to ``path``, fsync, then rename over ``path``."""
+    """Call ``write(fileobj)`` on a private temp file next to ``path``, fsync, then rename over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -37,7 +54,9 @@ def atomic_write(path: str | os.PathLike, write) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        guard = _PUBLISH_GUARD.get()
+        with guard() if guard is not None else contextlib.nullcontext():
+            os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -54,6 +54,8 @@ class TrainConfig:
     rotate_degrees: float = 15.0
     deterministic: bool = True  # torch.use_deterministic_algorithms on CPU (cheap there)
     class_names: list[str] | None = field(default=None)
+    # init="imagenet" without the cached torchvision file: download it (a worker with internet) or fail fast.
+    allow_download: bool = False
 
     def __post_init__(self) -> None:
         self.init = str(self.init)  # a Path would not survive the weights_only checkpoint load
@@ -169,7 +171,9 @@ def train_run(
         np.random.seed(config.seed)
         torch.manual_seed(config.seed)
         # On resume the weights come from last.pt, so skip the (maybe unavailable) ImageNet file.
-        model = build_model(config.arch, num_classes, "random" if ck else config.init)
+        model = build_model(
+            config.arch, num_classes, "random" if ck else config.init, allow_download=config.allow_download
+        )
         prepare_model(model, dev)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         generator = torch.Generator().manual_seed(config.seed)

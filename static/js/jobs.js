@@ -26,6 +26,9 @@
       const detail = job.error || job.enqueue_error || job.message || waiting;
       const counts = job.total ? `${job.done}/${job.total} ` : "";
       row.querySelector('[data-field="message"]').textContent = counts + detail;
+      // Where it stands: position in its queue, "no worker listening", the broker, or an ETA.
+      const where = row.querySelector('[data-field="where"]');
+      if (where) where.textContent = job.where || "";
       if (wasActive && !ACTIVE.has(job.status) && reloadOnFinish) window.location.reload();
     });
   }

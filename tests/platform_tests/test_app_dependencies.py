@@ -75,3 +75,15 @@ def test_the_walk_sees_imports_inside_functions_and_relative_ones():
     source = "import os\ndef f():\n    from analysis.services import x\n    import pruning.models\nfrom . import y\n"
     assert imported_apps(source, "jobs") == {("analysis", 3), ("pruning", 4), ("jobs", 5)}
     assert string_loads("import importlib\nimportlib.import_module('pruning.x')\n") == [2]
+
+
+def test_higher_apps_register_their_kinds_hooks_and_sources_at_start_up():
+    from analysis import runners as analysis_runners
+    from jobs.kinds import JOB_KINDS
+    from pruning import hooks, readerstudy_source, runners
+    from readerstudy import sources
+
+    assert JOB_KINDS["train"].runner is runners.run_train and JOB_KINDS["train"].queue == "gpu"
+    assert JOB_KINDS["analysis"].runner is analysis_runners.run_report
+    assert hooks.FOLLOW_UPS["report"].job_kind == "analysis"
+    assert sources.SOURCES[sources.PIE_SELECTION].candidates is readerstudy_source.selection_candidates

@@ -81,3 +81,44 @@ def test_demo_here_exits_non_zero_naming_the_stage_that_failed(monkeypatch):
     monkeypatch.setattr(demo, "STAGES", [("dataset", broken)])
     with pytest.raises(CommandError, match=r"stage 1 \(dataset\) failed: ValueError: no images"):
         call_command("demo", "--no-server", "--here", "--scale", "tiny")
+
+
+def test_sigterm_stops_the_demo_and_its_worker(tmp_path):
+    import os
+    import re
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from tests.platform_tests.test_settings import ROOT, SERVICE_VARS
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in (*SERVICE_VARS, "CELERY_BEAT_SCHEDULE_FILENAME")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", VAR_DIR=str(tmp_path / "var"), PYTHONUNBUFFERED="1")
+    cmd = [sys.executable, "manage.py", "demo", "--no-data", "--port", str(port)]
+    demo = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output, worker_pid = "", None
+        deadline = time.monotonic() + 120
+        while "Open http://" not in output and time.monotonic() < deadline:
+            output += demo.stdout.readline()
+            if m := re.search(r"Celery worker started \(pid (\d+)", output):
+                worker_pid = int(m.group(1))
+        assert worker_pid, output
+        time.sleep(1)  # the web server is serving
+        demo.send_signal(signal.SIGTERM)
+        rest, _ = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert f"Celery worker (pid {worker_pid}) stopped." in rest
+    try:
+        os.kill(worker_pid, 0)
+    except ProcessLookupError:
+        pass
+    else:
+        raise AssertionError(f"worker {worker_pid} still runs after the demo got SIGTERM")

@@ -47,6 +47,7 @@ def test_defaults_are_embedded_sqlite_filesystem_broker_and_debug_off(tmp_path):
     assert s["acks_late"] is True and s["prefetch"] == 1
     assert s["transport"]["polling_interval"] <= 0.2
     assert (tmp_path / "var" / "broker" / "queue").is_dir(), "broker folders are created on start"
+    assert s["transport"]["control_folder"] == str(tmp_path / "var" / "broker" / "control"), "not control/ in cwd"
 
 
 def test_postgres_and_redis_urls_are_used_when_set(tmp_path):

@@ -4,7 +4,7 @@ experiment requeues them and training resumes from last.pt instead of starting o
 import pandas as pd
 import pytest
 
-from jobs import services
+from jobs import attempts, services
 from jobs.models import Job
 
 pytest_plugins = ["tests.pruning_tests.django_support"]
@@ -21,15 +21,15 @@ def test_cancelling_the_experiment_mid_training_then_retrying_it_resumes_from_th
         **tiny_fields(synthetic_dataset, seeds=[0, 1], epochs=3, patience=5, sparsities=[0, 0.5, 0.9])
     )
     parent = experiment.job
-    monkeypatch.setattr(services, "PROGRESS_WRITE_INTERVAL", 0)
+    monkeypatch.setattr(attempts, "PROGRESS_WRITE_INTERVAL", 0)
     report = services.job_report_progress
     messages = []
 
-    def cancel_after_epoch_one(*, job_id, done, total, message=""):
+    def cancel_after_epoch_one(*, attempt, done, total, message=""):
         messages.append(message)
         if message.startswith("epoch 1:"):
             services.job_cancel(job_id=parent.pk)  # the user presses "Cancel all"
-        report(job_id=job_id, done=done, total=total, message=message)
+        report(attempt=attempt, done=done, total=total, message=message)
 
     monkeypatch.setattr(services, "job_report_progress", cancel_after_epoch_one)
     assert services.job_run(job_id=parent.pk) == Job.Status.RUNNING

@@ -11,6 +11,7 @@ again reuses everything that exists. Ctrl-C stops the server and the worker.
 each stage's time and the synthetic findings with their p-values, and exits non-zero if a stage fails.
 """
 
+import signal
 import threading
 from pathlib import Path
 
@@ -54,15 +55,25 @@ class Command(BaseCommand):
             if chain is not None and here:
                 self.run_here(chain)
             return
-        worker = start_worker(Path(settings.VAR_DIR) / "demo-worker.log")
-        self.stdout.write(self.style.SUCCESS(f"Celery worker started (pid {worker.pid}, log {worker.log_path})."))
-        self.stdout.write(self.style.SUCCESS(f"\n  Open http://{host}:{port}/  and log in as admin / admin-demo\n"))
-        if chain is not None:
-            threading.Thread(target=self.run_in_background, args=(chain,), daemon=True, name="demo-chain").start()
+        # SIGTERM (docker stop, systemd, kill) ends the demo like Ctrl-C does, so the worker is stopped too
+        # instead of being orphaned in its own process group.
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        worker = None
         try:
+            # -B: Celery beat inside the worker runs the reaper, which brings back jobs lost with a worker.
+            worker = start_worker(Path(settings.VAR_DIR) / "demo-worker.log", beat=True)
+            self.stdout.write(self.style.SUCCESS(f"Celery worker started (pid {worker.pid}, log {worker.log_path})."))
+            self.stdout.write(self.style.SUCCESS(f"\n  Open http://{host}:{port}/  and log in as admin / admin-demo\n"))
+            self.stdout.flush()
+            if chain is not None:
+                threading.Thread(target=self.run_in_background, args=(chain,), daemon=True, name="demo-chain").start()
             call_command("runserver", f"{host}:{port}", use_reloader=False)
+        except KeyboardInterrupt:
+            pass
         finally:
-            stop_worker(worker)
+            if worker is not None:
+                stop_worker(worker)
+                self.stdout.write(f"Celery worker (pid {worker.pid}) stopped.")
 
     def say(self, line: str) -> None:
         self.stdout.write(line)
@@ -94,3 +105,7 @@ class Command(BaseCommand):
             report.refresh_from_db()
             for line in findings_lines(report.summary or {}):
                 self.say(line)
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
