@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-ARCHS = ("resnet50", "resnet18", "small", "wide", "tiny")
+ARCHS = ("resnet50", "resnet18", "small", "tiny")
 INITS = ("imagenet", "random")  # or a path to a weights file
 
 
@@ -67,17 +67,6 @@ class SmallNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.features(x))
-
-
-class WideNet(SmallNet):
-    """SmallNet at twice the width (widths 32..256, ~4x the weights and the compute).
-
-    Over-parameterised like the paper's ResNet50, so 90% sparsity damages it without destroying it;
-    the small net is near chance there (mAUC ~0.58), which makes PIE selection mostly measure collapse.
-    """
-
-    def __init__(self, num_classes: int) -> None:
-        super().__init__(num_classes, widths=(32, 64, 128, 256))
 
 
 def _imagenet_weights(arch: str):
@@ -228,10 +217,10 @@ def build_model(
     if num_classes < 1:
         raise ValueError(f"num_classes must be >= 1, got {num_classes}")
     init_s = str(init)
-    if arch in ("tiny", "small", "wide"):
+    if arch in ("tiny", "small"):
         if init_s == "imagenet":
             raise ValueError(f"arch {arch!r} has no ImageNet weights; use init='random' or a file")
-        model: nn.Module = {"tiny": TinyNet, "small": SmallNet, "wide": WideNet}[arch](num_classes)
+        model: nn.Module = TinyNet(num_classes) if arch == "tiny" else SmallNet(num_classes)
     else:
         import torchvision
 
