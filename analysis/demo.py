@@ -146,6 +146,11 @@ def stage_experiment(run: DemoRun) -> str:
     if selection is None:
         raise DemoStageError(f"experiment #{experiment.pk} finished without a PIE selection")
     run.objects.update(selection=selection, report=report)
+    diagnostics = (selection.summary or {}).get("diagnostics") or {}
+    if diagnostics.get("dominance_warning"):
+        run.write(f"  warning: {diagnostics['dominance_warning']}")
+    if diagnostics.get("jaccard_mean") is not None:
+        run.write(f"  leave-one-seed-out Jaccard of the PIE set: mean {diagnostics['jaccard_mean']:.2f}")
     return f"experiment #{experiment.pk}: {selection.n_pies} PIEs of {selection.n_images} test images" + (
         f", report #{report.pk}" if report else ""
     )

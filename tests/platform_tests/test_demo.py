@@ -49,6 +49,7 @@ def test_demo_here_runs_the_whole_chain_at_tiny_scale_and_a_second_run_reuses_it
     for stage in ("[1/5] dataset:", "[2/5] train, prune, PIEs, report:", "[3/5] reader study:", "[4/5] readers:"):
         assert stage in out
     assert "4 PIEs of 80 test images, report #1" in out  # floor(0.05 * 80 test images)
+    assert "leave-one-seed-out Jaccard of the PIE set: mean" in out  # the selection's diagnostics
     assert "study #1: 2 forms x 4 cases (2 PIEs each), opened" in out
     assert "Demo chain done: dataset" in out and "total" in out
     assert out.count("p = ") == 4 and "rare classes are forgotten first" in out  # the findings, with p-values
