@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test install browser lint format bench clean
+.PHONY: demo test install browser lint format bench mutation clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# Mutation score per pure-core module (mutmut, fast database-free tests only; ~30 min on 2 cores, not part
+# of `make test`). Equivalent and message-only survivors are listed in mutation/equivalents.txt.
+mutation: $(STAMP)
+	nice -n 10 $(PY) mutation/run.py
 
 clean:
 	rm -rf var/

@@ -15,6 +15,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+from analysis.import_roots import check_import_file
 from analysis.inputs import (
     AnalysisInputs,
     Progress,
@@ -69,6 +70,10 @@ def report_sources(report: Report) -> list[Path]:
 
 def load_report_inputs(report: Report, progress: Progress | None = None) -> AnalysisInputs:
     if report.source == Report.Source.PRUNECXR:
+        # Checked here, in the worker, right before unpickling (and again at every rerun): the row may have
+        # been edited since the form checked the folder, and a file may since have become a symlink.
+        for path in report_sources(report):
+            check_import_file(path)
         return load_paper_layout(report.prunecxr_dir, report.labels_dir, report.dataset_name, progress=progress)
     inputs = load_stores(
         report.prediction_paths,

@@ -41,15 +41,12 @@ def _job_id(raw) -> int | None:
 
 def _redis_messages(channel, queues) -> list:
     client = channel.client
-    # kombu prefixes the keys of the commands it uses itself (global_keyprefix); LRANGE and HVALS it does not.
+    # kombu prefixes the keys of the commands it uses itself (global_keyprefix); LRANGE it does not.
     prefix = getattr(client, "global_keyprefix", "")
     keys = [prefix + channel._q_for_pri(q, pri) for q in queues for pri in channel.priority_steps]
-    raw = [m for key in dict.fromkeys(keys) for m in client.lrange(key, 0, -1)]
-    # Delivered but not acknowledged yet (a worker holds it): present too.
-    for value in client.hvals(prefix + channel.unacked_key):
-        with contextlib.suppress(ValueError, TypeError, IndexError):
-            raw.append(json.dumps(json.loads(value)[0]))
-    return raw
+    # Messages a worker took but did not acknowledge are not counted: for a job still QUEUED that worker
+    # died before its claim (or claims it this instant: a duplicate message is harmless).
+    return [m for key in dict.fromkeys(keys) for m in client.lrange(key, 0, -1)]
 
 
 def _folder_messages(channel, queues) -> list:
@@ -64,8 +61,8 @@ def _folder_messages(channel, queues) -> list:
 
 
 def job_ids_in_broker(queues, timeout: float = 2.0) -> set[int] | None:
-    """Ids of the jobs whose "run job N" message waits in ``queues`` (or, on Redis, is held unacknowledged
-    by a worker). None when the broker cannot be read or its transport is not one we know how to read."""
+    """Ids of the jobs whose "run job N" message waits in ``queues``. None when the broker cannot be read
+    or its transport is not one we know how to read."""
     try:
         with _channel(timeout) as channel:
             transport = type(channel.connection).__module__

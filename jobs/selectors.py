@@ -11,7 +11,7 @@ def job_list(*, limit: int = 200) -> QuerySet[Job]:
     return Job.objects.select_related("created_by").order_by("-created_at", "-id")[:limit]
 
 
-def job_status_payload(job: Job, online: dict[str, int] | None = None) -> dict:
+def job_status_payload(job: Job, online: dict[str, int] | None = None, waiting: str | None = None) -> dict:
     """What the job pages poll: everything a progress bar and a status badge need, and where it stands."""
     return {
         "where": job_waiting_text(job, online if online is not None else online_by_queue()),
@@ -27,7 +27,7 @@ def job_status_payload(job: Job, online: dict[str, int] | None = None) -> dict:
         "enqueue_error": job.enqueue_error,
         "started_at": job.started_at.isoformat() if job.started_at else None,
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-        "waiting": waiting_reason(job) if job.status == Job.Status.QUEUED else "",
+        "waiting": (waiting_reason(job) if waiting is None else waiting) if job.status == Job.Status.QUEUED else "",
     }
 
 
@@ -38,24 +38,40 @@ def job_queue(job: Job) -> str:
     return kind.queue if kind else "default"
 
 
-def job_ahead(job: Job) -> Job | None:
-    """The active job just before `job` on its queue (queues run first in, first out), if any."""
-    queue = job_queue(job)
-    ahead = (
-        Job.objects.filter(status__in=Job.ACTIVE, created_at__lte=job.created_at)
-        .exclude(pk=job.pk)
-        .exclude(created_at=job.created_at, pk__gt=job.pk)
-        .order_by("-created_at", "-pk")
-    )
-    # Container jobs (an experiment's parent) only coordinate: they hold no worker while children run.
-    return next((j for j in ahead if job_queue(j) == queue and not j.children.exists()), None)
+def workers_queue_order() -> dict[str, list[Job]]:
+    """Active jobs that hold a worker, per queue, in the order the queue serves them (first in, first out).
+
+    Container jobs (an experiment's parent) only coordinate: they hold no worker while their children run."""
+    from django.db.models import Exists, OuterRef
+
+    has_children = Exists(Job.objects.filter(parent=OuterRef("pk")))
+    order: dict[str, list[Job]] = {}
+    for j in Job.objects.filter(status__in=Job.ACTIVE).exclude(has_children).order_by("created_at", "pk"):
+        order.setdefault(job_queue(j), []).append(j)
+    return order
 
 
-def waiting_reason(job: Job, label=None) -> str:
+def job_ahead(job: Job, order: dict[str, list[Job]] | None = None) -> Job | None:
+    """The active job just before `job` on its queue, if any."""
+    line = (order if order is not None else workers_queue_order()).get(job_queue(job), [])
+    ids = [j.pk for j in line]
+    if job.pk not in ids:
+        return line[-1] if line else None
+    k = ids.index(job.pk)
+    return line[k - 1] if k else None
+
+
+def waiting_reasons(jobs) -> dict[int, str]:
+    """`waiting_reason` of every queued job in `jobs`, from one query (the status endpoint polls often)."""
+    order = workers_queue_order()
+    return {j.pk: waiting_reason(j, order=order) for j in jobs if j.status == Job.Status.QUEUED}
+
+
+def waiting_reason(job: Job, label=None, order: dict[str, list[Job]] | None = None) -> str:
     """Why a queued job has not started, in words: "after <the job ahead of it>" or "waiting for a worker".
 
     `label(job)` names the job ahead (the experiment page says "seed 2 · train"); by default "#id kind"."""
-    ahead = job_ahead(job)
+    ahead = job_ahead(job, order)
     if ahead is None:
         return f"waiting for a worker on the {job_queue(job)} queue"
     name = label(ahead) if label else None

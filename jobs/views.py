@@ -60,8 +60,9 @@ def job_status(request: HttpRequest) -> JsonResponse:
     except ValueError:
         return JsonResponse({"error": "ids must be a comma-separated list of integers"}, status=400)
     online = selectors.online_by_queue()
-    jobs = Job.objects.filter(pk__in=ids)
-    return JsonResponse({"jobs": [selectors.job_status_payload(j, online) for j in jobs]})
+    jobs = list(Job.objects.filter(pk__in=ids))
+    waiting = selectors.waiting_reasons(jobs)
+    return JsonResponse({"jobs": [selectors.job_status_payload(j, online, waiting.get(j.pk, "")) for j in jobs]})
 
 
 @admin_required

@@ -3,7 +3,7 @@
 from django.db.models import Count, QuerySet
 
 from jobs.models import Job
-from jobs.selectors import waiting_reason
+from jobs.selectors import waiting_reason, workers_queue_order
 from pruning.hooks import follow_ups
 from pruning.models import Dataset, Experiment, PIESelection, TrainingRun
 
@@ -94,10 +94,10 @@ def _add_steps_to_come(steps: list[dict], runs, selections, follow_up_jobs, labe
 def _explain_waiting(steps: list[dict]) -> None:
     """A queued step names the step it waits behind on its queue ("after seed 1 · train")."""
     names = {s["job"].pk: s["label"].lower() for s in steps if s["job"] is not None}
-    for step in steps:
-        job = step["job"]
-        if job is not None and job.status == Job.Status.QUEUED:
-            step["waiting"] = waiting_reason(job, label=lambda ahead: names.get(ahead.pk))
+    queued = [s for s in steps if s["job"] is not None and s["job"].status == Job.Status.QUEUED]
+    order = workers_queue_order() if queued else {}
+    for step in queued:
+        step["waiting"] = waiting_reason(step["job"], label=lambda ahead: names.get(ahead.pk), order=order)
 
 
 def studies_from_selection(selection: PIESelection) -> list:

@@ -227,10 +227,10 @@ def test_zero_metrics_and_empty_classes_give_nan_without_numpy_warnings():
     y = np.array([[1, 0, 1], [1, 0, 0]])  # class 1 never occurs
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        rel = relative_change(np.array([[[0.0, 0.5], [0.0, 0.5]]]))
+        rel = relative_change(np.array([[[0.0, 0.5], [0.3, 0.5], [0.0, 0.5]]]))  # 0.3 / 0 and 0 / 0
         co = cooccurrence(y)
         pairs = fcd_pairs(np.zeros((2, 3)), y, ["A", "B", "C"])
-    assert np.isnan(rel[0, :, 0]).all() and rel[0, 1, 1] == 0.0
+    assert np.isnan(rel[0, :, 0]).all() and rel[0, 2, 1] == 0.0
     assert np.isnan(co.iou_standard[1, 1]) and np.isnan(co.iou_paper[1, 1]) and co.iou_standard[0, 1] == 0.0
     assert co.matrix.dtype.kind == "i" and co.matrix.tolist() == [[2, 0, 1], [0, 0, 0], [1, 0, 1]]
     assert np.isnan(pairs["log_freq_diff"].iloc[0])

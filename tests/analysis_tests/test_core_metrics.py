@@ -241,8 +241,9 @@ def test_degenerate_classes_raise_no_numpy_warnings():
     y = np.array([[0, 1, 1], [0, 1, 0], [0, 1, 1]])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        m = class_metrics(np.array([[0.2, 0.3, 0.9], [0.1, 0.8, 0.4], [0.7, 0.6, 0.6]]), y)
-    assert np.isnan(m.auc[:2]).all() and np.isnan(m.ap[0]) and m.ap[1] == 1.0
+        m = class_metrics(np.array([[0.2, 0.3, 0.9], [0.1, 0.8, 0.4], [0.4, 0.6, 0.6]]), y)
+    # class 0 has no positive and no score above 0.5: F1's denominator is 0 as well
+    assert np.isnan(m.auc[:2]).all() and np.isnan(m.ap[0]) and np.isnan(m.f1[0]) and m.ap[1] == 1.0
 
 
 def test_check_labels_returns_uint8_and_names_the_bad_cell():
@@ -262,6 +263,13 @@ def test_progress_reports_each_chunk_of_prediction_sets(monkeypatch):
     m = class_metrics(p, np.array([[0], [1], [0], [1]]), progress=lambda *a: calls.append(a))
     assert calls == [(2, 5, "class metrics"), (4, 5, "class metrics"), (5, 5, "class metrics")]
     assert m.auc.ravel().tolist() == pytest.approx([0.875] * 5)
+
+
+def test_progress_chunks_hold_as_many_one_by_one_sets_as_fit(monkeypatch):
+    monkeypatch.setattr(metrics, "_CHUNK_ELEMENTS", 4)  # one image, one class: 4 sets per chunk
+    calls = []
+    class_metrics(np.full((5, 1, 1), 0.5), np.array([[1]]), progress=lambda *a: calls.append(a))
+    assert [c[0] for c in calls] == [4, 5]
 
 
 def test_progress_reports_every_set_when_one_set_exceeds_a_chunk(monkeypatch):

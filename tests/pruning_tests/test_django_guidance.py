@@ -70,3 +70,15 @@ def test_the_admins_home_is_an_overview_with_live_experiments(fanned_out, admin_
     assert researcher_client.get("/overview/").status_code == 200
     experiments = page(admin_client_.get("/experiments/"))
     assert f'data-job="{fanned_out.job_id}"' in experiments and 'class="progress"' in experiments
+
+
+def test_the_status_poll_explains_every_queued_job_with_one_query(fanned_out, django_assert_num_queries):
+    from jobs.selectors import waiting_reasons
+
+    first, second = fanned_out.job.children.order_by("id")
+    with django_assert_num_queries(1):
+        reasons = waiting_reasons([first, second])
+    assert reasons == {
+        first.pk: "waiting for a worker on the gpu queue",
+        second.pk: f"after #{first.pk} train one seed (queued)",
+    }

@@ -242,6 +242,7 @@ def test_no_pies_means_no_cutoff_and_no_tie_group():
     sel = select_pies(dense, pruned, q=0.0)
     assert math.isnan(sel.summary["cutoff_correlation"])
     assert (sel.summary["n_pies"], sel.summary["tie_group_size"], sel.summary["tie_group_in_pies"]) == (0, 0, 0)
+    assert math.isnan(select_pies(dense[:7], pruned[:7], q=0.1).summary["cutoff_correlation"])  # no NaN row either
 
 
 def lowest_case():
@@ -382,19 +383,20 @@ def test_hooker_threshold_is_strict_and_defaults_to_one_half():
 
 
 def test_hooker_pie_when_exactly_one_class_changes_with_unequal_seed_counts():
-    dense = np.array([[[0.9, 0.1], [0.9, 0.1]]] * 3)  # 3 seeds, 2 images, 2 classes: {c0} for both images
-    pruned = np.array([[[0.9, 0.1], [0.9, 0.1]], [[0.9, 0.1], [0.9, 0.9]]])  # image 1 c1: 1 of 2 votes: absent
-    sel = select_pies_hooker(dense, pruned, image_ids=["x", "y"])
-    assert sel.table["n_classes_differ"].tolist() == [0, 0]
-    pruned[:, 1, 0] = 0.2  # image 1 loses c0 in both pruned seeds: one class differs
-    sel = select_pies_hooker(dense, pruned, image_ids=["x", "y"])
+    dense = np.array([[[0.9, 0.1]] * 4] * 3)  # 3 seeds, 4 images, 2 classes: {c0} for every image
+    pruned = np.array([[[0.9, 0.1]] * 4] * 2)  # 2 seeds
+    pruned[1, 1, 1] = 0.9  # image 1, c1: 1 of 2 votes is no majority: still absent
+    sel = select_pies_hooker(dense, pruned, image_ids=["w", "x", "y", "z"])
+    assert sel.table["n_classes_differ"].tolist() == [0, 0, 0, 0]
+    pruned[:, 2, 0] = 0.2  # image 2 loses c0 in both pruned seeds: one class differs
+    sel = select_pies_hooker(dense, pruned, image_ids=["w", "x", "y", "z"])
     assert list(sel.table.columns) == ["image_index", "image_id", "n_classes_differ", "is_pie"]
-    assert sel.table["n_classes_differ"].tolist() == [0, 1]
+    assert sel.table["n_classes_differ"].tolist() == [0, 0, 1, 0]
     assert sel.pie_ids == ["y"]
     assert sel.summary == {
         "definition": "hooker",
         "threshold": 0.5,
-        "n_images": 2,
+        "n_images": 4,
         "n_pies": 1,
         "n_seeds_dense": 3,
         "n_seeds_pruned": 2,
@@ -423,3 +425,12 @@ def test_selection_from_a_seed_mean_defaults_to_q5_at_90_with_index_ids():
     assert sel.pie_ids == ["11"]
     assert (sel.summary["q"], sel.summary["sparsity"], sel.summary["n_seeds"]) == (0.05, 0.9, 4)
     assert sel.table.attrs["n_seeds"] == 4
+
+
+def test_selection_from_sets_passes_the_nan_policy_on():
+    probs = np.tile(np.array([0.1, 0.2, 0.3, 0.4], dtype=np.float32), (2, 20, 1))
+    probs[1, 5] = 0.25  # constant at 0.9: no correlation
+    sets = [PredictionSet(probs, [0.0, 0.9], [f"i{k}" for k in range(20)], list("abcd"))]
+    assert select_pies_from_sets(sets).pie_ids == ["i0"]  # all 19 others tie at rho 1: lowest index
+    lowest = select_pies_from_sets(sets, nan_policy="lowest")
+    assert lowest.pie_ids == ["i5"] and lowest.summary["nan_policy"] == "lowest"
