@@ -19,8 +19,14 @@ DEMO_ACCOUNTS = [
 class Command(BaseCommand):
     help = "Create the demo accounts (admin, researcher, reader1, reader2) with known passwords."
 
-    def handle(self, *args, **options):
-        if not settings.DEBUG:
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--local-demo", action="store_true", help="Called by `manage.py demo`, which runs with DEBUG off."
+        )
+
+    def handle(self, *args, local_demo: bool = False, **options):
+        # `make demo` runs with DEBUG off (real 404/500 pages) yet is a demo: it says so explicitly.
+        if not (settings.DEBUG or local_demo):
             # These passwords are printed in the README: on a real deployment they would reset the admin's.
             raise CommandError(
                 "demo_accounts sets published passwords (admin / admin-demo, ...) and runs only with DEBUG=1. "
