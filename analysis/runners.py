@@ -9,6 +9,7 @@ report intact.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -102,7 +103,7 @@ def read_manifest(out: Path) -> dict | None:
     return manifest
 
 
-def write_report_folder(rep, out: Path, fp: str, progress: Progress | None = None) -> list[str]:
+def write_report_folder(rep, out: Path, fp: str, progress: Progress | None = None, publish=None) -> list[str]:
     """Write ``rep`` (an analysis.core Report) to a staging folder, then swap it in for ``out``."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -113,9 +114,11 @@ def write_report_folder(rep, out: Path, fp: str, progress: Progress | None = Non
         written = rep.write(stage)
         names = sorted(p.name for p in written)
         (stage / MANIFEST).write_text(json.dumps({"fingerprint": fp, "files": names}, indent=1) + "\n")
-        if out.exists():
-            os.replace(out, old)
-        os.replace(stage, out)
+        # ``publish`` (a job attempt's fence): only an attempt that still owns the job swaps its folder in.
+        with publish() if publish is not None else contextlib.nullcontext():
+            if out.exists():
+                os.replace(out, old)
+            os.replace(stage, out)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
@@ -137,7 +140,9 @@ def run_report(job: Job, progress: Progress) -> dict:
         skipped = False
         inputs = load_report_inputs(report, progress=_scaled(progress, LOAD))
         rep = inputs.compute(experiment=report.title, progress=_scaled(progress, COMPUTE))
-        names = write_report_folder(rep, out, fp, progress=_scaled(progress, WRITE))
+        names = write_report_folder(
+            rep, out, fp, progress=_scaled(progress, WRITE), publish=getattr(progress, "fence", None)
+        )
     summary = json.loads((out / "summary.json").read_text())
     with fenced(progress):  # as a job: only while this attempt still owns it
         Report.objects.filter(pk=report.pk).update(summary=summary)

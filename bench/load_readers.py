@@ -387,6 +387,13 @@ def main() -> int:
 
     pg_url = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     dbname = f"loadbench_{os.getpid()}"
+    import psycopg
+
+    try:
+        psycopg.connect(pg_url, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        print(f"skipped: this benchmark needs PostgreSQL ({pg_url}: {exc}); set BENCH_PG_URL")
+        return 0
     work = Path(tempfile.mkdtemp(prefix="load-readers-"))
     env = setup_environment(work, pg_url, dbname)
     gunicorn = None

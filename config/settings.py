@@ -52,6 +52,9 @@ def _secret_key() -> str:
 
 
 DEBUG = env_bool("DEBUG", False)
+# `make demo` sets DEMO=1: demo accounts with the README's published passwords are allowed (never set it in
+# production). The demo itself runs with DEBUG off, so visitors see the site's own 404/500 pages.
+DEMO = env_bool("DEMO", False)
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from config.roles import admin_required, is_researcher, researcher_required
 from readerstudy import exports, selectors, services, sources
 from readerstudy.access import researcher_studies
+from readerstudy.build_job import study_build_start
 from readerstudy.design import DesignError
 from readerstudy.forms import SelectionStudyForm, UploadStudyForm
 from readerstudy.images import ImageError, image_response
@@ -188,13 +189,15 @@ def study_new(request: HttpRequest) -> HttpResponse:
             if source == "upload":
                 upload_form = UploadStudyForm(request.POST, request.FILES, prefix="up")
                 if upload_form.is_valid():
-                    study = services.study_create_from_upload(
+                    # Checked, unpacked and built by a job (readerstudy.build_job); the admin watches its progress.
+                    job = study_build_start(
                         archive=upload_form.cleaned_data["archive"],
                         csv_file=upload_form.cleaned_data["csv_file"],
-                        created_by=request.user,
+                        user=request.user,
                         **upload_form.design_kwargs(),
                     )
-                    return _created(request, study, upload_form.notes)
+                    messages.success(request, "The upload is being checked and the study built; follow it here.")
+                    return redirect("jobs:job_detail", pk=job.pk)
             elif source == "selection":
                 selection_form = SelectionStudyForm(request.POST, prefix="sel", choices=choices)
                 if selection_form.is_valid():

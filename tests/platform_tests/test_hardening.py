@@ -101,11 +101,19 @@ def test_workers_racing_to_create_the_secret_key_all_get_the_same_complete_key(t
 
 
 def test_demo_accounts_refuse_to_reset_passwords_outside_debug(settings, admin_user):
-    settings.DEBUG = False
-    with pytest.raises(CommandError, match="only with DEBUG=1"):
+    settings.DEBUG = settings.DEMO = False
+    with pytest.raises(CommandError, match=r"only with DEMO=1 \(or DEBUG=1\)"):
         call_command("demo_accounts")
     admin_user.refresh_from_db()
     assert admin_user.check_password(PASSWORD)
+
+
+def test_the_demo_creates_its_accounts_with_debug_off(settings, db):
+    from django.contrib.auth import get_user_model
+
+    settings.DEBUG, settings.DEMO = False, True  # `make demo`: the site's own error pages, demo logins
+    call_command("demo_accounts")
+    assert get_user_model().objects.get(username="admin").check_password("admin-demo")
 
 
 def test_check_deploy_is_clean_with_the_production_variables(tmp_path):

@@ -265,3 +265,40 @@ def test_case_fields_are_read_only_in_the_admin_once_answered(study, reader_a, a
     assert (after.is_pie, after.shown_labels, after.study_id) == (case.is_pie, case.shown_labels, case.study_id)
     html = admin_client_.get(url).content.decode()
     assert 'name="is_pie"' not in html and 'name="shown_labels"' not in html and 'name="study"' not in html
+
+
+# --- 5. study building from an upload: bounded reads, a job, no files left after a failure ----------
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_zip_bombs_and_oversized_uploads_are_refused_before_anything_is_extracted(tmp_path, monkeypatch):
+    from readerstudy import upload
+
+    bomb = _zip({"cases.csv": b"filename,shown_labels,is_pie\na.png,x,1\n", "a.png": b"\0" * (4 * 2**20)})
+    with pytest.raises(upload.UploadError, match="compressed .*:1, more than 100:1"):
+        upload.candidates_from_upload(io.BytesIO(bomb), None, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(upload, "MAX_MEMBERS", 3)
+    many = _zip({f"{i}.png": b"x" for i in range(4)})
+    with pytest.raises(upload.UploadError, match="holds 4 files; at most 3"):
+        upload.check_archive(io.BytesIO(many))
+    monkeypatch.setattr(upload, "MAX_TOTAL_BYTES", 100)
+    with pytest.raises(upload.UploadError, match="unpacks to"):
+        upload.check_archive(io.BytesIO(_zip({"a.png": b"y" * 80, "b.png": b"z" * 80})))
+
+
+def test_a_long_csv_field_is_a_clear_upload_error_not_a_500(artifacts, admin_client_, reader_a):
+    from readerstudy.upload import UploadError
+
+    long_field = b'filename,shown_labels,is_pie\n"' + b"x" * 200_000 + b'",Effusion,1\n'
+    with pytest.raises(UploadError, match="not a readable CSV file|longer than"):
+        services.study_create_from_upload(title="X", archive=io.BytesIO(_zip({"cases.csv": long_field})))

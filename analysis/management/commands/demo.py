@@ -49,7 +49,7 @@ class Command(BaseCommand):
                 f"{settings.DATABASES['default']['NAME']}): {exc}. Unset DATABASE_URL to use the embedded SQLite."
             ) from None
         self.stdout.write("Demo accounts (username / password):")
-        call_command("demo_accounts", local_demo=True, stdout=self.stdout)
+        call_command("demo_accounts", stdout=self.stdout)
         chain = None if no_data else DemoRun(scale=demo_scale(scale or settings.DEMO_SCALE), here=here, write=self.say)
         if no_server:
             if chain is not None and here:
