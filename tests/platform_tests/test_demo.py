@@ -39,7 +39,7 @@ def test_demo_names_database_url_when_the_database_is_unreachable(tmp_path):
 
 def run_demo_here(tmp_path, *args) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", VAR_DIR=str(tmp_path / "var"), DEMO_SCALE="tiny")
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", VAR_DIR=str(tmp_path / "var"), DEMO_SCALE="tiny", DEMO="1")
     cmd = [sys.executable, "manage.py", "demo", "--no-server", "--here", *args]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
 
@@ -72,7 +72,8 @@ def test_demo_here_runs_the_whole_chain_at_tiny_scale_and_a_second_run_reuses_it
 
 
 @pytest.mark.django_db(transaction=True)
-def test_demo_here_exits_non_zero_naming_the_stage_that_failed(monkeypatch):
+def test_demo_here_exits_non_zero_naming_the_stage_that_failed(monkeypatch, settings):
+    settings.DEMO = True
     from django.core.management import call_command
     from django.core.management.base import CommandError
 
