@@ -48,7 +48,10 @@ def baseline_bootstrap_seconds(tidy: pd.DataFrame, reps: int) -> float:
         for b in range(reps):
             copies = np.repeat(np.arange(len(codes)), (w.readers[b, r_idx] * w.cases[b, c_idx]).astype(int))
             if len(np.unique(codes[copies])) == len(np.unique(codes)):
-                fit_statsmodels(codes[copies], x[copies])
+                # Reader dummies of the readers drawn (the first drawn one is the reference: no constant).
+                drawn = rows["reader"].to_numpy()[copies]
+                dummies = pd.get_dummies(drawn, drop_first=True).to_numpy(float)
+                fit_statsmodels(codes[copies], np.column_stack([x[copies, 0], dummies]))
     return time.perf_counter() - start
 
 
