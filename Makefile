@@ -26,7 +26,7 @@ browser:
 	  (echo "Could not install Debian's chromium (needs root: apt-get install chromium)"; exit 1)
 
 demo: $(STAMP)
-	$(PY) manage.py demo --host $(HOST) --port $(PORT)  # DEBUG off: WhiteNoise serves static/, real 404/500 pages
+	DEMO=1 $(PY) manage.py demo --host $(HOST) --port $(PORT)  # DEBUG off: the site's own 404/500 pages
 
 # Each pytest run gets its own test database, broker folder and artifact root (tests/isolation.py).
 test: $(STAMP) browser

@@ -8,14 +8,16 @@ from typing import Any
 from analysis.models import Report
 from jobs.models import Job
 from pruning.models import Experiment
-from readerstudy.models import Assignment, CaseReading, Study
+from readerstudy.access import researcher_studies
+from readerstudy.models import Assignment, CaseReading
 
 RECENT = 5
 
 
-def overview() -> dict[str, Any]:
+def overview(*, user) -> dict[str, Any]:
+    """`user` sees only the studies they have researcher access to (owner, collaborator; admins all)."""
     experiments = list(Experiment.objects.select_related("dataset", "job").order_by("-created_at", "-id")[:RECENT])
-    studies = list(Study.objects.order_by("-created_at", "-id")[:RECENT])
+    studies = list(researcher_studies(user).order_by("-created_at", "-id")[:RECENT])
     assigned = {s.pk: 0 for s in studies}
     for a in Assignment.objects.filter(study__in=studies).only("study_id", "order"):
         assigned[a.study_id] += len(a.order)

@@ -9,12 +9,14 @@ report intact.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import uuid
 from pathlib import Path
 
+from analysis.import_roots import check_import_file
 from analysis.inputs import (
     AnalysisInputs,
     Progress,
@@ -69,6 +71,10 @@ def report_sources(report: Report) -> list[Path]:
 
 def load_report_inputs(report: Report, progress: Progress | None = None) -> AnalysisInputs:
     if report.source == Report.Source.PRUNECXR:
+        # Checked here, in the worker, right before unpickling (and again at every rerun): the row may have
+        # been edited since the form checked the folder, and a file may since have become a symlink.
+        for path in report_sources(report):
+            check_import_file(path)
         return load_paper_layout(report.prunecxr_dir, report.labels_dir, report.dataset_name, progress=progress)
     inputs = load_stores(
         report.prediction_paths,
@@ -97,7 +103,7 @@ def read_manifest(out: Path) -> dict | None:
     return manifest
 
 
-def write_report_folder(rep, out: Path, fp: str, progress: Progress | None = None) -> list[str]:
+def write_report_folder(rep, out: Path, fp: str, progress: Progress | None = None, publish=None) -> list[str]:
     """Write ``rep`` (an analysis.core Report) to a staging folder, then swap it in for ``out``."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -108,9 +114,11 @@ def write_report_folder(rep, out: Path, fp: str, progress: Progress | None = Non
         written = rep.write(stage)
         names = sorted(p.name for p in written)
         (stage / MANIFEST).write_text(json.dumps({"fingerprint": fp, "files": names}, indent=1) + "\n")
-        if out.exists():
-            os.replace(out, old)
-        os.replace(stage, out)
+        # ``publish`` (a job attempt's fence): only an attempt that still owns the job swaps its folder in.
+        with publish() if publish is not None else contextlib.nullcontext():
+            if out.exists():
+                os.replace(out, old)
+            os.replace(stage, out)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
@@ -132,7 +140,9 @@ def run_report(job: Job, progress: Progress) -> dict:
         skipped = False
         inputs = load_report_inputs(report, progress=_scaled(progress, LOAD))
         rep = inputs.compute(experiment=report.title, progress=_scaled(progress, COMPUTE))
-        names = write_report_folder(rep, out, fp, progress=_scaled(progress, WRITE))
+        names = write_report_folder(
+            rep, out, fp, progress=_scaled(progress, WRITE), publish=getattr(progress, "fence", None)
+        )
     summary = json.loads((out / "summary.json").read_text())
     with fenced(progress):  # as a job: only while this attempt still owns it
         Report.objects.filter(pk=report.pk).update(summary=summary)

@@ -11,6 +11,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from analysis import import_roots as import_roots_module
+from analysis.import_roots import ImportPathError
 from analysis.inputs import paper_label_path, paper_prediction_files
 from analysis.models import Report
 from jobs.models import Job
@@ -104,7 +106,10 @@ def report_create(
 
 
 def report_create_from_prunecxr(*, title: str, preds_dir: str, labels_dir: str, dataset: str, user=None) -> Report:
-    """A report over the paper's released files (see analysis.inputs.load_paper_layout)."""
+    """A report over the paper's released files (see analysis.inputs.load_paper_layout).
+
+    Only from the import roots: these are pickles (see analysis.import_roots)."""
+    preds_dir, labels_dir = str(check_inside_import_roots(preds_dir)), str(check_inside_import_roots(labels_dir))
     check_prunecxr_inputs(preds_dir=preds_dir, labels_dir=labels_dir, dataset=dataset)
     report = Report(
         title=title,
@@ -143,24 +148,14 @@ def report_rerun(*, report: Report, user=None) -> Job:
     return job
 
 
-def import_roots() -> list[Path]:
-    """Folders the web form may read predictions from: the artifact root and ANALYSIS_IMPORT_ROOTS.
-
-    The paper's files are pickles, which run code when loaded, so a browser user may only point at
-    folders an operator put there (copy released files under ARTIFACT_ROOT/imports/)."""
-    extra = getattr(settings, "ANALYSIS_IMPORT_ROOTS", ())
-    return [Path(settings.ARTIFACT_ROOT).resolve(), *(Path(p).resolve() for p in extra)]
-
-
 def check_inside_import_roots(path: str) -> Path:
-    resolved = Path(path).expanduser().resolve()
-    if not any(resolved == root or resolved.is_relative_to(root) for root in import_roots()):
-        roots = ", ".join(str(r) for r in import_roots())
-        raise ReportRequestError(
-            f"{path} is outside the folders reports may read from ({roots}); copy the files under "
-            f"{Path(settings.ARTIFACT_ROOT) / 'imports'}."
-        )
-    return resolved
+    try:
+        return import_roots_module.check_inside_import_roots(path)
+    except ImportPathError as exc:
+        raise ReportRequestError(str(exc)) from None
+
+
+import_roots = import_roots_module.import_roots
 
 
 def report_figure_draw(*, report: Report, name: str) -> Path | None:

@@ -17,7 +17,7 @@ from config.roles import admin_required, researcher_required
 @researcher_required
 def overview(request: HttpRequest) -> HttpResponse:
     """The admin's home: recent experiments (live), reports and studies, each with its next step."""
-    return render(request, "analysis/overview.html", overview_data.overview())
+    return render(request, "analysis/overview.html", overview_data.overview(user=request.user))
 
 
 @researcher_required

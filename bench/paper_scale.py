@@ -310,6 +310,22 @@ def baseline_pie(root: Path, out: Path, dataset: str, seeds: int, n_sparsities: 
     del corr_df
 
 
+def ours_pie(root: Path, out: Path, dataset: str) -> None:
+    """Our PIE selection alone, files to PIE set: seeds streamed by ``iter_prunecxr`` into a float64
+    sum, then ``select_pies_from_mean`` (what ``load_paper_layout`` does, minus the metrics)."""
+    from pruning.engine.pies import select_pies_from_mean
+    from pruning.engine.prunecxr import iter_prunecxr
+
+    preds, _ = dataset_dirs(root, dataset)
+    total, n, sparsities = None, 0, None
+    for ps in iter_prunecxr(preds, dataset):
+        total = ps.probs.astype(np.float64) if total is None else total.__iadd__(ps.probs)
+        n, sparsities = n + 1, ps.sparsities
+    total /= n
+    sel = select_pies_from_mean(total, sparsities, PIE_SPARSITY, PIE_Q, n_seeds=n)
+    np.save(out / f"ours_{dataset}_pies.npy", np.sort(sel.pie_indices))
+
+
 # --- running and measuring -------------------------------------------------------------------------
 
 
@@ -346,6 +362,12 @@ def run_ours(root: Path, out: Path) -> dict:
     return parts
 
 
+def run_ours_pie(root: Path, out: Path, seeds: int, n_sparsities: int) -> dict:
+    me = [sys.executable, __file__, "--fixture", str(root), "--out", str(out), "--seeds", str(seeds)]
+    me += ["--sparsities", str(n_sparsities), "--child", "ours-pie"]
+    return {dataset: measured([*me, "--dataset", dataset]) for dataset in DATASETS}
+
+
 def total(parts: dict) -> dict:
     return {
         "wall": sum(p["wall"] for p in parts.values()),
@@ -376,6 +398,19 @@ def check_same_results(out: Path) -> list[str]:
         if diff > 1e-12:
             sys.exit(f"{dataset}: metrics differ from scikit-learn by {diff}")
     return lines
+
+
+def print_pie_comparison(out: Path, base_parts: dict, pie_runs: list[dict]) -> None:
+    """PIE selection, files to PIE set: ours alone vs the baseline's pie_analysis process."""
+    for dataset in DATASETS:
+        same = np.array_equal(np.load(out / f"ours_{dataset}_pies.npy"), np.load(out / f"baseline_{dataset}_pies.npy"))
+        ours = {k: statistics.median(r[dataset][k] for r in pie_runs) for k in ("wall", "cpu", "rss_mb")}
+        base = base_parts[f"pie_analysis ({dataset})"]
+        print(
+            f"PIE selection {dataset} (files -> PIE set; {'identical' if same else 'DIFFERENT'} sets): "
+            f"ours {fmt(ours)}; pie_analysis {fmt(base)}; ratio {base['wall'] / ours['wall']:.1f}x wall, "
+            f"{base['cpu'] / ours['cpu']:.1f}x CPU"
+        )
 
 
 def fmt(p: dict) -> str:
@@ -414,7 +449,7 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=20_000)
     ap.add_argument("--repeats", type=int, default=3, help="runs of ours (the baseline runs once)")
     ap.add_argument("--scale-curve", action="store_true", help="ours at 1x, 2x and 4x the test-set size")
-    ap.add_argument("--child", choices=["main", "pie"], help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=["main", "pie", "ours-pie"], help=argparse.SUPPRESS)
     ap.add_argument("--dataset", help=argparse.SUPPRESS)
     args = ap.parse_args()
     root, out = Path(args.fixture), Path(args.out)
@@ -422,6 +457,8 @@ def main() -> None:
         return baseline_main(root, out, args.seeds, args.sparsities)
     if args.child == "pie":
         return baseline_pie(root, out, args.dataset, args.seeds, args.sparsities)
+    if args.child == "ours-pie":
+        return ours_pie(root, out, args.dataset)
     free = shutil.disk_usage(root.parent if root.parent.exists() else ROOT).free / 2**30
     need = 2 * args.seeds * args.sparsities * args.images * 105 / 2**30  # ~105 bytes per image row
     if args.scale_curve:
@@ -441,8 +478,10 @@ def main() -> None:
     ours_runs = [total(run_ours(root, out))]
     base_parts = run_baseline(root, out, args.seeds, args.sparsities)
     ours_runs += [total(run_ours(root, out)) for _ in range(args.repeats - 1)]
+    pie_runs = [run_ours_pie(root, out, args.seeds, args.sparsities) for _ in range(args.repeats)]
     for line in check_same_results(out):
         print(line)
+    print_pie_comparison(out, base_parts, pie_runs)
     base = total(base_parts)
     for name, p in base_parts.items():
         print(f"  baseline {name:<32} {fmt(p)}")

@@ -5,7 +5,6 @@ Production and CI: DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis).
 """
 
 import os
-import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -47,14 +46,15 @@ def _secret_key() -> str:
     """SECRET_KEY from the environment, else one generated once and kept in var/ (demo, tests)."""
     if key := os.environ.get("SECRET_KEY"):
         return key
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    from config.secretkey import load_or_create_secret_key
+
+    return load_or_create_secret_key(VAR_DIR / "secret_key")
 
 
 DEBUG = env_bool("DEBUG", False)
+# `make demo` sets DEMO=1: demo accounts with the README's published passwords are allowed (never set it in
+# production). The demo itself runs with DEBUG off, so visitors see the site's own 404/500 pages.
+DEMO = env_bool("DEMO", False)
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()
@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files, not a CDN
+    "axes",
     "jobs",
     "pruning",
     "analysis",
@@ -98,8 +100,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "config.middleware.ReaderIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into its 429 response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -145,6 +150,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses logins while a username + address pair is locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling: after AXES_FAILURE_LIMIT failed logins for one username from one address, further
+# attempts are refused (429) for AXES_COOLOFF_MINUTES. Keyed by the pair, so one reader's typos do not lock
+# out a whole reading room behind one address, and nobody can lock out a user from elsewhere.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no log line per login; lockouts are still logged
+AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0)  # reverse proxies in front of gunicorn
+
+# Sessions: shared reading-room workstations. The login cookie dies with the browser, and a reader idle for
+# READER_IDLE_MINUTES is signed out (0 turns it off); the absolute limit is SESSION_COOKIE_AGE.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600)
+READER_IDLE_MINUTES = env_int("READER_IDLE_MINUTES", 30)
+SESSION_COOKIE_HTTPONLY = True
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -242,6 +269,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 LOGGING = {

@@ -15,7 +15,7 @@ urlpatterns = [
     path("favicon.ico", login_not_required(RedirectView.as_view(url=static("img/favicon.svg"), permanent=True))),
     path("no-role/", views.no_role, name="no_role"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("jobs/", include("jobs.urls")),
     path("", include("pruning.urls")),  # /datasets/... and /experiments/...

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from jobs.attempts import fenced
+from pruning.engine.csvsafe import safe_frame
 from pruning.models import Dataset, PIESelection, PruningSweep, TrainingRun
 
 
@@ -233,7 +234,7 @@ def select_execute(*, selection: PIESelection, progress=None) -> dict:
         result = select_pies_from_sets(sets, sparsity=selection.sparsity, q=selection.q)
     summary = json_safe({**result.summary, "seeds": seeds})
     path = selection.table_file
-    csv = result.table.to_csv(index=False).encode()
+    csv = safe_frame(result.table).to_csv(index=False).encode()  # ids are text a spreadsheet must not run
     atomic_write(path, lambda f: f.write(csv))
     meta = json.dumps(summary, indent=1, sort_keys=True).encode()
     atomic_write(path.with_suffix(".json"), lambda f: f.write(meta))

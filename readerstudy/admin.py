@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin
 
-from config.roles import is_reader
+from config.roles import is_reader, is_researcher
 from readerstudy import services
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Form, Question, Study
 
@@ -23,11 +23,29 @@ class QuestionInline(admin.TabularInline):
         return obj is None or not Answer.objects.filter(question__study=obj).exists()
 
 
+class StudyAdminForm(forms.ModelForm):
+    class Meta:
+        model = Study
+        fields = ["title", "instructions", "status", "allow_back", "allow_change", "collaborators"]
+
+    def clean_collaborators(self):
+        # The same rules as services.study_grant: researchers only, and never someone who reads the study.
+        users = self.cleaned_data["collaborators"]
+        for user in users:
+            if not is_researcher(user):
+                raise forms.ValidationError(f"{user} is not in the researchers group.")
+            if self.instance.pk and Assignment.objects.filter(study=self.instance, reader=user).exists():
+                raise forms.ValidationError(f"{user} reads this study blinded and cannot see its hidden fields.")
+        return users
+
+
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
     list_display = ["title", "status", "created_at", "created_by"]
     list_filter = ["status"]
     readonly_fields = ["design", "source", "created_by", "created_at"]
+    filter_horizontal = ["collaborators"]
+    form = StudyAdminForm
     inlines = [QuestionInline]
 
 
@@ -37,6 +55,13 @@ class CaseAdmin(admin.ModelAdmin):
     list_filter = ["study", "is_pie", "is_anchor"]
     search_fields = ["source_image_id", "token"]
     readonly_fields = ["token", "image", "image_bytes", "width", "height", "repeat_of"]
+    # Once anyone has answered a case, what they answered about must not change under them.
+    locked_when_answered = ["study", "is_pie", "shown_labels"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.answers.exists():
+            return [*self.readonly_fields, *self.locked_when_answered]
+        return self.readonly_fields
 
 
 @admin.register(Form)

@@ -5,7 +5,6 @@ instead of a redirect to the login page; DRF's IsAuthenticated still guards ever
 """
 
 from django.contrib.auth.decorators import login_not_required
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -17,6 +16,7 @@ from rest_framework.views import APIView
 
 from config.roles import is_researcher
 from readerstudy import selectors, services
+from readerstudy.access import researcher_studies
 from readerstudy.models import Assignment, Case, Study
 
 
@@ -42,6 +42,11 @@ def _assignment(request: Request, pk: int) -> Assignment:
     return assignment
 
 
+def _researcher_study(request: Request, pk: int) -> Study | None:
+    """The study, if the user has researcher access to it (owner, collaborator, admin)."""
+    return researcher_studies(request.user).filter(pk=pk).first()
+
+
 def _study_full(study: Study) -> dict:
     return {
         **selectors.study_reader_fields(study),
@@ -65,7 +70,7 @@ class StudyList(Api):
         if is_researcher(request.user):
             studies = [
                 {"id": s.pk, "title": s.title, "status": s.status, "n_cases": s.n_cases, "n_readers": s.n_readers}
-                for s in selectors.study_list()
+                for s in selectors.study_list(user=request.user)
             ]
         else:
             studies = []
@@ -90,19 +95,23 @@ class StudyDetail(Api):
         summary="A study: full for researchers, blinded for its readers",
     )
     def get(self, request: Request, pk: int) -> Response:
-        if is_researcher(request.user):
-            return Response(_study_full(get_object_or_404(Study, pk=pk)))
+        study = _researcher_study(request, pk)
+        if study is not None:
+            return Response(_study_full(study))
         return Response(selectors.reader_study_payload(assignment=_assignment(request, pk)))
 
 
-def _case_response(assignment: Assignment, position: int) -> dict:
-    progress = selectors.reader_progress(assignment=assignment)
+def _case_response(assignment: Assignment, position: int, progress: selectors.ReaderProgress | None = None) -> dict:
+    progress = progress or selectors.reader_progress(assignment=assignment)
     if not selectors.reader_can_view(assignment=assignment, position=position, progress=progress):
         raise NotFound("This case is not available to you now.")
-    case = selectors.reader_case_at(assignment=assignment, position=position)
-    if assignment.study.is_open:
-        services.case_view(assignment=assignment, case=case)
     return selectors.reader_case_payload(assignment=assignment, position=position, progress=progress)
+
+
+def _record_view(assignment: Assignment, position: int) -> None:
+    """Start the server-side clock of the case at `position` (POST only: a GET never writes)."""
+    if assignment.study.is_open:
+        services.case_view(assignment=assignment, case=Case(pk=assignment.order[position - 1]))
 
 
 class ReaderNext(Api):
@@ -116,7 +125,7 @@ class ReaderNext(Api):
         progress = selectors.reader_progress(assignment=assignment)
         if progress.finished:
             return Response({"finished": True, "done": progress.done, "total": progress.total})
-        return Response({"finished": False, **_case_response(assignment, progress.current)})
+        return Response({"finished": False, **_case_response(assignment, progress.current, progress)})
 
 
 class ReaderCase(Api):
@@ -129,13 +138,36 @@ class ReaderCase(Api):
         return Response(_case_response(_assignment(request, pk), position))
 
 
+class ReaderCaseViewed(Api):
+    @extend_schema(
+        operation_id="readerstudy_reader_case_viewed",
+        request=None,
+        responses=OpenApiTypes.OBJECT,
+        summary="The reader has the case at this position on screen (starts its server-side clock)",
+    )
+    def post(self, request: Request, pk: int, position: int) -> Response:
+        assignment = _assignment(request, pk)
+        progress = selectors.reader_progress(assignment=assignment)
+        if not selectors.reader_can_view(assignment=assignment, position=position, progress=progress):
+            raise NotFound("This case is not available to you now.")
+        _record_view(assignment, position)
+        return Response({"viewed": position})
+
+
 class AnswerSubmitSerializer(serializers.Serializer):
     case = serializers.CharField(help_text="The case id shown to the reader (an opaque token).")
+    assignment = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="The assignment the answers were given in (from the reading page); refused unless the sender's.",
+    )
     answers = serializers.DictField(
         child=serializers.JSONField(), help_text="Question key -> value ('yes'/'no', 1..K, option, text)."
     )
     complete = serializers.BooleanField(default=False, help_text="Save and finish the case (all required answers).")
-    active_ms = serializers.IntegerField(default=0, min_value=0, help_text="Client active time since the last save.")
+    active_ms = serializers.IntegerField(
+        default=0, min_value=0, max_value=services.MAX_ACTIVE_MS, help_text="Client active time since the last save."
+    )
 
 
 class AnswerSubmit(Api):
@@ -160,6 +192,7 @@ class AnswerSubmit(Api):
                 values=d["answers"],
                 complete=d["complete"],
                 client_active_ms=d["active_ms"],
+                assignment_id=d["assignment"],
             )
         except services.ReaderStudyError as exc:
             return Response({"detail": exc.message, "errors": exc.errors}, status=exc.status)
@@ -171,8 +204,10 @@ class AnswerSubmit(Api):
             "next_position": result.next_position,
         }
         if d["complete"] and result.next_position:
-            assignment = selectors.reader_assignment(reader=request.user, study_id=case.study_id)
-            body["next"] = _case_response(assignment, result.next_position)
+            assignment = result.assignment  # checked and locked by the save just now
+            progress = selectors.reader_progress(assignment=assignment, done_case_ids=result.done_case_ids)
+            body["next"] = _case_response(assignment, result.next_position, progress)
+            _record_view(assignment, result.next_position)  # this is a POST: the next case is on screen now
         return Response(body)
 
 
@@ -211,8 +246,8 @@ class StudyAnswers(Api):
         summary="Answers: tidy rows for researchers, own rows for readers",
     )
     def get(self, request: Request, pk: int) -> Response:
-        if is_researcher(request.user):
-            study = get_object_or_404(Study, pk=pk)
+        study = _researcher_study(request, pk)
+        if study is not None:
             return Response({"study": study.pk, "answers": selectors.answers_tidy(study=study)})
         _assignment(request, pk)
         return Response({"study": pk, "answers": selectors.reader_answers(reader=request.user, study_id=pk)})
@@ -227,5 +262,7 @@ class StudyCases(Api):
         summary="Every case with hidden fields (researchers)",
     )
     def get(self, request: Request, pk: int) -> Response:
-        study = get_object_or_404(Study, pk=pk)
+        study = _researcher_study(request, pk)
+        if study is None:
+            raise NotFound("No such study among yours.")
         return Response({"study": study.pk, "cases": selectors.study_cases(study=study)})

@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class ReaderstudyConfig(AppConfig):
     name = "readerstudy"
     verbose_name = "Reader study"
+
+    def ready(self) -> None:
+        from jobs.kinds import JobKind, register_kind
+        from readerstudy import build_job
+
+        # Building a study from an upload: unpack, check and re-encode every image (CPU, default queue).
+        register_kind(
+            JobKind(build_job.JOB_KIND, "Build a reader study from an upload", "default", build_job.run_study_build)
+        )

@@ -180,14 +180,32 @@ def _create_cases_and_forms(study: Study, candidates, plan, rng: random.Random) 
 
 
 def study_create_from_upload(
-    *, title: str, archive: IO[bytes] | Path, csv_file: IO[bytes] | Path | None = None, **design: Any
+    *,
+    title: str,
+    archive: IO[bytes] | Path,
+    csv_file: IO[bytes] | Path | None = None,
+    progress=None,
+    archive_name: str | None = None,
+    **design: Any,
 ) -> Study:
     """A study from a zip of images plus a CSV of shown labels and hidden attributes (see readerstudy.upload).
 
-    Raises UploadError listing every bad row before anything is written.
+    Raises UploadError listing every bad row before anything is written. The extracted files live in a
+    temporary folder that is removed whatever happens; `progress(done, total, message)` (per mille) hears
+    about the checking (first half) and the building (second half). Runs in the "study_build" job
+    (readerstudy.build_job), not in a web request.
     """
     from readerstudy.upload import candidates_from_upload
 
+    def half(offset: int):
+        if progress is None:
+            return None
+        return lambda done, total, message="": progress(offset + round(500 * done / max(1, total)), 1000, message)
+
     with tempfile.TemporaryDirectory(prefix="rs-upload-") as workdir:
-        candidates, source = candidates_from_upload(archive, csv_file, Path(workdir))
+        candidates, source = candidates_from_upload(
+            archive, csv_file, Path(workdir), progress=half(0), archive_name=archive_name
+        )
+        if progress is not None:
+            progress(500, 1000, f"{len(candidates)} cases checked; building the forms")
         return study_create_from_candidates(title=title, candidates=candidates, source=source, **design)

@@ -20,6 +20,8 @@ import json
 import zipfile
 from typing import Any
 
+from defusedcsv.csv import _escape as defused_escape
+
 from readerstudy.models import Answer, Assignment, Case, Study
 from readerstudy.selectors import FLAG_COLUMNS, TIDY_COLUMNS, answers_tidy, case_flags
 
@@ -36,19 +38,30 @@ VIA_COLUMNS = [
 
 def _csv_text(rows: list[dict[str, Any]], columns: list[str]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    # RFC 4180 line ends: with "\n" alone the writer would leave a "\r" inside free text unquoted, and a
+    # spreadsheet would start a new row there (a way around the formula check below).
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _cell(v) for k, v in row.items()})
     return buffer.getvalue()
 
 
+def safe_cell(value: Any) -> Any:
+    """Text a spreadsheet will not run as a formula: a leading = + - @ | % (defusedcsv) or tab / CR (OWASP) gets
+    a leading quote; numbers, negative ones included, stay. (pruning.engine.csvsafe does the same for frames.)"""
+    if isinstance(value, str) and value.startswith(("\t", "\r")):
+        return "'" + value
+    return defused_escape(value)
+
+
 def _cell(value: Any) -> Any:
+    """Booleans as 0/1, JSON for structures, and text a spreadsheet will not run."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, (dict, list)):
-        return json.dumps(value)
-    return "" if value is None else value
+        value = json.dumps(value)
+    return "" if value is None else safe_cell(value)
 
 
 def tidy_csv(*, study: Study) -> str:

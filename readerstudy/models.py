@@ -30,7 +30,14 @@ class Study(models.Model):
     # The builder's parameters (forms, cases per form, seed, ...) and where the cases came from.
     design = models.JSONField(default=dict, blank=True)
     source = models.JSONField(default=dict, blank=True)
+    # The owner: with the collaborators, the researchers who see this study's hidden side (admins see all).
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    collaborators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="rs_collaborations",
+        help_text="Researchers who may see this study's dashboard, hidden fields and exports.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 
+from readerstudy.access import readable_assignments, researcher_studies
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Question, Study
-from readerstudy.services import first_incomplete_position
+from readerstudy.services import completed_case_ids, position_after
 
 # --- reader side (blinded) ------------------------------------------------------------------------
 
@@ -26,6 +27,7 @@ class ReaderProgress:
     done: int
     total: int
     current: int  # first unfinished position; total + 1 when finished
+    done_case_ids: frozenset[int] = frozenset()
 
     @property
     def finished(self) -> bool:
@@ -38,27 +40,24 @@ class ReaderProgress:
 
 def reader_assignments(*, reader: AbstractBaseUser) -> list[tuple[Assignment, ReaderProgress]]:
     """The reader's own studies (open or closed; drafts stay invisible) with their progress."""
-    rows = (
-        Assignment.objects.filter(reader=reader)
-        .exclude(study__status=Study.Status.DRAFT)
-        .select_related("study")
-        .order_by("-study__created_at")
-    )
+    rows = readable_assignments(reader).select_related("study").order_by("-study__created_at")
     return [(a, reader_progress(assignment=a)) for a in rows]
 
 
 def reader_assignment(*, reader: AbstractBaseUser, study_id: int) -> Assignment | None:
-    return (
-        Assignment.objects.filter(reader=reader, study_id=study_id)
-        .exclude(study__status=Study.Status.DRAFT)
-        .select_related("study")
-        .first()
+    """The reader's assignment in a study, if they may read it now (see readerstudy.access)."""
+    return readable_assignments(reader).filter(study_id=study_id).select_related("study").first()
+
+
+def reader_progress(*, assignment: Assignment, done_case_ids: set[int] | None = None) -> ReaderProgress:
+    """Progress from the set of finished cases (one query, none when the caller already has the set)."""
+    done = completed_case_ids(assignment) if done_case_ids is None else done_case_ids
+    return ReaderProgress(
+        done=len(done),
+        total=assignment.total,
+        current=position_after(assignment.order, done),
+        done_case_ids=frozenset(done),
     )
-
-
-def reader_progress(*, assignment: Assignment) -> ReaderProgress:
-    done = CaseReading.objects.filter(assignment=assignment, completed_at__isnull=False).count()
-    return ReaderProgress(done=done, total=assignment.total, current=first_incomplete_position(assignment))
 
 
 def reader_can_view(*, assignment: Assignment, position: int, progress: ReaderProgress) -> bool:
@@ -74,11 +73,7 @@ def reader_case_at(*, assignment: Assignment, position: int) -> Case:
 
 def reader_can_see_case(*, reader: AbstractBaseUser, token: str) -> Case | None:
     """The case behind an image token, if this reader is assigned to it in a non-draft study."""
-    return (
-        Case.objects.filter(token=token, forms__assignments__reader=reader)
-        .exclude(study__status=Study.Status.DRAFT)
-        .first()
-    )
+    return Case.objects.filter(token=token, forms__assignments__in=readable_assignments(reader)).first()
 
 
 def reader_question_payload(question: Question) -> dict[str, Any]:
@@ -120,12 +115,24 @@ def _image_url(case: Case) -> str:
 def reader_case_payload(*, assignment: Assignment, position: int, progress: ReaderProgress) -> dict[str, Any]:
     """One case as its reader sees it: image, shown labels, their own answers, and where they may go."""
     study = assignment.study
-    case = reader_case_at(assignment=assignment, position=position)
-    reading = CaseReading.objects.filter(assignment=assignment, case=case).first()
-    completed = bool(reading and reading.completed_at)
-    answers = dict(Answer.objects.filter(reader=assignment.reader, case=case).values_list("question__key", "value"))
-    can = lambda p: reader_can_view(assignment=assignment, position=p, progress=progress)  # noqa: E731
     nxt = position + 1 if position < assignment.total else None
+    # This case and the next one (for the prefetch) in one query; completion comes from the progress.
+    ids = [assignment.order[position - 1], *([assignment.order[nxt - 1]] if nxt else [])]
+    reading = CaseReading.objects.filter(assignment=assignment, case=OuterRef("pk"))
+    rows = (
+        Case.objects.filter(pk__in=ids)
+        .only("id", "token", "width", "height", "shown_labels")
+        .annotate(
+            flagged=Subquery(reading.values("flagged")[:1]), flag_comment=Subquery(reading.values("flag_comment")[:1])
+        )
+    )
+    cases = {c.pk: c for c in rows}
+    case = cases[ids[0]]
+    completed = case.pk in progress.done_case_ids
+    answers = dict(
+        Answer.objects.filter(reader_id=assignment.reader_id, case=case).values_list("question__key", "value")
+    )
+    can = lambda p: reader_can_view(assignment=assignment, position=p, progress=progress)  # noqa: E731
     return {
         "position": position,
         "total": assignment.total,
@@ -138,13 +145,13 @@ def reader_case_payload(*, assignment: Assignment, position: int, progress: Read
             "shown_labels": list(case.shown_labels),
         },
         "answers": answers,
-        "flag": {"flagged": bool(reading and reading.flagged), "comment": reading.flag_comment if reading else ""},
+        "flag": {"flagged": bool(case.flagged), "comment": case.flag_comment or ""},
         "completed": completed,
         "editable": study.is_open and (not completed or study.allow_change),
         "prev": position - 1 if position > 1 and can(position - 1) else None,
         "next": nxt if nxt and can(nxt) else None,
         # Warm the browser cache with the next image so "save and next" shows it at once.
-        "prefetch": _image_url(reader_case_at(assignment=assignment, position=nxt)) if nxt else None,
+        "prefetch": _image_url(cases[ids[1]]) if nxt else None,
     }
 
 
@@ -172,10 +179,13 @@ def reader_answers(*, reader: AbstractBaseUser, study_id: int) -> list[dict[str,
 # --- researcher side (everything) -----------------------------------------------------------------
 
 
-def study_list() -> QuerySet[Study]:
-    return Study.objects.annotate(
-        n_cases=Count("cases", distinct=True), n_readers=Count("assignments", distinct=True)
-    ).select_related("created_by")
+def study_list(*, user: AbstractBaseUser) -> QuerySet[Study]:
+    """The studies `user` has researcher access to (all for admins), with case and reader counts."""
+    return (
+        researcher_studies(user)
+        .annotate(n_cases=Count("cases", distinct=True), n_readers=Count("assignments", distinct=True))
+        .select_related("created_by")
+    )
 
 
 def numeric_value(question: Question, value: Any) -> float | None:

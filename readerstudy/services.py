@@ -5,6 +5,7 @@ write for one reader in one study runs under a row lock on their assignment, so 
 serialised: no duplicate answers (also a database constraint) and no lost updates.
 """
 
+import math
 import random
 import re
 from collections.abc import Mapping
@@ -14,9 +15,12 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import DateTimeField, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from config.roles import is_reader
+from config.roles import is_reader, is_researcher
+from readerstudy.access import is_granted, readable_assignments
 from readerstudy.builder import (  # noqa: F401  (re-exported: the study builders are services too)
     DEFAULT_QUESTIONS,
     Candidate,
@@ -29,6 +33,8 @@ from readerstudy.models import Answer, Assignment, Case, CaseReading, Form, Ques
 # A gap between two events on a case longer than this counts as this much (the reader walked away).
 MAX_EVENT_GAP = timedelta(minutes=10)
 MAX_TEXT = 5000
+# The API refuses more active time per save than this (a day); the service clamps to the elapsed time anyway.
+MAX_ACTIVE_MS = 24 * 3600 * 1000
 
 
 class ReaderStudyError(ValueError):
@@ -55,6 +61,10 @@ class NotAllowedError(ReaderStudyError):
 
 
 class QuestionLockedError(ReaderStudyError):
+    status = 409
+
+
+class NotYoursError(ReaderStudyError):
     status = 409
 
 
@@ -86,6 +96,23 @@ def question_update(*, question: Question, **fields: Any) -> Question:
     return question
 
 
+def study_grant(*, study: Study, user: AbstractBaseUser) -> Study:
+    """Make `user` a collaborator: they see the study's dashboard, hidden fields and exports."""
+    if not is_researcher(user):
+        raise ReaderStudyError(f"User '{user.get_username()}' is not in the researchers group.")
+    if Assignment.objects.filter(study=study, reader=user).exists():
+        raise ReaderStudyError(
+            f"User '{user.get_username()}' reads '{study.title}' blinded and cannot also see its hidden fields."
+        )
+    study.collaborators.add(user)
+    return study
+
+
+def study_revoke(*, study: Study, user: AbstractBaseUser) -> Study:
+    study.collaborators.remove(user)
+    return study
+
+
 # --- assignments ----------------------------------------------------------------------------------
 
 
@@ -95,6 +122,13 @@ def assignment_create(
     """Give `reader` a form of `study` (the least-read one unless named) in their own stored random order."""
     if not is_reader(reader):
         raise ReaderStudyError(f"User '{reader.get_username()}' is not in the readers group.")
+    if is_granted(reader, study):
+        # They could match the blinded case tokens of their reading page against the hidden fields.
+        raise ReaderStudyError(
+            f"User '{reader.get_username()}' is an admin, owner or collaborator of '{study.title}' and sees its "
+            "hidden fields (PIE status, ground truth), so they cannot also read it blinded. Use a separate "
+            "reader account."
+        )
     with transaction.atomic():
         Study.objects.select_for_update().get(pk=study.pk)  # pseudonyms and form choice are per-study counters
         if Assignment.objects.filter(study=study, reader=reader).exists():
@@ -126,41 +160,52 @@ def assignment_create(
 def _locked_assignment(reader: AbstractBaseUser, case: Case) -> Assignment:
     assignment = (
         # of=self: lock only this reader's assignment row, not the study row every reader shares.
-        Assignment.objects.select_for_update(of=("self",))
+        readable_assignments(reader)
+        .select_for_update(of=("self",))
         .select_related("study")
-        .filter(reader=reader, study_id=case.study_id, form__cases=case)
+        .filter(study_id=case.study_id, form__cases=case)
         .first()
     )
-    if assignment is None or assignment.study.status == Study.Status.DRAFT:
+    if assignment is None:
         raise NotAssignedError("This case is not assigned to you.")
     return assignment
 
 
-def first_incomplete_position(assignment: Assignment) -> int:
-    """1-based position of the first case not yet finished; total + 1 when the form is done."""
-    done = set(
+def completed_case_ids(assignment: Assignment) -> set[int]:
+    """Ids of the cases this reader has finished (one query; progress and positions derive from it)."""
+    return set(
         CaseReading.objects.filter(assignment=assignment, completed_at__isnull=False).values_list("case_id", flat=True)
     )
-    for k, case_id in enumerate(assignment.order, start=1):
+
+
+def position_after(order: list[int], done: set[int]) -> int:
+    """1-based position of the first case of `order` not in `done`; len(order) + 1 when all are done."""
+    for k, case_id in enumerate(order, start=1):
         if case_id not in done:
             return k
-    return len(assignment.order) + 1
+    return len(order) + 1
 
 
-def case_view(*, assignment: Assignment, case: Case) -> CaseReading:
-    """Record that the reader opened the case (first view, and the start of the server-side clock)."""
+def first_incomplete_position(assignment: Assignment) -> int:
+    """1-based position of the first case not yet finished; total + 1 when the form is done."""
+    return position_after(assignment.order, completed_case_ids(assignment))
+
+
+def case_view(*, assignment: Assignment, case: Case) -> None:
+    """Record that the reader has the case on screen (first view, and the start of the server-side clock).
+
+    One upsert of the reading and one UPDATE of the assignment, and no lock on the assignment: a view never
+    waits for that reader's saves (each statement waits only for a save holding the same row, then applies
+    on top of it). An existing reading keeps its first view; a new one starts with it."""
     now = timezone.now()
-    with transaction.atomic():
-        Assignment.objects.select_for_update().filter(pk=assignment.pk).first()
-        reading, _ = CaseReading.objects.get_or_create(assignment=assignment, case=case)
-        reading.first_viewed_at = reading.first_viewed_at or now
-        reading.last_viewed_at = reading.last_event_at = now
-        reading.save(update_fields=["first_viewed_at", "last_viewed_at", "last_event_at"])
-        updates = {"last_activity_at": now}
-        if assignment.started_at is None:
-            updates["started_at"] = now
-        Assignment.objects.filter(pk=assignment.pk).update(**updates)
-    return reading
+    stamp = Value(now, output_field=DateTimeField())
+    CaseReading.objects.bulk_create(
+        [CaseReading(assignment=assignment, case=case, first_viewed_at=now, last_viewed_at=now, last_event_at=now)],
+        update_conflicts=True,
+        unique_fields=["assignment", "case"],
+        update_fields=["last_viewed_at", "last_event_at"],
+    )
+    Assignment.objects.filter(pk=assignment.pk).update(last_activity_at=now, started_at=Coalesce("started_at", stamp))
 
 
 def case_flag(*, reader: AbstractBaseUser, case: Case, flagged: bool, comment: str = "") -> CaseReading:
@@ -169,6 +214,8 @@ def case_flag(*, reader: AbstractBaseUser, case: Case, flagged: bool, comment: s
     comment = (comment or "").strip()
     if len(comment) > MAX_TEXT:
         raise ReaderStudyError(f"Keep the comment under {MAX_TEXT} characters (got {len(comment)}).")
+    if "\x00" in comment:
+        raise ReaderStudyError("The comment contains a NUL character; remove it (PostgreSQL cannot store it).")
     with transaction.atomic():
         assignment = _locked_assignment(reader, case)
         if assignment.study.status != Study.Status.OPEN:
@@ -196,6 +243,8 @@ def clean_value(question: Question, raw: Any) -> Any:
             raise ValueError("Enter text.")
         if len(raw) > MAX_TEXT:
             raise ValueError(f"Keep the text under {MAX_TEXT} characters (got {len(raw)}).")
+        if "\x00" in raw:
+            raise ValueError("The text contains a NUL character; remove it (PostgreSQL cannot store it).")
         return raw.strip()
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise ValueError("This question needs an answer.")
@@ -233,6 +282,9 @@ class SubmitResult:
     position: int
     next_position: int | None  # where "save and next" goes; None when the form is done
     form_completed: bool
+    # For the caller's next payload, so it needs no second look-up of either.
+    assignment: Assignment | None = None
+    done_case_ids: set[int] | None = None
 
 
 def answers_submit(
@@ -242,24 +294,35 @@ def answers_submit(
     values: Mapping[str, Any],
     complete: bool = False,
     client_active_ms: Any = 0,
+    assignment_id: int | None = None,
 ) -> SubmitResult:
     """Save answers (question key -> value) of one reader to one case, all or nothing.
 
     `complete=True` is "save and next": every required question must then be answered (now or before) and
     the case is marked finished. Errors name the question; nothing is written when any value is bad.
+    `assignment_id` is the assignment the answers were given in (the browser sends it with every answer it
+    queues): answers queued under another login on a shared computer are refused, never saved as this reader's.
     """
     with transaction.atomic():
         assignment = _locked_assignment(reader, case)
+        if assignment_id is not None and assignment_id != assignment.pk:
+            raise NotYoursError(
+                "These answers were given under another reader's login on this computer; they were not saved."
+            )
         study = assignment.study
         if study.status != Study.Status.OPEN:
             raise StudyNotOpenError(f"Study '{study.title}' is {study.status}; answers can no longer be saved.")
         position = assignment.order.index(case.id) + 1
-        current = first_incomplete_position(assignment)
+        done = completed_case_ids(assignment)
+        current = position_after(assignment.order, done)
         if position > current:
             raise NotAllowedError(f"Finish case {current} of {assignment.total} first.")
         if position < current and not study.allow_back:
             raise NotAllowedError("Going back to earlier cases is not allowed in this study.")
-        reading, _ = CaseReading.objects.get_or_create(assignment=assignment, case=case)
+        # Locked: a concurrent "viewed" UPDATE of this row waits for this save, then applies on top of it.
+        reading = CaseReading.objects.select_for_update().filter(assignment=assignment, case=case).first()
+        if reading is None:
+            reading, _ = CaseReading.objects.get_or_create(assignment=assignment, case=case)
         if reading.completed_at and not study.allow_change and values:
             raise NotAllowedError("Answers to finished cases cannot be changed in this study.")
 
@@ -275,15 +338,22 @@ def answers_submit(
                 cleaned[question.key] = clean_value(question, raw)
             except ValueError as exc:
                 errors[question.key] = str(exc)
+        # The reader's answers to this case so far, in one query (the assignment lock serialises their writes).
+        by_question = {a.question_id: a for a in Answer.objects.filter(reader=reader, case=case)}
         if complete:
-            have = set(Answer.objects.filter(reader=reader, case=case).values_list("question__key", flat=True))
+            have = {q.key for q in questions.values() if q.pk in by_question}
             for key, question in questions.items():
                 if question.required and key not in have and key not in cleaned and key not in errors:
                     errors[key] = "This question needs an answer."
         try:
             active_s = max(0.0, float(client_active_ms or 0) / 1000.0)
-        except (TypeError, ValueError):
-            errors["active_ms"] = f"Active time must be a number of milliseconds (got {client_active_ms!r})."
+            if math.isnan(active_s):
+                raise ValueError
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
+            errors["active_ms"] = (
+                f"Active time must be a number of milliseconds from 0 to {MAX_ACTIVE_MS} "
+                f"(got {str(client_active_ms)[:20]!r})."
+            )
             active_s = 0.0
         if errors:
             first = next(iter(errors))
@@ -291,24 +361,30 @@ def answers_submit(
             raise ReaderStudyError(f"{label}: {errors[first]}", errors)
 
         now = timezone.now()
+        new, changed = [], []
         for key, value in cleaned.items():
-            answer, created = Answer.objects.select_for_update().get_or_create(
-                reader=reader,
-                case=case,
-                question=questions[key],
-                defaults={
-                    "assignment": assignment,
-                    "value": value,
-                    "created_at": now,
-                    "updated_at": now,
-                    "history": [{"value": value, "at": now.isoformat()}],
-                },
-            )
-            if not created and answer.value != value:
-                answer.value = value
-                answer.updated_at = now
-                answer.history = [*answer.history, {"value": value, "at": now.isoformat()}]
-                answer.save(update_fields=["value", "updated_at", "history"])
+            entry = {"value": value, "at": now.isoformat()}
+            answer = by_question.get(questions[key].pk)
+            if answer is None:
+                new.append(
+                    Answer(
+                        reader=reader,
+                        case=case,
+                        question=questions[key],
+                        assignment=assignment,
+                        value=value,
+                        created_at=now,
+                        updated_at=now,
+                        history=[entry],
+                    )
+                )
+            elif answer.value != value:
+                answer.value, answer.updated_at, answer.history = value, now, [*answer.history, entry]
+                changed.append(answer)
+        if new:
+            Answer.objects.bulk_create(new)  # the unique constraint stays the last line of defence
+        if changed:
+            Answer.objects.bulk_update(changed, ["value", "updated_at", "history"])
 
         gap = now - reading.last_event_at if reading.last_event_at else timedelta(0)
         gap = min(max(gap, timedelta(0)), MAX_EVENT_GAP)
@@ -319,9 +395,19 @@ def answers_submit(
         reading.first_viewed_at = reading.first_viewed_at or now
         if complete and reading.completed_at is None:
             reading.completed_at = now
-        reading.save()
+        reading.save(
+            update_fields=[
+                "server_seconds",
+                "client_active_seconds",
+                "last_event_at",
+                "first_viewed_at",
+                "completed_at",
+            ]
+        )
 
-        next_current = first_incomplete_position(assignment) if complete else current
+        if reading.completed_at is not None:
+            done = done | {case.pk}
+        next_current = position_after(assignment.order, done) if complete else current
         form_done = next_current > assignment.total
         updates = {"last_activity_at": now, "started_at": assignment.started_at or now}
         if form_done and assignment.completed_at is None:
@@ -339,4 +425,6 @@ def answers_submit(
         position=position,
         next_position=next_position,
         form_completed=form_done,
+        assignment=assignment,
+        done_case_ids=done,
     )

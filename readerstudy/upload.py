@@ -26,6 +26,14 @@ KNOWN = (*REQUIRED, "source_image_id", "correlation", "dataset")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
 MAX_ROWS = 20000
+# Zip bombs and runaway uploads: checked on the zip's directory before anything is extracted, and every
+# member is read with a bound (a directory entry could understate what its data inflates to).
+MAX_TOTAL_BYTES = 4 * 1024 * 1024 * 1024  # uncompressed sum of all members (and the upload itself)
+MAX_MEMBERS = MAX_ROWS + 100
+MAX_CSV_BYTES = 32 * 1024 * 1024
+MAX_RATIO = 100  # uncompressed / compressed, for members over RATIO_FLOOR bytes
+RATIO_FLOOR = 1024 * 1024
+MAX_FIELD_CHARS = 10000
 MAX_ERRORS_SHOWN = 50
 TRUE = {"1", "yes", "true", "pie", "y"}
 FALSE = {"0", "no", "false", "non-pie", "nonpie", "non_pie", "n"}
@@ -50,35 +58,98 @@ def _hidden_value(text: str):
     return number
 
 
+def check_archive(archive: IO[bytes] | Path) -> None:
+    """Refuse a zip whose directory announces too much: total size, member count, member size or ratio."""
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError):
+        raise UploadError("The upload is not a zip archive.") from None
+    with zf:
+        _check_members(zf.infolist())
+
+
+def _check_members(infos: list[zipfile.ZipInfo]) -> None:
+    files = [i for i in infos if not i.is_dir()]
+    if len(files) > MAX_MEMBERS:
+        raise UploadError(f"The zip holds {len(files)} files; at most {MAX_MEMBERS} are allowed.")
+    total = sum(i.file_size for i in files)
+    if total > MAX_TOTAL_BYTES:
+        raise UploadError(f"The zip unpacks to {total // 2**20} MB; at most {MAX_TOTAL_BYTES // 2**20} MB are allowed.")
+    for i in files:
+        limit = MAX_CSV_BYTES if i.filename.lower().endswith(".csv") else MAX_IMAGE_BYTES
+        if i.file_size > limit:
+            raise UploadError(f"'{i.filename}' unpacks to {i.file_size // 2**20} MB; at most {limit // 2**20} MB.")
+        if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * max(1, i.compress_size):
+            raise UploadError(
+                f"'{i.filename}' is compressed {i.file_size // max(1, i.compress_size)}:1, more than {MAX_RATIO}:1 "
+                "(a zip bomb?)."
+            )
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """A member's bytes, never more than `limit` whatever its directory entry says."""
+    with zf.open(info) as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise UploadError(f"'{info.filename}' is larger than {limit // 2**20} MB.")
+    return data
+
+
 def _read_csv(data: bytes, name: str) -> list[dict[str, str]]:
+    if len(data) > MAX_CSV_BYTES:
+        raise UploadError(f"{name} is larger than {MAX_CSV_BYTES // 2**20} MB.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UploadError(f"{name} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
-    reader = csv.DictReader(io.StringIO(text))
+    if "\x00" in text:
+        raise UploadError(f"{name} contains NUL characters; is it really a CSV file?")
+    try:
+        return _parse_csv(text, name)
+    except csv.Error as exc:  # e.g. a field longer than csv's limit, or an unterminated quote at the end
+        raise UploadError(f"{name} is not a readable CSV file ({exc}).") from None
+
+
+def _parse_csv(text: str, name: str) -> list[dict[str, str]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     columns = [c.strip() for c in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
         raise UploadError(
             f"{name}: missing column(s) {', '.join(missing)} (found: {', '.join(columns) or 'no header'})."
         )
-    rows = [{(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
+    rows = []
+    for row in reader:
+        if len(rows) > MAX_ROWS:  # stop reading: the count below is then "more than"
+            break
+        cells = {(k or "").strip(): v.strip() if isinstance(v, str) else "" for k, v in row.items() if k is not None}
+        if any(len(v) > MAX_FIELD_CHARS for v in cells.values()):
+            raise UploadError(f"{name} row {reader.line_num}: a field is longer than {MAX_FIELD_CHARS} characters.")
+        rows.append(cells)
     if not rows:
         raise UploadError(f"{name} has no data rows.")
     if len(rows) > MAX_ROWS:
-        raise UploadError(f"{name} has {len(rows)} rows; at most {MAX_ROWS} are allowed.")
+        raise UploadError(f"{name} has more than {MAX_ROWS} rows; at most {MAX_ROWS} are allowed.")
     return rows
 
 
 def candidates_from_upload(
-    archive: IO[bytes] | Path, csv_file: IO[bytes] | Path | None, workdir: Path
+    archive: IO[bytes] | Path,
+    csv_file: IO[bytes] | Path | None,
+    workdir: Path,
+    progress=None,
+    archive_name: str | None = None,
 ) -> tuple[list[Candidate], dict]:
-    """Validate the whole upload and extract its images into `workdir`; raise UploadError listing every problem."""
+    """Validate the whole upload and extract its images into `workdir`; raise UploadError listing every problem.
+
+    The zip's directory is checked against the limits before any member is read (see check_archive), and
+    `progress(done, total, message)`, when given, hears about every extracted row."""
     try:
         zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError):
+    except (zipfile.BadZipFile, OSError, ValueError):
         raise UploadError("The upload is not a zip archive.") from None
     with zf:
+        _check_members(zf.infolist())
         members = {
             str(PurePosixPath(i.filename)).lstrip("/"): i
             for i in zf.infolist()
@@ -91,11 +162,12 @@ def candidates_from_upload(
                 raise UploadError(
                     f"Put exactly one .csv file of cases in the zip or upload it separately (found {found})."
                 )
-            csv_name, csv_bytes = csvs[0], zf.read(members[csvs[0]])
+            csv_name, csv_bytes = csvs[0], _read_member(zf, members[csvs[0]], MAX_CSV_BYTES)
         elif isinstance(csv_file, Path):
-            csv_name, csv_bytes = csv_file.name, csv_file.read_bytes()
+            with csv_file.open("rb") as fh:
+                csv_name, csv_bytes = csv_file.name, fh.read(MAX_CSV_BYTES + 1)
         else:
-            csv_name, csv_bytes = getattr(csv_file, "name", "cases.csv"), csv_file.read()
+            csv_name, csv_bytes = getattr(csv_file, "name", "cases.csv"), csv_file.read(MAX_CSV_BYTES + 1)
         rows = _read_csv(csv_bytes, csv_name)
 
         by_basename: dict[str, list[str]] = {}
@@ -140,12 +212,21 @@ def candidates_from_upload(
             if not problems:
                 suffix = PurePosixPath(member.filename).suffix.lower()
                 target = workdir / f"{rownum}{suffix}"
-                target.write_bytes(zf.read(member))
                 try:
-                    with Image.open(target) as im:
-                        im.verify()
-                except Exception as exc:  # Pillow raises many types for broken files; all mean "unreadable"
-                    problems.append(f"'{fname}' is not a readable image ({exc})")
+                    target.write_bytes(_read_member(zf, member, MAX_IMAGE_BYTES))
+                except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+                    problems.append(f"'{fname}' cannot be unpacked ({exc})")
+                    target.unlink(missing_ok=True)
+                except UploadError as exc:
+                    problems.append(exc.message.rstrip("."))
+                if not problems:
+                    try:
+                        with Image.open(target) as im:
+                            im.verify()
+                    except Exception as exc:  # Pillow raises many types for broken files; all mean "unreadable"
+                        problems.append(f"'{fname}' is not a readable image ({exc})")
+                if progress is not None and rownum % 20 == 0:
+                    progress(rownum - 1, len(rows), f"checked {rownum - 1} of {len(rows)} rows")
             if problems:
                 errors.extend(f"{where}: {p}." for p in problems)
                 continue
@@ -169,5 +250,5 @@ def candidates_from_upload(
         if len(errors) > len(shown):
             shown.append(f"... and {len(errors) - len(shown)} more.")
         raise UploadError(f"The upload has {len(errors)} problem(s); nothing was created.", shown)
-    name = archive.name if isinstance(archive, Path) else getattr(archive, "name", "upload.zip")
+    name = archive_name or (archive.name if isinstance(archive, Path) else getattr(archive, "name", "upload.zip"))
     return candidates, {"kind": "upload", "archive": str(Path(str(name)).name), "csv": csv_name, "rows": len(rows)}

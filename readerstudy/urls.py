@@ -28,6 +28,7 @@ urlpatterns = [
     path("api/studies/<int:pk>/", api.StudyDetail.as_view(), name="api-study"),
     path("api/studies/<int:pk>/next/", api.ReaderNext.as_view(), name="api-reader-next"),
     path("api/studies/<int:pk>/cases/<int:position>/", api.ReaderCase.as_view(), name="api-reader-case"),
+    path("api/studies/<int:pk>/cases/<int:position>/viewed/", api.ReaderCaseViewed.as_view(), name="api-reader-viewed"),
     path("api/studies/<int:pk>/answers/", api.StudyAnswers.as_view(), name="api-study-answers"),
     path("api/studies/<int:pk>/cases/", api.StudyCases.as_view(), name="api-study-cases"),
     path("api/answers/", api.AnswerSubmit.as_view(), name="api-answer-submit"),

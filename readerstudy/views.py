@@ -12,6 +12,8 @@ from django.views.decorators.http import require_POST
 
 from config.roles import admin_required, is_researcher, researcher_required
 from readerstudy import exports, selectors, services, sources
+from readerstudy.access import researcher_studies
+from readerstudy.build_job import study_build_start
 from readerstudy.design import DesignError
 from readerstudy.forms import SelectionStudyForm, UploadStudyForm
 from readerstudy.images import ImageError, image_response
@@ -22,7 +24,7 @@ from readerstudy.upload import UploadError
 def home(request: HttpRequest) -> HttpResponse:
     context = {"assignments": selectors.reader_assignments(reader=request.user)}
     if is_researcher(request.user):
-        context["studies"] = selectors.study_list()
+        context["studies"] = selectors.study_list(user=request.user)
     return render(request, "readerstudy/home.html", context)
 
 
@@ -35,7 +37,7 @@ def _assignment_or_404(request: HttpRequest, pk: int) -> Assignment:
 
 def study_intro(request: HttpRequest, pk: int) -> HttpResponse:
     assignment = selectors.reader_assignment(reader=request.user, study_id=pk)
-    if assignment is None and is_researcher(request.user):
+    if assignment is None and researcher_studies(request.user).filter(pk=pk).exists():
         return redirect("readerstudy:dashboard", pk=pk)
     if assignment is None:
         raise Http404("No such study among yours.")
@@ -63,15 +65,18 @@ def read(request: HttpRequest, pk: int, position: int) -> HttpResponse:
         return redirect("readerstudy:intro", pk=pk)
     if not selectors.reader_can_view(assignment=assignment, position=position, progress=progress):
         return redirect("readerstudy:read_resume", pk=pk)
-    case = selectors.reader_case_at(assignment=assignment, position=position)
-    services.case_view(assignment=assignment, case=case)
+    # No write here: a GET never starts the reading clock; the page POSTs "viewed" once the case is shown.
     bootstrap = {
+        # Unsent answers are kept in the browser under a key of this user and study, with the assignment they
+        # were given in; the server refuses them from any other login (a shared reading-room computer).
+        "reader": {"pending_key": f"rs-pending-{request.user.pk}-{pk}", "assignment": assignment.pk},
         "study": selectors.reader_study_payload(assignment=assignment, progress=progress),
         "case": selectors.reader_case_payload(assignment=assignment, position=position, progress=progress),
         "urls": {
             "submit": reverse("readerstudy:api-answer-submit"),
             "flag": reverse("readerstudy:api-case-flag"),
             "case": reverse("readerstudy:api-reader-case", args=[pk, 0]).removesuffix("0/"),
+            "viewed": reverse("readerstudy:api-reader-viewed", args=[pk, 0]).removesuffix("0/viewed/"),
             "read": reverse("readerstudy:read", args=[pk, 0]).removesuffix("0/"),
             "done": reverse("readerstudy:done", args=[pk]),
             "studies": reverse("readerstudy:home"),
@@ -89,9 +94,10 @@ def done(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def image(request: HttpRequest, token: str) -> HttpResponse:
+    case = None
     if is_researcher(request.user):
-        case = Case.objects.filter(token=token).first()
-    else:
+        case = Case.objects.filter(token=token, study__in=researcher_studies(request.user)).first()
+    if case is None:
         case = selectors.reader_can_see_case(reader=request.user, token=token)
     if case is None:
         raise Http404("No such image.")
@@ -101,9 +107,14 @@ def image(request: HttpRequest, token: str) -> HttpResponse:
 # --- researchers and admins -----------------------------------------------------------------------
 
 
+def _researcher_study_or_404(request: HttpRequest, pk: int) -> Study:
+    """A study the user owns, collaborates on, or (admins) any study; 404 for the rest (existence stays hidden)."""
+    return get_object_or_404(researcher_studies(request.user), pk=pk)
+
+
 @researcher_required
 def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
-    study = get_object_or_404(Study, pk=pk)
+    study = _researcher_study_or_404(request, pk)
     context = {"study": study, **selectors.study_dashboard(study=study)}
     if study.status == Study.Status.DRAFT:
         context["addable_readers"] = selectors.readers_not_in(study=study)
@@ -113,7 +124,7 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
 @admin_required
 @require_POST
 def set_status(request: HttpRequest, pk: int) -> HttpResponse:
-    study = get_object_or_404(Study, pk=pk)
+    study = _researcher_study_or_404(request, pk)
     action = request.POST.get("action")
     try:
         if action == "open":
@@ -138,19 +149,20 @@ def _download(content: str | bytes, filename: str, content_type: str) -> HttpRes
 
 @researcher_required
 def export_tidy(request: HttpRequest, pk: int) -> HttpResponse:
-    study = get_object_or_404(Study, pk=pk)
+    study = _researcher_study_or_404(request, pk)
     return _download(exports.tidy_csv(study=study), f"study{study.pk}_answers.csv", "text/csv")
 
 
 @researcher_required
 def export_flags(request: HttpRequest, pk: int) -> HttpResponse:
-    study = get_object_or_404(Study, pk=pk)
+    study = _researcher_study_or_404(request, pk)
     return _download(exports.flags_csv(study=study), f"study{study.pk}_flags.csv", "text/csv")
 
 
 @researcher_required
 def export_via(request: HttpRequest, pk: int, pseudonym: str) -> HttpResponse:
-    assignment = get_object_or_404(Assignment.objects.select_related("form", "study"), study_id=pk, pseudonym=pseudonym)
+    study = _researcher_study_or_404(request, pk)
+    assignment = get_object_or_404(Assignment.objects.select_related("form", "study"), study=study, pseudonym=pseudonym)
     paper_order = request.GET.get("paper_order") == "1"
     content = exports.via_csv(assignment=assignment, paper_order=paper_order)
     return _download(content, exports.via_export_name(assignment), "text/csv")
@@ -158,7 +170,7 @@ def export_via(request: HttpRequest, pk: int, pseudonym: str) -> HttpResponse:
 
 @researcher_required
 def export_via_zip(request: HttpRequest, pk: int) -> HttpResponse:
-    study = get_object_or_404(Study, pk=pk)
+    study = _researcher_study_or_404(request, pk)
     content = exports.via_zip(study=study, paper_order=request.GET.get("paper_order") == "1")
     return _download(content, f"study{study.pk}_via.zip", "application/zip")
 
@@ -177,13 +189,15 @@ def study_new(request: HttpRequest) -> HttpResponse:
             if source == "upload":
                 upload_form = UploadStudyForm(request.POST, request.FILES, prefix="up")
                 if upload_form.is_valid():
-                    study = services.study_create_from_upload(
+                    # Checked, unpacked and built by a job (readerstudy.build_job); the admin watches its progress.
+                    job = study_build_start(
                         archive=upload_form.cleaned_data["archive"],
                         csv_file=upload_form.cleaned_data["csv_file"],
-                        created_by=request.user,
+                        user=request.user,
                         **upload_form.design_kwargs(),
                     )
-                    return _created(request, study, upload_form.notes)
+                    messages.success(request, "The upload is being checked and the study built; follow it here.")
+                    return redirect("jobs:job_detail", pk=job.pk)
             elif source == "selection":
                 selection_form = SelectionStudyForm(request.POST, prefix="sel", choices=choices)
                 if selection_form.is_valid():

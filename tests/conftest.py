@@ -139,10 +139,10 @@ def unreachable_broker():
 
 # --- Fault tests: workers of their own, fast heartbeats ------------------------------------------------
 
-# Heartbeat every 0.2 s; a job silent for 1.5 s is lost; a queued job in no queue for 1 s is re-sent.
+# Heartbeat every 0.2 s; a job silent for 2.5 s is lost; a queued job in no queue for 1 s is re-sent.
 FAST_JOBS = {
     "JOBS_HEARTBEAT_SECONDS": 0.2,
-    "JOBS_STALE_AFTER_SECONDS": 1.5,
+    "JOBS_STALE_AFTER_SECONDS": 2.5,
     "JOBS_LOST_AFTER_SECONDS": 1.0,
     "JOBS_REAP_SECONDS": 0.5,
     "JOBS_QUEUE_PREFIX": "faults-",  # queues no other test's worker listens on

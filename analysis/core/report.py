@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from pruning.engine.csvsafe import safe_frame  # pure (no Django), shared with the PIE table
+
 from . import forgettability as fg
 from .figure_data import build_figure, write_figure_data
 from .figures import save_figure, weight_histogram
@@ -102,7 +104,7 @@ class Report:
         out.mkdir(parents=True, exist_ok=True)
         paths = []
         for name, table in self.tables().items():
-            paths.append(_atomic_text(out / f"{name}.csv", table.to_csv(index=False)))
+            paths.append(_atomic_text(out / f"{name}.csv", safe_frame(table).to_csv(index=False)))
         text = json.dumps(_clean_tree(self.summary), indent=2, allow_nan=False, default=str)
         paths.append(_atomic_text(out / "summary.json", text + "\n"))
         for name, fig in self.figures.items():

@@ -15,7 +15,10 @@
   var questions = {};
   study.questions.forEach(function (q) { questions[q.key] = q; });
   var activeIndex = 0;
-  var PENDING_KEY = "rs-pending-" + study.id;
+  // Per user and study (a shared reading-room computer has many readers); cleared at logout.
+  // An admin's preview has no reader: nothing is stored or sent.
+  var reader = boot.reader || { pending_key: null, assignment: null };
+  var PENDING_KEY = reader.pending_key, ASSIGNMENT = reader.assignment;
 
   // --- viewer ---------------------------------------------------------------------------------------
   // Window/level presets in display-pixel units (the images are 8-bit renderings): which grey range to stretch.
@@ -88,10 +91,12 @@
   var retryTimer = null;
 
   function loadPending() {
+    if (!PENDING_KEY) { return {}; }
     try { return JSON.parse(localStorage.getItem(PENDING_KEY)) || {}; } catch (e) { return {}; }
   }
   function storePending() {
     try {
+      if (!PENDING_KEY) { return; }
       if (Object.keys(pending).length) { localStorage.setItem(PENDING_KEY, JSON.stringify(pending)); }
       else { localStorage.removeItem(PENDING_KEY); }
     } catch (e) { /* private mode: the in-memory queue still retries */ }
@@ -114,7 +119,7 @@
   function sendAnswers(token, answers, complete) {
     accrueActive();
     var sent = activeMs;
-    return post({ case: token, answers: answers, complete: !!complete, active_ms: Math.round(sent) })
+    return post({ case: token, assignment: ASSIGNMENT, answers: answers, complete: !!complete, active_ms: Math.round(sent) })
       .then(function (data) { activeMs = Math.max(0, activeMs - sent); return data; });
   }
 
@@ -136,6 +141,7 @@
             });
             if (pending[token] && !Object.keys(pending[token]).length) { delete pending[token]; }
             storePending();
+            retryDelay = RETRY_FIRST;
             setStatus("All answers saved", "ok");
             clearErrors();
           }, function (err) {
@@ -147,8 +153,7 @@
               // The session expired: keep the answers here; they are sent after the reader signs in again.
               setStatus("Not saved yet — you are signed out. Sign in again; your answers are kept on this device.", "error");
             } else {
-              setStatus("Not saved yet — connection lost; retrying…", "error");
-              scheduleRetry();
+              scheduleRetry(err);
             }
           });
         });
@@ -162,9 +167,16 @@
   function refused(err) { return err.status === 400 || err.status === 409; }
   function signedOut(err) { return err.status === 401 || err.status === 403; }
 
-  function scheduleRetry() {
+  // Server errors and lost connections: retry with exponential back-off (3 s, 6 s, ... at most 60 s), saying
+  // when the next try is, so a broken server is not hammered and the reader knows their answers wait here.
+  var RETRY_FIRST = 3000, RETRY_MAX = 60000, retryDelay = RETRY_FIRST;
+  function scheduleRetry(err) {
     if (retryTimer) { return; }
-    retryTimer = setTimeout(function () { retryTimer = null; flush(); }, 3000);
+    var why = err && err.status >= 500 ? "the server had a problem (" + err.status + ")" : "connection lost";
+    setStatus("Not saved yet — " + why + "; your answers are kept on this device. Trying again in " +
+      Math.round(retryDelay / 1000) + " s.", "error");
+    retryTimer = setTimeout(function () { retryTimer = null; flush(); }, retryDelay);
+    retryDelay = Math.min(RETRY_MAX, retryDelay * 2);
   }
 
   function queueAnswer(key, value) {
@@ -305,9 +317,19 @@
       .then(function (r) { if (!r.ok) { throw new Error("This case is not available."); } return r.json(); });
   }
 
+  // The server-side reading clock starts with this POST (a GET never writes). Best effort: a lost "viewed"
+  // only shortens the server time of this case.
+  function markViewed(position) {
+    if (boot.preview || !current.editable) { return; }
+    fetch(urls.viewed + position + "/viewed/", {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+    }).catch(function () {});
+  }
+
   function go(position, push) {
     return flush().then(function () { return getCase(position); }).then(function (payload) {
       render(payload);
+      markViewed(position);
       if (push !== false) { history.pushState({ position: position }, "", urls.read + position + "/"); }
     }, function (e) { setStatus(e.message, "error"); });
   }
@@ -339,7 +361,7 @@
     var token = current.case.id;
     queue = queue.then(function () {
       return sendAnswers(token, answers, true).then(function (data) {
-        delete pending[token]; storePending();
+        delete pending[token]; storePending(); retryDelay = RETRY_FIRST;
         if (data.form_completed && !data.next) { window.location.href = urls.done; return; }
         if (data.next) {
           render(data.next);
@@ -353,8 +375,7 @@
         if (refused(err)) { showServerErrors(err); }
         else {
           // Keep the answers queued; they are sent once the connection is back.
-          pending[token] = Object.assign(pending[token] || {}, answers); storePending(); scheduleRetry();
-          setStatus("Not saved yet — connection lost; retrying…", "error");
+          pending[token] = Object.assign(pending[token] || {}, answers); storePending(); scheduleRetry(err);
         }
       });
     }).then(function () { saving = false; $("rs-save").disabled = false; });
@@ -421,6 +442,20 @@
     if (Object.keys(pending).length) { e.preventDefault(); e.returnValue = ""; }
   });
 
+  // Signing out forgets this reader's unsent answers on this device (the server also sends Clear-Site-Data).
+  var logout = document.querySelector("form.logout");
+  if (logout) {
+    logout.addEventListener("submit", function (e) {
+      var n = Object.keys(pending).reduce(function (k, t) { return k + Object.keys(pending[t]).length; }, 0);
+      if (n && !window.confirm(n + " answer(s) are not saved yet and will be discarded. Sign out anyway?")) {
+        e.preventDefault(); return;
+      }
+      pending = {};
+      try { localStorage.removeItem(PENDING_KEY); } catch (err) { /* nothing stored */ }
+    });
+  }
+
   render(current);
+  markViewed(current.position);
   flush();  // answers left over from a previous visit (reload, crash, lost connection)
 })();

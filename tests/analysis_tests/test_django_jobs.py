@@ -32,6 +32,7 @@ EXPECTED = [
 @pytest.fixture
 def artifacts(settings, tmp_path):
     settings.ARTIFACT_ROOT = tmp_path / "artifacts"
+    settings.ANALYSIS_IMPORT_ROOTS = [tmp_path]  # the tests write the paper's files under tmp_path
     return settings.ARTIFACT_ROOT
 
 

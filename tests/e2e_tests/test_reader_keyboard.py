@@ -68,6 +68,8 @@ def test_reader_rates_a_whole_form_keyboard_only_with_a_persistent_window_and_a_
                     screenshot(page, "reading_page_1024")
                 if width == 1280:
                     screenshot(page, "reading_page", readme=True)
+                if width == 390:
+                    screenshot(page, "reading_page_phone", full_page=True)
             page.set_viewport_size({"width": 1440, "height": 900})
             page.keyboard.press("Escape")  # focus back to the page, not a toolbar button
             page.keyboard.press("l")

@@ -174,7 +174,7 @@ def test_reader_answers_survive_a_server_error_and_an_expired_session(live_serve
     page.click("button[type=submit]")
     page.get_by_role("link", name="Start").click()
     wait_for_case(page, 1)
-    pending = f"localStorage.getItem('rs-pending-{open_study.pk}')"
+    pending = f"localStorage.getItem('rs-pending-{reader_a.pk}-{open_study.pk}')"
 
     # A 500 says nothing about the answer: it stays queued and the retry saves it once the server is back.
     def fail(route):
@@ -182,7 +182,7 @@ def test_reader_answers_survive_a_server_error_and_an_expired_session(live_serve
 
     page.route("**/study/api/answers/", fail)
     page.locator(".rs-q").nth(0).get_by_text("Yes").click()
-    page.wait_for_function("document.getElementById('rs-status').textContent.includes('retrying')")
+    page.wait_for_function("document.getElementById('rs-status').textContent.includes('Trying again in 3 s')")
     assert "agree_label" in page.evaluate(pending)
     page.unroute("**/study/api/answers/", fail)
     wait_saved(page)

@@ -11,7 +11,7 @@ APPS = ("config", "jobs", "pruning", "analysis", "readerstudy")
 ALLOWED = {
     "config": set(),
     "jobs": {"config"},
-    "readerstudy": {"config"},
+    "readerstudy": {"config", "jobs"},  # jobs is shared machinery below every app (it knows none of them)
     "pruning": {"config", "jobs", "readerstudy"},
     "analysis": {"config", "jobs", "pruning", "readerstudy"},
 }

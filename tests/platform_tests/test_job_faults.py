@@ -1,6 +1,6 @@
 """Faults the job system must survive, against real `celery worker` processes killed or frozen by PID
 (fault tests 3-5 of issue 9; 1 and 2, a killed sweep and a killed training, are in
-tests/pruning_tests/test_worker_faults.py). Heartbeats every 0.2 s and a 1.5 s staleness keep them short.
+tests/pruning_tests/test_worker_faults.py). Heartbeats every 0.2 s and a 2.5 s staleness keep them short.
 
 The self-check job's ``hold_seconds`` keeps a worker busy without progress calls, like one long epoch."""
 

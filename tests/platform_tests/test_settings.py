@@ -18,6 +18,7 @@ SERVICE_VARS = (
     "CELERY_BROKER_URL",
     "ARTIFACT_ROOT",
     "DEBUG",
+    "DEMO",
     "SECRET_KEY",
     "CELERY_BROKER_DIR",
     "VAR_DIR",

@@ -18,8 +18,9 @@ def candidates(tmp_path):
 
 
 @pytest.fixture
-def study(artifacts, candidates, reader_a, reader_b, admin_user):
-    """Open study: 2 forms x 6 cases (3 PIE + 3 non-PIE), reader A on form 1, reader B on form 2."""
+def study(artifacts, candidates, reader_a, reader_b, admin_user, researcher):
+    """Open study: 2 forms x 6 cases (3 PIE + 3 non-PIE), reader A on form 1, reader B on form 2; the
+    researcher is a collaborator."""
     from readerstudy import services
 
     s = services.study_create_from_candidates(
@@ -32,6 +33,7 @@ def study(artifacts, candidates, reader_a, reader_b, admin_user):
         created_by=admin_user,
         source={"kind": "test"},
     )
+    services.study_grant(study=s, user=researcher)
     return services.study_open(study=s)
 
 

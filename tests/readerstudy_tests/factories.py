@@ -37,3 +37,15 @@ def make_candidates(folder: Path, n_pie: int, n_non: int, prefix: str = "src") -
             )
         )
     return out
+
+
+def with_assignment(client, body: dict) -> dict:
+    """An answer submission as the reading page sends it: with the sender's assignment of that case
+    (or an id that is nobody's when the sender has none)."""
+    from readerstudy.models import Assignment
+
+    if not isinstance(body, dict) or "assignment" in body or "case" not in body:
+        return body
+    user_id = client.session.get("_auth_user_id")
+    found = Assignment.objects.filter(reader_id=user_id, form__cases__token=body["case"]).values_list("pk", flat=True)
+    return {**body, "assignment": found.first() or 2**31}

@@ -145,7 +145,8 @@ def test_going_back_is_refused_when_the_study_forbids_it(study, reader_a):
 def test_server_time_sums_capped_gaps_and_client_time_is_bounded(study, reader_a):
     assignment = Assignment.objects.get(study=study, reader=reader_a)
     case = first_case(study, reader_a)
-    reading = services.case_view(assignment=assignment, case=case)
+    services.case_view(assignment=assignment, case=case)
+    reading = CaseReading.objects.get(assignment=assignment, case=case)
     CaseReading.objects.filter(pk=reading.pk).update(last_event_at=timezone.now() - timedelta(seconds=30))
     services.answers_submit(reader=reader_a, case=case, values={"agree_label": "yes"}, client_active_ms=20000)
     reading.refresh_from_db()

@@ -5,12 +5,14 @@ from django.urls import reverse
 
 from readerstudy.models import Answer, Assignment, Case
 
+from .factories import with_assignment
+
 pytestmark = pytest.mark.django_db
 SUBMIT = reverse("readerstudy:api-answer-submit")
 
 
 def post(client, body):
-    return client.post(SUBMIT, body, content_type="application/json")
+    return client.post(SUBMIT, with_assignment(client, body), content_type="application/json")
 
 
 def test_reader_lists_own_studies_and_gets_the_next_case(study, reader_a_client):
@@ -76,7 +78,7 @@ def test_answer_for_a_case_not_assigned_is_refused(study, reader_a, reader_b_cli
 
 def test_malformed_submission_is_refused(study, reader_a_client):
     r = post(reader_a_client, {"answers": "yes"})
-    assert r.status_code == 400 and set(r.json()["errors"]) == {"case", "answers"}
+    assert r.status_code == 400 and set(r.json()["errors"]) == {"case", "answers", "assignment"}
 
 
 def test_researcher_gets_cases_with_hidden_fields_and_tidy_answers(study, reader_a, researcher_client):

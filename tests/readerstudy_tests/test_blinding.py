@@ -156,6 +156,7 @@ def test_nothing_a_reader_can_load_reveals_a_hidden_value(secret_study, reader_a
             reverse("readerstudy:api-answer-submit"),
             {
                 "case": nxt["case"]["id"],
+                "assignment": Assignment.objects.get(study=study, reader__username="reader_a").pk,
                 "answers": {"agree_label": "yes", "quality": 3, "difficulty": 3},
                 "complete": True,
             },

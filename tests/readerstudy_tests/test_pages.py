@@ -33,6 +33,9 @@ def test_reading_starts_at_the_first_case_and_shows_the_label(study, reader_a, r
     first = Case.objects.get(pk=Assignment.objects.get(reader=reader_a).order[0])
     assert data["case"]["case"]["id"] == first.token and data["case"]["case"]["shown_labels"] == first.shown_labels
     assert [q["key"] for q in data["study"]["questions"]] == ["agree_label", "quality", "difficulty"]
+    assert not first.readings.exists(), "a GET never starts the reading clock"
+    viewed = reverse("readerstudy:api-reader-viewed", args=[study.pk, 1])
+    assert reader_a_client.post(viewed).status_code == 200
     assert first.readings.get().first_viewed_at is not None
 
 
@@ -97,7 +100,7 @@ def test_closed_study_page_explains_and_takes_no_answers(study, reader_a, reader
     token = Case.objects.get(pk=Assignment.objects.get(reader=reader_a).order[0]).token
     r = reader_a_client.post(
         reverse("readerstudy:api-answer-submit"),
-        {"case": token, "answers": {"agree_label": "yes"}},
+        {"case": token, "assignment": Assignment.objects.get(reader=reader_a).pk, "answers": {"agree_label": "yes"}},
         content_type="application/json",
     )
     assert r.status_code == 409 and "closed" in r.json()["detail"]

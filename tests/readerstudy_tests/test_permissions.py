@@ -11,6 +11,8 @@ from readerstudy import services
 from readerstudy.models import Answer, Assignment, Case
 from readerstudy.urls import urlpatterns
 
+from .factories import with_assignment
+
 pytestmark = pytest.mark.django_db
 
 ROLES = ("anon", "reader_a", "reader_b", "researcher", "admin")
@@ -18,7 +20,7 @@ LOGIN = "/accounts/login/"
 
 
 @pytest.fixture
-def solo(artifacts, candidates, reader_a, reader_b, admin_user):
+def solo(artifacts, candidates, reader_a, reader_b, admin_user, researcher):
     s = services.study_create_from_candidates(
         title="Solo", candidates=candidates, n_forms=1, cases_per_form=4, readers=[reader_a], seed=3
     )
@@ -26,6 +28,7 @@ def solo(artifacts, candidates, reader_a, reader_b, admin_user):
         title="Other", candidates=candidates, n_forms=1, cases_per_form=4, readers=[reader_b], seed=4
     )
     services.study_open(study=other)
+    services.study_grant(study=s, user=researcher)
     return services.study_open(study=s)
 
 
@@ -61,6 +64,7 @@ def matrix(study):
         ("api-reader-case", "get", u("api-reader-case", pk, 1), 403, 200, 404, 404, 404),
         ("api-study-answers", "get", u("api-study-answers", pk), 403, 200, 404, 200, 200),
         ("api-study-cases", "get", u("api-study-cases", pk), 403, 403, 403, 200, 200),
+        ("api-reader-viewed", "post", u("api-reader-viewed", pk, 1), 403, 200, 404, 404, 404),
         ("api-answer-submit", "post", u("api-answer-submit"), 403, 200, 403, 403, 403),
         ("api-case-flag", "post", u("api-case-flag"), 403, 200, 403, 403, 403),
     ]
@@ -82,7 +86,8 @@ def test_permission_matrix(solo, role, client, reader_a, reader_b, researcher, a
         "readers": {"remove": [reader_a.pk]},  # refused: the study is open
         "clone": {},
         "delete": {},  # refused: the study is open
-        "api-answer-submit": {"case": token, "answers": {"agree_label": "yes"}},
+        "api-answer-submit": with_assignment(client, {"case": token, "answers": {"agree_label": "yes"}}),
+        "api-reader-viewed": {},
         "api-case-flag": {"case": token, "flagged": True, "comment": "blurred"},
     }
     failures = []

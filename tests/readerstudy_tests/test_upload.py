@@ -94,15 +94,29 @@ def test_admin_upload_page_builds_a_study_or_shows_row_errors(artifacts, tmp_pat
     }
     r = admin_client_.post(reverse("readerstudy:new"), {**fields, "up-archive": SimpleUploadedFile("x.zip", b"PK?")})
     assert r.status_code == 400 and r.content.decode().count("The upload is not a zip archive.") == 1  # once
+    # The build runs as a job (issue 10): the page queues it and shows the job; row errors end up there.
+    from readerstudy.build_job import uploads_root
+
+    from jobs.models import Job
+    from jobs.services import job_run
+
     bad = build_zip(tmp_path, [*GOOD[:2], "images/img1.png,Effusion,maybe,,NIH,0"])
     r = admin_client_.post(reverse("readerstudy:new"), {**fields, "up-archive": SimpleUploadedFile("b.zip", bad)})
-    assert r.status_code == 400 and "row 3: is_pie &#x27;maybe&#x27;" in r.content.decode()
-    assert not Study.objects.exists()
+    job = Job.objects.get(kind="study_build")
+    assert r.status_code == 302 and r.url == reverse("jobs:job_detail", args=[job.pk])
+    assert job_run(job_id=job.pk) == Job.Status.FAILED
+    job.refresh_from_db()
+    assert "row 3: is_pie 'maybe'" in job.error
+    assert not Study.objects.exists() and list(uploads_root().iterdir()) == [], "a failed build leaves no files"
     good = build_zip(tmp_path, GOOD)
     r = admin_client_.post(reverse("readerstudy:new"), {**fields, "up-archive": SimpleUploadedFile("g.zip", good)})
+    job = Job.objects.filter(kind="study_build").latest("pk")
+    assert job_run(job_id=job.pk) == Job.Status.SUCCEEDED
+    job.refresh_from_db()
     study = Study.objects.get()
-    assert r.status_code == 302 and r.url == reverse("readerstudy:dashboard", args=[study.pk])
-    assert study.status == "draft" and study.cases.count() == 8
+    assert job.result["study_id"] == study.pk and job.progress_done == job.progress_total
+    assert study.status == "draft" and study.cases.count() == 8 and study.created_by.username == "admin1"
+    assert list(uploads_root().iterdir()) == []
 
 
 def test_design_that_does_not_fit_the_upload_is_explained(artifacts, tmp_path, admin_client_):

@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from config.roles import READERS
+from config.roles import READERS, is_admin, is_researcher
 from readerstudy import services
 from readerstudy.models import Study
 
@@ -29,6 +29,11 @@ class Command(BaseCommand):
             if created:
                 password = password or secrets.token_urlsafe(12)
                 user = User.objects.create_user(username=username, email=email, password=password)
+            elif is_admin(user) or is_researcher(user):
+                raise CommandError(
+                    f"{username} is an admin or researcher and sees hidden study fields; invite a separate "
+                    "account for reading."
+                )
             elif password:
                 user.set_password(password)
                 user.save()

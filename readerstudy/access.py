@@ -1,0 +1,59 @@
+"""Who may see a study's hidden side (researcher access), and who may read it blinded.
+
+One module, so that pages, the API, services and exports ask the same question the same way:
+
+- researcher access to a study: admins (all studies), else a member of the researchers group who owns the
+  study (`created_by`) or is one of its collaborators;
+- reading a study: a member of the readers group with an assignment in a non-draft study and *no*
+  researcher access to that study (nor ownership/collaboration without the group, nor staff status).
+  This is re-checked on every reader request, since roles change while a study runs.
+"""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from config.roles import READERS, is_admin, is_researcher
+from readerstudy.models import Assignment, Study
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def _grant_q(user: AbstractBaseUser, prefix: str = "") -> Q:
+    """Studies the user owns or collaborates on (regardless of group membership)."""
+    return Q(**{f"{prefix}created_by": user}) | Q(**{f"{prefix}collaborators": user})
+
+
+def researcher_studies(user: User) -> QuerySet[Study]:
+    """The studies whose hidden side `user` may see (none for readers and anonymous users)."""
+    if is_admin(user):
+        return Study.objects.all()
+    if not is_researcher(user):
+        return Study.objects.none()
+    return Study.objects.filter(pk__in=Study.objects.filter(_grant_q(user)).values("pk"))
+
+
+def has_researcher_access(user: User, study: Study) -> bool:
+    return researcher_studies(user).filter(pk=study.pk).exists()
+
+
+def is_granted(user: AbstractBaseUser, study: Study) -> bool:
+    """Staff, owner or collaborator of `study`: someone who must never read it blinded."""
+    if is_admin(user):
+        return True
+    return Study.objects.filter(_grant_q(user), pk=study.pk).exists()
+
+
+def readable_assignments(user: User) -> QuerySet[Assignment]:
+    """Assignments `user` may work on now (one query, re-run at every reader request)."""
+    if not user.is_authenticated or is_admin(user):
+        return Assignment.objects.none()
+    in_readers = Exists(
+        get_user_model().groups.through.objects.filter(user_id=OuterRef("reader_id"), group__name=READERS)
+    )
+    granted = Study.objects.filter(_grant_q(user)).values("pk")
+    return (
+        Assignment.objects.filter(in_readers, reader=user)
+        .exclude(study__status=Study.Status.DRAFT)
+        .exclude(study_id__in=granted)
+    )
