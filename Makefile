@@ -1,5 +1,5 @@
 # The two commands the README leads with. Both do all their own set-up on a fresh machine.
-#   make demo   install, migrate, demo accounts + data, start a Celery worker and the web server
+#   make demo   install, migrate, demo accounts, a Celery worker and the web server, then the demo chain (DEMO_SCALE)
 #   make test   install, then run the whole test suite (PostgreSQL/Redis when DATABASE_URL/CELERY_BROKER_URL are set)
 
 PYTHON ?= python3

@@ -6,12 +6,14 @@ class AnalysisConfig(AppConfig):
     verbose_name = "Forgettability and perception reports"
 
     def ready(self) -> None:
-        from analysis import runners, services
+        from analysis import perception, runners, services
         from jobs.kinds import JobKind, register_kind
         from pruning.hooks import ExperimentFollowUp, register_follow_up
 
         # Forgettability + PIE report (Figs 1-5) from prediction stores: CPU work, default queue.
         register_kind(JobKind(services.JOB_KIND, "Forgettability and PIE report", "default", runners.run_report))
+        # A study's perception statistics (Figure 6 and the reader-aware models): CPU work, default queue.
+        register_kind(JobKind(perception.JOB_KIND, "Perception statistics", "default", perception.run_perception))
         # An experiment's report, started by the pipeline once its PIEs are selected.
         register_follow_up(
             ExperimentFollowUp(

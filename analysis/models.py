@@ -71,3 +71,30 @@ class Report(models.Model):
         if self.dataset_name:
             return self.dataset_name
         return str(self.dataset_spec.get("kind", "")) if isinstance(self.dataset_spec, dict) else ""
+
+
+class PerceptionStats(models.Model):
+    """The perception statistics of one study, cached for one state of its answers.
+
+    `state` fingerprints the answers the numbers were computed from (analysis.perception_inputs); when the
+    answers change, the page asks for a new job. `stage` is "fast" (tables, models, figures) once the fast
+    part is written and "full" once the ordinal bootstrap CIs are in. `summary` is summary.json.
+    """
+
+    study = models.OneToOneField("readerstudy.Study", on_delete=models.CASCADE, related_name="perception_stats")
+    state = models.CharField(max_length=32, blank=True)
+    stage = models.CharField(max_length=8, blank=True)
+    out_dir = models.CharField(max_length=500, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="perception_stats")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "perception statistics"
+
+    def __str__(self) -> str:
+        return f"Perception statistics of study {self.study_id} ({self.stage or 'not computed'})"
+
+    @property
+    def out_path(self) -> Path | None:
+        return Path(self.out_dir) if self.out_dir else None

@@ -130,6 +130,8 @@ def report_class_summary(*, report: Report) -> list[dict]:
                 "test_freq": _num(r.get("test_freq")),
                 "first_drop_20": _num(r.get("first_drop_20")),
                 "delta_ap_95": _num(r.get("delta_ap_95")),
+                # older reports have no column: a class with test images is estimable
+                "estimable": r.get("estimable", "True") != "False" and (_num(r.get("test_freq")) or 0) > 0,
             }
             for r in csv.DictReader(f)
         ]
@@ -226,4 +228,15 @@ def report_pie_tests(*, report: Report) -> list[dict]:
             rows.append(_pie_test_row(what, truth[key], "pie_rate", "non_pie_rate", effect="odds_ratio"))
     if truth.get("quality"):
         rows.append(_pie_test_row("Image quality, 1-5 (mean)", truth["quality"], "pie_mean", "non_pie_mean"))
+    if truth.get("subtle_finding"):
+        subtle = truth["subtle_finding"]
+        rows.append(
+            _pie_test_row("Subtle finding, subtlety >= 4 (rate)", subtle, "pie_rate", "non_pie_rate", "odds_ratio")
+        )
+    if truth.get("subtlety"):
+        rows.append(
+            _pie_test_row("Subtlety, 1-5, images with a finding (mean)", truth["subtlety"], "pie_mean", "non_pie_mean")
+        )
+    if truth.get("true_findings"):
+        rows.append(_pie_test_row("True findings per image (mean)", truth["true_findings"], "pie_mean", "non_pie_mean"))
     return rows

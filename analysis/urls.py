@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analysis import views
+from analysis import perception_views, views
 
 app_name = "analysis"
 urlpatterns = [
@@ -9,4 +9,9 @@ urlpatterns = [
     path("<int:pk>/", views.report_detail, name="report_detail"),
     path("<int:pk>/rerun/", views.report_rerun, name="report_rerun"),
     path("<int:pk>/files/<path:name>", views.report_file, name="report_file"),
+    # Perception statistics of reader study <pk>
+    path("perception/<int:pk>/", perception_views.perception_detail, name="perception"),
+    path("perception/<int:pk>/report.html", perception_views.perception_html, name="perception_html"),
+    path("perception/<int:pk>/files/<str:name>", perception_views.perception_file, name="perception_file"),
+    path("api/perception/<int:pk>/", perception_views.PerceptionStatsApi.as_view(), name="api-perception"),
 ]

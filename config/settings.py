@@ -203,6 +203,11 @@ ANALYSIS_IMPORT_ROOTS = [Path(p).resolve() for p in os.environ.get("ANALYSIS_IMP
 # on: the worker downloads them once. `manage.py fetch_weights` fills the cache ahead of time.
 ALLOW_WEIGHTS_DOWNLOAD = env_bool("ALLOW_WEIGHTS_DOWNLOAD", False)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
+# How big `make demo` builds its dataset, experiment and study (analysis/demo_scales.py): tiny (tests,
+# seconds), default (2 CPU cores, under 10 minutes), large (a GPU box).
+DEMO_SCALE = os.environ.get("DEMO_SCALE", "default").strip().lower() or "default"
+if DEMO_SCALE not in ("tiny", "default", "large"):
+    raise ImproperlyConfigured(f"DEMO_SCALE={DEMO_SCALE!r} is not one of tiny, default, large.")
 
 # --- Celery ---------------------------------------------------------------------------------------
 # Job state lives in our Job rows; Celery only delivers "run job N" messages, so no result backend.

@@ -68,6 +68,7 @@ def run_make_synthetic(job: Job, progress) -> dict:
         size=p["size"],
         seed=p.get("seed", 0),
         name=p.get("name", ""),
+        fractions=p.get("fractions") or (0.7, 0.1, 0.2),
         user=job.created_by,
         progress=progress,
     )

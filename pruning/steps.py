@@ -233,6 +233,7 @@ def select_execute(*, selection: PIESelection, progress=None) -> dict:
     else:
         result = select_pies_from_sets(sets, sparsity=selection.sparsity, q=selection.q)
     summary = json_safe({**result.summary, "seeds": seeds})
+    summary["diagnostics"] = json_safe(_selection_diagnostics(selection, sets, seeds, result.table))
     path = selection.table_file
     csv = safe_frame(result.table).to_csv(index=False).encode()  # ids are text a spreadsheet must not run
     atomic_write(path, lambda f: f.write(csv))
@@ -254,29 +255,58 @@ def select_execute(*, selection: PIESelection, progress=None) -> dict:
     return selection_summary(selection)
 
 
+def _selection_diagnostics(selection: PIESelection, sets: list, seeds: list[int], table) -> dict:
+    """Findings per image, class mix, dominance warning and leave-one-seed-out stability of the PIEs,
+    from the test labels the dataset gives (never a synthetic set's hidden truth)."""
+    from pruning.engine.pie_diagnostics import diagnostics_from_sets
+
+    test = load_dataset(selection.experiment.dataset)["test"]
+    if list(test.ids) != [str(i) for i in table["image_id"]]:
+        raise ValueError(f"PIE table of selection #{selection.pk} does not follow the test split's image order")
+    return diagnostics_from_sets(
+        sets,
+        table["is_pie"].to_numpy(bool),
+        test.labels,
+        list(test.class_names),
+        seeds,
+        definition=selection.definition,
+        sparsity=selection.sparsity,
+        q=selection.q,
+    )
+
+
 # --- synthetic dataset ----------------------------------------------------------------------------
 
 
-def synthetic_is_rendered(out_dir: Path, n: int, size: int, seed: int) -> bool:
+DEFAULT_FRACTIONS = (0.7, 0.1, 0.2)
+
+
+def synthetic_is_rendered(out_dir: Path, n: int, size: int, seed: int, fractions=DEFAULT_FRACTIONS) -> bool:
     """A complete earlier rendering with the same settings (make_synthetic is deterministic)."""
     meta_path = Path(out_dir) / "dataset.json"
     try:
         meta = json.loads(meta_path.read_text())
     except (OSError, ValueError):
         return False
-    return sum(meta.get("n", {}).values()) == n and meta.get("size") == size and meta.get("seed") == seed
+    same_split = [round(float(f), 6) for f in meta.get("split_fractions", DEFAULT_FRACTIONS)] == [
+        round(float(f), 6) for f in fractions
+    ]
+    return sum(meta.get("n", {}).values()) == n and meta.get("size") == size and meta.get("seed") == seed and same_split
 
 
-def synthetic_execute(*, out_dir: str, n: int, size: int, seed: int, name: str = "", user=None, progress=None) -> dict:
+def synthetic_execute(
+    *, out_dir: str, n: int, size: int, seed: int, name: str = "", fractions=DEFAULT_FRACTIONS, user=None, progress=None
+) -> dict:
     """Render the synthetic CXR-LT (skipped when already rendered) and register it as ``name``."""
     from pruning.services_datasets import dataset_register
 
     out = Path(out_dir)
-    skipped = synthetic_is_rendered(out, n, size, seed)
+    fractions = tuple(float(f) for f in fractions)
+    skipped = synthetic_is_rendered(out, n, size, seed, fractions)
     if not skipped:
         from pruning.engine.synthetic import make_synthetic
 
-        make_synthetic(out, n, size, seed, progress)
+        make_synthetic(out, n, size, seed, progress, fractions=fractions)
     result = {"out_dir": str(out), "n": n, "size": size, "seed": seed, "rendered": not skipped}
     if name:
         dataset = dataset_register(

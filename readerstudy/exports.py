@@ -11,7 +11,10 @@ The paper's script ignores which image is a PIE: it sorts rows by filename and c
 "PIE". `paper_order=True` prefixes file names with "a_" (PIE) / "b_" (non-PIE) so that this sort puts
 the PIEs first and the script's labels come out right; rows are written PIEs first either way.
 Hidden repeat cases are not part of the paper's design and stay out of the VIA file (the tidy export
-has them).
+has them). Unanswered cases are left out, and file names end in an image extension. The zip also holds
+pie_mapping.csv (filename, pie), so the export imports back with `import_via_survey`. A reader with
+simulated answers gets "_simulated" in the VIA file name (VIA has no field for it); the tidy export has a
+`simulated` column.
 """
 
 import csv
@@ -24,6 +27,7 @@ from defusedcsv.csv import _escape as defused_escape
 
 from readerstudy.models import Answer, Assignment, Case, Study
 from readerstudy.selectors import FLAG_COLUMNS, TIDY_COLUMNS, answers_tidy, case_flags
+from readerstudy.via import write_pie_mapping
 
 VIA_COLUMNS = [
     "filename",
@@ -75,12 +79,20 @@ def flags_csv(*, study: Study) -> str:
     return _csv_text(case_flags(study=study), FLAG_COLUMNS)
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".dcm")
+
+
 def via_filename(case: Case, *, paper_order: bool) -> str:
-    return f"{'a' if case.is_pie else 'b'}_{case.source_image_id}" if paper_order else case.source_image_id
+    """The case's source image id, with an image extension (VIA names image files; ".png" if it had none)."""
+    name = case.source_image_id
+    if not name.lower().endswith(IMAGE_SUFFIXES):
+        name += ".png"
+    return f"{'a' if case.is_pie else 'b'}_{name}" if paper_order else name
 
 
 def via_rows(*, assignment: Assignment, paper_order: bool = False) -> list[dict[str, Any]]:
-    """One row per (non-repeat) case of the reader's form, PIEs first, then by source image id."""
+    """One row per answered (non-repeat) case of the reader's form, PIEs first, then by source image id.
+    Cases without any answer are left out (VIA lists annotated files)."""
     cases = sorted(
         Case.objects.filter(forms=assignment.form, repeat_of__isnull=True),
         key=lambda c: (not c.is_pie, c.source_image_id),
@@ -94,6 +106,8 @@ def via_rows(*, assignment: Assignment, paper_order: bool = False) -> list[dict[
     rows = []
     for case in cases:
         attrs = dict(sorted(answers.get(case.pk, {}).items(), key=lambda kv: order.get(kv[0], 0)))
+        if not attrs:
+            continue
         rows.append(
             {
                 "filename": via_filename(case, paper_order=paper_order),
@@ -113,13 +127,26 @@ def via_csv(*, assignment: Assignment, paper_order: bool = False) -> str:
 
 
 def via_export_name(assignment: Assignment) -> str:
-    return f"study{assignment.study_id}_form{assignment.form.number}_{assignment.pseudonym}_via.csv"
+    """The file name; "_simulated" in it marks a reader with simulated answers (VIA has no field for that)."""
+    simulated = "_simulated" if assignment.answers.filter(simulated=True).exists() else ""
+    return f"study{assignment.study_id}_form{assignment.form.number}_{assignment.pseudonym}{simulated}_via.csv"
+
+
+PIE_MAPPING_NAME = "pie_mapping.csv"
+
+
+def via_pie_mapping(*, study: Study, paper_order: bool = False) -> str:
+    """filename, pie for every non-repeat case: the mapping `import_via_survey --pies` reads back."""
+    cases = Case.objects.filter(study=study, repeat_of__isnull=True)
+    return write_pie_mapping([(via_filename(c, paper_order=paper_order), c.is_pie) for c in cases])
 
 
 def via_zip(*, study: Study, paper_order: bool = False) -> bytes:
-    """Every reader's VIA file of the study in one zip (one file per form and reader)."""
+    """Every reader's VIA file of the study in one zip (one file per form and reader), plus the PIE mapping
+    file, so `import_via_survey --csv *_via.csv --pies pie_mapping.csv` rebuilds the same statistics."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for assignment in Assignment.objects.filter(study=study).select_related("form", "study"):
             zf.writestr(via_export_name(assignment), via_csv(assignment=assignment, paper_order=paper_order))
+        zf.writestr(PIE_MAPPING_NAME, via_pie_mapping(study=study, paper_order=paper_order))
     return buffer.getvalue()

@@ -97,8 +97,9 @@ class Question(models.Model):
 class Case(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="cases")
     token = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
-    # Relative to ARTIFACT_ROOT; the file is a metadata-free re-encoding named after the token.
-    image = models.CharField(max_length=300)
+    # Relative to ARTIFACT_ROOT; the file is a metadata-free re-encoding named after the token. Empty for
+    # cases imported from survey files (VIA CSVs carry answers, not pixels): see `has_image`.
+    image = models.CharField(max_length=300, blank=True)
     image_bytes = models.PositiveIntegerField(default=0)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
@@ -119,6 +120,10 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return f"case {self.token[:8]}"
+
+    @property
+    def has_image(self) -> bool:
+        return bool(self.image)
 
 
 class Form(models.Model):
@@ -211,6 +216,8 @@ class Answer(models.Model):
     updated_at = models.DateTimeField()
     # [{"value": ..., "at": iso}, ...] one entry per save that changed the value (first entry = creation).
     history = models.JSONField(default=list)
+    # Written by `simulate_readers` (a generative model), not by a person; every export and page says so.
+    simulated = models.BooleanField(default=False, db_index=True)
 
     class Meta:
         ordering = ["case", "question__order"]

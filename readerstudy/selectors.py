@@ -207,8 +207,16 @@ TIDY_COLUMNS = [
     "study_id", "study", "form", "reader", "case_id", "source_image_id", "is_pie", "correlation", "dataset",
     "is_anchor", "repeat_of_case_id", "question", "question_text", "question_kind", "value", "value_numeric",
     "position", "server_seconds", "client_active_seconds", "first_viewed_at", "answered_at", "updated_at",
-    "n_changes", "case_completed_at",
+    "n_changes", "case_completed_at", "shown_labels", "n_shown_diseases", "question_scale", "simulated",
+    "order_seed",
 ]  # fmt: skip
+
+NO_FINDING = "no finding"
+
+
+def n_shown_diseases(labels: list) -> int:
+    """Diseases among the labels shown to the reader ("No Finding" is not a disease)."""
+    return sum(1 for label in labels if str(label).strip().lower() != NO_FINDING)
 
 
 def answers_tidy(*, study: Study) -> list[dict[str, Any]]:
@@ -216,7 +224,10 @@ def answers_tidy(*, study: Study) -> list[dict[str, Any]]:
 
     Readers appear only by pseudonym. `value_numeric` is yes=1/no=0 or the Likert point; `position` is the
     1-based place the case had in that reader's stored order. Hidden ground truth (if any) adds
-    `truth_<name>` columns. Rows are sorted by form, reader, position, question order.
+    `truth_<name>` columns. `shown_labels` is the list the reader saw, `n_shown_diseases` its count without
+    "No Finding", `question_scale` the number of Likert points, `simulated` whether `simulate_readers`
+    wrote the answer, `order_seed` the seed of the reader's presentation order. Rows are sorted by form,
+    reader, position, question order.
     """
     answers = (
         Answer.objects.filter(case__study=study)
@@ -256,6 +267,11 @@ def answers_tidy(*, study: Study) -> list[dict[str, Any]]:
             "updated_at": _iso(a.updated_at),
             "n_changes": max(0, len(a.history) - 1),
             "case_completed_at": _iso(reading.completed_at) if reading else None,
+            "shown_labels": list(case.shown_labels),
+            "n_shown_diseases": n_shown_diseases(case.shown_labels),
+            "question_scale": q.scale or None,
+            "simulated": a.simulated,
+            "order_seed": asg.seed,
             "_order": q.order,
         }
         row.update({f"truth_{k}": case.hidden_truth.get(k) for k in truth_keys})
@@ -280,7 +296,7 @@ def study_cases(*, study: Study) -> list[dict[str, Any]]:
         {
             "case_id": c.pk,
             "token": c.token,
-            "image_url": _image_url(c),
+            "image_url": _image_url(c) if c.has_image else None,
             "shown_labels": c.shown_labels,
             "is_pie": c.is_pie,
             "source_image_id": c.source_image_id,
@@ -333,6 +349,12 @@ def study_dashboard(*, study: Study) -> dict[str, Any]:
     for r in CaseReading.objects.filter(assignment__study=study, completed_at__isnull=False):
         seconds[r.assignment_id].append(r.server_seconds)
         done[r.assignment_id] += 1
+    simulated = dict(
+        Answer.objects.filter(assignment__study=study, simulated=True)
+        .values_list("assignment_id")
+        .annotate(n=Count("id"))
+        .values_list("assignment_id", "n")
+    )
     readers = [
         {
             "assignment": a,
@@ -344,6 +366,7 @@ def study_dashboard(*, study: Study) -> dict[str, Any]:
             "percent": round(100 * done[a.pk] / a.total) if a.total else 100,
             "last_activity_at": a.last_activity_at,
             "median_seconds": statistics.median(seconds[a.pk]) if seconds[a.pk] else None,
+            "n_simulated": simulated.get(a.pk, 0),
         }
         for a in Assignment.objects.filter(study=study).select_related("reader", "form")
     ]

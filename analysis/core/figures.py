@@ -122,9 +122,14 @@ def fig_overall(overall: pd.DataFrame | Mapping[str, pd.DataFrame]) -> Figure:
     return fig
 
 
-def default_classes(class_names: Sequence[str], train_freq: np.ndarray, k: int = 6) -> list[str]:
-    """A spread of ``k`` classes from the most to the least frequent in training."""
+def default_classes(
+    class_names: Sequence[str], train_freq: np.ndarray, k: int = 6, skip: Sequence[str] = ()
+) -> list[str]:
+    """A spread of ``k`` classes from the most to the least frequent in training (``skip`` left out)."""
     order = np.argsort(-np.asarray(train_freq, dtype=float), kind="stable")
+    order = np.array([i for i in order if class_names[i] not in set(skip)], dtype=int)
+    if not order.size:
+        return []
     picks = np.unique(np.round(np.linspace(0, len(order) - 1, min(k, len(order)))).astype(int))
     return [class_names[order[i]] for i in picks]
 
@@ -137,13 +142,20 @@ def fig_curves(
     train_freq: np.ndarray,
     classes: Sequence[str] | None = None,
     n_seeds: int | None = None,
+    not_estimable: Sequence[str] = (),
 ) -> Figure:
-    """Fig 2: forgettability curves (median over seeds of per-seed relative change) for classes."""
+    """Fig 2: forgettability curves (median over seeds of per-seed relative change) for classes.
+
+    ``not_estimable`` classes (no positive test image, so no AP) get no curve and no legend entry;
+    a footnote names the ones that were asked for.
+    """
     names = list(class_names)
-    chosen = list(classes) if classes else default_classes(names, train_freq)
+    chosen = list(classes) if classes else default_classes(names, train_freq, skip=not_estimable)
     unknown = [c for c in chosen if c not in names]
     if unknown:
         raise ValueError(f"classes to plot not in class_names: {unknown}")
+    dropped = [c for c in chosen if c in set(not_estimable)]
+    chosen = [c for c in chosen if c not in set(not_estimable)]
     fig = new_figure(WIDTH, 3.3)
     axes = fig.subplots(1, 2, sharey=True)
     for ax, data, metric in [(axes[0], rel_ap, "AP"), (axes[1], rel_auc, "AUROC")]:
@@ -173,6 +185,11 @@ def fig_curves(
         title_fontsize=FONT["legend"],
         frameon=False,
     )
+    if dropped:
+        fig.text(
+            0.01, 0.005, f"Not estimable (no positive test images), not drawn: {', '.join(dropped)}",
+            fontsize=FONT["note"], ha="left", va="bottom",
+        )  # fmt: skip
     return fig
 
 

@@ -44,12 +44,16 @@ def _label_extremes(ax, names, x, y) -> None:
 def fig_frequency(summary: pd.DataFrame, corr_drop: Correlation, corr_delta: Correlation, delta_label: str) -> Figure:
     """Fig 3: log train frequency vs first 20% AP drop and vs relative AP change at high sparsity.
 
-    ``summary`` has columns class, train_freq, first_drop_20, delta_ap_95. Classes that never
-    lose 20% are drawn hollow at the right edge ("never") and left out of the statistics.
+    ``summary`` has columns class, train_freq, first_drop_20, delta_ap_95 (and ``estimable``).
+    Classes that never lose 20% are drawn hollow at the right edge ("never") and left out of the
+    statistics. Classes without a positive test image have no AP: they are not drawn at all, and a
+    footnote names them ("not estimable").
     """
     names = summary["class"].tolist()
     logf = np.log(summary["train_freq"].to_numpy(dtype=float).clip(min=np.nextafter(0, 1)))
     logf[summary["train_freq"].to_numpy() <= 0] = np.nan
+    estimable = summary["estimable"].to_numpy(bool) if "estimable" in summary else np.ones(len(names), bool)
+    logf[~estimable] = np.nan
     drop = summary["first_drop_20"].to_numpy(dtype=float)
     delta = summary["delta_ap_95"].to_numpy(dtype=float)
     fig = new_figure(WIDTH, 3.6)
@@ -82,6 +86,9 @@ def fig_frequency(summary: pd.DataFrame, corr_drop: Correlation, corr_delta: Cor
     stats_title(ax2, corr_delta.label())
     for ax in (ax1, ax2):
         ax.xaxis.set_major_locator(MaxNLocator(5))
+    if not estimable.all():
+        missing = ", ".join(n for n, e in zip(names, estimable, strict=True) if not e)
+        fig.text(0.01, 0.005, f"Not estimable (no positive test images), not drawn: {missing}", fontsize=FONT["note"])
     return fig
 
 

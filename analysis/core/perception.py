@@ -157,18 +157,31 @@ def _sentences(inp: PerceptionInput, descriptive: pd.DataFrame, frames: dict[str
     return out
 
 
-def compute_perception(
+def compute_perception(*args, **kwargs) -> PerceptionResult:
+    """Every perception statistic of one study (see _compute for the arguments).
+
+    BLAS runs single-threaded here: the work is thousands of small matrix products (bootstrap refits,
+    REML iterations), where thread start-up and, on a busy machine, oversubscription cost far more than
+    they save (measured: 20x slower ordinal refits with OpenBLAS threads on a loaded 2-core machine)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _compute(*args, **kwargs)
+
+
+def _compute(
     tidy: pd.DataFrame,
     *,
     stage: str = "full",
     expected: pd.DataFrame | None = None,
+    questions: list[dict] | None = None,
     n_boot: int = DEFAULT_REPLICATES,
     n_boot_ordinal: int = DEFAULT_ORDINAL_REPLICATES,
     seed: int = 0,
     figures: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> PerceptionResult:
-    """Every perception statistic of one study. `expected`: (reader, case) pairs assigned, for completeness."""
+    """`expected`: (reader, case) pairs assigned, for completeness; `questions`: the study's questions."""
     timings: dict[str, float] = {}
     start = time.perf_counter()
 
@@ -179,7 +192,7 @@ def compute_perception(
         if progress:
             progress(name)
 
-    inp = prepare(tidy)
+    inp = prepare(tidy, questions)
     descriptive, distribution = descriptive_table(inp), distribution_table(inp)
     tests = paper_tests_table(inp)
     for col in ("welch_p", "mwu_p", "kw_p"):

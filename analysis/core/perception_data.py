@@ -103,12 +103,25 @@ def _question_specs(tidy: pd.DataFrame) -> tuple[list[QuestionSpec], dict[str, s
     return specs, skipped
 
 
-def prepare(tidy: pd.DataFrame) -> PerceptionInput:
+def _declared_specs(declared: list[dict], specs: list[QuestionSpec], skipped: dict[str, str]) -> list[QuestionSpec]:
+    """The study's own questions first (so a question nobody answered is still listed), then any others."""
+    out = []
+    for q in declared:
+        if q["kind"] not in ANALYSED_KINDS:
+            skipped[q["key"]] = f"{q['kind']} answers are not analysed"
+            continue
+        out.append(QuestionSpec(q["key"], q.get("text", q["key"]), q["kind"], int(q.get("scale") or 2)))
+    keys = {q.key for q in out} | set(skipped)
+    return out + [s for s in specs if s.key not in keys]
+
+
+def prepare(tidy: pd.DataFrame, questions: list[dict] | None = None) -> PerceptionInput:
     """Check the tidy table and split it into analysed answers and repeat pairs.
 
     Unanswered rows (empty ``value_numeric``) are dropped; a second answer by the same reader to the
     same case and question (impossible from the database, possible in an edited CSV) is dropped and
-    counted in ``duplicates_dropped``.
+    counted in ``duplicates_dropped``. ``questions`` (key, text, kind, scale) lists the study's questions,
+    so that one nobody answered still gets its "not estimable" entries.
     """
     missing = [c for c in REQUIRED if c not in tidy.columns]
     if missing:
@@ -126,6 +139,8 @@ def prepare(tidy: pd.DataFrame) -> PerceptionInput:
         flags = parse_flag(t["simulated"], "simulated")
         simulated = sorted(t.loc[flags, "reader"].unique())
     specs, skipped = _question_specs(t)
+    if questions:
+        specs = _declared_specs(questions, specs, skipped)
     keys = [s.key for s in specs]
     t = t[t["question"].astype(str).isin(keys) & t["y"].notna()]
     t = t.assign(question=t["question"].astype(str))

@@ -65,11 +65,37 @@ def negloglik(params: np.ndarray, codes: np.ndarray, x: np.ndarray, w: np.ndarra
     return value, np.concatenate([g_beta, g_a])
 
 
-def fit_weighted(codes, x, w, n_levels, start: np.ndarray) -> np.ndarray:
+MAX_ABS_COEF = 15.0  # |log OR| bound: a separated replicate stops here instead of running off to infinity
+
+
+def fit_weighted(codes, x, w, n_levels, start: np.ndarray, maxiter: int = 200) -> np.ndarray:
+    bounds = [(-MAX_ABS_COEF, MAX_ABS_COEF)] * x.shape[1] + [(None, None)] * (n_levels - 1)
     res = optimize.minimize(
-        negloglik, start, args=(codes, x, w, n_levels), jac=True, method="L-BFGS-B", options={"maxiter": 200}
+        negloglik,
+        start,
+        args=(codes, x, w, n_levels),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": maxiter},
     )
     return res.x
+
+
+def _replicate_fit(codes, x, w, n_levels, start: np.ndarray) -> float:
+    """PIE coefficient of one bootstrap replicate. Levels no drawn answer has are merged away (their
+    thresholds would run off to infinity), and the thresholds start from the replicate's own cumulative
+    proportions; the coefficients start from the full fit (the warm start)."""
+    present = np.bincount(codes, weights=w, minlength=n_levels) > 0
+    if present.sum() < 2:
+        return np.nan
+    recode = np.maximum(np.cumsum(present) - 1, 0)  # rows at an absent level have zero weight
+    c, k = recode[codes], int(present.sum())
+    cum = np.cumsum(np.bincount(c, weights=w, minlength=k))[:-1] / w.sum()
+    cuts = np.log(cum / (1 - cum))
+    thresholds = np.concatenate([cuts[:1], np.log(np.maximum(np.diff(cuts), 1e-6))])
+    beta = start[: x.shape[1]]
+    return float(fit_weighted(c, x, w, k, np.concatenate([beta, thresholds]), maxiter=100)[0])
 
 
 def fit_statsmodels(codes: np.ndarray, x: np.ndarray, cluster: np.ndarray | None = None):
@@ -138,7 +164,7 @@ def ordinal_bootstrap(inp: PerceptionInput, q: QuestionSpec, fast: dict, n_boot:
     c_idx = pd.Index(cases).get_indexer(rows["case"])
     start = fast["_params"]
     betas = np.array(
-        [fit_weighted(codes, x, w.readers[b, r_idx] * w.cases[b, c_idx], len(levels), start)[0] for b in range(n_boot)]
+        [_replicate_fit(codes, x, w.readers[b, r_idx] * w.cases[b, c_idx], len(levels), start) for b in range(n_boot)]
     )
     betas = betas[np.isfinite(betas)]
     lo, hi = np.exp(np.percentile(betas, [2.5, 97.5]))

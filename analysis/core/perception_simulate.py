@@ -82,7 +82,9 @@ def simulate(
 
     pairs: columns reader, case. cases: columns case, is_pie, optional truth_quality, truth_subtlety,
     truth_label_noise. questions: key -> (text, kind, scale); only yes_no and likert are simulated.
-    Returns reader, case, question, value ("yes"/"no" or the Likert point), value_numeric.
+    Returns pair (row number in `pairs`), reader, case, question, value ("yes"/"no" or the Likert point),
+    value_numeric. A hidden repeat is simulated by listing its original case again: same case difficulty,
+    fresh answer noise.
     """
     model = model or ReaderModel()
     rng = np.random.default_rng(seed)
@@ -117,6 +119,7 @@ def simulate(
         out.append(
             pd.DataFrame(
                 {
+                    "pair": np.arange(len(rows)),  # row of `pairs` this answer belongs to
                     "reader": rows["reader"],
                     "case": rows["case"],
                     "question": key,

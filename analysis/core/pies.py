@@ -12,7 +12,11 @@ Definitions:
   every bin always present (count 0 when empty; the paper assumed every bin occurs).
 * Hidden truth (synthetic data only): label noise (bool) compared by Fisher's exact test (2x2,
   two-sided; odds ratio PIE vs non-PIE) and image quality (1 poor .. 5 excellent) by a two-sided
-  Mann-Whitney U test, plus Fisher's test on "low quality" (quality <= 2).
+  Mann-Whitney U test, plus Fisher's test on "low quality" (quality <= 2). When the hidden truth
+  has ``subtlety`` (1 obvious .. 5 most subtle) and the true labels (``true_<class>``): Fisher's
+  test on "a subtle finding" (at least one true finding and subtlety >= 4; an image without a
+  finding has nothing subtle to show), and Mann-Whitney on subtlety among images with a true
+  finding, and on the number of true findings per image ("No Finding" excluded).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from scipy import stats as sps
 NO_FINDING = "no finding"
 BIN_LABELS = ["0", "1", "2", "3", "4+"]
 LOW_QUALITY_MAX = 2
+SUBTLE_MIN = 4
 
 
 class PieInputError(ValueError):
@@ -169,7 +174,31 @@ def hidden_truth_enrichment(hidden_truth: pd.DataFrame, is_pie: np.ndarray) -> d
         "test": "Mann-Whitney U, two-sided",
     }
     out["low_quality"] = _fisher(quality <= LOW_QUALITY_MAX, is_pie)
+    true_cols = [c for c in hidden_truth.columns if c.startswith("true_") and c[5:].strip().lower() != NO_FINDING]
+    if "subtlety" in hidden_truth.columns and true_cols:
+        n_true = hidden_truth[true_cols].to_numpy().astype(int).sum(axis=1)
+        subtlety = hidden_truth["subtlety"].to_numpy().astype(float)
+        has = n_true > 0
+        out["subtle_finding"] = _fisher(has & (subtlety >= SUBTLE_MIN), is_pie)
+        out["subtlety"] = _mann_whitney(subtlety[has & is_pie], subtlety[has & ~is_pie]) | {
+            "among": "images with a true finding"
+        }
+        out["true_findings"] = _mann_whitney(n_true[is_pie].astype(float), n_true[~is_pie].astype(float))
     return out
+
+
+def _mann_whitney(a: np.ndarray, b: np.ndarray) -> dict:
+    u = p = None
+    if a.size and b.size:
+        mw = sps.mannwhitneyu(a, b, alternative="two-sided")
+        u, p = float(mw.statistic), float(mw.pvalue)
+    return {
+        "pie_mean": float(a.mean()) if a.size else None,
+        "non_pie_mean": float(b.mean()) if b.size else None,
+        "u": u,
+        "p": p,
+        "test": "Mann-Whitney U, two-sided",
+    }
 
 
 @dataclass

@@ -5,7 +5,7 @@
     class_metrics.csv   seed, sparsity, class, auc, ap, f1
     overall.csv         seed, sparsity, mauc, map, mf1
     forgettability.csv  class, sparsity, median_rel_change_ap, median_rel_change_auc
-    class_summary.csv   class, train_freq, test_freq, first_drop_20, delta_ap_95
+    class_summary.csv   class, train_freq, test_freq, first_drop_20, delta_ap_95, estimable
     fcd_pairs.csv       class_a, class_b, fcd, log_freq_diff, iou_paper, iou_standard,
                         log_freq_diff_standard
     pies.csv            image_index, image_id, correlation, is_pie (only with a PIE table)
@@ -52,6 +52,8 @@ CONVENTIONS = {
     "f1_threshold": "positive iff score > 0.5 (the paper's y_hat.round(); 0.5 rounds to 0).",
     "relative_change": "per seed (m_k - m_0) / m_0, then the median over seeds (NaN if m_0 == 0).",
     "first_drop_20": "smallest sparsity > 0 with median relative AP change < -0.2; missing if never.",
+    "not_estimable": "a class without positive test images has no AP, so no forgettability: it is listed "
+    "under not_estimable, left out of every correlation, not counted as 'never drops 20%' and not plotted.",
     "delta_ap_95": "median relative AP change at 95% sparsity, else at the largest sparsity (see delta_ap_sparsity).",
     "log": "natural logarithm; classes with zero count get no log frequency and are excluded.",
     "bootstrap": "percentile CIs from resampling pairs with replacement (seeded).",
@@ -193,8 +195,12 @@ def compute_report(
             "test_freq": test_counts,
             "first_drop_20": fr.first_drop_20,
             "delta_ap_95": fr.delta_ap.values,
+            # No positive test image: AP is undefined, so the class has no forgettability at all
+            # (it neither drops 20% nor "never" does). Footnoted in Figs 2 and 3, not plotted.
+            "estimable": test_counts > 0,
         }
     )
+    not_estimable = [n for n, c in zip(names, test_counts, strict=True) if c == 0]
     pairs = fg.fcd_pairs(fr.rel_ap, v.labels, names)
     corrs = _correlations(fr, v.train_counts, v.labels, pairs, n_boot, n_perm, random_state)
 
@@ -217,6 +223,7 @@ def compute_report(
             "train_freq": v.train_counts,
             "classes": list(classes_to_plot) if classes_to_plot else None,
             "n_seeds": len(v.seeds),
+            "not_estimable": not_estimable,
         },
         "fig3_frequency": {
             "summary": summary_df,
@@ -300,7 +307,8 @@ def _summary(experiment, v, overall, fr, corrs, pc, pie_table) -> dict:
         "dense_map_per_seed": dense["map"].tolist(),
         "delta_ap_sparsity": fr.delta_ap.sparsity,
         "delta_ap_label": fr.delta_ap.label,
-        "n_never_drop_20": int(np.isnan(fr.first_drop_20).sum()),
+        "n_never_drop_20": int((np.isnan(fr.first_drop_20) & (v.labels.sum(axis=0) > 0)).sum()),
+        "not_estimable": [n for n, c in zip(v.class_names, v.labels.sum(axis=0), strict=True) if c == 0],
         "correlations": {k: c.to_dict() for k, c in corrs.items()},
         "n_pies": pc.n_pies if pc is not None else None,
         "pie": pie,

@@ -51,3 +51,17 @@ def index(seq, i):
         return seq[int(i)]
     except (TypeError, IndexError, ValueError):
         return None
+
+
+@register.filter
+def cell(value) -> str:
+    """A table cell: numbers to 4 significant digits, missing as a dash, everything else as text."""
+    if value is None or value == "":
+        return DASH if value is None else ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return DASH if not math.isfinite(value) else f"{value:.4g}"
+    return str(value)

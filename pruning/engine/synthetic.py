@@ -3,6 +3,11 @@
 Real NIH label vectors (``synthetic_labels``) drive a procedural chest phantom
 (``synthetic_phantom`` + ``synthetic_findings``, lung shapes from ``synthetic_lungs``).
 
+Hidden truth and its only path to PIE status: image quality and subtlety change pixels (film
+degradations; faint finding signatures), and label noise is drawn from those same two variables
+(a labeller misreads poor films and misses subtle findings; see ``synthetic_labels``). Nothing
+here reads, or could read, which images later become PIEs.
+
 Output folder layout::
 
     images/<id>.png            8-bit grayscale PNG, no metadata

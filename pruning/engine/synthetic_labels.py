@@ -12,6 +12,16 @@ Hidden truth per image (never shown to models or readers):
 - subtlety: a finding-signature strength in 0.3..1 and a 1..5 score, 5 = most subtle;
 - label noise: with probability ~``noise_rate`` (higher for poor-quality and subtle images) one
   finding is missing from, or wrongly added to, the label CSV; the image shows the true findings.
+
+How label noise can go with PIE status (DESIGN.md section 6). A test image's label cannot change any
+model's prediction, only its pixels can, and no part of the generator knows which images become PIEs
+(it runs before any model exists). Label noise is therefore drawn from the same hidden variables that
+shape the pixels, as a labeller would err: ``weight = 1 + 2 * [quality <= 2] + 1 * [subtlety >= 4]``
+scales each image's noise probability (``noise_rate * weight / mean(weight)``), i.e. a labeller
+misreads a poor film three times as often and misses or invents a finding twice as often on an
+image whose signatures are faint. Poor quality (noise, blur, exposure, contrast in ``film``) and
+subtlety (the strength of every finding's signature in ``synthetic_findings``) are the pixel-level
+causes; any enrichment of label noise among PIEs passes through them and nothing else.
 """
 
 from __future__ import annotations

@@ -89,3 +89,28 @@ def test_hidden_truth_is_aligned_by_image_id():
     assert aligned["quality"].tolist() == [5, 1]
     with pytest.raises(PieInputError, match="no row for image_id 'z'"):
         align_hidden_truth(truth, 2, ["a", "z"])
+
+
+def test_subtle_findings_count_only_on_images_that_have_a_true_finding():
+    # image 0: PIE, a subtle true finding; image 1: PIE, subtlety 5 but no finding (nothing to miss)
+    truth = pd.DataFrame(
+        {
+            "label_noise": [False] * 6,
+            "quality": [3] * 6,
+            "subtlety": [5, 5, 1, 1, 4, 2],
+            "true_No Finding": [0, 1, 0, 0, 0, 1],
+            "true_a": [1, 0, 1, 1, 1, 0],
+            "true_b": [1, 0, 0, 1, 0, 0],
+        }
+    )
+    is_pie = np.array([True, True, False, False, False, False])
+    e = characterise_pies(np.zeros((6, 3), int), NAMES, is_pie, truth).enrichment
+    assert e["subtle_finding"]["table"] == [[1, 1], [1, 3]]
+    assert e["subtlety"]["pie_mean"] == 5.0 and e["subtlety"]["non_pie_mean"] == 2.0  # images with a finding
+    assert e["true_findings"]["pie_mean"] == 1.0 and e["true_findings"]["non_pie_mean"] == 1.0
+
+
+def test_hidden_truth_without_subtlety_gives_no_subtlety_rows():
+    truth = pd.DataFrame({"label_noise": [False, True], "quality": [1, 5]})
+    e = characterise_pies(np.zeros((2, 3), int), NAMES, np.array([True, False]), truth).enrichment
+    assert "subtle_finding" not in e and "subtlety" not in e

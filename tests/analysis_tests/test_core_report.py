@@ -79,7 +79,7 @@ def test_csv_columns_are_the_documented_ones(written):
     assert cols["class_metrics"] == ["seed", "sparsity", "class", "auc", "ap", "f1"]
     assert cols["overall"] == ["seed", "sparsity", "mauc", "map", "mf1"]
     assert cols["forgettability"] == ["class", "sparsity", "median_rel_change_ap", "median_rel_change_auc"]
-    assert cols["class_summary"] == ["class", "train_freq", "test_freq", "first_drop_20", "delta_ap_95"]
+    assert cols["class_summary"] == ["class", "train_freq", "test_freq", "first_drop_20", "delta_ap_95", "estimable"]
     assert cols["fcd_pairs"][:6] == ["class_a", "class_b", "fcd", "log_freq_diff", "iou_paper", "iou_standard"]
     assert cols["pies"][:4] == ["image_index", "image_id", "correlation", "is_pie"]
 
@@ -171,3 +171,24 @@ def test_label_table_with_extra_columns_is_reduced_to_the_classes():
     table = pd.DataFrame(y, columns=NAMES).assign(**{"Patient ID": 123456, "Image Index": "x"})
     a = compute_report(probs, table, train, SPARSITIES, NAMES, n_boot=0, n_perm=0)
     assert a.class_summary["test_freq"].tolist() == y.sum(axis=0).tolist()
+
+
+def test_a_class_without_positive_test_images_is_not_estimable_not_never_dropping():
+    probs, y, train, ids, pie_table, truth = synthetic()
+    y[:, NAMES.index("Hernia")] = 0  # no positive test image left
+    report = compute_report(probs, y, train, SPARSITIES, NAMES, n_boot=50, n_perm=19, classes_to_plot=NAMES)
+    row = report.class_summary.set_index("class").loc["Hernia"]
+    assert not row["estimable"] and np.isnan(row["first_drop_20"])
+    assert report.summary["not_estimable"] == ["Hernia"]
+    never = report.class_summary["first_drop_20"].isna() & report.class_summary["estimable"]
+    assert report.summary["n_never_drop_20"] == int(never.sum())
+    assert report.correlations["first_drop_20_vs_log_train_freq"].n == int(
+        report.class_summary["first_drop_20"].notna().sum()
+    )
+    legend = [t.get_text() for t in report.figures["fig2_curves"].legends[0].get_texts()]
+    assert legend and not any(t.startswith("Hernia") for t in legend)
+    notes = [t.get_text() for t in report.figures["fig2_curves"].texts + report.figures["fig3_frequency"].texts]
+    assert sum("Not estimable" in t and "Hernia" in t for t in notes) == 2
+    ax = report.figures["fig3_frequency"].axes[0]
+    points = sum(int(np.isfinite(np.asarray(c.get_offsets(), float)).all(axis=1).sum()) for c in ax.collections)
+    assert points == int(report.class_summary["estimable"].sum())  # Hernia drawn neither filled nor hollow

@@ -1,8 +1,14 @@
-"""`make demo`'s set-up step on a fresh folder, and its message when the database is unreachable."""
+"""`make demo`'s set-up step on a fresh folder, its message when the database is unreachable, and the
+whole demo chain at DEMO_SCALE=tiny run twice (the second run reuses everything)."""
 
+import os
 import sqlite3
+import subprocess
+import sys
 
-from tests.platform_tests.test_settings import run_python
+import pytest
+
+from tests.platform_tests.test_settings import ROOT, SERVICE_VARS, run_python
 
 DEMO = "import sys; from django.core.management import execute_from_command_line as run; run(sys.argv)"
 
@@ -29,6 +35,56 @@ def test_demo_names_database_url_when_the_database_is_unreachable(tmp_path):
     assert out.returncode != 0
     assert "Cannot reach the database set by DATABASE_URL" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def run_demo_here(tmp_path, *args) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", VAR_DIR=str(tmp_path / "var"), DEMO_SCALE="tiny", DEMO="1")
+    cmd = [sys.executable, "manage.py", "demo", "--no-server", "--here", *args]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+
+
+def test_demo_here_runs_the_whole_chain_at_tiny_scale_and_a_second_run_reuses_it(tmp_path):
+    first = run_demo_here(tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    out = first.stdout
+    for stage in ("[1/5] dataset:", "[2/5] train, prune, PIEs, report:", "[3/5] reader study:", "[4/5] readers:"):
+        assert stage in out
+    assert "4 PIEs of 80 test images, report #1" in out  # floor(0.05 * 80 test images)
+    assert "leave-one-seed-out Jaccard of the PIE set: mean" in out  # the selection's diagnostics
+    assert "study #1: 2 forms x 4 cases (2 PIEs each), opened" in out
+    assert "Demo chain done: dataset" in out and "total" in out
+    assert out.count("p = ") == 4 and "rare classes are forgotten first" in out  # the findings, with p-values
+    with sqlite3.connect(tmp_path / "var" / "db.sqlite3") as db:
+        status = dict(db.execute("SELECT title, status FROM readerstudy_study"))
+        assigned = {
+            r[0]
+            for r in db.execute("SELECT username FROM auth_user u JOIN readerstudy_assignment a ON a.reader_id = u.id")
+        }
+        jobs = db.execute("SELECT COUNT(*) FROM pruning_job").fetchone()[0]
+    assert list(status.values()) == ["open"] and {"reader1", "reader2"} <= assigned
+
+    again = run_demo_here(tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "reused dataset 'synthetic-demo-tiny'" in again.stdout and "reused study #1" in again.stdout
+    with sqlite3.connect(tmp_path / "var" / "db.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM pruning_job").fetchone()[0] == jobs  # nothing ran again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_here_exits_non_zero_naming_the_stage_that_failed(monkeypatch, settings):
+    settings.DEMO = True
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from analysis import demo
+
+    def broken(run):
+        raise ValueError("no images")
+
+    monkeypatch.setattr(demo, "STAGES", [("dataset", broken)])
+    with pytest.raises(CommandError, match=r"stage 1 \(dataset\) failed: ValueError: no images"):
+        call_command("demo", "--no-server", "--here", "--scale", "tiny")
 
 
 def test_sigterm_stops_the_demo_and_its_worker(tmp_path):

@@ -24,6 +24,7 @@ SERVICE_VARS = (
     "VAR_DIR",
     "HTTPS",
     "ALLOWED_HOSTS",
+    "DEMO_SCALE",
 )
 
 
@@ -76,6 +77,12 @@ def test_wrong_broker_url_names_the_variable_at_startup(tmp_path):
     out = run_python(PRINT_SETTINGS, tmp_path, CELERY_BROKER_URL="amqq://x")
     assert out.returncode != 0
     assert "CELERY_BROKER_URL" in out.stderr
+
+
+def test_wrong_demo_scale_names_the_variable_and_the_choices_at_startup(tmp_path):
+    out = run_python(PRINT_SETTINGS, tmp_path, DEMO_SCALE="huge")
+    assert out.returncode != 0
+    assert "DEMO_SCALE='huge' is not one of tiny, default, large" in out.stderr
 
 
 def test_check_deploy_is_clean_with_production_variables(tmp_path):

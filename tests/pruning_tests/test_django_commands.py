@@ -89,6 +89,9 @@ def test_experiment_command_runs_the_whole_pipeline_here_and_every_step_again_is
     selection = PIESelection.objects.get()
     assert selection.n_pies == math.floor(0.05 * n_test) == 2
     assert selection.table_file.is_file()
+    diagnostics = selection.summary["diagnostics"]
+    assert [r["left_out_seed"] for r in diagnostics["leave_one_seed_out"]] == [0, 1]
+    assert {r["class"] for r in diagnostics["class_mix"]} == set(experiment.dataset.class_names)
 
     # Every step again: nothing is recomputed, no file is rewritten.
     files = [
@@ -128,6 +131,8 @@ def test_experiment_command_runs_the_whole_pipeline_here_and_every_step_again_is
     client = _client(researcher)
     page = client.get(f"/experiments/{experiment.pk}/")
     assert page.status_code == 200 and b"2 PIEs of 40" in page.content
+    assert f"Selection #{selection.pk}: how PIEs differ from non-PIEs".encode() in page.content
+    assert b"Stability when one seed is left out" in page.content
     curves = client.get(f"/experiments/{experiment.pk}/seed-0/curves.png")
     assert curves.status_code == 200 and curves["Content-Type"] == "image/png"
     table = b"".join(client.get(f"/experiments/pies/{selection.pk}.csv").streaming_content).decode()

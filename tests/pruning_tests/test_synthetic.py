@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from scipy import ndimage
 
 from pruning.engine.data import load_synthetic, validate_splits
 from pruning.engine.synthetic import main, make_synthetic, render_one
@@ -132,3 +133,32 @@ def test_cli_renders_a_small_set(tmp_path, capsys):
     assert summary["lung_shapes"] == "procedural"
     assert len(list((tmp_path / "images").glob("*.png"))) == 12
     assert '"seed": 1' in capsys.readouterr().out
+
+
+def test_label_noise_follows_the_pixel_level_causes_poor_quality_and_subtle_findings():
+    # The mechanism the module docstring documents: noise probability is weighted by poor quality
+    # (x3) and subtlety (x2), the same hidden variables that degrade the pixels. No pixels needed.
+    plan, _ = sample_plan(20000, seed=5, noise_rate=0.05)
+    poor, subtle, noisy = plan["quality"] <= 2, plan["subtlety"] >= 4, plan["label_noise"].astype(bool)
+    clean_rate = noisy[~poor & ~subtle].mean()
+    assert noisy[poor & ~subtle].mean() == pytest.approx(3 * clean_rate, rel=0.25)
+    assert noisy[~poor & subtle].mean() == pytest.approx(2 * clean_rate, rel=0.25)
+    assert noisy.mean() == pytest.approx(0.05, rel=0.15)
+
+
+@pytest.mark.parametrize("finding", ["Effusion", "Mass", "Cardiomegaly"])
+def test_a_subtle_finding_changes_fewer_pixels_than_an_obvious_one(finding):
+    normal = render_one([], size=96, seed=4, quality=CLEAN).astype(float)
+    faint = render_one([finding], size=96, seed=4, quality=CLEAN, strength=0.3).astype(float)
+    clear = render_one([finding], size=96, seed=4, quality=CLEAN, strength=1.0).astype(float)
+    assert np.abs(faint - normal).sum() < 0.8 * np.abs(clear - normal).sum()
+
+
+def test_poor_quality_degrades_the_pixels():
+    # the worst noise and blur of the hidden quality model (blur is given at 512 px and scales with size)
+    good = render_one(["Nodule"], size=256, seed=4, quality=CLEAN).astype(float)
+    poor = render_one(["Nodule"], size=256, seed=4, quality={**CLEAN, "noise_sigma": 0.06}).astype(float)
+    blurred = render_one(["Nodule"], size=256, seed=4, quality={**CLEAN, "blur_sigma": 3.3}).astype(float)
+    assert np.std(poor - good) > 10  # grey levels of added noise
+    fine_detail = [np.abs(ndimage.laplace(img)).mean() for img in (blurred, good)]
+    assert fine_detail[0] < 0.6 * fine_detail[1]

@@ -93,19 +93,19 @@ def test_via_csv_has_the_papers_layout_and_its_reader_gets_pie_status_right(arti
     assert paper.agree_label.tolist() == [1] * 8
 
 
-def test_via_omits_unanswered_questions_and_plain_names_by_default(study, reader_a):
+def test_via_omits_unanswered_questions_and_rows_and_plain_names_by_default(study, reader_a):
     a = Assignment.objects.get(study=study, reader=reader_a)
-    services.answers_submit(reader=reader_a, case=Case.objects.get(pk=a.order[0]), values={"quality": 2})
+    first = Case.objects.get(pk=a.order[0])
+    services.answers_submit(reader=reader_a, case=first, values={"quality": 2})
     rows = exports.via_rows(assignment=a)
-    answered = [json.loads(r["file_attributes"]) for r in rows if r["file_attributes"] != "{}"]
-    assert answered == [{QUESTION_TEXTS[1]: "2"}]
-    assert {r["filename"] for r in rows} == set(a.form.cases.values_list("source_image_id", flat=True))
+    assert [json.loads(r["file_attributes"]) for r in rows] == [{QUESTION_TEXTS[1]: "2"}]
+    assert [r["filename"] for r in rows] == [first.source_image_id]  # already ends in .png: kept as is
 
 
 def test_via_zip_holds_one_file_per_reader(study, reader_a, researcher_client):
     answer_all(reader_a, study, upto=1)
     r = researcher_client.get(reverse("readerstudy:export_via_zip", args=[study.pk]))
     names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
-    assert names == [f"study{study.pk}_form1_R01_via.csv", f"study{study.pk}_form2_R02_via.csv"]
+    assert names == [f"study{study.pk}_form1_R01_via.csv", f"study{study.pk}_form2_R02_via.csv", "pie_mapping.csv"]
     one = researcher_client.get(reverse("readerstudy:export_via", args=[study.pk, "R01"]))
     assert one.content.decode().startswith("filename,file_size,file_attributes")

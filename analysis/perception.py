@@ -1,0 +1,146 @@
+"""Perception statistics of a study as a job: request it (services), compute it (runner), read it (selectors).
+
+One `PerceptionStats` row per study caches the result for one state of the study's answers. Asking for
+the statistics (the page, the API, the command) starts a "perception" job only when the cached state is
+not the current one and no job is already on it. The job writes the fast part first (seconds: tables,
+models, agreement, figures) and then the full part (the ordinal/logistic bootstrap CIs), each time to
+ARTIFACT_ROOT/perception/<study>/<state>/ with summary.json last, and updates the row after each, so a
+page shows the fast part while the slow part is still running.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from analysis.models import PerceptionStats
+from analysis.perception_inputs import study_answers_state, study_expected_pairs, study_questions, study_tidy_frame
+from jobs.models import Job
+from jobs.services import job_create
+from readerstudy.models import Study
+
+JOB_KIND = "perception"
+FIGURE_CAPTIONS = {
+    "fig6_perception": "Figure 6 as in the paper: mean ± SD of the pooled answers per group.",
+    "fig_distributions": "Answer distributions per question and group (% of answers).",
+    "fig_readers": "Each reader's PIE and non-PIE means, joined by a line.",
+    "fig_agreement": "Exact agreement between readers on the cases they share (%).",
+}
+FIGURE_FORMATS = ("png", "svg", "pdf")
+TABLE_TITLES = {
+    "descriptive": "Paper-exact: pooled n, mean, SD, median, IQR",
+    "paper_tests": "Paper-exact tests (Welch t, Mann-Whitney U, Kruskal-Wallis) with Holm-adjusted p",
+    "distribution": "Answer distributions",
+    "effect_sizes": "Effect sizes, two-way cluster bootstrap 95% CI",
+    "mixed_linear": "Linear mixed model, crossed reader and case random intercepts",
+    "ordinal": "Ordinal / logistic model with reader fixed effects",
+    "logistic": "Mixed logistic model (yes/no)",
+    "dose_response": "Dose-response: Spearman ρ of case mean rating vs PIE correlation",
+    "dose_response_mixed": "Dose-response: slope of the PIE correlation in the crossed mixed model",
+    "agreement_inter": "Inter-reader agreement on anchor cases",
+    "reader_bias": "Reader bias (mean offset from the case consensus)",
+    "agreement_intra": "Intra-reader agreement on hidden repeats",
+    "agreement_pairwise": "Pairwise exact agreement",
+}
+
+
+def perception_root(study_id: int) -> Path:
+    return Path(settings.ARTIFACT_ROOT) / "perception" / str(study_id)
+
+
+# --- services -------------------------------------------------------------------------------------
+
+
+def perception_request(*, study: Study, user=None) -> PerceptionStats:
+    """The study's cached statistics; queues a job first when the answers changed since (and none runs)."""
+    state = study_answers_state(study=study)
+    with transaction.atomic():
+        stats, _ = PerceptionStats.objects.select_for_update().get_or_create(study=study)
+        busy = stats.job is not None and stats.job.is_active and stats.job.params.get("state") == state
+        if stats.state != state and not busy:
+            stats.job = job_create(
+                kind=JOB_KIND,
+                params={"study_id": study.pk, "state": state},
+                user=user,
+                artifact_dir=str(perception_root(study.pk) / state),
+            )
+            stats.save(update_fields=["job", "updated_at"])
+    return stats
+
+
+# --- runner ---------------------------------------------------------------------------------------
+
+
+def run_perception(job: Job, progress) -> dict:
+    """The "perception" job: fast part, then full part, each written and recorded as soon as it is done."""
+    from analysis.core.perception import compute_perception
+
+    study = Study.objects.get(pk=job.params["study_id"])
+    state = job.params["state"]
+    out = Path(job.artifact_dir)
+    progress(0, 3, "reading answers")
+    tidy, expected = study_tidy_frame(study=study), study_expected_pairs(study=study)
+    questions = study_questions(study=study)
+    result = {}
+    for step, stage in enumerate(("fast", "full"), start=1):
+        progress(step - 1, 3, f"computing the {stage} part")
+        stats = compute_perception(tidy, stage=stage, expected=expected, questions=questions, seed=0)
+        stats.write(out, FIGURE_FORMATS)
+        summary = json.loads((out / "summary.json").read_text())
+        PerceptionStats.objects.filter(study=study).update(state=state, stage=stage, out_dir=str(out), summary=summary)
+        result = {"stage": stage, "timings_s": summary.get("timings_s", {}), "n_answers": summary.get("n_answers")}
+        progress(step, 3, f"{stage} part ready")
+    progress(3, 3, "done")
+    return result
+
+
+# --- selectors ------------------------------------------------------------------------------------
+
+
+def perception_is_current(stats: PerceptionStats) -> bool:
+    return bool(stats.stage) and stats.state == study_answers_state(study=stats.study)
+
+
+def perception_file_path(*, stats: PerceptionStats, name: str) -> Path | None:
+    """A file of the statistics folder by its plain name (no sub-folders, no escaping the folder)."""
+    root = stats.out_path
+    if root is None or "/" in name or "\\" in name or name.startswith("."):
+        return None
+    path = root / name
+    return path if path.is_file() else None
+
+
+def perception_tables(stats: PerceptionStats) -> list[dict]:
+    """Each table as {name, title, columns, rows} for the page, in TABLE_TITLES order."""
+    tables = stats.summary.get("tables", {})
+    out = []
+    for name, title in TABLE_TITLES.items():
+        rows = tables.get(name)
+        if rows is None:
+            continue
+        columns = list(rows[0]) if rows else []
+        out.append(
+            {"name": name, "title": title, "columns": columns, "rows": [[r.get(c) for c in columns] for r in rows]}
+        )
+    return out
+
+
+def perception_figures(stats: PerceptionStats) -> list[dict]:
+    return [
+        {"name": name, "caption": caption, "formats": FIGURE_FORMATS}
+        for name, caption in FIGURE_CAPTIONS.items()
+        if perception_file_path(stats=stats, name=f"{name}.png")
+    ]
+
+
+def perception_figures_inline(stats: PerceptionStats) -> list[dict]:
+    """Figures as data: URIs, for the self-contained HTML report."""
+    out = []
+    for fig in perception_figures(stats):
+        data = perception_file_path(stats=stats, name=f"{fig['name']}.png").read_bytes()
+        out.append({**fig, "data_uri": "data:image/png;base64," + base64.b64encode(data).decode()})
+    return out

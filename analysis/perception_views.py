@@ -1,0 +1,111 @@
+"""Perception statistics pages, downloads and JSON API: HTTP only (role and per-study access check, then
+analysis.perception). A study the user has no researcher access to answers 404, as its dashboard does."""
+
+import mimetypes
+
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from analysis import perception
+from config.roles import researcher_required
+from readerstudy.access import researcher_studies
+from readerstudy.api import Api, IsResearcher
+
+
+def _context(request: HttpRequest, study) -> dict:
+    stats = perception.perception_request(study=study, user=request.user)
+    return {
+        "study": study,
+        "stats": stats,
+        "job": stats.job,
+        "summary": stats.summary,
+        "current": perception.perception_is_current(stats),
+        "tables": perception.perception_tables(stats),
+        "figures": perception.perception_figures(stats),
+        "completeness": stats.summary.get("tables", {}).get("completeness", []),
+    }
+
+
+@researcher_required
+def perception_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The statistics page. Asking for it starts a job when the answers changed since the last one."""
+    study = get_object_or_404(researcher_studies(request.user), pk=pk)
+    return render(request, "analysis/perception.html", _context(request, study))
+
+
+@researcher_required
+def perception_file(request: HttpRequest, pk: int, name: str) -> FileResponse:
+    """One file of the statistics folder: PNGs inline (the page's <img>), everything else as an attachment."""
+    stats = get_object_or_404(perception.PerceptionStats, study_id=pk, study__in=researcher_studies(request.user))
+    path = perception.perception_file_path(stats=stats, name=name)
+    if path is None:
+        raise Http404("No such file in these statistics.")
+    inline = path.suffix.lower() == ".png" and "download" not in request.GET
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    response = FileResponse(path.open("rb"), as_attachment=not inline, filename=path.name, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@researcher_required
+def perception_html(request: HttpRequest, pk: int) -> HttpResponse:
+    """One self-contained HTML file (figures embedded) to send to co-authors."""
+    stats = get_object_or_404(perception.PerceptionStats, study_id=pk, study__in=researcher_studies(request.user))
+    if not stats.stage:
+        raise Http404("The statistics have not been computed yet.")
+    html = render_to_string(
+        "analysis/perception_report.html",
+        {
+            "study": stats.study,
+            "summary": stats.summary,
+            "tables": perception.perception_tables(stats),
+            "figures": perception.perception_figures_inline(stats),
+            "completeness": stats.summary.get("tables", {}).get("completeness", []),
+        },
+    )
+    response = HttpResponse(html, content_type="text/html; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="study{pk}_perception_report.html"'
+    return response
+
+
+class PerceptionStatsSerializer(serializers.Serializer):
+    study = serializers.IntegerField(help_text="Study id.")
+    state = serializers.CharField(help_text="Fingerprint of the answers the numbers were computed from.")
+    current = serializers.BooleanField(help_text="True when computed from the study's answers as they are now.")
+    stage = serializers.ChoiceField(
+        choices=["", "fast", "full"],
+        help_text='"" not computed yet; "fast": all but the bootstrap CIs of the odds ratios; "full": everything.',
+    )
+    job_id = serializers.IntegerField(allow_null=True)
+    job_status = serializers.CharField(allow_blank=True)
+    sentences = serializers.ListField(child=serializers.CharField(), help_text="One generated sentence per question.")
+    summary = serializers.JSONField(help_text="summary.json: every table as records, counts, definitions, timings.")
+
+
+class PerceptionStatsApi(Api):
+    permission_classes = [*Api.permission_classes, IsResearcher]
+
+    @extend_schema(
+        operation_id="analysis_perception_stats",
+        responses=PerceptionStatsSerializer,
+        summary="A study's perception statistics (starts a computation when the answers changed)",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        study = get_object_or_404(researcher_studies(request.user), pk=pk)
+        stats = perception.perception_request(study=study, user=request.user)
+        data = {
+            "study": study.pk,
+            "state": stats.state,
+            "current": perception.perception_is_current(stats),
+            "stage": stats.stage,
+            "job_id": stats.job_id,
+            "job_status": stats.job.status if stats.job else "",
+            "sentences": stats.summary.get("sentences", []),
+            "summary": stats.summary,
+        }
+        return Response(PerceptionStatsSerializer(data).data)

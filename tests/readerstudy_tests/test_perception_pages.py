@@ -1,0 +1,92 @@
+"""The statistics page of a study: job on request, cache per answer state, downloads, HTML report, API."""
+
+import io
+import json
+
+import pandas as pd
+from django.core.management import call_command
+from django.urls import reverse
+
+from analysis.models import PerceptionStats
+from jobs.models import Job
+from jobs.services import job_run
+from readerstudy import services
+from readerstudy.models import Answer, Case
+
+
+def _computed(study, client):
+    call_command("simulate_readers", "--study", str(study.pk), "--seed", "4")
+    page = client.get(reverse("analysis:perception", args=[study.pk]))
+    assert page.status_code == 200 and b'data-testid="not-ready"' in page.content
+    job = PerceptionStats.objects.get(study=study).job
+    assert job.kind == "perception" and job.status == "queued"
+    assert job_run(job_id=job.pk) == "succeeded"
+    return job
+
+
+def test_page_shows_completeness_sentences_tables_and_figures_in_order(study, researcher_client):
+    job = _computed(study, researcher_client)
+    html = researcher_client.get(reverse("analysis:perception", args=[study.pk])).content.decode()
+    order = [html.index(k) for k in ('id="completeness"', 'id="sentences"', 'id="tables"', 'id="figures"')]
+    assert order == sorted(order)
+    assert 'data-testid="simulated"' in html and "PIEs" in html and 'data-table="mixed_linear"' in html
+    assert Job.objects.get(pk=job.pk).result["stage"] == "full"
+    # Nothing changed: asking again starts no job.
+    researcher_client.get(reverse("analysis:perception", args=[study.pk]))
+    assert Job.objects.filter(kind="perception").count() == 1
+
+
+def test_changed_answers_start_a_new_job_and_the_old_numbers_stay_visible(study, researcher_client):
+    _computed(study, researcher_client)
+    answer = Answer.objects.filter(question__key="quality").first()
+    Answer.objects.filter(pk=answer.pk).update(value=6 - answer.value, updated_at=answer.updated_at.replace(year=2030))
+    html = researcher_client.get(reverse("analysis:perception", args=[study.pk])).content.decode()
+    assert 'data-testid="stale"' in html and 'id="sentences"' in html
+    assert Job.objects.filter(kind="perception").count() == 2
+
+
+def test_downloads_parse_csv_json_png_and_the_html_report_is_self_contained(study, researcher_client):
+    _computed(study, researcher_client)
+    file = lambda name: researcher_client.get(reverse("analysis:perception_file", args=[study.pk, name]))  # noqa: E731
+    table = pd.read_csv(io.BytesIO(b"".join(file("descriptive.csv").streaming_content)))
+    assert set(table["group"]) == {"PIE", "non-PIE"}
+    summary = json.loads(b"".join(file("summary.json").streaming_content))
+    assert summary["stage"] == "full" and len(summary["sentences"]) == 3
+    png = file("fig6_perception.png")
+    assert png["Content-Type"] == "image/png" and b"".join(png.streaming_content).startswith(b"\x89PNG")
+    assert file("fig6_perception.pdf")["Content-Disposition"].startswith("attachment")
+    assert file(".hidden").status_code == 404 and file("nothere.csv").status_code == 404
+    report = researcher_client.get(reverse("analysis:perception_html", args=[study.pk])).content.decode()
+    assert report.count("data:image/png;base64,") == 4 and "<link" not in report and 'src="/' not in report
+
+
+def test_api_returns_the_statistics_and_is_in_the_openapi_schema(study, researcher_client, reader_a_client):
+    _computed(study, researcher_client)
+    data = researcher_client.get(reverse("analysis:api-perception", args=[study.pk])).json()
+    assert data["stage"] == "full" and data["current"] is True and len(data["sentences"]) == 3
+    assert data["summary"]["tables"]["paper_tests"][0]["question"] == "agree_label"
+    assert reader_a_client.get(reverse("analysis:api-perception", args=[study.pk])).status_code == 403
+    assert reader_a_client.get(reverse("analysis:perception", args=[study.pk])).status_code in (302, 403)
+    schema = researcher_client.get(reverse("api-schema"), {"format": "json"}).json()
+    operations = [op.get("operationId") for path in schema["paths"].values() for op in path.values()]
+    assert "analysis_perception_stats" in operations
+
+
+def test_study_without_answers_gives_not_estimable_entries_not_an_error(study, researcher_client):
+    researcher_client.get(reverse("analysis:perception", args=[study.pk]))
+    job = PerceptionStats.objects.get(study=study).job
+    assert job_run(job_id=job.pk) == "succeeded"
+    html = researcher_client.get(reverse("analysis:perception", args=[study.pk])).content.decode()
+    assert html.count("not estimable") >= 3
+
+
+def test_a_real_answer_marks_the_cache_stale(study, reader_a, researcher_client):
+    researcher_client.get(reverse("analysis:perception", args=[study.pk]))
+    first = PerceptionStats.objects.get(study=study).job
+    job_run(job_id=first.pk)
+    from readerstudy.models import Assignment
+
+    case = Case.objects.get(pk=Assignment.objects.get(study=study, reader=reader_a).order[0])
+    services.answers_submit(reader=reader_a, case=case, values={"quality": 2})
+    researcher_client.get(reverse("analysis:perception", args=[study.pk]))
+    assert PerceptionStats.objects.get(study=study).job_id != first.pk
