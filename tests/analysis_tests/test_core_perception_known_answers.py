@@ -2,13 +2,14 @@
 Holm correction / sentence wording (issue 13: every statistic pinned by a stated answer)."""
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from analysis.core.perception_data import QuestionSpec, prepare
-from analysis.core.perception_effects import DEFAULT_REPLICATES, effect_sizes
+from analysis.core.perception_effects import DEFAULT_REPLICATES, _log_odds_ratio, _row, effect_sizes
 from analysis.core.perception_paper import descriptive_table, distribution_table, paper_tests_table
 from analysis.core.perception_text import fmt_p, holm, sentence
 from tests.analysis_tests.perception_data import tidy_from
@@ -213,3 +214,115 @@ def test_sentences_known_wording():
         "How would you rate the image quality?: not estimable: one reader."
     )
     assert sentence(quality, {}, {"odds_ratio": np.nan}, 1, 4).endswith(": not estimable: no model estimate.")
+
+
+def test_one_reader_ci_comes_from_resampling_cases_within_each_group():
+    # PIE cases 1 and 3, non-PIE 5 and 5: PIE mean 1, 2 or 3 with probability 1/4, 1/2, 1/4.
+    rows = [("R1", 1, True, 1), ("R1", 2, True, 3), ("R1", 3, False, 5), ("R1", 4, False, 5)]
+    eff = effect_sizes(prepare(tidy_from({"quality": rows})), n_boot=400, seed=3).set_index("effect")
+    assert eff.loc["difference_in_means", ["estimate", "ci_low", "ci_high"]].tolist() == [-3, -4, -2]
+
+
+def test_bootstrap_is_seeded_and_defaults_to_seed_zero():
+    from tests.analysis_tests.perception_data import fixed_tidy
+
+    inp = prepare(fixed_tidy(seed=2, n_readers=6, n_cases=30))
+    first = effect_sizes(inp, n_boot=200)
+    pd.testing.assert_frame_equal(first, effect_sizes(inp, n_boot=200, seed=0))
+    other = effect_sizes(inp, n_boot=200, seed=1)
+    assert not np.allclose(first["ci_low"].to_numpy(float), other["ci_low"].to_numpy(float), equal_nan=True)
+    assert first["estimate"].tolist() == other["estimate"].tolist()
+
+
+def test_replicates_without_answers_in_a_group_are_dropped_without_warnings():
+    # R1 read only the PIE case, R2 only the non-PIE case: drawing one reader twice leaves a group empty.
+    rows = [("R1", 1, True, 2), ("R2", 2, False, 4)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        eff = effect_sizes(prepare(tidy_from({"quality": rows})), n_boot=200, seed=4)
+    assert eff[["estimate", "ci_low", "ci_high"]].values.tolist() == [[-2, -2, -2], [-1, -1, -1]]
+
+
+def test_zero_cell_odds_ratio_note_is_worded_in_full():
+    rows = [("R1", c, c < 2, 1 if c < 2 else c % 2) for c in range(4)]
+    eff = effect_sizes(prepare(tidy_from({"agree_label": rows})), n_boot=20).set_index("effect")
+    assert (
+        eff.loc["odds_ratio", "note"] == "not estimable: a zero cell in the 2x2 table (e.g. every PIE answer was 'yes')"
+    )
+
+
+def test_half_is_added_only_to_replicates_with_a_zero_cell():
+    # counts per value [no, yes]: replicate 0 has no zero cell (OR (2/1)/(1/2) = 4), replicate 1 has one
+    # (PIE: 3 yes, 0 no -> (3.5/0.5) / (1.5/1.5) = 7).
+    h = {"PIE": np.array([[1.0, 2.0], [0.0, 3.0]]), "non-PIE": np.array([[2.0, 1.0], [1.0, 1.0]])}
+    np.testing.assert_allclose(_log_odds_ratio(h), np.log([4.0, 7.0]))
+
+
+def test_percentile_interval_of_the_finite_replicates():
+    q = QuestionSpec("quality", "Quality?", "likert", 5)
+    reps = np.concatenate([np.arange(1001.0), [np.nan, np.inf]])
+    row = _row(q, "difference_in_means", 0.5, reps, "")
+    assert (row["ci_low"], row["ci_high"]) == (25.0, 975.0)
+    assert list(row) == ["question", "effect", "estimate", "ci_low", "ci_high", "note"]
+    assert (row["question"], row["effect"], row["estimate"], row["note"]) == ("quality", "difference_in_means", 0.5, "")
+    empty = _row(q, "odds_ratio", np.nan, np.array([np.nan]), "x")
+    assert np.isnan(empty["ci_low"]) and np.isnan(empty["ci_high"])
+
+
+def test_descriptive_median_and_sd_known_answers_for_small_groups():
+    rows = [("R1", 1, True, 1), ("R1", 2, True, 2), ("R2", 1, True, 4), ("R2", 2, True, 5)]
+    rows += [("R1", 3, False, 1), ("R1", 4, False, 3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = descriptive_table(prepare(tidy_from({"quality": rows}))).set_index("group")
+        one = descriptive_table(prepare(tidy_from({"quality": rows[:1] + rows[4:5]})))
+    assert t.loc["PIE", ["median", "q1", "q3"]].tolist() == [3.0, 1.75, 4.25]  # [1, 2, 4, 5]
+    assert t.loc["non-PIE", "sd"] == pytest.approx(math.sqrt(2))  # [1, 3]: two answers are enough
+    assert np.isnan(one["sd"]).all()
+
+
+def test_distribution_table_names_the_question_and_keeps_its_columns_when_empty():
+    d = distribution_table(
+        prepare(tidy_from({"quality": QUALITY, "agree_label": [("R1", 1, True, 1), ("R1", 2, False, 0)]}))
+    )
+    assert d["question"].tolist() == ["quality"] * 10 + ["agree_label"] * 4
+    tidy = tidy_from({"quality": QUALITY}).assign(question_kind="text")  # nothing to analyse
+    assert list(distribution_table(prepare(tidy)).columns) == ["question", "group", "value", "count", "percent"]
+
+
+def test_every_question_gets_its_rows_even_after_one_that_is_not_estimable():
+    no_pie = [("R1", 3, False, 4), ("R2", 3, False, 5)]
+    tidy = tidy_from({"difficulty": TWO_READERS, "quality": no_pie, "other": TWO_READERS})
+    eff = effect_sizes(prepare(tidy), n_boot=50)
+    assert eff["question"].tolist() == ["difficulty"] * 2 + ["quality"] * 2 + ["other"] * 2
+    assert eff["note"].tolist() == ["", ""] + ["not estimable: no PIE answers"] * 2 + ["", ""]
+
+
+def test_odds_ratio_rows_name_their_question_and_carry_an_empty_note():
+    zero = [("R1", c, c < 2, 1 if c < 2 else c % 2) for c in range(4)]
+    assert (
+        effect_sizes(prepare(tidy_from({"agree_label": zero})), n_boot=20)["question"].tolist() == ["agree_label"] * 2
+    )
+    rows = [("R1", 1, True, 1), ("R1", 2, False, 0), ("R2", 1, True, 0), ("R2", 2, False, 1)]
+    eff = effect_sizes(prepare(tidy_from({"agree_label": rows})), n_boot=20)
+    assert eff["note"].tolist() == ["", ""]
+
+
+def test_holm_ignores_infinite_and_unreadable_p_values():
+    t = pd.DataFrame({"p": [0.01, np.inf, "n/a", 0.02]})
+    out = holm(t, "p", "p_holm")["p_holm"].tolist()
+    assert out[0] == pytest.approx(0.02) and out[3] == pytest.approx(0.02) and np.isnan(out[1:3]).all()
+
+
+def test_sentence_boundaries_and_notes():
+    agree = QuestionSpec("agree_label", "Do you fully agree with the label?", "yes_no", 2)
+    means = {"PIE": 0.5, "non-PIE": 0.5}
+    touching = {"odds_ratio": 1.5, "ci_low": 1.0, "ci_high": 2.0, "label": "OR"}
+    assert sentence(agree, means, touching, 2, 4).startswith("PIEs and non-PIEs were rated similarly (agree label) (")
+    below = {"odds_ratio": 0.7, "ci_low": 0.5, "ci_high": 1.0, "label": "OR"}
+    assert sentence(agree, means, below, 2, 4).startswith("PIEs and non-PIEs were rated similarly")
+    wide = {"odds_ratio": 0.9, "ci_low": 0.5, "ci_high": 1.5, "label": "OR"}
+    assert sentence(agree, means, wide, 2, 4).startswith("PIEs and non-PIEs were rated similarly")
+    noted = {"odds_ratio": 2.0, "ci_low": 1.5, "ci_high": 3.0, "label": "OR", "note": "not estimable: one reader"}
+    assert sentence(agree, means, noted, 1, 4) == "Do you fully agree with the label?: not estimable: one reader."
+    assert sentence(agree, means, {}, 1, 4) == "Do you fully agree with the label?: not estimable: no model estimate."
