@@ -214,31 +214,19 @@ def stage_readers(run: DemoRun) -> str:
 
 
 def simulate(run: DemoRun, study) -> str:
-    simulate_readers = _simulation_service()
-    if simulate_readers is None:
-        return "simulated readers not available yet (no analysis.perception_simulation)"
+    from analysis.perception_simulation import study_simulate_readers
     from readerstudy.models import Answer
 
     if Answer.objects.filter(assignment__study=study, simulated=True).exists():
         return "reused the simulated readers' answers"
-    result = simulate_readers(study=study, n_readers=run.scale.simulated_readers, seed=0)
+    result = study_simulate_readers(study=study, n_readers=run.scale.simulated_readers, seed=0)
     return f"{result.n_readers} simulated readers gave {result.n_answers} answers (marked simulated)"
-
-
-def _simulation_service():
-    try:
-        from analysis.perception_simulation import study_simulate_readers
-    except ImportError:
-        return None
-    return study_simulate_readers
 
 
 def stage_statistics(run: DemoRun) -> str:
     """The perception statistics of the study's answers (a job; cached while the answers do not change)."""
-    try:
-        from analysis.perception import perception_request
-    except ImportError:
-        return "perception statistics not available yet (no analysis.perception)"
+    from analysis.perception import perception_request
+
     study = run.objects["study"]
     stats = perception_request(study=study, user=_admin())
     if stats.job_id and stats.job.status != Job.Status.SUCCEEDED:

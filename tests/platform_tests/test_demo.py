@@ -53,6 +53,8 @@ def test_demo_here_runs_the_whole_chain_at_tiny_scale_and_a_second_run_reuses_it
     assert "4 PIEs of 80 test images, report #1" in out  # floor(0.05 * 80 test images)
     assert "leave-one-seed-out Jaccard of the PIE set: mean" in out  # the selection's diagnostics
     assert "study #1: 2 forms x 4 cases (2 PIEs each), opened" in out
+    assert "2 simulated readers gave 30 answers (marked simulated)" in out
+    assert "[5/5] statistics: statistics of study #1" in out
     assert "Demo chain done: dataset" in out and "total" in out
     assert out.count("p = ") == 4 and "rare classes are forgotten first" in out  # the findings, with p-values
     with sqlite3.connect(tmp_path / "var" / "db.sqlite3") as db:
@@ -67,6 +69,7 @@ def test_demo_here_runs_the_whole_chain_at_tiny_scale_and_a_second_run_reuses_it
     again = run_demo_here(tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "reused dataset 'synthetic-demo-tiny'" in again.stdout and "reused study #1" in again.stdout
+    assert "reused the simulated readers' answers" in again.stdout
     with sqlite3.connect(tmp_path / "var" / "db.sqlite3") as db:
         assert db.execute("SELECT COUNT(*) FROM pruning_job").fetchone()[0] == jobs  # nothing ran again
 
