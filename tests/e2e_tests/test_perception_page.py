@@ -12,6 +12,8 @@ from readerstudy import services
 from tests.conftest import PASSWORD, wait_for_job
 from tests.readerstudy_tests.factories import make_candidates
 
+from .conftest import screenshot
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
@@ -46,6 +48,8 @@ def test_statistics_page_renders_its_figures_load_and_a_csv_download_parses(
         images.nth(k).scroll_into_view_if_needed()
         loaded = images.nth(k).evaluate("img => img.complete && img.naturalWidth > 0")
         assert loaded, f"figure {k} did not load"
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "statistics", readme=True)
     with page.expect_download() as info:
         page.get_by_test_id("csv-descriptive").click()
     table = pd.read_csv(info.value.path())
