@@ -12,9 +12,10 @@ import time
 from django.db import connections
 
 from jobs import services
+from jobs.errors import Cancelled
 
 log = logging.getLogger(__name__)
-PROGRESS_WRITE_INTERVAL = 0.5  # seconds between progress writes (the last one is always written)
+PROGRESS_WRITE_INTERVAL = 0.5  # seconds between progress writes; a throttled one goes out with the next beat
 
 
 class Heartbeat(threading.Thread):
@@ -26,12 +27,28 @@ class Heartbeat(threading.Thread):
         self.interval = max(0.05, float(interval))
         self.lost = threading.Event()  # cancelled or superseded: the runner stops at its next progress call
         self._halt = threading.Event()
+        # Progress the runner's throttle held back; written with the next beat, so a runner that goes silent
+        # right after a burst of progress calls (one long epoch) still shows where it stands.
+        self.write_lock = threading.Lock()
+        self.pending: tuple[int, int, str] | None = None
+
+    def beat(self) -> bool | None:
+        with self.write_lock:
+            pending, self.pending = self.pending, None
+            if pending is None:
+                return services.job_heartbeat(attempt=self.attempt)
+            try:
+                done, total, message = pending
+                services.job_report_progress(attempt=self.attempt, done=done, total=total, message=message)
+            except Cancelled:  # Superseded too
+                return False
+            return True
 
     def run(self) -> None:
         try:
             while not self._halt.wait(self.interval):
                 try:
-                    if services.job_heartbeat(attempt=self.attempt) is False:
+                    if self.beat() is False:
                         self.lost.set()
                         return
                 except Exception:  # a database hiccup: try again at the next beat
@@ -60,9 +77,15 @@ class AttemptProgress:
         if self.heartbeat is not None and self.heartbeat.lost.is_set():
             raise services.stop_signal(self.attempt)
         now = time.monotonic()
-        if done >= total or now - self._last_write >= PROGRESS_WRITE_INTERVAL:
-            self._last_write = now
-            services.job_report_progress(attempt=self.attempt, done=done, total=total, message=message)
+        lock = self.heartbeat.write_lock if self.heartbeat is not None else contextlib.nullcontext()
+        with lock:
+            if done >= total or now - self._last_write >= PROGRESS_WRITE_INTERVAL:
+                self._last_write = now
+                if self.heartbeat is not None:
+                    self.heartbeat.pending = None
+                services.job_report_progress(attempt=self.attempt, done=done, total=total, message=message)
+            elif self.heartbeat is not None:
+                self.heartbeat.pending = (done, total, message)
 
     def fence(self):
         """A context manager: the block's writes land only while this attempt owns the job."""
