@@ -198,11 +198,14 @@ def stage_study(run: DemoRun) -> str:
 
 
 def stage_readers(run: DemoRun) -> str:
-    """The demo readers get forms of their own; simulated readers fill other forms (answers flagged)."""
+    """The demo readers get forms of their own; simulated readers fill other forms (answers flagged); the
+    demo researcher becomes a collaborator (researchers see only the studies they own or are granted)."""
     from readerstudy.models import Assignment
-    from readerstudy.services import assignment_create
+    from readerstudy.services import assignment_create, study_grant
 
     study = run.objects["study"]
+    for researcher in get_user_model().objects.filter(username="researcher"):
+        study_grant(study=study, user=researcher)
     users = get_user_model().objects.filter(username__in=["reader1", "reader2"]).order_by("username")
     assigned = []
     for reader in users:

@@ -64,7 +64,14 @@ def test_demo_here_runs_the_whole_chain_at_tiny_scale_and_a_second_run_reuses_it
             for r in db.execute("SELECT username FROM auth_user u JOIN readerstudy_assignment a ON a.reader_id = u.id")
         }
         jobs = db.execute("SELECT COUNT(*) FROM pruning_job").fetchone()[0]
+        collaborators = {
+            r[0]
+            for r in db.execute(
+                "SELECT username FROM auth_user u JOIN readerstudy_study_collaborators c ON c.user_id = u.id"
+            )
+        }
     assert list(status.values()) == ["open"] and {"reader1", "reader2"} <= assigned
+    assert collaborators == {"researcher"}, "the demo researcher sees the demo study (per-study access)"
 
     again = run_demo_here(tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
