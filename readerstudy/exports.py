@@ -27,17 +27,7 @@ from defusedcsv.csv import _escape as defused_escape
 
 from readerstudy.models import Answer, Assignment, Case, Study
 from readerstudy.selectors import FLAG_COLUMNS, TIDY_COLUMNS, answers_tidy, case_flags
-from readerstudy.via import write_pie_mapping
-
-VIA_COLUMNS = [
-    "filename",
-    "file_size",
-    "file_attributes",
-    "region_count",
-    "region_id",
-    "region_shape_attributes",
-    "region_attributes",
-]
+from readerstudy.via import VIA_COLUMNS, write_pie_mapping
 
 
 def _csv_text(rows: list[dict[str, Any]], columns: list[str]) -> str:
