@@ -1,8 +1,6 @@
 """Perception statistics pages, downloads and JSON API: HTTP only (role and per-study access check, then
 analysis.perception). A study the user has no researcher access to answers 404, as its dashboard does."""
 
-import mimetypes
-
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -12,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from analysis import perception
+from analysis.file_responses import artifact_response
 from config.roles import researcher_required
 from readerstudy.access import researcher_studies
 from readerstudy.api import Api, IsResearcher
@@ -45,11 +44,7 @@ def perception_file(request: HttpRequest, pk: int, name: str) -> FileResponse:
     path = perception.perception_file_path(stats=stats, name=name)
     if path is None:
         raise Http404("No such file in these statistics.")
-    inline = path.suffix.lower() == ".png" and "download" not in request.GET
-    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    response = FileResponse(path.open("rb"), as_attachment=not inline, filename=path.name, content_type=content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return artifact_response(request, path)
 
 
 @researcher_required

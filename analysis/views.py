@@ -1,7 +1,5 @@
 """Report pages: HTTP only (role check, validate, call a service or selector, render)."""
 
-import mimetypes
-
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from analysis import overview as overview_data
 from analysis import selectors, services
+from analysis.file_responses import artifact_response
 from analysis.forms import SOURCE_EXPERIMENT, NewReportForm
 from analysis.models import Report
 from config.roles import admin_required, researcher_required
@@ -79,11 +78,7 @@ def report_file(request: HttpRequest, pk: int, name: str) -> FileResponse:
     path = selectors.report_file_path(report=report, name=name) or services.report_figure_draw(report=report, name=name)
     if path is None:
         raise Http404("No such file in this report.")
-    inline = path.suffix.lower() == ".png" and "download" not in request.GET
-    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    response = FileResponse(path.open("rb"), as_attachment=not inline, filename=path.name, content_type=content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return artifact_response(request, path)
 
 
 @admin_required
