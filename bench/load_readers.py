@@ -283,17 +283,30 @@ def children(pid: int) -> list[int]:
     return [pid, *map(int, out)]
 
 
-def postgres_backends(dbname: str) -> list[int]:
-    pids = []
+def postgres_cpu_seconds(dbname: str) -> float:
+    """CPU of PostgreSQL: the live backends of `dbname`, plus what the postmaster has collected from children
+    that exited (cutime + cstime; any database's, but on a quiet machine that is ours), so a connection
+    closed mid-run still counts. Live backends alone went negative when connections were recycled."""
+    tick = os.sysconf("SC_CLK_TCK")
+    backends, postmasters = [], set()
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
                 cmd = (proc / "cmdline").read_bytes().decode(errors="replace")
+                stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
             if cmd.startswith("postgres:") and f" {dbname} " in cmd:
-                pids.append(int(proc.name))
-    return pids
+                backends.append(int(proc.name))
+                postmasters.add(int(stat[1]))  # the parent
+    reaped = 0.0
+    for pid in postmasters:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            reaped += (int(fields[13]) + int(fields[14])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return cpu_seconds(backends) + reaped
 
 
 def pct(values: list[float], q: int) -> float:
@@ -327,7 +340,7 @@ def run(name, base, study, usernames, think, max_seconds, gunicorn_pid, dbname) 
     for t in logins:
         t.join()
     server_pids = children(gunicorn_pid)
-    cpu0 = (cpu_seconds(server_pids), cpu_seconds(postgres_backends(dbname)), time.process_time())
+    cpu0 = (cpu_seconds(server_pids), postgres_cpu_seconds(dbname), time.process_time())
     t0 = time.monotonic()
     for r in readers:
         r.start()
@@ -335,7 +348,7 @@ def run(name, base, study, usernames, think, max_seconds, gunicorn_pid, dbname) 
     for r in readers:
         r.join()
     wall = time.monotonic() - t0
-    cpu1 = (cpu_seconds(server_pids), cpu_seconds(postgres_backends(dbname)), time.process_time())
+    cpu1 = (cpu_seconds(server_pids), postgres_cpu_seconds(dbname), time.process_time())
     rows, lost, dup = verify(stats, study)
     cores = os.cpu_count() or 1
     server_cpu_ms = 1000 * (cpu1[0] - cpu0[0]) / max(1, stats.requests)

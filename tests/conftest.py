@@ -16,6 +16,17 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def jobs_unattended_unless_a_worker_is_asked_for(request, settings):
+    """Jobs a test commits go to queues no worker listens on, unless the test asks for a worker.
+
+    Otherwise the session's Celery worker (started by an earlier test) picks up the job and runs it while the
+    transactional test's teardown flushes the tables: TRUNCATE and the worker's transaction then deadlock,
+    and the flush fails (seen in CI on the concurrent PIE-selection test)."""
+    if not {"celery_worker", "fault_workers"} & set(request.fixturenames):
+        settings.JOBS_QUEUE_PREFIX = "unattended-"
+
+
 def _user(django_user_model, username: str, group: str | None = None, admin: bool = False):
     user = django_user_model.objects.create_user(username=username, password=PASSWORD)
     if admin:
