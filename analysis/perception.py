@@ -72,6 +72,13 @@ def perception_request(*, study: Study, user=None) -> PerceptionStats:
     return stats
 
 
+def jobs_visible_q(user):
+    """Statistics jobs a non-admin may see: those of the studies the user is granted (and their own)."""
+    from readerstudy.access import study_jobs_q
+
+    return study_jobs_q(user, "params__study_id")
+
+
 # --- runner ---------------------------------------------------------------------------------------
 
 

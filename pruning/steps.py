@@ -309,11 +309,15 @@ def synthetic_execute(
         make_synthetic(out, n, size, seed, progress, fractions=fractions)
     result = {"out_dir": str(out), "n": n, "size": size, "seed": seed, "rendered": not skipped}
     if name:
-        dataset = dataset_register(
-            name=name,
-            spec={"kind": "synthetic", "root": str(out)},
-            user=user,
-            notes=f"Synthetic CXR-LT: {n} images, {size} px, seed {seed}.",
-        )
+        # The files need no fence (the rendering is deterministic: an old attempt writes the same bytes), but
+        # the dataset row does: an attempt that lost its job (cancelled, or superseded by a retry) registers
+        # nothing, like every other runner's row writes.
+        with fenced(progress):
+            dataset = dataset_register(
+                name=name,
+                spec={"kind": "synthetic", "root": str(out)},
+                user=user,
+                notes=f"Synthetic CXR-LT: {n} images, {size} px, seed {seed}.",
+            )
         result.update(dataset_id=dataset.pk, dataset=dataset.name)
     return result
