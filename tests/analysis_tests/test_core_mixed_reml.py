@@ -69,6 +69,7 @@ def test_crossed_reml_equals_statsmodels_mixedlm_with_readers_and_cases_as_varia
     assert ours.variances["reader"] == pytest.approx(ref_vc["reader"], rel=1e-3)
     assert ours.variances["case"] == pytest.approx(ref_vc["case"], rel=1e-3)
     assert ours.scale == pytest.approx(ref.scale, rel=1e-4)
+    assert ours.loglik == pytest.approx(ref.llf, abs=1e-6)
 
 
 def test_crossed_reml_puts_a_variance_that_explains_nothing_on_the_boundary():
@@ -85,3 +86,25 @@ def test_crossed_reml_puts_a_variance_that_explains_nothing_on_the_boundary():
     ref_vc = dict(zip(ref.model.exog_vc.names, ref.vcomp, strict=True))
     assert 0 <= fit.variances["reader"] < 0.02 and ref_vc["reader"] < 0.02
     assert fit.variances["case"] == pytest.approx(ref_vc["case"], rel=1e-3)
+
+
+def test_three_crossed_factors_equal_statsmodels():
+    """More than two factors: each factor's columns of Z start where the previous factor's end."""
+    rng = np.random.default_rng(2)
+    reader = np.repeat(np.arange(4), 36)
+    case = np.tile(np.arange(36), 4)
+    site = case % 3
+    y = (
+        rng.normal(0, 0.7, 4)[reader]
+        + rng.normal(0, 0.6, 36)[case]
+        + rng.normal(0, 1.2, 3)[site]
+        + rng.normal(0, 0.5, reader.size)
+    )
+    fit = fit_crossed_intercepts(y, np.ones((y.size, 1)), {"reader": reader, "case": case, "site": site})
+    data = pd.DataFrame({"y": y, "reader": reader, "case": case, "site": site, "one": 1})
+    vc = {"reader": "0 + C(reader)", "case": "0 + C(case)", "site": "0 + C(site)"}
+    ref = MixedLM.from_formula("y ~ 1", groups="one", vc_formula=vc, data=data).fit(reml=True)
+    ref_vc = dict(zip(ref.model.exog_vc.names, ref.vcomp, strict=True))
+    for name in ("reader", "case", "site"):
+        assert fit.variances[name] == pytest.approx(ref_vc[name], rel=2e-3)
+    assert fit.scale == pytest.approx(ref.scale, rel=1e-4)
