@@ -337,7 +337,6 @@ def test_every_url_a_reader_requests_is_refused_or_blinded(secret_study, reader_
         assert not re.search(r"\bpie\b|\bPIEs?\b|non-PIE|is_pie|hidden_truth", text, re.I), f"PIE status in {url}"
         assert not set(json_keys(doc)) & set(HIDDEN_KEYS), f"hidden field in JSON of {url}"
     assert not CaseReading.objects.filter(case=their_only, flagged=True).exists()
-    return statuses
 
 
 def study_dir(settings):
