@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from jobs.attempts import fenced
-from pruning.engine.csvsafe import safe_frame
+from pruning.engine.csvsafe import frame_csv_text
 from pruning.models import Dataset, PIESelection, PruningSweep, TrainingRun
 
 
@@ -235,7 +235,7 @@ def select_execute(*, selection: PIESelection, progress=None) -> dict:
     summary = json_safe({**result.summary, "seeds": seeds})
     summary["diagnostics"] = json_safe(_selection_diagnostics(selection, sets, seeds, result.table))
     path = selection.table_file
-    csv = safe_frame(result.table).to_csv(index=False).encode()  # ids are text a spreadsheet must not run
+    csv = frame_csv_text(result.table).encode()  # ids are text a spreadsheet must not run
     atomic_write(path, lambda f: f.write(csv))
     meta = json.dumps(summary, indent=1, sort_keys=True).encode()
     atomic_write(path.with_suffix(".json"), lambda f: f.write(meta))

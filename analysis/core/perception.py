@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from pruning.engine.csvsafe import frame_csv_text
+
 from . import perception_agreement as agreement
 from . import perception_models as models
 from .figures import FORMATS, save_figure
@@ -72,7 +74,7 @@ class PerceptionResult:
     def write(self, out_dir: str | os.PathLike, formats: Sequence[str] = FORMATS) -> list[Path]:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        paths = [_atomic_text(out / f"{n}.csv", t.to_csv(index=False)) for n, t in self.tables.items()]
+        paths = [_atomic_text(out / f"{n}.csv", frame_csv_text(t)) for n, t in self.tables.items()]
         for name, fig in self.figures.items():
             paths.extend(save_figure(fig, out / name, formats))
         # summary.json last: its presence says the folder is complete.

@@ -118,11 +118,14 @@ def matrix(world) -> list[tuple]:
         ("readerstudy:done",                 "get",  u("readerstudy:done", args=[pk]),                 302, 302, 302, 404, 404, 404),
         ("readerstudy:image",                "get",  u("readerstudy:image", args=[token]),             302, 200, 404, 200, 404, 200),
         ("readerstudy:dashboard",            "get",  u("readerstudy:dashboard", args=[pk]),            302, 403, 403, 200, 404, 200),
-        # Perception statistics: the page exists at once (it queues the job); the HTML report and files only once computed.
+        # Perception statistics: the page exists at once (a GET only reads; its POST queues the job); the HTML
+        # report and files only once computed.
         ("analysis:perception",              "get",  u("analysis:perception", args=[pk]),              302, 403, 403, 200, 404, 200),
+        ("analysis:perception",              "post", u("analysis:perception", args=[pk]),              302, 403, 403, 302, 404, 302),
         ("analysis:perception_html",         "get",  u("analysis:perception_html", args=[pk]),         302, 403, 403, 404, 404, 404),
         ("analysis:perception_file",         "get",  u("analysis:perception_file", args=[pk, "summary.json"]), 302, 403, 403, 404, 404, 404),
         ("analysis:api-perception",          "get",  u("analysis:api-perception", args=[pk]),          403, 403, 403, 200, 404, 200),
+        ("analysis:api-perception",          "post", u("analysis:api-perception", args=[pk]),          403, 403, 403, 200, 404, 200),
         ("readerstudy:set_status",           "post", u("readerstudy:set_status", args=[pk]),           302, 403, 403, 403, 403, 302),
         ("readerstudy:readers",              "post", u("readerstudy:readers", args=[pk]),              302, 403, 403, 403, 403, 302),
         ("readerstudy:clone",                "post", u("readerstudy:clone", args=[pk]),                302, 403, 403, 403, 403, 302),
