@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from jobs.attempts import fenced
-from pruning.engine.csvsafe import safe_frame
+from pruning.engine.csvsafe import frame_csv_text
 from pruning.models import Dataset, PIESelection, PruningSweep, TrainingRun
 
 
@@ -235,7 +235,7 @@ def select_execute(*, selection: PIESelection, progress=None) -> dict:
     summary = json_safe({**result.summary, "seeds": seeds})
     summary["diagnostics"] = json_safe(_selection_diagnostics(selection, sets, seeds, result.table))
     path = selection.table_file
-    csv = safe_frame(result.table).to_csv(index=False).encode()  # ids are text a spreadsheet must not run
+    csv = frame_csv_text(result.table).encode()  # ids are text a spreadsheet must not run
     atomic_write(path, lambda f: f.write(csv))
     meta = json.dumps(summary, indent=1, sort_keys=True).encode()
     atomic_write(path.with_suffix(".json"), lambda f: f.write(meta))
@@ -309,11 +309,15 @@ def synthetic_execute(
         make_synthetic(out, n, size, seed, progress, fractions=fractions)
     result = {"out_dir": str(out), "n": n, "size": size, "seed": seed, "rendered": not skipped}
     if name:
-        dataset = dataset_register(
-            name=name,
-            spec={"kind": "synthetic", "root": str(out)},
-            user=user,
-            notes=f"Synthetic CXR-LT: {n} images, {size} px, seed {seed}.",
-        )
+        # The files need no fence (the rendering is deterministic: an old attempt writes the same bytes), but
+        # the dataset row does: an attempt that lost its job (cancelled, or superseded by a retry) registers
+        # nothing, like every other runner's row writes.
+        with fenced(progress):
+            dataset = dataset_register(
+                name=name,
+                spec={"kind": "synthetic", "root": str(out)},
+                user=user,
+                notes=f"Synthetic CXR-LT: {n} images, {size} px, seed {seed}.",
+            )
         result.update(dataset_id=dataset.pk, dataset=dataset.name)
     return result
