@@ -39,7 +39,7 @@ from pruning.engine.infer import sweep  # noqa: E402
 from pruning.engine.nets import build_model  # noqa: E402
 from pruning.engine.pie_diagnostics import diagnostics_from_sets  # noqa: E402
 from pruning.engine.pies import select_pies_from_sets  # noqa: E402
-from pruning.engine.synthetic import make_synthetic  # noqa: E402
+from pruning.engine.synthetic import GENERATOR_VERSION, make_synthetic  # noqa: E402
 from pruning.engine.train import TrainConfig, train_run  # noqa: E402
 
 SPARSITIES = [round(0.05 * i, 2) for i in range(20)]
@@ -77,7 +77,7 @@ def main(argv=None) -> dict:
     )
     times: dict[str, float] = {}
     t = time.perf_counter()
-    data = a.out / f"data-{key(s.n_images, s.render_size, s.fractions)}"
+    data = a.out / f"data-{key(s.n_images, s.render_size, s.fractions, GENERATOR_VERSION)}"
     if not (data / "dataset.json").is_file():
         make_synthetic(data, s.n_images, s.render_size, 0, fractions=s.fractions)
     splits = load_synthetic(data)

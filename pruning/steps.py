@@ -282,7 +282,10 @@ DEFAULT_FRACTIONS = (0.7, 0.1, 0.2)
 
 
 def synthetic_is_rendered(out_dir: Path, n: int, size: int, seed: int, fractions=DEFAULT_FRACTIONS) -> bool:
-    """A complete earlier rendering with the same settings (make_synthetic is deterministic)."""
+    """A complete earlier rendering with the same settings by the same generator version (make_synthetic is
+    deterministic; a newer generator draws other pixels from the same settings)."""
+    from pruning.engine.synthetic import GENERATOR_VERSION
+
     meta_path = Path(out_dir) / "dataset.json"
     try:
         meta = json.loads(meta_path.read_text())
@@ -291,7 +294,13 @@ def synthetic_is_rendered(out_dir: Path, n: int, size: int, seed: int, fractions
     same_split = [round(float(f), 6) for f in meta.get("split_fractions", DEFAULT_FRACTIONS)] == [
         round(float(f), 6) for f in fractions
     ]
-    return sum(meta.get("n", {}).values()) == n and meta.get("size") == size and meta.get("seed") == seed and same_split
+    return (
+        sum(meta.get("n", {}).values()) == n
+        and meta.get("size") == size
+        and meta.get("seed") == seed
+        and same_split
+        and meta.get("generator_version") == GENERATOR_VERSION
+    )
 
 
 def synthetic_execute(

@@ -13,7 +13,7 @@ Output folder layout::
     images/<id>.png            8-bit grayscale PNG, no metadata
     labels_{train,val,test}.csv id, patient_id, one 0/1 column per class (labels carry label noise)
     hidden_truth.csv           per image: true labels, quality, subtlety, label-noise flag, ...
-    dataset.json               name, classes, n per split, seed, size, label and lung sources
+    dataset.json               name, generator version, classes, n per split, seed, size, label and lung sources
 
 The same (n_images, size, seed, options) gives the same bytes, whatever the worker count: every
 image draws from its own generator seeded with (seed, image index).
@@ -44,6 +44,9 @@ from pruning.engine.synthetic_lungs import load_bank
 from pruning.engine.synthetic_phantom import Case, anatomy, film, make_ctx
 
 NAME = "synthetic-cxr-lt"
+# Bump when the same (n, size, seed, fractions) would give other pixels or labels: dataset.json records it and
+# a rendering with another version is not reused (pruning.steps.synthetic_is_rendered).
+GENERATOR_VERSION = 2
 SPLITS = ("train", "val", "test")
 _CHUNK = 32  # images per worker task: large enough to amortise pickling, small for progress
 
@@ -194,6 +197,7 @@ def make_synthetic(
     _write_text(out / "hidden_truth.csv", plan[truth_cols].to_csv(index=False))
     meta = {
         "name": NAME,
+        "generator_version": GENERATOR_VERSION,
         "classes": CLASSES,
         "n": counts,
         "seed": int(seed),
