@@ -252,4 +252,3 @@ def report_synthetic_findings(*, report: Report) -> list[dict]:
         return []
     # two significant digits: p-values here run from 0.5 down to 1e-50, and the criteria are 0.05 and 0.01
     return [{**f, "p_text": "—" if f["p"] is None else f"{f['p']:.2g}"} for f in synthetic_findings(summary)]
-
