@@ -46,7 +46,7 @@ from pruning.engine.synthetic_phantom import Case, anatomy, film, make_ctx
 NAME = "synthetic-cxr-lt"
 # Bump when the same (n, size, seed, fractions) would give other pixels or labels: dataset.json records it and
 # a rendering with another version is not reused (pruning.steps.synthetic_is_rendered).
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 2
 SPLITS = ("train", "val", "test")
 _CHUNK = 32  # images per worker task: large enough to amortise pickling, small for progress
 
