@@ -3,10 +3,20 @@
 Real NIH label vectors (``synthetic_labels``) drive a procedural chest phantom
 (``synthetic_phantom`` + ``synthetic_findings``, lung shapes from ``synthetic_lungs``).
 
-Hidden truth and its only path to PIE status: image quality and subtlety change pixels (film
-degradations; faint finding signatures), and label noise is drawn from those same two variables
-(a labeller misreads poor films and misses subtle findings; see ``synthetic_labels``). Nothing
-here reads, or could read, which images later become PIEs.
+Hidden truth and its only path to PIE status: image quality and subtlety change pixels, and label
+noise is drawn from those same two variables (a labeller misreads poor films and misses subtle
+findings; see ``synthetic_labels``). Nothing here reads, or could read, which images later become PIEs.
+The pixel-level mechanisms, sized for what a demo model sees (it reads the film shrunk to 64 px):
+
+* poor quality: film grain drawn on a 128 px grid (``synthetic_phantom.NOISE_GRID``: grain that a
+  shrink to 64 px does not average away), blur up to 9 px at 512 (``synthetic_labels.BLUR_MAX``: about
+  one pixel at 64 px), exposure and contrast errors; so a poor film hides the fine evidence a model uses;
+* subtlety: every finding's signature is scaled by its strength, in contrast (``synthetic_findings.paint``)
+  as well as size, so a subtle finding is a faint one;
+* findings are sized to be visible at 64 px (nodules 1-2 cm, pleural thickening and fibrosis coarse
+  enough to survive the shrink).
+
+Generator version 2 (``GENERATOR_VERSION``) introduced these; renderings by another version are not reused.
 
 Output folder layout::
 

@@ -9,7 +9,8 @@ generator stands in (independent findings at the NIH marginal rates, one image p
 Hidden truth per image (never shown to models or readers):
 - quality: raw degradations (noise, blur, exposure, contrast) and a 1..5 score, 5 = excellent,
   from the worst single degradation: ``score = 5 - min(4, floor(5 * d))`` with ``d`` in 0..1;
-- subtlety: a finding-signature strength in 0.3..1 and a 1..5 score, 5 = most subtle;
+- subtlety: a finding-signature strength in 0.3..1 (it scales each signature's size and contrast) and a
+  1..5 score, 5 = most subtle;
 - label noise: with probability ~``noise_rate`` (higher for poor-quality and subtle images) one
   finding is missing from, or wrongly added to, the label CSV; the image shows the true findings.
 
