@@ -26,6 +26,7 @@ class RemlFit:
     p: np.ndarray  # two-sided Wald z-test, as statsmodels' MixedLM reports
     variances: dict[str, float]  # s_j^2 per grouping factor
     scale: float  # residual variance s^2
+    loglik: float  # the maximised REML log-likelihood (statsmodels' llf for the same model)
     converged: bool
 
 
@@ -95,10 +96,18 @@ def fit_crossed_intercepts(y, X, factors: dict[str, np.ndarray]) -> RemlFit:
         criterion, np.ones(k), method="Powell", bounds=[(0.0, None)] * k, options={"xtol": 1e-8, "ftol": 1e-12}
     )
     theta = res.x
-    _, beta, RXtRX, scale = criterion.solve(theta)
+    deviance, beta, RXtRX, scale = criterion.solve(theta)
     cov = scale * np.linalg.inv(RXtRX)
     se = np.sqrt(np.diag(cov))
     with np.errstate(divide="ignore", invalid="ignore"):
         p = 2 * stats.norm.sf(np.abs(beta / se))
     variances = {name: float(scale * t**2) for name, t in zip(factors, theta, strict=True)}
-    return RemlFit(beta=beta, se=se, p=p, variances=variances, scale=float(scale), converged=bool(res.success))
+    return RemlFit(
+        beta=beta,
+        se=se,
+        p=p,
+        variances=variances,
+        scale=float(scale),
+        loglik=-deviance / 2,
+        converged=bool(res.success),
+    )

@@ -8,7 +8,6 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 from statsmodels.regression.mixed_linear_model import MixedLM
 
-from analysis.core.mixed_reml import fit_crossed_intercepts
 from analysis.core.perception import compute_perception
 from analysis.core.perception_agreement import inter_reader, intra_reader, reader_bias
 from analysis.core.perception_data import prepare
@@ -59,48 +58,6 @@ def test_mixed_linear_without_crossing_equals_a_reader_random_intercept_model():
     assert ours["estimate"] == pytest.approx(ref.fe_params[1], abs=1e-4)
     assert ours["var_reader"] == pytest.approx(float(np.asarray(ref.cov_re)[0, 0]), rel=1e-2, abs=1e-4)
     assert ours["note"].startswith("case variance not estimable")
-
-
-def test_crossed_reml_equals_statsmodels_mixedlm_with_readers_and_cases_as_variance_components():
-    """Our lme4-style REML and statsmodels' one-group variance-component MixedLM maximise the same
-    criterion: the same fixed effects, variance components, and standard error of the PIE effect (the one we
-    report; the intercept's differs by about 10%: statsmodels takes it from the full observed Hessian, lme4
-    and we from s^2 (X' V^-1 X)^-1)."""
-    rng = np.random.default_rng(7)
-    n_readers, n_cases = 5, 60
-    reader = np.repeat(np.arange(n_readers), n_cases)
-    case = np.tile(np.arange(n_cases), n_readers)
-    pie = (case < n_cases // 3).astype(float)
-    y = 3 + 0.6 * pie + rng.normal(0, 0.5, n_readers)[reader] + rng.normal(0, 0.7, n_cases)[case]
-    y = y + rng.normal(0, 1.0, y.size)
-    ours = fit_crossed_intercepts(y, np.column_stack([np.ones(y.size), pie]), {"reader": reader, "case": case})
-    data = pd.DataFrame({"y": y, "x": pie, "reader": reader, "case": case, "one": 1})
-    vc = {"reader": "0 + C(reader)", "case": "0 + C(case)"}
-    ref = MixedLM.from_formula("y ~ x", groups="one", vc_formula=vc, data=data).fit(reml=True)
-    assert ours.converged
-    assert ours.beta == pytest.approx(ref.fe_params.to_numpy(), abs=1e-6)
-    assert ours.se[1] == pytest.approx(float(ref.bse_fe["x"]), rel=1e-4)
-    assert ours.p[1] == pytest.approx(float(ref.pvalues["x"]), rel=1e-3)
-    ref_vc = dict(zip(ref.model.exog_vc.names, ref.vcomp, strict=True))
-    assert ours.variances["reader"] == pytest.approx(ref_vc["reader"], rel=1e-3)
-    assert ours.variances["case"] == pytest.approx(ref_vc["case"], rel=1e-3)
-    assert ours.scale == pytest.approx(ref.scale, rel=1e-4)
-
-
-def test_crossed_reml_puts_a_variance_that_explains_nothing_on_the_boundary():
-    """No reader effect at all: the reader variance is estimated at (or next to) zero, never negative, and
-    the case variance is the one statsmodels finds."""
-    rng = np.random.default_rng(3)
-    reader = np.repeat(np.arange(6), 50)
-    case = np.tile(np.arange(50), 6)
-    y = rng.normal(0, 1.0, 50)[case] + rng.normal(0, 1.0, reader.size)
-    fit = fit_crossed_intercepts(y, np.ones((y.size, 1)), {"reader": reader, "case": case})
-    data = pd.DataFrame({"y": y, "reader": reader, "case": case, "one": 1})
-    vc = {"reader": "0 + C(reader)", "case": "0 + C(case)"}
-    ref = MixedLM.from_formula("y ~ 1", groups="one", vc_formula=vc, data=data).fit(reml=True)
-    ref_vc = dict(zip(ref.model.exog_vc.names, ref.vcomp, strict=True))
-    assert 0 <= fit.variances["reader"] < 0.02 and ref_vc["reader"] < 0.02
-    assert fit.variances["case"] == pytest.approx(ref_vc["case"], rel=1e-3)
 
 
 def test_fleiss_kappa_reproduces_the_published_worked_example():
