@@ -13,7 +13,15 @@ class AnalysisConfig(AppConfig):
         # Forgettability + PIE report (Figs 1-5) from prediction stores: CPU work, default queue.
         register_kind(JobKind(services.JOB_KIND, "Forgettability and PIE report", "default", runners.run_report))
         # A study's perception statistics (Figure 6 and the reader-aware models): CPU work, default queue.
-        register_kind(JobKind(perception.JOB_KIND, "Perception statistics", "default", perception.run_perception))
+        register_kind(
+            JobKind(
+                perception.JOB_KIND,
+                "Perception statistics",
+                "default",
+                perception.run_perception,
+                visible_q=perception.jobs_visible_q,
+            )
+        )
         # An experiment's report, started by the pipeline once its PIEs are selected.
         register_follow_up(
             ExperimentFollowUp(

@@ -1,19 +1,11 @@
 """The "New report" form: an experiment's stores, or a folder in the paper's released layout."""
 
 from django import forms
-from django.apps import apps
 
 from analysis import services
+from pruning.models import Experiment  # analysis sits above pruning: the app is always installed with it
 
 SOURCE_EXPERIMENT, SOURCE_PRUNECXR = "experiment", "prunecxr"
-
-
-def experiment_model():
-    """pruning.Experiment when the pruning app defines it (the dropdown is offered only then)."""
-    try:
-        return apps.get_model("pruning", "Experiment")
-    except LookupError:
-        return None
 
 
 class NewReportForm(forms.Form):
@@ -37,13 +29,13 @@ class NewReportForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        choices = [(SOURCE_PRUNECXR, "A folder in the paper's released layout")]
-        model = experiment_model()
-        if model is not None:
-            choices.insert(0, (SOURCE_EXPERIMENT, "An experiment's prediction stores"))
-            self.fields["experiment"] = forms.ModelChoiceField(
-                queryset=model.objects.order_by("-pk"), required=False, empty_label="— choose an experiment —"
-            )
+        choices = [
+            (SOURCE_EXPERIMENT, "An experiment's prediction stores"),
+            (SOURCE_PRUNECXR, "A folder in the paper's released layout"),
+        ]
+        self.fields["experiment"] = forms.ModelChoiceField(
+            queryset=Experiment.objects.order_by("-pk"), required=False, empty_label="— choose an experiment —"
+        )
         self.fields["source"].choices = choices
         self.fields["source"].initial = choices[0][0]
 

@@ -1,8 +1,9 @@
 """Perception statistics of a study as a job: request it (services), compute it (runner), read it (selectors).
 
-One `PerceptionStats` row per study caches the result for one state of the study's answers. Asking for
-the statistics (the page, the API, the command) starts a "perception" job only when the cached state is
-not the current one and no job is already on it. The job writes the fast part first (seconds: tables,
+One `PerceptionStats` row per study caches the result for one state of the study's answers. Reading the
+statistics (a GET of the page or the API) never writes; asking for a computation (the page's "Compute" /
+"Recompute" POST, the API's POST, the demo) starts a "perception" job only when the cached state is not
+the current one and no job is already on it. The job writes the fast part first (seconds: tables,
 models, agreement, figures) and then the full part (the ordinal/logistic bootstrap CIs), each time to
 ARTIFACT_ROOT/perception/<study>/<state>/ with summary.json last, and updates the row after each, so a
 page shows the fast part while the slow part is still running.
@@ -56,7 +57,8 @@ def perception_root(study_id: int) -> Path:
 
 
 def perception_request(*, study: Study, user=None) -> PerceptionStats:
-    """The study's cached statistics; queues a job first when the answers changed since (and none runs)."""
+    """The study's cached statistics; queues a job first when the answers changed since (and none runs).
+    A write: called from POST requests and commands, never from a GET."""
     state = study_answers_state(study=study)
     with transaction.atomic():
         stats, _ = PerceptionStats.objects.select_for_update().get_or_create(study=study)
@@ -70,6 +72,13 @@ def perception_request(*, study: Study, user=None) -> PerceptionStats:
             )
             stats.save(update_fields=["job", "updated_at"])
     return stats
+
+
+def jobs_visible_q(user):
+    """Statistics jobs a non-admin may see: those of the studies the user is granted (and their own)."""
+    from readerstudy.access import study_jobs_q
+
+    return study_jobs_q(user, "params__study_id")
 
 
 # --- runner ---------------------------------------------------------------------------------------
@@ -99,6 +108,17 @@ def run_perception(job: Job, progress) -> dict:
 
 
 # --- selectors ------------------------------------------------------------------------------------
+
+
+def perception_get(*, study: Study) -> PerceptionStats:
+    """The study's cached statistics, read only: an unsaved empty row when nothing was ever computed."""
+    stats = PerceptionStats.objects.select_related("job").filter(study=study).first()
+    return stats if stats is not None else PerceptionStats(study=study)
+
+
+def perception_can_recompute(stats: PerceptionStats, current: bool) -> bool:
+    """Offer "Compute"/"Recompute": the numbers are missing or stale, and no job is already computing them."""
+    return not current and not (stats.job is not None and stats.job.is_active)
 
 
 def perception_is_current(stats: PerceptionStats) -> bool:

@@ -1,9 +1,11 @@
 """Perception statistics pages, downloads and JSON API: HTTP only (role and per-study access check, then
 analysis.perception). A study the user has no researcher access to answers 404, as its dashboard does."""
 
+from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -14,16 +16,19 @@ from analysis.file_responses import artifact_response
 from config.roles import researcher_required
 from readerstudy.access import researcher_studies
 from readerstudy.api import Api, IsResearcher
+from readerstudy.api_serializers import errors
 
 
 def _context(request: HttpRequest, study) -> dict:
-    stats = perception.perception_request(study=study, user=request.user)
+    stats = perception.perception_get(study=study)
+    current = perception.perception_is_current(stats)
     return {
         "study": study,
         "stats": stats,
         "job": stats.job,
         "summary": stats.summary,
-        "current": perception.perception_is_current(stats),
+        "current": current,
+        "can_recompute": perception.perception_can_recompute(stats, current),
         "tables": perception.perception_tables(stats),
         "figures": perception.perception_figures(stats),
         "completeness": stats.summary.get("tables", {}).get("completeness", []),
@@ -31,9 +36,18 @@ def _context(request: HttpRequest, study) -> dict:
 
 
 @researcher_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def perception_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """The statistics page. Asking for it starts a job when the answers changed since the last one."""
+    """The statistics page. A GET only reads; its "Compute"/"Recompute" button POSTs here, which starts a job
+    when the answers changed since the last one (and none is computing them), then shows the page again."""
     study = get_object_or_404(researcher_studies(request.user), pk=pk)
+    if request.method == "POST":
+        stats = perception.perception_request(study=study, user=request.user)
+        if stats.job is not None and stats.job.is_active:
+            messages.success(request, f"Computing the statistics (job #{stats.job.pk}).")
+        else:
+            messages.info(request, "The statistics are up to date with the answers.")
+        return redirect("analysis:perception", pk=study.pk)
     return render(request, "analysis/perception.html", _context(request, study))
 
 
@@ -87,12 +101,24 @@ class PerceptionStatsApi(Api):
 
     @extend_schema(
         operation_id="analysis_perception_stats",
-        responses=PerceptionStatsSerializer,
-        summary="A study's perception statistics (starts a computation when the answers changed)",
+        responses={200: PerceptionStatsSerializer, **errors(403, 404)},
+        summary="A study's perception statistics, as computed so far (reads only; POST starts a computation)",
     )
     def get(self, request: Request, pk: int) -> Response:
         study = get_object_or_404(researcher_studies(request.user), pk=pk)
-        stats = perception.perception_request(study=study, user=request.user)
+        return self._respond(study, perception.perception_get(study=study))
+
+    @extend_schema(
+        operation_id="analysis_perception_compute",
+        request=None,
+        responses={200: PerceptionStatsSerializer, **errors(403, 404)},
+        summary="Start computing a study's perception statistics when the answers changed (and none runs)",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        study = get_object_or_404(researcher_studies(request.user), pk=pk)
+        return self._respond(study, perception.perception_request(study=study, user=request.user))
+
+    def _respond(self, study, stats) -> Response:
         data = {
             "study": study.pk,
             "state": stats.state,

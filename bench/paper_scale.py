@@ -11,8 +11,9 @@ fades with sparsity (rare classes are forgotten first, as the paper found), a pe
 shared by every seed (so PIEs exist), seed noise; scores at sparsity >= 0.9 are rounded to 4
 decimals (the tied outputs of heavily pruned models).
 
-Ours: ``manage.py forgettability --prunecxr-preds ... --formats png`` per dataset, each in a
-child process (the command a user runs; SVG and PDF are rendered on first download).
+Ours: ``manage.py forgettability --prunecxr-preds NIH MIMIC ... --dataset nih-cxr-lt mimic-cxr-lt
+--formats png`` in a child process (the command a user runs; both datasets in one run, as
+``main_analysis.py`` does; SVG and PDF are rendered on first download).
 Baseline, the paper's approach in a child process per script, as the paper runs them:
 
 * ``main_analysis.py`` (both datasets in one process): per (seed, sparsity) ``pd.read_pickle``
@@ -352,14 +353,14 @@ def run_baseline(root: Path, out: Path, seeds: int, n_sparsities: int) -> dict:
 
 
 def run_ours(root: Path, out: Path) -> dict:
-    parts = {}
+    """One ``manage.py forgettability`` for both datasets (as ``main_analysis.py`` reads both):
+    a report each under out/ours/<dataset>."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    for dataset in DATASETS:
-        preds, labels = dataset_dirs(root, dataset)
-        cmd = [sys.executable, "manage.py", "forgettability", "--prunecxr-preds", str(preds), "--labels", str(labels)]
-        cmd += ["--dataset", dataset, "--out", str(out / f"ours_{dataset}"), "--formats", "png", "--no-progress"]
-        parts[f"forgettability ({dataset})"] = measured(cmd, env)
-    return parts
+    cmd = [sys.executable, "manage.py", "forgettability", "--prunecxr-preds"]
+    cmd += [str(dataset_dirs(root, d)[0]) for d in DATASETS] + ["--labels"]
+    cmd += [str(dataset_dirs(root, d)[1]) for d in DATASETS] + ["--dataset", *DATASETS]
+    cmd += ["--out", str(out / "ours"), "--formats", "png", "--no-progress"]
+    return {"forgettability (both datasets)": measured(cmd, env)}
 
 
 def run_ours_pie(root: Path, out: Path, seeds: int, n_sparsities: int) -> dict:
@@ -380,7 +381,7 @@ def check_same_results(out: Path) -> list[str]:
     """Our PIE sets and metrics against the baseline's (both read back from what each side wrote)."""
     lines = []
     for dataset in DATASETS:
-        ours_pies = pd.read_csv(out / f"ours_{dataset}" / "pies.csv")
+        ours_pies = pd.read_csv(out / "ours" / dataset / "pies.csv")
         mine = np.sort(ours_pies.loc[ours_pies["is_pie"], "image_index"].to_numpy())
         theirs = np.load(out / f"baseline_{dataset}_pies.npy")
         same = np.array_equal(mine, theirs)
@@ -389,7 +390,7 @@ def check_same_results(out: Path) -> list[str]:
             + ("" if same else f", {len(np.setxor1d(mine, theirs))} images in one set only")
             + ")"
         )
-        cm = pd.read_csv(out / f"ours_{dataset}" / "class_metrics.csv")
+        cm = pd.read_csv(out / "ours" / dataset / "class_metrics.csv")
         ref = np.load(out / f"baseline_{dataset}_metrics.npz")
         diff = max(
             float(np.max(np.abs(cm[k].to_numpy() - ref[k].ravel()))) for k in ("auc", "ap")
@@ -489,7 +490,7 @@ def main() -> None:
     print(f"  ours runs (wall s): {[round(r['wall'], 1) for r in ours_runs]}")
     print(f"load average after: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"baseline (paper scripts' approach, 3 processes): {fmt(base)}")
-    print(f"ours (manage.py forgettability x 2, median of {len(ours_runs)}): {fmt(ours)}")
+    print(f"ours (manage.py forgettability, both datasets, median of {len(ours_runs)}): {fmt(ours)}")
     print(
         f"ratio baseline/ours: {base['wall'] / ours['wall']:.1f}x wall, {base['cpu'] / ours['cpu']:.1f}x CPU; "
         f"peak memory ours {ours['rss_mb']:.0f} MB vs baseline {base['rss_mb']:.0f} MB"

@@ -19,6 +19,9 @@ class JobKind:
     # Called as hook(parent_job, child_job) whenever a child job of a job of this kind ends (succeeded,
     # failed or cancelled): a parent uses it to start the next stage.
     on_child_finished: Callable | None = None
+    # Which jobs of this kind a non-admin may see, as visible_q(user) -> Q on Job (e.g. only the jobs of the
+    # studies the user is granted); None: every researcher sees them. Admins always see every job.
+    visible_q: Callable | None = None
 
 
 JOB_KINDS: dict[str, JobKind] = {}

@@ -7,8 +7,23 @@ from django.utils import timezone
 from jobs.models import Job
 
 
-def job_list(*, limit: int = 200) -> QuerySet[Job]:
-    return Job.objects.select_related("created_by").order_by("-created_at", "-id")[:limit]
+def jobs_visible_to(user) -> QuerySet[Job]:
+    """The jobs `user` may see: all for admins; for others, every job except those of kinds that restrict
+    visibility (a study's build or statistics: only the jobs of studies the user is granted)."""
+    from config.roles import is_admin
+    from jobs.kinds import JOB_KINDS
+
+    if is_admin(user):
+        return Job.objects.all()
+    restricted = [k for k in JOB_KINDS.values() if k.visible_q is not None]
+    allowed = ~Q(kind__in=[k.name for k in restricted])
+    for kind in restricted:
+        allowed |= Q(kind=kind.name) & kind.visible_q(user)
+    return Job.objects.filter(allowed)
+
+
+def job_list(*, user, limit: int = 200) -> QuerySet[Job]:
+    return jobs_visible_to(user).select_related("created_by").order_by("-created_at", "-id")[:limit]
 
 
 def job_status_payload(job: Job, online: dict[str, int] | None = None, waiting: str | None = None) -> dict:

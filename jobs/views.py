@@ -16,7 +16,7 @@ from jobs.models import Job
 def job_list(request: HttpRequest) -> HttpResponse:
     broker_ok, broker_detail = broker_status()
     online = selectors.online_by_queue()
-    jobs = list(selectors.job_list())
+    jobs = list(selectors.job_list(user=request.user))
     for job in jobs:
         job.where = selectors.job_waiting_text(job, online)
     return render(
@@ -34,7 +34,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
 
 @researcher_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(Job, pk=pk)
+    job = get_object_or_404(selectors.jobs_visible_to(request.user), pk=pk)
     broker_ok, broker_detail = broker_status() if job.is_active else (True, "")
     job.where = selectors.job_waiting_text(job, selectors.online_by_queue())
     return render(
@@ -42,7 +42,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "jobs/job_detail.html",
         {
             "job": job,
-            "children": job.children.all(),
+            "children": selectors.jobs_visible_to(request.user).filter(parent=job),
             "attempt_log": job.attempt_log.all(),
             "params": selectors.readable_fields(job.params),
             "result": selectors.readable_fields(job.result),
@@ -60,7 +60,7 @@ def job_status(request: HttpRequest) -> JsonResponse:
     except ValueError:
         return JsonResponse({"error": "ids must be a comma-separated list of integers"}, status=400)
     online = selectors.online_by_queue()
-    jobs = list(Job.objects.filter(pk__in=ids))
+    jobs = list(selectors.jobs_visible_to(request.user).filter(pk__in=ids))
     waiting = selectors.waiting_reasons(jobs)
     return JsonResponse({"jobs": [selectors.job_status_payload(j, online, waiting.get(j.pk, "")) for j in jobs]})
 

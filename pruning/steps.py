@@ -15,7 +15,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from jobs.attempts import fenced
-from pruning.engine.csvsafe import safe_frame
+from pruning.engine.csvsafe import frame_csv_text
+from pruning.engine.sparsity import sparsity_index
 from pruning.models import Dataset, PIESelection, PruningSweep, TrainingRun
 
 
@@ -224,18 +225,17 @@ def select_execute(*, selection: PIESelection, progress=None) -> dict:
     sets, seeds = prediction_sets(experiment, progress)
     if selection.definition == "hooker":
         probs, sparsities, ids, _ = stack_seeds(sets)
-        dense = [i for i, r in enumerate(sparsities) if abs(r) <= 1e-12]
-        pruned = [i for i, r in enumerate(sparsities) if abs(r - selection.sparsity) <= 1e-9]
-        if not dense or not pruned:
+        dense, pruned = sparsity_index(sparsities, 0.0), sparsity_index(sparsities, selection.sparsity)
+        if dense is None or pruned is None:
             raise ValueError(f"sparsity 0 and {selection.sparsity} must both be in {sparsities.tolist()}")
-        result = select_pies_hooker(probs[:, dense[0]], probs[:, pruned[0]], image_ids=ids)
+        result = select_pies_hooker(probs[:, dense], probs[:, pruned], image_ids=ids)
         result.summary.update(sparsity=selection.sparsity, n_seeds=len(sets))
     else:
         result = select_pies_from_sets(sets, sparsity=selection.sparsity, q=selection.q)
     summary = json_safe({**result.summary, "seeds": seeds})
     summary["diagnostics"] = json_safe(_selection_diagnostics(selection, sets, seeds, result.table))
     path = selection.table_file
-    csv = safe_frame(result.table).to_csv(index=False).encode()  # ids are text a spreadsheet must not run
+    csv = frame_csv_text(result.table).encode()  # ids are text a spreadsheet must not run
     atomic_write(path, lambda f: f.write(csv))
     meta = json.dumps(summary, indent=1, sort_keys=True).encode()
     atomic_write(path.with_suffix(".json"), lambda f: f.write(meta))
@@ -318,11 +318,15 @@ def synthetic_execute(
         make_synthetic(out, n, size, seed, progress, fractions=fractions)
     result = {"out_dir": str(out), "n": n, "size": size, "seed": seed, "rendered": not skipped}
     if name:
-        dataset = dataset_register(
-            name=name,
-            spec={"kind": "synthetic", "root": str(out)},
-            user=user,
-            notes=f"Synthetic CXR-LT: {n} images, {size} px, seed {seed}.",
-        )
+        # The files need no fence (the rendering is deterministic: an old attempt writes the same bytes), but
+        # the dataset row does: an attempt that lost its job (cancelled, or superseded by a retry) registers
+        # nothing, like every other runner's row writes.
+        with fenced(progress):
+            dataset = dataset_register(
+                name=name,
+                spec={"kind": "synthetic", "root": str(out)},
+                user=user,
+                notes=f"Synthetic CXR-LT: {n} images, {size} px, seed {seed}.",
+            )
         result.update(dataset_id=dataset.pk, dataset=dataset.name)
     return result

@@ -57,3 +57,11 @@ def readable_assignments(user: User) -> QuerySet[Assignment]:
         .exclude(study__status=Study.Status.DRAFT)
         .exclude(study_id__in=granted)
     )
+
+
+def study_jobs_q(user: User, field: str) -> Q:
+    """Filter (on jobs.Job) for the jobs of a per-study kind that `user` may see: those whose JSON `field`
+    ("params__study_id", "result__study_id") names a study the user is granted, and those the user started.
+    Registered as the kind's `visible_q`, so /jobs/ never shows a study's title or params to a stranger."""
+    ids = list(researcher_studies(user).values_list("pk", flat=True))
+    return Q(created_by=user) | Q(**{f"{field}__in": ids}) if ids else Q(created_by=user)

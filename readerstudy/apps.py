@@ -10,6 +10,13 @@ class ReaderstudyConfig(AppConfig):
         from readerstudy import build_job
 
         # Building a study from an upload: unpack, check and re-encode every image (CPU, default queue).
+        # Its title and design are the study's: only the uploader and those granted the built study see the job.
         register_kind(
-            JobKind(build_job.JOB_KIND, "Build a reader study from an upload", "default", build_job.run_study_build)
+            JobKind(
+                build_job.JOB_KIND,
+                "Build a reader study from an upload",
+                "default",
+                build_job.run_study_build,
+                visible_q=build_job.jobs_visible_q,
+            )
         )

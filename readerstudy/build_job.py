@@ -67,6 +67,13 @@ def study_build_start(*, archive: IO[bytes], csv_file: IO[bytes] | None, user, *
         raise
 
 
+def jobs_visible_q(user):
+    """Build jobs a non-admin may see: their own, and those that built a study the user is granted."""
+    from readerstudy.access import study_jobs_q
+
+    return study_jobs_q(user, "result__study_id")
+
+
 def run_study_build(job, progress) -> dict:
     """Runner of the "study_build" job kind: build the study, then drop the stored upload (always)."""
     from readerstudy.builder import study_create_from_upload

@@ -220,11 +220,22 @@ def case_flag(*, reader: AbstractBaseUser, case: Case, flagged: bool, comment: s
         assignment = _locked_assignment(reader, case)
         if assignment.study.status != Study.Status.OPEN:
             raise StudyNotOpenError(f"Study '{assignment.study.title}' is {assignment.study.status}.")
+        now = timezone.now()
         reading, _ = CaseReading.objects.get_or_create(assignment=assignment, case=case)
         reading.flagged = bool(flagged)
         reading.flag_comment = comment if flagged else ""
-        reading.flagged_at = timezone.now() if flagged else None
-        reading.save(update_fields=["flagged", "flag_comment", "flagged_at"])
+        reading.flagged_at = now if flagged else None
+        # A reader flags only a case they have on screen: if the "viewed" POST has not landed yet (slow network,
+        # flag pressed at once), the flag counts as the first view, so first-viewed and the clock are never empty.
+        reading.first_viewed_at = reading.first_viewed_at or now
+        reading.last_viewed_at = reading.last_viewed_at or now
+        reading.last_event_at = reading.last_event_at or now
+        fields = ["flagged", "flag_comment", "flagged_at", "first_viewed_at", "last_viewed_at", "last_event_at"]
+        reading.save(update_fields=fields)
+        stamp = Value(now, output_field=DateTimeField())
+        Assignment.objects.filter(pk=assignment.pk).update(
+            last_activity_at=now, started_at=Coalesce("started_at", stamp)
+        )
     return reading
 
 

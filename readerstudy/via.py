@@ -59,12 +59,25 @@ class PieMapping:
 
 
 def _rows(text: str, name: str, required: tuple[str, ...], problems: list[str]) -> list[tuple[int, dict]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = [c for c in required if c not in (reader.fieldnames or [])]
-    if missing:
-        problems.append(f"{name}: missing column(s) {', '.join(missing)} (found {', '.join(reader.fieldnames or [])})")
-        return []
-    return [(k, row) for k, row in enumerate(reader, start=2)]
+    """(row number, row) of a CSV text; a text the csv module cannot read (a field over its size limit, a NUL
+    in some Python versions) is a problem at the row where reading stopped, not an exception."""
+    # newline="": the csv module sees the line ends as written, so CR, LF and CRLF all end a row, and a CR or
+    # LF inside a quoted field stays in the field (as RFC 4180 and the csv docs ask).
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    rows: list[tuple[int, dict]] = []
+    row_no = 0  # the last row read (1: the header)
+    try:
+        columns = reader.fieldnames or []
+        row_no = 1
+        missing = [c for c in required if c not in columns]
+        if missing:
+            problems.append(f"{name}: missing column(s) {', '.join(missing)} (found {', '.join(columns)})")
+            return []
+        for row_no, row in enumerate(reader, start=2):
+            rows.append((row_no, row))
+    except csv.Error as exc:
+        problems.append(f"{name} row {row_no + 1}: not readable as CSV ({exc})")
+    return rows
 
 
 def read_via_csv(text: str, name: str, problems: list[str]) -> ViaFile:
@@ -79,6 +92,9 @@ def read_via_csv(text: str, name: str, problems: list[str]) -> ViaFile:
             attrs = json.loads(row.get("file_attributes") or "{}")
         except json.JSONDecodeError as exc:
             problems.append(f"{name} row {row_no}: file_attributes is not valid JSON ({exc.msg})")
+            continue
+        except (ValueError, RecursionError) as exc:  # an integer over Python's digit limit; nesting too deep
+            problems.append(f"{name} row {row_no}: file_attributes cannot be read ({type(exc).__name__})")
             continue
         if not isinstance(attrs, dict):
             problems.append(f"{name} row {row_no}: file_attributes must be a JSON object")
@@ -127,7 +143,8 @@ def question_key(text: str, taken: set[str]) -> tuple[str, str]:
     """(key, kind) for an attribute: the paper's three by their text, anything else a free-text question."""
     if text in PAPER_QUESTIONS:
         return PAPER_QUESTIONS[text]
-    base = "".join(c if c.isalnum() else "_" for c in text.lower()).strip("_")[:40] or "question"
+    # ASCII only: the key is a slug (a letter like "é" is alphanumeric to Python but not to the slug check).
+    base = "".join(c if c.isascii() and c.isalnum() else "_" for c in text.lower()).strip("_")[:40] or "question"
     key, k = base, 2
     while key in taken:
         key, k = f"{base}_{k}", k + 1

@@ -97,6 +97,24 @@ def _cleaned(
     return answers
 
 
+def _check_storable(title, files, mapping, questions, answers, problems: list[str]) -> None:
+    """What the database cannot store becomes a problem, not a DataError: a NUL character (PostgreSQL text and
+    JSON refuse it) in a title, file name, filename, reader or question, an empty question text, and a
+    filename over the case's 300 characters."""
+    names = {"title": [title], "file name": [n for n, _ in files] + [mapping[0]], "question": list(questions)}
+    names["reader"] = sorted({r for r, _ in answers})
+    names["filename"] = sorted({f for _, f in answers})
+    for what, values in names.items():
+        for value in values:
+            if "\x00" in value:
+                problems.append(f"{what} {value!r} contains a NUL character; remove it")
+    if "" in questions:
+        problems.append("a question has an empty text (an empty key in file_attributes); name it")
+    long = [f for f in names["filename"] if len(f) > Case._meta.get_field("source_image_id").max_length]
+    if long:
+        problems.append(f"{len(long)} filename(s) longer than 300 characters: {', '.join(f[:40] + '…' for f in long)}")
+
+
 def study_import_via(
     *, files: list[tuple[str, str]], mapping: tuple[str, str], title: str = "", user=None
 ) -> ImportResult:
@@ -108,6 +126,7 @@ def study_import_via(
         problems.append("no VIA CSV files given")
     questions = _questions(parsed)
     answers = _cleaned(parsed, pie_map, questions, problems)
+    _check_storable(title, files, mapping, questions, answers, problems)
     if problems:
         raise ViaImportError(problems)
     return _write(title or f"Imported survey ({len(files)} files)", files, mapping, questions, answers, pie_map, user)

@@ -17,13 +17,18 @@ this package skips NaN). A class with **no negatives** gets NaN AUROC (undefined
 Speed: each (prediction set, class) column is sorted exactly once. For non-negative scores (all
 sigmoid outputs) the float bits shifted left by one, OR the label, give an integer key whose order
 is the score order (the freed bit is the sign bit), so one ``np.sort`` of plain integers replaces
-``argsort`` + gather. Ties are then grouped by comparing neighbouring keys without the label bit,
-and every quantity is an integer count until the final division, so the results equal
-scikit-learn's to float rounding (< 1e-12).
+``argsort`` + gather; float32 scores stay float32 (uint32 keys, built in place). After the sort
+only the positives (a few percent of the images in a long-tailed set) are visited: their
+positions give AUROC and AP, a positive that ties with the element before it marks a tie group
+(found by one search in its row), and F1 is a count of keys above the threshold's key. Every
+quantity is an integer count until the final division, so the results equal scikit-learn's to
+float rounding (< 1e-12).
 """
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,6 +39,7 @@ Progress = Callable[[int, int, str], None]
 
 # Elements (columns x images) per chunk: bounds peak memory at a few hundred MB.
 _CHUNK_ELEMENTS = 1 << 20
+_LITTLE = sys.byteorder == "little"
 
 
 class MetricsInputError(ValueError):
@@ -92,15 +98,15 @@ def class_metrics(
     per_chunk = max(1, _CHUNK_ELEMENTS // max(1, n * c))
     for start in range(0, n_sets, per_chunk):
         stop = min(n_sets, start + per_chunk)
-        # [k, C, N] contiguous copy: each (set, class) column becomes one row to sort.
-        chunk = np.ascontiguousarray(flat[start:stop].transpose(0, 2, 1))
+        # [k, C, N]: each (set, class) column becomes one row to sort. Always a copy of our own
+        # (the sort keys are built in it), whatever the caller's memory layout.
+        chunk = np.array(flat[start:stop].transpose(0, 2, 1), order="C")
         if np.isnan(chunk).any():
             k, j, i = map(int, np.argwhere(np.isnan(chunk))[0])
             idx = [int(v) for v in np.unravel_index(start + k, lead)] if lead else []
             raise MetricsInputError(f"probs{idx + [i, j]} is NaN")
-        a, b = _rank_metrics(chunk, y_t)
-        auc[start:stop], ap[start:stop] = a, b
-        f1[start:stop] = _f1(chunk, y_t, threshold)
+        a, b, f = _chunk_metrics(chunk, y_t, n_pos, threshold)
+        auc[start:stop], ap[start:stop], f1[start:stop] = a, b, f
         if progress is not None:
             progress(stop, n_sets, "class metrics")
     auc[:, n_pos == 0] = np.nan
@@ -111,6 +117,26 @@ def class_metrics(
     return ClassMetrics(auc.reshape(shape), ap.reshape(shape), f1.reshape(shape))
 
 
+def _chunk_metrics(
+    chunk: np.ndarray, y_t: np.ndarray, n_pos: np.ndarray, threshold: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """AUROC, AP and F1, each [k, C], of a [k, C, N] block of scores (overwritten: our own copy)."""
+    k, c, _ = chunk.shape
+    nonneg = not (chunk < 0).any()
+    # F1 is read off the sorted keys when the threshold maps to a key: non-negative scores and a
+    # plain Python number, which numpy compares in the scores' dtype (a numpy float64 would be
+    # compared in float64: then, and for negative scores, F1 is counted from the scores first).
+    by_key = nonneg and type(threshold) in (float, int) and math.isfinite(threshold) and threshold >= 0
+    f1 = None if by_key else _f1(chunk, y_t, threshold)
+    keys = _sorted_keys(chunk, y_t, nonneg)
+    thr_key = None
+    if by_key:
+        one = keys.dtype.type(1)
+        thr_key = (np.asarray(threshold, dtype=chunk.dtype).view(keys.dtype) << one) | one
+    auc, ap, f1_keys = _rank_metrics(keys, np.tile(n_pos, k), thr_key)
+    return auc.reshape(k, c), ap.reshape(k, c), f1_keys.reshape(k, c) if by_key else f1
+
+
 def _f1(chunk: np.ndarray, y_t: np.ndarray, threshold: float) -> np.ndarray:
     pred = chunk > threshold  # [k, C, N]
     tp = np.count_nonzero(pred & y_t.astype(bool)[None], axis=2)
@@ -119,85 +145,103 @@ def _f1(chunk: np.ndarray, y_t: np.ndarray, threshold: float) -> np.ndarray:
         return np.where(denom > 0, 2.0 * tp / denom, 0.0)
 
 
-def _sorted_rows(chunk: np.ndarray, y_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sort every (set, class) row of a [k, C, N] block ascending by score.
+def _sorted_keys(chunk: np.ndarray, y_t: np.ndarray, nonneg: bool) -> np.ndarray:
+    """Sorted integer keys [k*C, N] of a [k, C, N] block: ``key >> 1`` orders and ties exactly as
+    the scores, ``key & 1`` is the label, so negatives come first within a tie group.
 
-    Returns (tie_key, is_pos), both [k*C, N]: ``tie_key`` compares equal exactly where scores tie,
-    and within a tie group negatives come before positives (the label is the last sort key).
-    """
+    Non-negative scores: the float bits are order-preserving and the sign bit is free, so the keys
+    are the bits shifted left by one, OR the label, built in place in ``chunk`` (float32 -> uint32,
+    which numpy sorts with SIMD; float64 -> uint64)."""
     k, c, n = chunk.shape
-    if chunk.dtype == np.float32 and (chunk >= 0).all():
-        # Non-negative float32: the bits are order-preserving and the sign bit is free.
-        keys = (chunk.view(np.uint32) << np.uint32(1)) | y_t.astype(np.uint32)[None]
+    if nonneg:
+        keys = chunk.view(np.uint32 if chunk.dtype == np.float32 else np.uint64)
+        keys <<= keys.dtype.type(1)  # -0.0 loses its sign bit here: it ties with +0.0
+        np.bitwise_or(keys, y_t, out=keys)
     elif chunk.dtype == np.float32:
         # Negative scores: order-preserving unsigned image of the float bits, widened.
         bits = (chunk + np.float32(0.0)).view(np.uint32)  # -0.0 -> +0.0: the zeros must tie
         sortable = np.where(bits >> np.uint32(31), ~bits, bits | np.uint32(1 << 31))
         keys = (sortable.astype(np.uint64) << np.uint64(1)) | y_t.astype(np.uint64)[None]
-    elif (chunk >= 0).all():
-        keys = (chunk.view(np.uint64) << np.uint64(1)) | y_t.astype(np.uint64)[None]
-    else:  # float64 with negative scores: no spare bit, sort by (score, label) explicitly
+    else:  # float64 with negative scores: no spare bit; sort by (score, label), key = dense rank
         score = chunk.reshape(k * c, n) + 0.0
         y_rows = np.broadcast_to(y_t[None], (k, c, n)).reshape(k * c, n)
         order = np.lexsort((y_rows, score), axis=-1)
-        return np.take_along_axis(score, order, 1), np.take_along_axis(y_rows, order, 1)
+        s = np.take_along_axis(score, order, 1)
+        new = np.ones(s.shape, dtype=np.uint64)
+        new[:, 1:] = s[:, 1:] != s[:, :-1]
+        return (np.cumsum(new, axis=1, dtype=np.uint64) << np.uint64(1)) | np.take_along_axis(y_rows, order, 1)
     keys = keys.reshape(k * c, n)
     keys.sort(axis=1)
-    return keys >> 1, keys & 1
+    return keys
 
 
-def _rank_metrics(chunk: np.ndarray, y_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """AUROC and AP for a [k, C, N] block of scores against labels [C, N].
+def _rank_metrics(keys: np.ndarray, npos: np.ndarray, thr_key=None):
+    """AUROC, AP (and F1 when ``thr_key`` is given) per row of sorted keys (see _sorted_keys).
 
-    Ascending order, positives only: the j-th positive (1-based) at position q has q - j + 1
-    negatives below it and, at its threshold, precision (P - j + 1) / (N - q). That is exact when
-    it ties with nothing; tie groups are then corrected: negatives sort first inside a group, so a
-    positive over-counts the group's negatives by one half each (AUROC), and every positive of the
-    group must use the group's threshold (AP).
+    Ascending order, positives only: the j-th positive (0-based) of a row at position q has
+    q - j negatives below it and, at its threshold, precision (P - j) / (N - q). That is exact
+    when it ties with nothing. Tie groups are found from the positives alone (a positive ties
+    with the element before it) and corrected: the g negatives tied with a run of m positives
+    were counted whole by each, and count one half (AUROC), and every positive of the run uses
+    the group's threshold (AP).
     """
-    k, c, n = chunk.shape
-    rows = k * c
-    tie_key, is_pos = _sorted_rows(chunk, y_t)
-    npos = np.tile(y_t.sum(axis=1, dtype=np.int64), k)  # [rows]
-    fl = np.flatnonzero(is_pos)
-    row = np.repeat(np.arange(rows), npos)
-    start = np.zeros(rows, dtype=np.int64)
-    np.cumsum(npos[:-1], out=start[1:])
-    j = np.arange(fl.size) - start[row] + 1
-    q = fl - row * n
-    auc_num = np.bincount(row, weights=q - j + 1, minlength=rows)
-    ap_terms = (npos[row] - j + 1) / (n - q)
-    ap_sum = np.bincount(row, weights=ap_terms, minlength=rows)
-
-    eq = np.zeros((rows, n), dtype=bool)  # eq[r, i]: element i ties with element i + 1
-    np.equal(tie_key[:, 1:], tie_key[:, :-1], out=eq[:, :-1])
-    if eq.any():
-        tied = eq.copy()
-        tied[:, 1:] |= eq[:, :-1]
-        t = np.flatnonzero(tied)
-        new = np.ones(t.size, dtype=bool)
-        new[1:] = ~eq.ravel()[t[:-1]]
-        gid = np.cumsum(new) - 1
-        g_start = t[new]
-        g_row = g_start // n
-        t_pos = is_pos.ravel()[t].astype(bool)
-        pos_g = np.bincount(gid, weights=t_pos)
-        neg_g = np.bincount(gid) - pos_g
-        auc_num -= np.bincount(g_row, weights=0.5 * pos_g * neg_g, minlength=rows)
-        if t_pos.any():
-            idx = np.searchsorted(fl, t[t_pos])  # tied positives' index among all positives
-            gid_pos = gid[t_pos]
-            first = np.ones(idx.size, dtype=bool)
-            first[1:] = gid_pos[1:] != gid_pos[:-1]
-            g = gid_pos[first]  # groups holding a positive, and their first (lowest) positive
-            naive = np.bincount(gid_pos, weights=ap_terms[idx])[g]
-            tp_at_group = npos[g_row[g]] - j[idx[first]] + 1
-            exact = pos_g[g] * tp_at_group / (n - (g_start[g] - g_row[g] * n))
-            ap_sum += np.bincount(g_row[g], weights=exact - naive, minlength=rows)
+    rows, n = keys.shape
+    flat = keys.reshape(-1)
+    one = keys.dtype.type(1)
+    lsb = (
+        keys.view(np.uint8)[:, :: keys.itemsize]
+        if _LITTLE
+        else keys.view(np.uint8)[:, keys.itemsize - 1 :: keys.itemsize]
+    )
+    fl = np.flatnonzero(np.bitwise_and(lsb, 1).view(bool))  # positives, row by row, ascending
+    n_all = fl.size
+    seg = np.zeros(rows + 1, dtype=np.int64)
+    np.cumsum(npos, out=seg[1:])
+    row_of = np.repeat(np.arange(rows), npos)
+    q = fl - row_of * n
+    csq = np.zeros(n_all + 1, dtype=np.int64)
+    np.cumsum(q, out=csq[1:])
+    auc2 = 2 * (csq[seg[1:]] - csq[seg[:-1]] - npos * (npos - 1) // 2)  # doubled, exact integers
+    tp = np.repeat(seg[1:], npos) - np.arange(n_all)  # positives at or above each positive
+    ap_terms = tp / (n - q)
+    pk = flat[fl]
+    prev = flat[fl - 1]  # q == 0 wraps to another row: masked below
+    has_prev = q > 0
+    cont = (prev == pk) & has_prev  # the positive before it has the same score
+    neg_tie = (prev == pk - one) & has_prev  # a negative before it has the same score
+    if cont.any() or neg_tie.any():
+        starts = np.flatnonzero(~cont)  # runs of tied positives (negatives of a group come first)
+        lens = np.diff(starts, append=n_all)
+        need = (lens > 1) | neg_tie[starts]
+        rs, rl = starts[need], lens[need]
+        ng = np.zeros(rs.size, dtype=np.int64)
+        nt = np.flatnonzero(neg_tie[rs])
+        if nt.size:
+            first = rs[nt]
+            r = row_of[first]
+            lower = np.empty(first.size, dtype=np.int64)  # the group's start: a search in its row
+            cut = np.flatnonzero(r[1:] != r[:-1]) + 1
+            for a, b in zip(np.r_[0, cut], np.r_[cut, first.size], strict=True):
+                lower[a:b] = keys[r[a]].searchsorted(pk[first[a:b]] - one, "left")
+            ng[nt] = q[first] - lower
+        auc2 -= np.bincount(row_of[rs], weights=ng * rl, minlength=rows).astype(np.int64)
+        exact = tp[rs] / (n - (q[rs] - ng))
+        offsets = np.zeros(rs.size, dtype=np.int64)
+        np.cumsum(rl[:-1], out=offsets[1:])
+        members = np.repeat(rs - offsets, rl) + np.arange(int(rl.sum()))
+        ap_terms[members] = np.repeat(exact, rl)
+    ap_sum = np.bincount(row_of, weights=ap_terms, minlength=rows)
+    f1 = None
+    if thr_key is not None:
+        pred = np.count_nonzero(keys > thr_key, axis=1)
+        tp1 = np.bincount(row_of, weights=pk > thr_key, minlength=rows)
+        denom = pred + npos
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f1 = np.where(denom > 0, 2.0 * tp1 / denom, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        auc = auc_num / (npos * (n - npos))
+        auc = auc2 / (2 * npos * (n - npos))
         ap = ap_sum / npos
-    return auc.reshape(k, c), ap.reshape(k, c)
+    return auc, ap, f1
 
 
 def metrics_table(

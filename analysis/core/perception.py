@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from pruning.engine.csvsafe import frame_csv_text
+
 from . import perception_agreement as agreement
 from . import perception_models as models
 from .figures import FORMATS, save_figure
@@ -41,8 +43,8 @@ DEFINITIONS = {
     "continuity correction), Kruskal-Wallis as in the paper's survey script; answers treated as independent.",
     "effect_sizes": "percentile CIs from a two-way cluster bootstrap (readers, and cases within PIE group, "
     "resampled with replacement; never single answers).",
-    "mixed_linear": "MixedLM, REML, crossed random intercepts for reader and case; var_reader_ci is an "
-    "approximate chi-square interval with (readers - 1) degrees of freedom.",
+    "mixed_linear": "linear mixed model, REML (lme4's profiled criterion), crossed random intercepts for "
+    "reader and case; var_reader_ci is an approximate chi-square interval with (readers - 1) degrees of freedom.",
     "ordinal": "OrderedModel (logit) with reader fixed effects; OR > 1 = PIEs rated higher. p and "
     "ci_*_cluster: Wald, cluster-robust by case. ci_low/ci_high: two-way cluster bootstrap, warm-started refits.",
     "logistic": "BinomialBayesMixedGLM (variational Bayes, crossed intercepts), or GEE clustered by reader "
@@ -54,7 +56,7 @@ DEFINITIONS = {
     "(Likert); Fleiss' kappa on the anchor cases read by the most readers; bias = mean offset from the "
     "case mean of all its readers. Intra-reader: hidden repeats, quadratic-weighted kappa for Likert.",
     "dose_response": "Spearman rho of case mean rating vs the case's PIE correlation (Fisher z CI, "
-    "Bonett-Wright SE); slope of the correlation in the crossed MixedLM.",
+    "Bonett-Wright SE); slope of the correlation in the crossed linear mixed model.",
 }
 
 
@@ -72,7 +74,7 @@ class PerceptionResult:
     def write(self, out_dir: str | os.PathLike, formats: Sequence[str] = FORMATS) -> list[Path]:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        paths = [_atomic_text(out / f"{n}.csv", t.to_csv(index=False)) for n, t in self.tables.items()]
+        paths = [_atomic_text(out / f"{n}.csv", frame_csv_text(t)) for n, t in self.tables.items()]
         for name, fig in self.figures.items():
             paths.extend(save_figure(fig, out / name, formats))
         # summary.json last: its presence says the folder is complete.

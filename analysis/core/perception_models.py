@@ -1,9 +1,9 @@
 """Reader- and case-aware models of the PIE effect, and the dose-response on the PIE correlation.
 
 - ``mixed_linear``: y = b0 + b1 PIE + u_reader + v_case + e, with crossed random intercepts, fitted by
-  REML with statsmodels ``MixedLM`` (one group holding everything, readers and cases as variance
-  components). When no case was read twice, case and residual variance cannot be told apart; the
-  model then has reader intercepts only and says so.
+  REML (``mixed_reml``: lme4's profiled criterion; it agrees with statsmodels ``MixedLM`` with readers
+  and cases as variance components of one group, and is far faster). When no case was read twice, case
+  and residual variance cannot be told apart; the model then has reader intercepts only and says so.
 - ``mixed_logistic`` (yes/no): logit P(yes) = b0 + b1 PIE + u_reader + v_case, statsmodels
   ``BinomialBayesMixedGLM`` (variational Bayes; CI = posterior mean +/- 1.96 posterior SD, p from the
   same normal approximation). Where it fails or gives non-finite numbers, a GEE logistic model clustered
@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .mixed_reml import fit_crossed_intercepts
 from .perception_data import PerceptionInput, QuestionSpec, not_estimable
 
 Z = stats.norm.ppf(0.975)
@@ -48,58 +49,48 @@ def _caught(caught) -> str:
 
 
 def _crossed_mixedlm(rows: pd.DataFrame, term: str):
-    from statsmodels.regression.mixed_linear_model import MixedLM
-
-    data = pd.DataFrame(
-        {
-            "y": rows["y"].to_numpy(float),
-            "x": rows[term].to_numpy(float),
-            "reader": rows["reader"],
-            "case": rows["case"],
-        }
-    )
-    data["one"] = 1
     crossed = rows.groupby("case")["reader"].nunique().max() > 1
-    vc = {"reader": "0 + C(reader)", "case": "0 + C(case)"} if crossed else {"reader": "0 + C(reader)"}
-    model = MixedLM.from_formula("y ~ x", groups="one", vc_formula=vc, data=data, use_sparse=True)
+    factors = {"reader": rows["reader"].to_numpy()}
+    if crossed:
+        factors["case"] = rows["case"].to_numpy()
+    X = np.column_stack([np.ones(len(rows)), rows[term].to_numpy(float)])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        # L-BFGS alone is several times faster here than statsmodels' default chain (BFGS first).
-        fit = model.fit(reml=True, method=["lbfgs"])
-        if not fit.converged:
-            fit = model.fit(reml=True)
-    names = list(model.exog_vc.names)
-    components = dict(zip(names, np.asarray(fit.vcomp, float), strict=True))
-    return fit, components, crossed, _caught(caught)
+        fit = fit_crossed_intercepts(rows["y"].to_numpy(float), X, factors)
+    return fit, crossed, _caught(caught)
 
 
 def mixed_linear(inp: PerceptionInput, q: QuestionSpec, term: str = "is_pie") -> dict:
     rows = inp.of(q.key)
     if term == "correlation":
         rows = rows[rows["correlation"].notna()]
-    out = {"question": q.key, "model": "MixedLM (REML), crossed reader and case intercepts", "parameter": term}
+    out = {
+        "question": q.key,
+        "model": "linear mixed model (REML), crossed reader and case intercepts",
+        "parameter": term,
+    }
     out.update(_counts(rows))
     reason = _reason(rows, covariate=term)
     if not reason and term == "correlation" and rows["correlation"].nunique() < 2:
         reason = "no variation in the cases' PIE correlation"
     if reason:
         return {**out, "note": not_estimable(reason)}
-    fit, comps, crossed, caught = _crossed_mixedlm(rows, term)
-    b, se = float(fit.fe_params["x"]), float(fit.bse_fe["x"])
+    fit, crossed, caught = _crossed_mixedlm(rows, term)
+    b, se = float(fit.beta[1]), float(fit.se[1])
     out.update(
         estimate=b,
         ci_low=b - Z * se,
         ci_high=b + Z * se,
-        p=float(fit.pvalues["x"]),
-        var_reader=comps.get("reader", np.nan),
-        var_case=comps.get("case", np.nan),
-        var_residual=float(fit.scale),
+        p=float(fit.p[1]),
+        var_reader=fit.variances.get("reader", np.nan),
+        var_case=fit.variances.get("case", np.nan),
+        var_residual=fit.scale,
         converged=bool(fit.converged),
-        warnings=caught + ("" if fit.converged else "; MixedLM did not converge"),
+        warnings=caught + ("" if fit.converged else "; the REML optimiser did not converge"),
         note="" if crossed else "case variance not estimable: every case was read once (confounded with residual)",
     )
     if not crossed:
-        out["model"] = "MixedLM (REML), reader intercepts"
+        out["model"] = "linear mixed model (REML), reader intercepts"
     return out
 
 

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from pruning.engine.csvsafe import safe_frame  # pure (no Django), shared with the PIE table
+from pruning.engine.csvsafe import frame_csv_text  # pure (no Django), shared with the reader-study exports' rules
 
 from . import forgettability as fg
 from .figure_data import build_figure, write_figure_data
@@ -106,7 +106,7 @@ class Report:
         out.mkdir(parents=True, exist_ok=True)
         paths = []
         for name, table in self.tables().items():
-            paths.append(_atomic_text(out / f"{name}.csv", safe_frame(table).to_csv(index=False)))
+            paths.append(_atomic_text(out / f"{name}.csv", frame_csv_text(table)))
         text = json.dumps(_clean_tree(self.summary), indent=2, allow_nan=False, default=str)
         paths.append(_atomic_text(out / "summary.json", text + "\n"))
         for name, fig in self.figures.items():

@@ -143,8 +143,8 @@ def _read_values(path: Path) -> tuple[list[str], pd.Index, np.ndarray]:
     """(class columns, index, float32 values) of one file; runs in a reader thread."""
     df = _read_frame(path)
     cols = [c for c in df.columns if c != "label"]
-    try:
-        values = df[cols].to_numpy(dtype=np.float32)
+    try:  # drop, not df[cols]: a quarter of the time, and this runs under the GIL
+        values = (df.drop(columns="label") if len(cols) < len(df.columns) else df).to_numpy(dtype=np.float32)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: class columns are not all numeric ({exc})") from exc
     return cols, df.index, values

@@ -114,6 +114,31 @@ def test_progress_goes_to_stderr_and_a_summary_to_stdout(paper_run):
     assert "Wrote" in paper_run["stdout"] and "dense mAP" in paper_run["stdout"]
 
 
+def test_two_datasets_in_one_run_give_each_its_own_report_under_out(paper_run, layout, tmp_path):
+    # A second dataset: the same files under another name, in its own folders.
+    other = "other-cxr-lt"
+    for kind in ("preds", "labels"):
+        (tmp_path / "other" / kind).mkdir(parents=True)
+        for path in layout[kind].iterdir():
+            (tmp_path / "other" / kind / path.name.replace(DATASET, other)).write_bytes(path.read_bytes())
+    out = tmp_path / "both"
+    run(
+        *("--prunecxr-preds", str(layout["preds"]), str(tmp_path / "other" / "preds")),
+        *("--labels", str(layout["labels"]), str(tmp_path / "other" / "labels")),
+        *("--dataset", DATASET, other, "--out", str(out)),
+    )
+    single = pd.read_csv(paper_run["out"] / "class_metrics.csv")
+    for name in (DATASET, other):
+        assert json.loads((out / name / "summary.json").read_text())["experiment"] == name
+        pd.testing.assert_frame_equal(pd.read_csv(out / name / "class_metrics.csv"), single)
+    with pytest.raises(CommandError, match=r"--labels: give one folder, or one per --dataset \(3 for 2 datasets\)"):
+        run(
+            *("--prunecxr-preds", str(layout["preds"]), "--labels", "a", "b", "c", "--dataset", DATASET, other),
+            "--out",
+            str(out),
+        )
+
+
 def test_a_missing_sparsity_file_is_named(layout, tmp_path):
     (layout["preds"] / f"{DATASET}_resnet50_seed-1_prune-0.5.pkl").unlink()
     with pytest.raises(CommandError, match=r"seed 1 has no file for sparsity 0\.5.*seed-1_prune-0\.5\.pkl"):

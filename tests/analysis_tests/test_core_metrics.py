@@ -69,6 +69,38 @@ def test_metrics_match_sklearn_on_negative_scores_and_signed_zeros(labels, dtype
     assert_matches_sklearn(probs.astype(dtype), labels)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 20])
+def test_metrics_match_sklearn_when_tie_groups_meet_at_row_boundaries(dtype, chunk, monkeypatch):
+    # Three score values: a class's highest group and the next class's lowest hold the same
+    # score, so a tie search that crossed rows would merge them; runs of tied positives, tied
+    # negatives before them, a positive first in its row, and chunks cutting sets in any place.
+    monkeypatch.setattr(metrics, "_CHUNK_ELEMENTS", chunk)
+    rng = np.random.default_rng(4)
+    y = (rng.random((9, 6)) < [0.5, 0.3, 0.7, 0.2, 0.9, 0.4]).astype(np.uint8)
+    y[0] = 1  # every class has a positive and a negative
+    y[1] = 0
+    probs = rng.choice([0.0, 0.5, 1.0], size=(3, 4, *y.shape))
+    probs[0, 0] = 0.5  # all tied
+    probs[0, 1, :, 0] = 0.0  # a positive first in its row
+    assert_matches_sklearn(probs.astype(dtype), y)
+
+
+@pytest.mark.parametrize("threshold", [0.3, 0.25, 1, np.float64(0.3), np.float32(0.3), -0.5, float("inf")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_f1_counts_a_score_positive_exactly_when_numpy_says_it_exceeds_the_threshold(threshold, dtype):
+    # 0.3 is not a float32: a Python float is compared in the scores' dtype, a numpy float64 in float64.
+    rng = np.random.default_rng(5)
+    y = (rng.random((200, 3)) < 0.4).astype(np.uint8)
+    probs = rng.choice(np.array([0.0, 0.25, 0.3, 0.5, 1.0, 2.0], dtype=dtype), size=(2, *y.shape))
+    probs[1, :, 1] = np.nextafter(dtype(0.3), dtype(1))
+    got = class_metrics(probs, y, threshold=threshold).f1
+    pred = probs > threshold
+    tp = (pred & y.astype(bool)).sum(axis=1)
+    want = 2 * tp / (pred.sum(axis=1) + y.sum(axis=0))
+    assert np.array_equal(got, want)
+
+
 def test_hand_example_gives_known_auroc_ap_and_f1():
     y = np.array([[0], [0], [1], [1]])
     p = np.array([[0.1], [0.4], [0.35], [0.8]])

@@ -192,3 +192,40 @@ def test_a_class_without_positive_test_images_is_not_estimable_not_never_droppin
     ax = report.figures["fig3_frequency"].axes[0]
     points = sum(int(np.isfinite(np.asarray(c.get_offsets(), float)).all(axis=1).sum()) for c in ax.collections)
     assert points == int(report.class_summary["estimable"].sum())  # Hernia drawn neither filled nor hollow
+
+
+def test_report_and_statistics_csvs_end_lines_with_crlf_and_neutralise_formulas(tmp_path):
+    """Written as the reader-study exports are (pruning.engine.csvsafe): RFC 4180 line ends, so a CR inside a
+    text cell is quoted, and text a spreadsheet would run as a formula gets a leading quote; numbers stay."""
+    from analysis.core.perception import PerceptionResult
+
+    probs, y, train, ids, pie_table, _ = synthetic(n=60)
+    pie_table["image_id"] = ["=HYPERLINK(1)", "@SUM(A1)", *ids[2:]]
+    names = ["No Finding", "+Effusion", "Mass", "Nodule", "Hernia"]
+    report = compute_report(
+        probs,
+        y,
+        train,
+        SPARSITIES,
+        names,
+        pie_table=pie_table,
+        image_ids=list(pie_table["image_id"]),
+        n_boot=0,
+        n_perm=0,
+    )
+    report.write(tmp_path / "report", formats=("png",))
+    table = pd.DataFrame({"reader": ["=cmd|' /C calc'!A0", "\tR2", "R3\rX"], "mean": [-1.5, 2.0, 0.25]})
+    PerceptionResult("fast", {"descriptive": table}, {"sentences": []}).write(tmp_path / "stats", formats=())
+
+    csvs = sorted((tmp_path / "report").glob("*.csv")) + [tmp_path / "stats" / "descriptive.csv"]
+    assert {p.name for p in csvs} >= {"class_metrics.csv", "class_summary.csv", "pies.csv", "descriptive.csv"}
+    for path in csvs:
+        raw = path.read_bytes()
+        assert raw.endswith(b"\r\n") and raw.count(b"\n") == raw.count(b"\r\n"), path.name
+    summary = (tmp_path / "report" / "class_summary.csv").read_text()
+    assert "'+Effusion" in summary and "\r\n+Effusion" not in summary
+    pies = (tmp_path / "report" / "pies.csv").read_text()
+    assert "'=HYPERLINK(1)" in pies and "'@SUM(A1)" in pies
+    stats = (tmp_path / "stats" / "descriptive.csv").read_bytes()
+    assert b"'=cmd" in stats and b"'\tR2" in stats and b'"R3\rX"' in stats and b"-1.5" in stats
+    assert b"'-1.5" not in stats

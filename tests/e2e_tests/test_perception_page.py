@@ -1,5 +1,6 @@
-"""A researcher opens a study's statistics page in the browser: it renders, its figures load, and a
-downloaded table parses. The statistics job runs in-process (or in a worker that claimed it first)."""
+"""A researcher opens a study's statistics page in the browser, presses "Compute statistics" (a POST: the
+GET only reads): it renders, its figures load, and a downloaded table parses. The statistics job runs
+in-process (or in a worker that claimed it first)."""
 
 import pandas as pd
 import pytest
@@ -33,6 +34,9 @@ def test_statistics_page_renders_its_figures_load_and_a_csv_download_parses(
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     expect(page.get_by_test_id("not-ready")).to_be_visible()
+    assert not PerceptionStats.objects.filter(study=study).exists(), "opening the page (a GET) starts nothing"
+    page.get_by_test_id("recompute").click()  # a POST with the CSRF token, then back to the page
+    expect(page.get_by_test_id("recompute")).to_have_count(0)
     # Run the job here; when a worker of the test session (another browser test's) has claimed it first,
     # wait for that worker instead: either way the same runner computes it.
     job_id = PerceptionStats.objects.get(study=study).job_id

@@ -71,6 +71,20 @@ def test_no_app_loads_code_by_a_module_name_string():
     assert not found, found
 
 
+def test_no_app_looks_up_a_model_by_its_app_label_outside_migrations():
+    """apps.get_model("pruning", ...) is an import the walk above cannot see, and a "when the app is missing"
+    fallback that can never run (every app is installed with the ones below it). Migrations must use it."""
+    found = []
+    for app in APPS:
+        for path in app_modules(app):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Attribute) and node.attr == "get_model":
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not found, found
+
+
 def test_the_walk_sees_imports_inside_functions_and_relative_ones():
     source = "import os\ndef f():\n    from analysis.services import x\n    import pruning.models\nfrom . import y\n"
     assert imported_apps(source, "jobs") == {("analysis", 3), ("pruning", 4), ("jobs", 5)}

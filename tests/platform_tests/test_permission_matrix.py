@@ -67,7 +67,9 @@ def world(settings, tmp_path, django_user_model):
     )
     services.study_open(study=study)
     job = Job.objects.create(kind="selfcheck", params={})
-    return {"users": users, "study": study, "job": job}
+    # A job of the study (its statistics): only those granted the study see it (hole 8 on /jobs/).
+    study_job = Job.objects.create(kind="perception", params={"study_id": study.pk, "state": "x"})
+    return {"users": users, "study": study, "job": job, "study_job": study_job}
 
 
 def matrix(world) -> list[tuple]:
@@ -88,6 +90,7 @@ def matrix(world) -> list[tuple]:
         ("jobs:job_list",                    "get",  u("jobs:job_list"),                               302, 403, 403, 200, 200, 200),
         ("jobs:job_status",                  "get",  u("jobs:job_status"),                             302, 403, 403, 200, 200, 200),
         ("jobs:job_detail",                  "get",  u("jobs:job_detail", args=[job.pk]),              302, 403, 403, 200, 200, 200),
+        ("jobs:job_detail",                  "get",  u("jobs:job_detail", args=[world["study_job"].pk]), 302, 403, 403, 200, 404, 200),
         ("jobs:job_start",                   "post", u("jobs:job_start"),                              302, 403, 403, 403, 403, 302),
         ("jobs:job_cancel",                  "post", u("jobs:job_cancel", args=[job.pk]),              302, 403, 403, 403, 403, 302),
         ("jobs:job_requeue",                 "post", u("jobs:job_requeue", args=[job.pk]),             302, 403, 403, 403, 403, 302),
@@ -115,11 +118,14 @@ def matrix(world) -> list[tuple]:
         ("readerstudy:done",                 "get",  u("readerstudy:done", args=[pk]),                 302, 302, 302, 404, 404, 404),
         ("readerstudy:image",                "get",  u("readerstudy:image", args=[token]),             302, 200, 404, 200, 404, 200),
         ("readerstudy:dashboard",            "get",  u("readerstudy:dashboard", args=[pk]),            302, 403, 403, 200, 404, 200),
-        # Perception statistics: the page exists at once (it queues the job); the HTML report and files only once computed.
+        # Perception statistics: the page exists at once (a GET only reads; its POST queues the job); the HTML
+        # report and files only once computed.
         ("analysis:perception",              "get",  u("analysis:perception", args=[pk]),              302, 403, 403, 200, 404, 200),
+        ("analysis:perception",              "post", u("analysis:perception", args=[pk]),              302, 403, 403, 302, 404, 302),
         ("analysis:perception_html",         "get",  u("analysis:perception_html", args=[pk]),         302, 403, 403, 404, 404, 404),
         ("analysis:perception_file",         "get",  u("analysis:perception_file", args=[pk, "summary.json"]), 302, 403, 403, 404, 404, 404),
         ("analysis:api-perception",          "get",  u("analysis:api-perception", args=[pk]),          403, 403, 403, 200, 404, 200),
+        ("analysis:api-perception",          "post", u("analysis:api-perception", args=[pk]),          403, 403, 403, 200, 404, 200),
         ("readerstudy:set_status",           "post", u("readerstudy:set_status", args=[pk]),           302, 403, 403, 403, 403, 302),
         ("readerstudy:readers",              "post", u("readerstudy:readers", args=[pk]),              302, 403, 403, 403, 403, 302),
         ("readerstudy:clone",                "post", u("readerstudy:clone", args=[pk]),                302, 403, 403, 403, 403, 302),
@@ -199,6 +205,36 @@ def test_lists_of_studies_show_only_granted_ones(world, role, sees, client):
     client.force_login(world["users"][role])
     for url in (reverse("readerstudy:home"), reverse("overview"), reverse("readerstudy:api-studies")):
         assert ("Matrix" in client.get(url).content.decode()) is sees, url
+
+
+@pytest.mark.parametrize("role, sees", [("owner", True), ("stranger", False), ("admin", True)])
+def test_job_pages_show_a_studys_jobs_only_to_those_granted_the_study(world, role, sees, client, django_user_model):
+    """A study's build job carries its title and design; a researcher not granted the study must not see it
+    on /jobs/, on the job page or in the polled status (admins see every job)."""
+    study, users = world["study"], world["users"]
+    build = Job.objects.create(
+        kind="study_build",
+        params={"design": {"title": "Secret build"}},
+        result={"study_id": study.pk, "title": "Secret build"},
+        progress_message="study 'Secret build' built with 8 cases",  # what the build job writes at its end
+        created_by=users["admin"],
+    )
+    client.force_login(users[role])
+    assert ("Secret build" in client.get(reverse("jobs:job_list")).content.decode()) is sees
+    assert client.get(reverse("jobs:job_detail", args=[build.pk])).status_code == (200 if sees else 404)
+    ids = f"{build.pk},{world['study_job'].pk},{world['job'].pk}"
+    shown = {j["id"] for j in client.get(reverse("jobs:job_status"), {"ids": ids}).json()["jobs"]}
+    assert shown == ({build.pk, world["study_job"].pk, world["job"].pk} if sees else {world["job"].pk})
+
+
+def test_the_uploader_sees_their_failed_build_job(world, client):
+    """A failed build made no study; the researcher who started it still sees it (and nobody else but admins)."""
+    users = world["users"]
+    build = Job.objects.create(kind="study_build", params={}, created_by=users["stranger"], status="failed")
+    client.force_login(users["stranger"])
+    assert client.get(reverse("jobs:job_detail", args=[build.pk])).status_code == 200
+    client.force_login(users["owner"])
+    assert client.get(reverse("jobs:job_detail", args=[build.pk])).status_code == 404
 
 
 def test_a_collaborator_gets_the_owners_view(world, client):

@@ -235,3 +235,26 @@ def test_paper_layout_predictions_import_as_an_experiment_pies_can_be_selected_f
         title="PIEs", candidates=candidates, n_forms=1, cases_per_form=4, pie_fraction=0.5, source=origin
     )
     assert study.pk
+
+
+def test_a_synthetic_job_attempt_that_lost_its_job_registers_no_dataset(synthetic_root):
+    """The make_synthetic runner's dataset row is written under the attempt's fence, like every other runner's
+    rows: an attempt superseded by a retry (here with the set already rendered, so no progress call would stop
+    it first) raises Superseded and registers nothing; the current attempt registers the dataset."""
+    from jobs import services
+    from jobs.attempts import AttemptProgress
+    from jobs.errors import Superseded
+    from pruning.models import Dataset
+    from pruning.runners import run_make_synthetic
+
+    params = {"name": "fenced", "n": 200, "size": SIZE, "seed": 0, "out_dir": str(synthetic_root)}
+    job = Job.objects.create(kind="make_synthetic", params=params)
+    old = services.job_claim(job_id=job.pk)
+    services.job_cancel(job_id=job.pk)
+    services.job_requeue(job_id=job.pk)
+    new = services.job_claim(job_id=job.pk)
+    with pytest.raises(Superseded):
+        run_make_synthetic(job, AttemptProgress(old))
+    assert not Dataset.objects.filter(name="fenced").exists()
+    result = run_make_synthetic(job, AttemptProgress(new))
+    assert result["rendered"] is False and Dataset.objects.filter(name="fenced").exists()

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from readerstudy import services
 from readerstudy.design import longest_run
-from readerstudy.models import Assignment, Case
+from readerstudy.models import Assignment, Case, CaseReading
 
 from .conftest import make_candidates
 
@@ -210,3 +210,136 @@ def test_draft_studies_are_invisible_to_their_readers(secret_study, reader_a, cl
     assert client.get(reverse("readerstudy:api-studies")).json() == {"assigned": []}
     token = Case.objects.get(pk=Assignment.objects.get(study=study, reader=reader_a).order[0]).token
     assert client.get(reverse("readerstudy:image", args=[token])).status_code == 404
+
+
+# --- Every URL of the URLconf, requested by a reader ----------------------------------------------------
+# The crawl above follows what the reader's pages link to; this sweep asks for every named URL of the project
+# (derived from the URLconf, so a page added later is covered without editing this test), with the ids of the
+# reader's own study, another study, the other reader's cases and pseudonym, and files that exist. A reader
+# may use only the reading side; everything else (dashboards, previews, statistics, reports, jobs, every
+# export) answers 403 or 404, and nothing a reader receives names a hidden value or PIE status.
+
+READER_SIDE = {
+    "home", "healthz", "no_role", "login", "api-schema", "api-docs",
+    "readerstudy:home", "readerstudy:intro", "readerstudy:read_resume", "readerstudy:read", "readerstudy:done",
+    "readerstudy:image", "readerstudy:api-studies", "readerstudy:api-study", "readerstudy:api-reader-next",
+    "readerstudy:api-reader-case", "readerstudy:api-reader-viewed", "readerstudy:api-study-answers",
+    "readerstudy:api-answer-submit", "readerstudy:api-case-flag",
+}  # fmt: skip
+SCHEMA = ("api-schema", "api-docs")  # describe the researchers' fields by name; hold no study's data
+MISSING = 987654
+
+
+def url_patterns(resolver=None, ns: str = ""):
+    """(namespaced name, parameter names) of every named URL (the Django admin's own are checked apart)."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace != "admin":
+                yield from url_patterns(entry, ns + (f"{entry.namespace}:" if entry.namespace else ""))
+        elif isinstance(entry, URLPattern) and entry.name:
+            pattern = entry.pattern
+            yield ns + entry.name, list(getattr(pattern, "converters", {}) or pattern.regex.groupindex)
+
+
+def received_of(r) -> tuple[str, object]:
+    """(headers and body as text, the parsed JSON body or None)."""
+    body = b"".join(r.streaming_content) if r.streaming else r.content
+    text = body.decode("utf-8", "replace")
+    doc = json.loads(text) if "json" in r.get("Content-Type", "") and text else None
+    return "\n".join(f"{k}: {v}" for k, v in r.items()) + "\n" + text, doc
+
+
+def test_every_url_a_reader_requests_is_refused_or_blinded(secret_study, reader_a, reader_b, settings, client):
+    import itertools
+
+    from django.urls import NoReverseMatch
+
+    from analysis.models import PerceptionStats
+    from jobs.models import Job
+
+    study, cands = secret_study
+    mine = Assignment.objects.get(study=study, reader=reader_a)
+    theirs = Assignment.objects.get(study=study, reader=reader_b)
+    their_only = Case.objects.get(pk=next(c for c in theirs.order if c not in mine.order))
+    # Hidden things that exist, so a refusal is tested against real content: computed statistics files, a job
+    # of the study, and a study of the other reader only.
+    stats_dir = settings.ARTIFACT_ROOT / "perception-secret"
+    stats_dir.mkdir()
+    for name in ("summary.json", "descriptive.csv", "fig6_perception.png"):
+        (stats_dir / name).write_text('{"is_pie": "SECRETTRUTH"}')
+    PerceptionStats.objects.create(study=study, state="s", stage="fast", out_dir=str(stats_dir), summary={"x": 1})
+    job = Job.objects.create(kind="study_build", params={"design": {"title": "SECRETSRC"}}, result={})
+    other = services.study_open(
+        study=services.study_create_from_candidates(
+            title="Other", candidates=make_candidates(study_dir(settings), n_pie=2, n_non=2, prefix="SECRETSRC"),
+            n_forms=1, cases_per_form=4, readers=[reader_b], seed=1,
+        )
+    )  # fmt: skip
+    values = {
+        "pk": [study.pk, other.pk, job.pk, MISSING],
+        "position": [1, mine.total, mine.total + 1],
+        "form": [1, 2],
+        "token": [Case.objects.get(pk=mine.order[0]).token, their_only.token],
+        "pseudonym": [mine.pseudonym, theirs.pseudonym],
+        "seed": [0],
+        "name": ["summary.json", "descriptive.csv", "fig6_perception.png", "class_summary.csv", "history.csv"],
+    }
+    post_bodies = {
+        "readerstudy:api-answer-submit": {"case": their_only.token, "assignment": theirs.pk, "answers": {"quality": 3}},
+        "readerstudy:api-case-flag": {"case": their_only.token, "flagged": True, "comment": "x"},
+        "readerstudy:set_status": {"action": "close"},
+        "readerstudy:readers": {"remove": [reader_b.pk]},
+        "jobs:job_start": {"kind": "selfcheck"},
+    }
+    client.force_login(reader_a)
+    received: list[tuple[str, str, tuple[str, object]]] = []  # (name, url, (everything received, JSON))
+    statuses: dict[str, set[int]] = {}
+    for name, params in sorted(url_patterns()):
+        if name == "logout":
+            continue  # ends the session; it only redirects
+        unknown = [p for p in params if p not in values]
+        assert not unknown, f"{name}: give the sweep values for the URL parameter(s) {unknown}"
+        for combo in itertools.product(*(values[p] for p in params)):
+            try:
+                url = reverse(name, kwargs=dict(zip(params, combo, strict=True)))
+            except NoReverseMatch:
+                continue
+            r = client.get(url)
+            if r.status_code == 405:  # a POST-only view: send it what a form or the API would
+                body = post_bodies.get(name, {})
+                r = client.post(url, body, content_type="application/json") if "api" in name else client.post(url, body)
+            statuses.setdefault(name, set()).add(r.status_code)
+            received.append((name, url, received_of(r)))
+            if r.status_code in (301, 302) and r.url.startswith("/"):
+                received.append((name, r.url, received_of(client.get(r.url))))
+    # Every named URL was asked for (a new page is swept as soon as it exists).
+    assert set(statuses) == {n for n, _ in url_patterns()} - {"logout"}
+    # Everything off the reading side is refused: 403 (role) or 404 (not yours / not there), never content.
+    refused = {n: s for n, s in statuses.items() if n not in READER_SIDE and not s <= {403, 404}}
+    assert not refused, f"a reader got these answers off the reading side: {refused}"
+    exports = [n for n in statuses if "export" in n or n.endswith(("_file", "_html", "pie_table", "study-cases"))]
+    assert len(exports) >= 9 and all(statuses[n] <= {403, 404} for n in exports), exports
+    # The Django admin: a reader is sent to its login, nothing more.
+    r = client.get("/admin/")
+    assert r.status_code == 302 and "/admin/login/" in r.url
+
+    forbidden = {"SECRETDATASET", "SECRETSRC", "SECRETTRUTH", "-0.3141"}
+    for case in Case.objects.filter(study__in=[study, other]):
+        forbidden |= {case.source_image_id, repr(case.correlation), case.image}
+    forbidden.add(their_only.token)
+    for name, url, (text, doc) in received:
+        for value in forbidden:
+            assert value not in text.replace(url, ""), f"{value!r} leaks in {url}"
+        if name in SCHEMA:
+            continue
+        assert not re.search(r"\bpie\b|\bPIEs?\b|non-PIE|is_pie|hidden_truth", text, re.I), f"PIE status in {url}"
+        assert not set(json_keys(doc)) & set(HIDDEN_KEYS), f"hidden field in JSON of {url}"
+    assert not CaseReading.objects.filter(case=their_only, flagged=True).exists()
+
+
+def study_dir(settings):
+    path = settings.ARTIFACT_ROOT / "other-src"
+    path.mkdir(exist_ok=True)
+    return path

@@ -79,3 +79,21 @@ def test_researcher_gets_the_flags_csv_and_the_dashboard_counts_cases_and_flags(
 def test_readers_cannot_download_the_flags(study, reader_a_client):
     r = reader_a_client.get(reverse("readerstudy:export_flags", args=[study.pk]))
     assert r.status_code in (302, 403, 404)
+
+
+def test_flagging_a_case_before_its_viewed_event_counts_as_viewing_it(study, reader_a, reader_a_client):
+    case = first_case(reader_a)
+    assert not CaseReading.objects.filter(case=case).exists()
+    assert flag(reader_a_client, {"case": case.token, "flagged": True}).status_code == 200
+    reading = CaseReading.objects.get(case=case)
+    assert reading.first_viewed_at is not None and reading.first_viewed_at == reading.flagged_at
+    assert reading.last_event_at is not None  # the server clock runs from here
+    assignment = Assignment.objects.get(reader=reader_a)
+    assert assignment.started_at is not None
+
+    # A later "viewed" event keeps the first view the flag recorded.
+    first = reading.first_viewed_at
+    r = reader_a_client.post(reverse("readerstudy:api-reader-viewed", args=[study.pk, 1]))
+    assert r.status_code == 200
+    reading.refresh_from_db()
+    assert reading.first_viewed_at == first

@@ -1,4 +1,5 @@
-"""The statistics page of a study: job on request, cache per answer state, downloads, HTML report, API."""
+"""The statistics page of a study: a GET only reads; the Compute/Recompute POST starts the job; cache per answer
+state, downloads, HTML report, API."""
 
 import io
 import json
@@ -14,10 +15,18 @@ from readerstudy import services
 from readerstudy.models import Answer, Case
 
 
+def _recompute(client, study):
+    r = client.post(reverse("analysis:perception", args=[study.pk]))
+    assert r.status_code == 302 and r.url == reverse("analysis:perception", args=[study.pk])
+    return r
+
+
 def _computed(study, client):
     call_command("simulate_readers", "--study", str(study.pk), "--seed", "4")
     page = client.get(reverse("analysis:perception", args=[study.pk]))
     assert page.status_code == 200 and b'data-testid="not-ready"' in page.content
+    assert b'data-testid="recompute"' in page.content and b"csrfmiddlewaretoken" in page.content
+    _recompute(client, study)
     job = PerceptionStats.objects.get(study=study).job
     assert job.kind == "perception" and job.status == "queued"
     assert job_run(job_id=job.pk) == "succeeded"
@@ -31,8 +40,9 @@ def test_page_shows_completeness_sentences_tables_and_figures_in_order(study, re
     assert order == sorted(order)
     assert 'data-testid="simulated"' in html and "PIEs" in html and 'data-table="mixed_linear"' in html
     assert Job.objects.get(pk=job.pk).result["stage"] == "full"
+    assert 'data-testid="recompute"' not in html  # current numbers: nothing to recompute
     # Nothing changed: asking again starts no job.
-    researcher_client.get(reverse("analysis:perception", args=[study.pk]))
+    _recompute(researcher_client, study)
     assert Job.objects.filter(kind="perception").count() == 1
 
 
@@ -41,8 +51,12 @@ def test_changed_answers_start_a_new_job_and_the_old_numbers_stay_visible(study,
     answer = Answer.objects.filter(question__key="quality").first()
     Answer.objects.filter(pk=answer.pk).update(value=6 - answer.value, updated_at=answer.updated_at.replace(year=2030))
     html = researcher_client.get(reverse("analysis:perception", args=[study.pk])).content.decode()
-    assert 'data-testid="stale"' in html and 'id="sentences"' in html
+    assert 'data-testid="stale"' in html and 'id="sentences"' in html and 'data-testid="recompute"' in html
+    assert Job.objects.filter(kind="perception").count() == 1, "a GET starts nothing"
+    _recompute(researcher_client, study)
     assert Job.objects.filter(kind="perception").count() == 2
+    html = researcher_client.get(reverse("analysis:perception", args=[study.pk])).content.decode()
+    assert 'data-testid="stale"' in html and 'data-testid="recompute"' not in html  # computing: no second button
 
 
 def test_downloads_parse_csv_json_png_and_the_html_report_is_self_contained(study, researcher_client):
@@ -73,7 +87,7 @@ def test_api_returns_the_statistics_and_is_in_the_openapi_schema(study, research
 
 
 def test_study_without_answers_gives_not_estimable_entries_not_an_error(study, researcher_client):
-    researcher_client.get(reverse("analysis:perception", args=[study.pk]))
+    _recompute(researcher_client, study)
     job = PerceptionStats.objects.get(study=study).job
     assert job_run(job_id=job.pk) == "succeeded"
     html = researcher_client.get(reverse("analysis:perception", args=[study.pk])).content.decode()
@@ -81,12 +95,27 @@ def test_study_without_answers_gives_not_estimable_entries_not_an_error(study, r
 
 
 def test_a_real_answer_marks_the_cache_stale(study, reader_a, researcher_client):
-    researcher_client.get(reverse("analysis:perception", args=[study.pk]))
+    _recompute(researcher_client, study)
     first = PerceptionStats.objects.get(study=study).job
     job_run(job_id=first.pk)
     from readerstudy.models import Assignment
 
     case = Case.objects.get(pk=Assignment.objects.get(study=study, reader=reader_a).order[0])
     services.answers_submit(reader=reader_a, case=case, values={"quality": 2})
-    researcher_client.get(reverse("analysis:perception", args=[study.pk]))
+    _recompute(researcher_client, study)
     assert PerceptionStats.objects.get(study=study).job_id != first.pk
+
+
+def test_get_requests_of_the_page_and_the_api_never_start_a_job_or_write(study, reader_a, researcher_client):
+    """A GET only reads (issue 8): the page and the API show what is cached; the POSTs start the computation."""
+    call_command("simulate_readers", "--study", str(study.pk), "--seed", "4")
+    for _ in range(2):
+        assert researcher_client.get(reverse("analysis:perception", args=[study.pk])).status_code == 200
+        data = researcher_client.get(reverse("analysis:api-perception", args=[study.pk])).json()
+        assert data["stage"] == "" and data["job_id"] is None and data["current"] is False
+    assert not PerceptionStats.objects.exists() and not Job.objects.filter(kind="perception").exists()
+    data = researcher_client.post(reverse("analysis:api-perception", args=[study.pk])).json()
+    job = Job.objects.get(kind="perception")
+    assert data["job_id"] == job.pk and data["job_status"] == "queued"
+    researcher_client.post(reverse("analysis:api-perception", args=[study.pk]))
+    assert Job.objects.filter(kind="perception").count() == 1, "a job already on these answers is not doubled"

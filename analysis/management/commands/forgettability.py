@@ -6,7 +6,14 @@ From the paper's released layout::
     python manage.py forgettability --prunecxr-preds DIR --labels DIR --dataset nih-cxr-lt --out OUTDIR
 
 DIR holds ``{dataset}_resnet50_seed-{s}_prune-{r}.pkl`` (seeds and sparsities are read from the
-names); the labels DIR holds ``miccai2023_{dataset}_labels_{train,test}.csv``. From our own stores::
+names); the labels DIR holds ``miccai2023_{dataset}_labels_{train,test}.csv``. Both datasets in one
+run, as the paper's ``main_analysis.py`` (one process: the start-up is paid once), each report under
+OUTDIR/<dataset>; a folder given once serves every dataset, else give one per dataset::
+
+    python manage.py forgettability --prunecxr-preds NIH_DIR MIMIC_DIR --labels LABELS_DIR \
+        --dataset nih-cxr-lt mimic-cxr-lt --out OUTDIR
+
+From our own stores::
 
     python manage.py forgettability --stores s0/predictions.npz s1/predictions.npz \\
         --dataset-spec '{"kind": "synthetic", "root": "var/data/synthetic"}' --out OUTDIR
@@ -81,18 +88,37 @@ def _spec(value: str) -> dict:
     return spec
 
 
+def _per_dataset(dirs: list[str], datasets: list[str], flag: str) -> list[str]:
+    """One folder per dataset: a folder given once serves every dataset."""
+    if len(dirs) == 1:
+        return dirs * len(datasets)
+    if len(dirs) != len(datasets):
+        raise CommandError(f"{flag}: give one folder, or one per --dataset ({len(dirs)} for {len(datasets)} datasets)")
+    return dirs
+
+
 def _fmt(v) -> str:
     return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.3f}"
 
 
 class Command(BaseCommand):
+    requires_system_checks: list[str] = []
     help = "Forgettability and PIE report (Figs 1-5, tables, summary.json) from prediction files."
 
     def add_arguments(self, parser):
         src = parser.add_argument_group("the paper's released layout")
-        src.add_argument("--prunecxr-preds", metavar="DIR", help="folder of {dataset}_resnet50_seed-S_prune-R.pkl")
-        src.add_argument("--labels", metavar="DIR", help="folder of miccai2023_{dataset}_labels_{train,test}.csv")
-        src.add_argument("--dataset", help="dataset name in the file names, e.g. nih-cxr-lt or mimic-cxr-lt")
+        src.add_argument(
+            "--prunecxr-preds", nargs="+", metavar="DIR", help="folder of {dataset}_resnet50_seed-S_prune-R.pkl"
+        )
+        src.add_argument(
+            "--labels", nargs="+", metavar="DIR", help="folder of miccai2023_{dataset}_labels_{train,test}.csv"
+        )
+        src.add_argument(
+            "--dataset",
+            nargs="+",
+            help="dataset name in the file names, e.g. nih-cxr-lt or mimic-cxr-lt; several: one report each "
+            "under OUTDIR/<dataset>, in one run (a folder given once serves every dataset)",
+        )
         own = parser.add_argument_group("our prediction stores")
         own.add_argument("--stores", nargs="+", metavar="NPZ", help="one predictions.npz per seed")
         own.add_argument("--dataset-spec", metavar="JSON", help="dataset spec (inline JSON or a .json file)")
@@ -124,44 +150,59 @@ class Command(BaseCommand):
             raise CommandError("--prunecxr-preds needs --labels DIR and --dataset NAME.")
         if not paper and not o["dataset_spec"]:
             raise CommandError("--stores needs --dataset-spec (the dataset whose test labels the stores predict).")
+        if not paper:
+            return self._run(o, o["out"], lambda bars: self._load_stores(o, bars), " ".join(o["dataset"] or ()))
+        datasets = o["dataset"]
+        preds = _per_dataset(o["prunecxr_preds"], datasets, "--prunecxr-preds")
+        labels = _per_dataset(o["labels"], datasets, "--labels")
+        for dataset, preds_dir, labels_dir in zip(datasets, preds, labels, strict=True):
+            out = o["out"] if len(datasets) == 1 else str(Path(o["out"]) / dataset)
+
+            def load(bars, dataset=dataset, preds_dir=preds_dir, labels_dir=labels_dir):
+                return load_paper_layout(
+                    preds_dir,
+                    labels_dir,
+                    dataset,
+                    pie_sparsity=o["pie_sparsity"],
+                    pie_q=o["pie_q"],
+                    progress=bars.phase_callback("loading"),
+                )
+
+            self._run(o, out, load, dataset)
+
+    def _load_stores(self, o, bars):
+        return load_stores(
+            o["stores"],
+            _spec(o["dataset_spec"]),
+            pie_table_path=o["pie_table"],
+            checkpoint_path=o["checkpoint"],
+            hidden_truth_path=o["hidden_truth"],
+            pie_sparsity=o["pie_sparsity"],
+            pie_q=o["pie_q"],
+            progress=bars.phase_callback("loading"),
+        )
+
+    def _run(self, o, out: str, load, dataset: str) -> None:
+        """Load, compute and write one report to ``out``; then print its summary."""
         bars = TqdmProgress(getattr(self.stderr, "_out", sys.stderr), disable=o["no_progress"])
         t0 = time.perf_counter()
         try:
-            if paper:
-                inputs = load_paper_layout(
-                    o["prunecxr_preds"],
-                    o["labels"],
-                    o["dataset"],
-                    pie_sparsity=o["pie_sparsity"],
-                    pie_q=o["pie_q"],
-                    progress=bars.phase_callback("loading"),
-                )
-            else:
-                inputs = load_stores(
-                    o["stores"],
-                    _spec(o["dataset_spec"]),
-                    pie_table_path=o["pie_table"],
-                    checkpoint_path=o["checkpoint"],
-                    hidden_truth_path=o["hidden_truth"],
-                    pie_sparsity=o["pie_sparsity"],
-                    pie_q=o["pie_q"],
-                    progress=bars.phase_callback("loading"),
-                )
+            inputs = load(bars)
             report = inputs.compute(
-                experiment=o["title"] or (o["dataset"] or ""),
+                experiment=o["title"] or dataset,
                 progress=bars.phase_callback("metrics"),
                 n_boot=o["n_boot"],
                 n_perm=o["n_perm"],
                 random_state=o["random_state"],
             )
-            paths = report.write(o["out"], formats=o["formats"])
+            paths = report.write(out, formats=o["formats"])
         except ValueError as exc:  # AnalysisInputError included: the message names the file
             raise CommandError(str(exc)) from exc
         except OSError as exc:  # unwritable --out, unreadable file: the OS message names the path
-            raise CommandError(f"{exc.filename or o['out']}: {exc.strerror or exc}") from exc
+            raise CommandError(f"{exc.filename or out}: {exc.strerror or exc}") from exc
         finally:
             bars.close()
-        self._print_summary(report.summary, paths, o["out"], time.perf_counter() - t0)
+        self._print_summary(report.summary, paths, out, time.perf_counter() - t0)
 
     def _print_summary(self, s: dict, paths, out: str, seconds: float) -> None:
         w = self.stdout.write
