@@ -130,7 +130,12 @@ def stage_experiment(run: DemoRun) -> str:
 
     fields = run.scale.experiment_fields()
     dataset = run.objects["dataset"]
-    experiment = Experiment.objects.filter(dataset=dataset, name=fields["name"]).order_by("id").last()
+    # Only an experiment started after the dataset was last (re-)rendered: a newer generator or render size
+    # re-renders the same dataset in place, and an older experiment's PIEs describe pixels that are gone.
+    experiments = Experiment.objects.filter(dataset=dataset, name=fields["name"])
+    if dataset.validated_at is not None:
+        experiments = experiments.filter(created_at__gte=dataset.validated_at)
+    experiment = experiments.order_by("id").last()
     if experiment is None:
         experiment = experiment_create(user=_admin(), dataset=dataset, **fields)
         run.write(f"  queued experiment #{experiment.pk} (job #{experiment.job_id})")

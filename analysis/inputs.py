@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pruning.engine.sparsity import same_sweep, swept
+
 Progress = Callable[[int, int, str], None]
 _TRUE, _FALSE = {"1", "1.0"}, {"0", "0.0"}
 _SEED_IN_PATH = re.compile(r"seed[-_]?(\d+)", re.IGNORECASE)
@@ -162,7 +164,7 @@ def load_paper_layout(
         first_set = next(stream)
     except ValueError as exc:
         raise AnalysisInputError(str(exc)) from exc
-    if not np.any(np.abs(available - pie_sparsity) <= 1e-9):
+    if not swept(available, pie_sparsity):
         raise AnalysisInputError(
             f"{preds_dir}: PIE sparsity {pie_sparsity} is not among the sparsities found {available.tolist()}; "
             "choose one of them (--pie-sparsity)"
@@ -235,7 +237,7 @@ def _select_pies(sets, sparsity: float, q: float, where: str) -> pd.DataFrame:
     from pruning.engine.pies import select_pies_from_sets
 
     available = sets[0].sparsities
-    if not np.any(np.abs(available - sparsity) <= 1e-9):
+    if not swept(available, sparsity):
         raise AnalysisInputError(
             f"{where}: PIE sparsity {sparsity} is not among the sparsities found {available.tolist()}; "
             "choose one of them (--pie-sparsity)"
@@ -348,7 +350,7 @@ def load_stores(
             )
         if ps.image_ids != sets[0].image_ids:
             raise AnalysisInputError(f"{p}: image ids differ from {paths[0]}")
-        if not np.allclose(ps.sparsities, sets[0].sparsities, rtol=0, atol=1e-9):
+        if not same_sweep(ps.sparsities, sets[0].sparsities):
             raise AnalysisInputError(
                 f"{p}: sparsities {ps.sparsities.tolist()} differ from {paths[0]} ({sets[0].sparsities.tolist()})"
             )
@@ -372,7 +374,7 @@ def load_stores(
     if pie_table_path:
         pie_table = _read_pie_table(Path(pie_table_path))
         sources.append(Path(pie_table_path))
-    elif np.any(np.abs(sparsities - pie_sparsity) <= 1e-9):
+    elif swept(sparsities, pie_sparsity):
         pie_table = _select_pies(sets, pie_sparsity, pie_q, where=str(paths[0]))
     else:
         pie_table = None

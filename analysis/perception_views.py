@@ -16,6 +16,7 @@ from analysis.file_responses import artifact_response
 from config.roles import researcher_required
 from readerstudy.access import researcher_studies
 from readerstudy.api import Api, IsResearcher
+from readerstudy.api_serializers import errors
 
 
 def _context(request: HttpRequest, study) -> dict:
@@ -100,7 +101,7 @@ class PerceptionStatsApi(Api):
 
     @extend_schema(
         operation_id="analysis_perception_stats",
-        responses=PerceptionStatsSerializer,
+        responses={200: PerceptionStatsSerializer, **errors(403, 404)},
         summary="A study's perception statistics, as computed so far (reads only; POST starts a computation)",
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -110,7 +111,7 @@ class PerceptionStatsApi(Api):
     @extend_schema(
         operation_id="analysis_perception_compute",
         request=None,
-        responses=PerceptionStatsSerializer,
+        responses={200: PerceptionStatsSerializer, **errors(403, 404)},
         summary="Start computing a study's perception statistics when the answers changed (and none runs)",
     )
     def post(self, request: Request, pk: int) -> Response:

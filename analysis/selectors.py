@@ -240,3 +240,15 @@ def report_pie_tests(*, report: Report) -> list[dict]:
     if truth.get("true_findings"):
         rows.append(_pie_test_row("True findings per image (mean)", truth["true_findings"], "pie_mean", "non_pie_mean"))
     return rows
+
+
+def report_synthetic_findings(*, report: Report) -> list[dict]:
+    """The paper's findings checked against the synthetic data's hidden truth, each with its numbers,
+    p-value and verdict (``analysis.core.synthetic_findings``); empty for data without hidden truth."""
+    from analysis.core.synthetic_findings import synthetic_findings
+
+    summary = report.summary or {}
+    if not (summary.get("pie") or {}).get("hidden_truth"):
+        return []
+    # two significant digits: p-values here run from 0.5 down to 1e-50, and the criteria are 0.05 and 0.01
+    return [{**f, "p_text": "—" if f["p"] is None else f"{f['p']:.2g}"} for f in synthetic_findings(summary)]

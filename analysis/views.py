@@ -65,6 +65,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "paper_dataset": selectors.paper_dataset(report),
         "class_summary": selectors.report_class_summary(report=report),
         "pie_tests": selectors.report_pie_tests(report=report),
+        "synthetic_findings": selectors.report_synthetic_findings(report=report),
     }
     return render(request, "analysis/report_detail.html", context)
 

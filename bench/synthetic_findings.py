@@ -21,6 +21,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -39,7 +40,7 @@ from pruning.engine.infer import sweep  # noqa: E402
 from pruning.engine.nets import build_model  # noqa: E402
 from pruning.engine.pie_diagnostics import diagnostics_from_sets  # noqa: E402
 from pruning.engine.pies import select_pies_from_sets  # noqa: E402
-from pruning.engine.synthetic import make_synthetic  # noqa: E402
+from pruning.engine.synthetic import GENERATOR_VERSION, make_synthetic  # noqa: E402
 from pruning.engine.train import TrainConfig, train_run  # noqa: E402
 
 SPARSITIES = [round(0.05 * i, 2) for i in range(20)]
@@ -76,15 +77,16 @@ def main(argv=None) -> dict:
         fractions=tuple(float(f) for f in a.fractions.split(",")) if a.fractions else s.fractions,
     )
     times: dict[str, float] = {}
-    t = time.perf_counter()
-    data = a.out / f"data-{key(s.n_images, s.render_size, s.fractions)}"
+    cpu: dict[str, float] = {}
+    t, c = time.perf_counter(), _cpu()
+    data = a.out / f"data-{key(s.n_images, s.render_size, s.fractions, GENERATOR_VERSION)}"
     if not (data / "dataset.json").is_file():
         make_synthetic(data, s.n_images, s.render_size, 0, fractions=s.fractions)
     splits = load_synthetic(data)
     images = {k: decode_images(v.paths, s.image_size, cache_dir=a.out / "decoded") for k, v in splits.items()}
-    times["render + decode"] = time.perf_counter() - t
+    times["render + decode"], cpu["render + decode"] = time.perf_counter() - t, _cpu() - c
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _cpu()
     runs = a.out / f"runs-{key(data.name, s.arch, s.image_size, s.epochs, s.batch_size, s.lr, s.patience)}"
     sets = []
     names = list(splits["train"].class_names)
@@ -111,9 +113,9 @@ def main(argv=None) -> dict:
                 image_size=s.image_size,
             )  # fmt: skip
         )
-    times["train + sweep"] = time.perf_counter() - t
+    times["train + sweep"], cpu["train + sweep"] = time.perf_counter() - t, _cpu() - c
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _cpu()
     selection = select_pies_from_sets(sets, 0.9, 0.05)
     is_pie = selection.table["is_pie"].to_numpy()
     diagnostics = diagnostics_from_sets(
@@ -125,7 +127,7 @@ def main(argv=None) -> dict:
         pie_table=selection.table, hidden_truth=truth, seeds=s.seeds, image_ids=list(splits["test"].ids), n_boot=200,
         n_perm=99,
     )  # fmt: skip
-    times["PIEs + report"] = time.perf_counter() - t
+    times["PIEs + report"], cpu["PIEs + report"] = time.perf_counter() - t, _cpu() - c
 
     summary = report.summary
     print(
@@ -140,7 +142,8 @@ def main(argv=None) -> dict:
         f" leave-one-seed-out Jaccard mean {diagnostics['jaccard_mean'] or float('nan'):.2f}"
         + (f"; warning: {diagnostics['dominance_warning']}" if diagnostics["dominance_warning"] else "")
     )
-    print("time: " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()))
+    stages = ", ".join(f"{k} {v:.0f} / {cpu[k]:.0f} s" for k, v in times.items())
+    print(f"time (wall / CPU incl. render workers): {stages}")
     for line in findings_lines(summary):
         print(line)
     found = synthetic_findings(summary)
@@ -155,7 +158,13 @@ def main(argv=None) -> dict:
         + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items())
         + "; baseline (no enrichment): 1.00; ratio = ours / baseline"
     )
-    return {"scale": dataclasses.asdict(s), "findings": found, "diagnostics": diagnostics, "times": times}
+    return {"scale": dataclasses.asdict(s), "findings": found, "diagnostics": diagnostics, "times": times, "cpu": cpu}
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the render workers), all threads."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _ratio(test: dict | None, a: str = "pie_rate", b: str = "non_pie_rate") -> float:

@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from pruning import params
+from pruning.engine.sparsity import same_sparsity, swept
 from pruning.models import Dataset, Experiment
 
 
@@ -152,9 +153,7 @@ class PieSelectionForm(forms.Form):
     def clean(self) -> dict:
         cleaned = super().clean()
         sparsity, q = cleaned.get("sparsity"), cleaned.get("q")
-        if sparsity is not None and not any(
-            abs(float(s) - sparsity) <= 1e-9 and s > 0 for s in self.experiment.sparsities
-        ):
+        if sparsity is not None and (same_sparsity(sparsity, 0) or not swept(self.experiment.sparsities, sparsity)):
             self.add_error(
                 "sparsity",
                 f"sparsity {sparsity:g} was not swept; choose one of "

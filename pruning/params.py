@@ -7,6 +7,8 @@ choices mirror ``pruning.engine.nets.ARCHS`` and ``pruning.engine.prune.METHODS`
 import math
 import re
 
+from pruning.engine.sparsity import same_sparsity, swept
+
 ARCHS = ("resnet50", "resnet18", "small", "tiny")
 INITS = ("imagenet", "random")  # or a path to a weights file
 PRUNE_METHODS = ("l1", "random")
@@ -86,16 +88,16 @@ def check_experiment(
     except ParamError as exc:
         errors["sparsities"] = str(exc)
         values = []
-    if values and not any(abs(v) < 1e-12 for v in values):
+    if values and not swept(values, 0.0):
         errors["sparsities"] = "sparsities must include 0 (the dense model PIEs are compared with)"
     try:
         check_sparsity(pie_sparsity)
     except ParamError as exc:
         errors["pie_sparsity"] = str(exc)
     else:
-        if values and not any(abs(v - pie_sparsity) <= 1e-9 for v in values):
+        if values and not swept(values, pie_sparsity):
             errors["pie_sparsity"] = f"PIE sparsity {pie_sparsity:g} is not among the sparsities swept"
-        elif abs(pie_sparsity) < 1e-12:
+        elif same_sparsity(pie_sparsity, 0.0):
             errors["pie_sparsity"] = "PIE sparsity must be above 0 (0 is the dense model)"
     if not 0.0 < pie_q <= 1.0:
         errors["pie_q"] = f"PIE fraction q={pie_q:g} must be in (0, 1]"

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from jobs.models import Job
 from jobs.services import job_create, job_requeue
+from pruning.engine.sparsity import swept
 from pruning.hooks import follow_ups
 from pruning.models import Experiment, PIESelection, PruningSweep, TrainingRun
 
@@ -230,7 +231,7 @@ def pie_selection_start(
     *, experiment: Experiment, sparsity: float, q: float, definition: str, user=None
 ) -> PIESelection:
     """Another PIE selection of a finished experiment (other sparsity, q or definition) as a job."""
-    if not any(abs(float(s) - sparsity) <= 1e-9 for s in experiment.sparsities):
+    if not swept(experiment.sparsities, sparsity):
         raise ValidationError(
             {"sparsity": f"sparsity {sparsity:g} was not swept; choose one of {experiment.sparsities}"}
         )

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from pruning import params
+from pruning.engine.sparsity import swept
 from pruning.models import Dataset, Experiment, PruningSweep, TrainingRun
 from pruning.services_experiments import claim_artifact_dir
 
@@ -57,7 +58,7 @@ def experiment_import_prunecxr(
                 f"are these predictions of dataset {dataset.name!r}'s test split, in its order?"
             )
     sparsities = [float(s) for s in sets[0].sparsities]
-    pie = 0.9 if any(abs(s - 0.9) <= 1e-9 for s in sparsities) else max(sparsities)
+    pie = 0.9 if swept(sparsities, 0.9) else max(sparsities)
     with transaction.atomic():
         experiment = Experiment(
             dataset=dataset,

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from jobs.attempts import fenced
 from pruning.engine.csvsafe import frame_csv_text
+from pruning.engine.sparsity import sparsity_index
 from pruning.models import Dataset, PIESelection, PruningSweep, TrainingRun
 
 
@@ -224,11 +225,10 @@ def select_execute(*, selection: PIESelection, progress=None) -> dict:
     sets, seeds = prediction_sets(experiment, progress)
     if selection.definition == "hooker":
         probs, sparsities, ids, _ = stack_seeds(sets)
-        dense = [i for i, r in enumerate(sparsities) if abs(r) <= 1e-12]
-        pruned = [i for i, r in enumerate(sparsities) if abs(r - selection.sparsity) <= 1e-9]
-        if not dense or not pruned:
+        dense, pruned = sparsity_index(sparsities, 0.0), sparsity_index(sparsities, selection.sparsity)
+        if dense is None or pruned is None:
             raise ValueError(f"sparsity 0 and {selection.sparsity} must both be in {sparsities.tolist()}")
-        result = select_pies_hooker(probs[:, dense[0]], probs[:, pruned[0]], image_ids=ids)
+        result = select_pies_hooker(probs[:, dense], probs[:, pruned], image_ids=ids)
         result.summary.update(sparsity=selection.sparsity, n_seeds=len(sets))
     else:
         result = select_pies_from_sets(sets, sparsity=selection.sparsity, q=selection.q)
@@ -282,7 +282,10 @@ DEFAULT_FRACTIONS = (0.7, 0.1, 0.2)
 
 
 def synthetic_is_rendered(out_dir: Path, n: int, size: int, seed: int, fractions=DEFAULT_FRACTIONS) -> bool:
-    """A complete earlier rendering with the same settings (make_synthetic is deterministic)."""
+    """A complete earlier rendering with the same settings by the same generator version (make_synthetic is
+    deterministic; a newer generator draws other pixels from the same settings)."""
+    from pruning.engine.synthetic import GENERATOR_VERSION
+
     meta_path = Path(out_dir) / "dataset.json"
     try:
         meta = json.loads(meta_path.read_text())
@@ -291,7 +294,13 @@ def synthetic_is_rendered(out_dir: Path, n: int, size: int, seed: int, fractions
     same_split = [round(float(f), 6) for f in meta.get("split_fractions", DEFAULT_FRACTIONS)] == [
         round(float(f), 6) for f in fractions
     ]
-    return sum(meta.get("n", {}).values()) == n and meta.get("size") == size and meta.get("seed") == seed and same_split
+    return (
+        sum(meta.get("n", {}).values()) == n
+        and meta.get("size") == size
+        and meta.get("seed") == seed
+        and same_split
+        and meta.get("generator_version") == GENERATOR_VERSION
+    )
 
 
 def synthetic_execute(

@@ -5,7 +5,6 @@ instead of a redirect to the login page; DRF's IsAuthenticated still guards ever
 """
 
 from django.contrib.auth.decorators import login_not_required
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -15,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.roles import is_researcher
+from readerstudy import api_serializers as out
 from readerstudy import selectors, services
 from readerstudy.access import researcher_studies
 from readerstudy.models import Assignment, Case, Study
@@ -63,7 +63,7 @@ def _study_full(study: Study) -> dict:
 class StudyList(Api):
     @extend_schema(
         operation_id="readerstudy_studies_list",
-        responses=OpenApiTypes.OBJECT,
+        responses={200: out.StudyListSerializer, **out.errors(403)},
         summary="Studies: a reader's own (blinded), or all for researchers",
     )
     def get(self, request: Request) -> Response:
@@ -85,20 +85,22 @@ class StudyList(Api):
             }
             for a, p in selectors.reader_assignments(reader=request.user)
         ]
-        return Response({"assigned": mine, "all": studies} if is_researcher(request.user) else {"assigned": mine})
+        body = {"assigned": mine, "all": studies} if is_researcher(request.user) else {"assigned": mine}
+        return Response(out.StudyListSerializer(body).data)
 
 
 class StudyDetail(Api):
     @extend_schema(
         operation_id="readerstudy_study",
-        responses=OpenApiTypes.OBJECT,
+        responses={200: out.STUDY_DETAIL, **out.errors(403, 404)},
         summary="A study: full for researchers, blinded for its readers",
     )
     def get(self, request: Request, pk: int) -> Response:
         study = _researcher_study(request, pk)
         if study is not None:
-            return Response(_study_full(study))
-        return Response(selectors.reader_study_payload(assignment=_assignment(request, pk)))
+            return Response(out.StudyFullSerializer(_study_full(study)).data)
+        payload = selectors.reader_study_payload(assignment=_assignment(request, pk))
+        return Response(out.ReaderStudySerializer(payload).data)
 
 
 def _case_response(assignment: Assignment, position: int, progress: selectors.ReaderProgress | None = None) -> dict:
@@ -117,32 +119,34 @@ def _record_view(assignment: Assignment, position: int) -> None:
 class ReaderNext(Api):
     @extend_schema(
         operation_id="readerstudy_reader_next",
-        responses=OpenApiTypes.OBJECT,
+        responses={200: out.READER_NEXT, **out.errors(403, 404)},
         summary="The reader's next unfinished case, or finished=true",
     )
     def get(self, request: Request, pk: int) -> Response:
         assignment = _assignment(request, pk)
         progress = selectors.reader_progress(assignment=assignment)
         if progress.finished:
-            return Response({"finished": True, "done": progress.done, "total": progress.total})
-        return Response({"finished": False, **_case_response(assignment, progress.current, progress)})
+            body = {"finished": True, "done": progress.done, "total": progress.total}
+            return Response(out.ReaderFinishedSerializer(body).data)
+        body = {"finished": False, **_case_response(assignment, progress.current, progress)}
+        return Response(out.ReaderNextCaseSerializer(body).data)
 
 
 class ReaderCase(Api):
     @extend_schema(
         operation_id="readerstudy_reader_case",
-        responses=OpenApiTypes.OBJECT,
+        responses={200: out.ReaderCaseSerializer, **out.errors(403, 404)},
         summary="The reader's case at a position of their order",
     )
     def get(self, request: Request, pk: int, position: int) -> Response:
-        return Response(_case_response(_assignment(request, pk), position))
+        return Response(out.ReaderCaseSerializer(_case_response(_assignment(request, pk), position)).data)
 
 
 class ReaderCaseViewed(Api):
     @extend_schema(
         operation_id="readerstudy_reader_case_viewed",
         request=None,
-        responses=OpenApiTypes.OBJECT,
+        responses={200: out.ViewedSerializer, **out.errors(403, 404)},
         summary="The reader has the case at this position on screen (starts its server-side clock)",
     )
     def post(self, request: Request, pk: int, position: int) -> Response:
@@ -151,7 +155,7 @@ class ReaderCaseViewed(Api):
         if not selectors.reader_can_view(assignment=assignment, position=position, progress=progress):
             raise NotFound("This case is not available to you now.")
         _record_view(assignment, position)
-        return Response({"viewed": position})
+        return Response(out.ViewedSerializer({"viewed": position}).data)
 
 
 class AnswerSubmitSerializer(serializers.Serializer):
@@ -174,7 +178,7 @@ class AnswerSubmit(Api):
     @extend_schema(
         operation_id="readerstudy_answers_submit",
         request=AnswerSubmitSerializer,
-        responses=OpenApiTypes.OBJECT,
+        responses={200: out.SubmitResultSerializer, **out.errors(400, 403, 404, 409)},
         summary="Save a reader's answers",
     )
     def post(self, request: Request) -> Response:
@@ -208,7 +212,7 @@ class AnswerSubmit(Api):
             progress = selectors.reader_progress(assignment=assignment, done_case_ids=result.done_case_ids)
             body["next"] = _case_response(assignment, result.next_position, progress)
             _record_view(assignment, result.next_position)  # this is a POST: the next case is on screen now
-        return Response(body)
+        return Response(out.SubmitResultSerializer(body).data)
 
 
 class CaseFlagSerializer(serializers.Serializer):
@@ -221,7 +225,7 @@ class CaseFlag(Api):
     @extend_schema(
         operation_id="readerstudy_case_flag",
         request=CaseFlagSerializer,
-        responses=OpenApiTypes.OBJECT,
+        responses={200: out.FlagSerializer, **out.errors(400, 403, 404, 409)},
         summary="Flag (or unflag) one of the reader's cases for the researchers, with a comment",
     )
     def post(self, request: Request) -> Response:
@@ -236,21 +240,23 @@ class CaseFlag(Api):
             reading = services.case_flag(reader=request.user, case=case, flagged=d["flagged"], comment=d["comment"])
         except services.ReaderStudyError as exc:
             return Response({"detail": exc.message, "errors": exc.errors}, status=exc.status)
-        return Response({"flagged": reading.flagged, "comment": reading.flag_comment})
+        return Response(out.FlagSerializer({"flagged": reading.flagged, "comment": reading.flag_comment}).data)
 
 
 class StudyAnswers(Api):
     @extend_schema(
         operation_id="readerstudy_study_answers",
-        responses=OpenApiTypes.OBJECT,
+        responses={200: out.STUDY_ANSWERS, **out.errors(403, 404)},
         summary="Answers: tidy rows for researchers, own rows for readers",
     )
     def get(self, request: Request, pk: int) -> Response:
         study = _researcher_study(request, pk)
         if study is not None:
-            return Response({"study": study.pk, "answers": selectors.answers_tidy(study=study)})
+            body = {"study": study.pk, "answers": selectors.answers_tidy(study=study)}
+            return Response(out.ResearcherStudyAnswersSerializer(body).data)
         _assignment(request, pk)
-        return Response({"study": pk, "answers": selectors.reader_answers(reader=request.user, study_id=pk)})
+        body = {"study": pk, "answers": selectors.reader_answers(reader=request.user, study_id=pk)}
+        return Response(out.ReaderStudyAnswersSerializer(body).data)
 
 
 class StudyCases(Api):
@@ -258,11 +264,11 @@ class StudyCases(Api):
 
     @extend_schema(
         operation_id="readerstudy_study_cases",
-        responses=OpenApiTypes.OBJECT,
+        responses={200: out.StudyCasesSerializer, **out.errors(403, 404)},
         summary="Every case with hidden fields (researchers)",
     )
     def get(self, request: Request, pk: int) -> Response:
         study = _researcher_study(request, pk)
         if study is None:
             raise NotFound("No such study among yours.")
-        return Response({"study": study.pk, "cases": selectors.study_cases(study=study)})
+        return Response(out.StudyCasesSerializer({"study": study.pk, "cases": selectors.study_cases(study=study)}).data)

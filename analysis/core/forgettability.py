@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pruning.engine.sparsity import sparsity_index
+
 DROP_THRESHOLD = -0.2
 TARGET_SPARSITY = 0.95
 
@@ -79,9 +81,9 @@ class ChangeAt:
 def change_at(curves: np.ndarray, sparsities: np.ndarray, target: float = TARGET_SPARSITY) -> ChangeAt:
     """Curve values at ``target`` sparsity, or at the largest sparsity when it is absent."""
     s = np.asarray(sparsities, dtype=float)
-    hit = np.flatnonzero(np.isclose(s, target, atol=1e-9))
-    i = int(hit[0]) if hit.size else int(np.argmax(s))
-    return ChangeAt(np.asarray(curves, dtype=float)[i].copy(), float(s[i]), bool(hit.size))
+    hit = sparsity_index(s, target)
+    i = int(np.argmax(s)) if hit is None else hit
+    return ChangeAt(np.asarray(curves, dtype=float)[i].copy(), float(s[i]), hit is not None)
 
 
 def fcd_matrix(curves: np.ndarray) -> np.ndarray:

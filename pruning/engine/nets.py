@@ -42,31 +42,40 @@ class TinyNet(nn.Module):
 
 
 class SmallNet(nn.Module):
-    """Four stages of two conv+BN+ReLU layers (widths 16..128), global pooling and a Linear head.
+    """Four stages (widths 16..128) of a stride-2 conv and a residual conv, each conv+BN, global pooling and a
+    Linear head: a pocket ResNet for CPU demos, about 20x cheaper than ResNet18 at 128 px.
 
-    About 20x cheaper than ResNet18 at 128 px, so a 3-seed demo experiment trains on a 2-core CPU in
-    minutes, yet deep enough to localise the synthetic findings (the two-layer TinyNet cannot).
+    Every convolution has a parameter-free path around it, as the paper's ResNet50 has skip connections:
+    the stage entry adds the input average-pooled by 2 and zero-padded to the new width, the second conv is
+    a residual branch. Without those paths a plain conv stack collapses under 90% global magnitude pruning
+    (its widest layer loses 97% of its weights; measured on the demo: the outputs of the 90%-sparse model
+    varied 25x less between images than the dense model's, so every image got the same class ranking and
+    the PIE correlation only measured how far an image's dense ranking was from that constant one).
     """
 
     def __init__(self, num_classes: int, widths: tuple[int, ...] = (16, 32, 64, 128)) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
+        self.widths = tuple(widths)
+        self.down = nn.ModuleList()
+        self.res = nn.ModuleList()
         c_in = 3
         for width in widths:
-            layers += [
-                nn.Conv2d(c_in, width, 3, stride=2, padding=1, bias=False),
-                nn.BatchNorm2d(width),
-                nn.ReLU(inplace=True),
-                nn.Conv2d(width, width, 3, padding=1, bias=False),
-                nn.BatchNorm2d(width),
-                nn.ReLU(inplace=True),
-            ]
+            if width < c_in:
+                raise ValueError(f"stage widths must not shrink: {widths}")
+            self.down.append(
+                nn.Sequential(nn.Conv2d(c_in, width, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(width))
+            )
+            self.res.append(nn.Sequential(nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width)))
             c_in = width
-        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.fc = nn.Linear(c_in, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.features(x))
+        for down, res, width in zip(self.down, self.res, self.widths, strict=True):
+            skip = nn.functional.avg_pool2d(x, 2, ceil_mode=True)
+            skip = nn.functional.pad(skip, (0, 0, 0, 0, 0, width - skip.shape[1]))
+            x = torch.relu(down(x) + skip)
+            x = torch.relu(x + res(x))
+        return self.fc(x.mean((2, 3)))
 
 
 def _imagenet_weights(arch: str):

@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import stats as sps
 
+from .sparsity import sparsity_index
+
 DOMINANCE_SHARE = 0.5  # more than half of the PIEs carry one class
 DOMINANCE_RATIO = 1.5  # ... and that share is at least 1.5x the class's share among non-PIEs
 NO_FINDING = "no finding"
@@ -135,8 +137,9 @@ def diagnostics_from_sets(
     from .store import stack_seeds
 
     probs, sparsities, _, _ = stack_seeds(sets)
-    dense = int(np.flatnonzero(np.abs(sparsities) <= 1e-12)[0])
-    pruned = int(np.flatnonzero(np.abs(sparsities - selection["sparsity"]) <= 1e-9)[0])
+    dense, pruned = sparsity_index(sparsities, 0.0), sparsity_index(sparsities, selection["sparsity"])
+    if dense is None or pruned is None:
+        raise ValueError(f"sparsity 0 and {selection['sparsity']} must both be in {sparsities.tolist()}")
 
     def select(kept: Sequence[int]) -> np.ndarray:
         if selection.get("definition") == "hooker":

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .sparsity import sparsity_index
+
 NAN_POLICIES = ("exclude", "lowest")
 
 
@@ -252,22 +254,21 @@ def select_pies_from_mean(
     float64 running sum divided by ``n_seeds``: the same numbers as :func:`ensemble_mean`, which
     adds the seeds in the same order."""
     sparsities = np.asarray(sparsities, dtype=np.float64)
-    dense_at = np.flatnonzero(np.abs(sparsities) <= 1e-12)
-    if not len(dense_at):
+    dense, pruned = sparsity_index(sparsities, 0.0), sparsity_index(sparsities, sparsity)
+    if dense is None:
         raise ValueError(f"no dense (sparsity 0) predictions among {sparsities.tolist()}")
-    hits = np.flatnonzero(np.abs(sparsities - sparsity) <= 1e-9)
-    if not len(hits):
+    if pruned is None:
         raise ValueError(f"sparsity {sparsity} not among {sparsities.tolist()}")
     sel = select_pies(
-        mean[dense_at[0]],
-        mean[hits[0]],
+        mean[dense],
+        mean[pruned],
         q,
         image_ids,
         nan_policy=nan_policy,
         sweep_probs=mean,
         sweep_sparsities=sparsities,
     )
-    sel.summary.update(sparsity=float(sparsities[hits[0]]), n_seeds=int(n_seeds))
+    sel.summary.update(sparsity=float(sparsities[pruned]), n_seeds=int(n_seeds))
     sel.table.attrs.update(sel.summary)
     return sel
 

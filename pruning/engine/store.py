@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .sparsity import same_sweep, sparsity_index
+
 _KEYS = ("probs", "sparsities", "done", "image_ids", "class_names")
 
 
@@ -146,12 +148,12 @@ class PredictionSet:
     def complete(self) -> bool:
         return bool(self.done.all())
 
-    def index_of(self, sparsity: float, tol: float = 1e-9) -> int:
+    def index_of(self, sparsity: float) -> int:
         """Position of ``sparsity`` (tolerant to 0.9 vs 0.9000000000000001)."""
-        hits = np.flatnonzero(np.abs(self.sparsities - float(sparsity)) <= tol)
-        if not len(hits):
+        i = sparsity_index(self.sparsities, sparsity)
+        if i is None:
             raise ValueError(f"sparsity {sparsity} not in {self.sparsities.tolist()}")
-        return int(hits[0])
+        return i
 
     def save(self, path: str | os.PathLike) -> None:
         self.validate()
@@ -201,9 +203,7 @@ def stack_seeds(
         if not ps.complete:
             todo = ps.sparsities[~ps.done].tolist()
             raise ValueError(f"prediction set {i} is unfinished (sparsities {todo} not done)")
-        if ps.sparsities.shape != first.sparsities.shape or not np.allclose(
-            ps.sparsities, first.sparsities, rtol=0, atol=1e-9
-        ):
+        if not same_sweep(ps.sparsities, first.sparsities):
             raise ValueError(
                 f"prediction set {i} has sparsities {ps.sparsities.tolist()}, set 0 has {first.sparsities.tolist()}"
             )

@@ -3,17 +3,27 @@
 Real NIH label vectors (``synthetic_labels``) drive a procedural chest phantom
 (``synthetic_phantom`` + ``synthetic_findings``, lung shapes from ``synthetic_lungs``).
 
-Hidden truth and its only path to PIE status: image quality and subtlety change pixels (film
-degradations; faint finding signatures), and label noise is drawn from those same two variables
-(a labeller misreads poor films and misses subtle findings; see ``synthetic_labels``). Nothing
-here reads, or could read, which images later become PIEs.
+Hidden truth and its only path to PIE status: image quality and subtlety change pixels, and label
+noise is drawn from those same two variables (a labeller misreads poor films and misses subtle
+findings; see ``synthetic_labels``). Nothing here reads, or could read, which images later become PIEs.
+The pixel-level mechanisms, sized for what a demo model sees (it reads the film shrunk to 64 px):
+
+* poor quality: film grain drawn on a 128 px grid (``synthetic_phantom.NOISE_GRID``: grain that a
+  shrink to 64 px does not average away), blur up to 9 px at 512 (``synthetic_labels.BLUR_MAX``: about
+  one pixel at 64 px), exposure and contrast errors; so a poor film hides the fine evidence a model uses;
+* subtlety: every finding's signature is scaled by its strength, in contrast (``synthetic_findings.paint``)
+  as well as size, so a subtle finding is a faint one;
+* findings are sized to be visible at 64 px (nodules 1-2 cm, pleural thickening and fibrosis coarse
+  enough to survive the shrink).
+
+Generator version 2 (``GENERATOR_VERSION``) introduced these; renderings by another version are not reused.
 
 Output folder layout::
 
     images/<id>.png            8-bit grayscale PNG, no metadata
     labels_{train,val,test}.csv id, patient_id, one 0/1 column per class (labels carry label noise)
     hidden_truth.csv           per image: true labels, quality, subtlety, label-noise flag, ...
-    dataset.json               name, classes, n per split, seed, size, label and lung sources
+    dataset.json               name, generator version, classes, n per split, seed, size, label and lung sources
 
 The same (n_images, size, seed, options) gives the same bytes, whatever the worker count: every
 image draws from its own generator seeded with (seed, image index).
@@ -44,6 +54,9 @@ from pruning.engine.synthetic_lungs import load_bank
 from pruning.engine.synthetic_phantom import Case, anatomy, film, make_ctx
 
 NAME = "synthetic-cxr-lt"
+# Bump when the same (n, size, seed, fractions) would give other pixels or labels: dataset.json records it and
+# a rendering with another version is not reused (pruning.steps.synthetic_is_rendered).
+GENERATOR_VERSION = 2
 SPLITS = ("train", "val", "test")
 _CHUNK = 32  # images per worker task: large enough to amortise pickling, small for progress
 
@@ -194,6 +207,7 @@ def make_synthetic(
     _write_text(out / "hidden_truth.csv", plan[truth_cols].to_csv(index=False))
     meta = {
         "name": NAME,
+        "generator_version": GENERATOR_VERSION,
         "classes": CLASSES,
         "n": counts,
         "seed": int(seed),

@@ -22,7 +22,7 @@ FINDINGS = (
 def adjust_geometry(g: dict, findings: dict[str, float], sides: dict[str, int]) -> None:
     """Findings that move anatomy: g is changed in place before the lungs are sampled."""
     if "Cardiomegaly" in findings:
-        g["heart"] *= 1.3 + 0.3 * findings["Cardiomegaly"]  # cardiothoracic ratio > 0.5
+        g["heart"] *= 1.15 + 0.45 * findings["Cardiomegaly"]  # cardiothoracic ratio > 0.5
     if "Emphysema" in findings:
         s = findings["Emphysema"]  # hyperinflation: long lungs, flat diaphragm, narrow heart
         g["yb"] = [b + 0.045 * s for b in g["yb"]]
@@ -67,7 +67,7 @@ def _pneumothorax(c: Ctx, k: int, s: float) -> None:
 def _nodule(c: Ctx, k: int, s: float) -> None:
     for i in range(1 + (c.rng.random() < 0.4) + (c.rng.random() < 0.2)):
         side = k if i == 0 else int(c.rng.integers(2))
-        r = 0.008 + 0.012 * s * c.rng.uniform(0.8, 1.2)
+        r = (0.014 + 0.014 * s) * c.rng.uniform(0.8, 1.2)  # 1-2 cm: a pixel or two at the models' 64 px
         px, py = c.point_in_lung(side, 2 * r)
         c.A += (0.2 + 0.25 * s) * sig((1 - _blob(c, px, py, r)) / 0.12)
 
@@ -130,7 +130,7 @@ def _emphysema(c: Ctx, k: int, s: float) -> None:
 
 
 def _fibrosis(c: Ctx, k: int, s: float) -> None:
-    f = smooth_noise(c.rng, 110, 1.0, c.size)
+    f = smooth_noise(c.rng, 60, 1.0, c.size)  # coarse enough to survive the models' 64 px
     net = np.exp(-((f / 0.22) ** 2))  # reticular network: zero crossings of isotropic noise
     for side in (0, 1):
         weight = sig((c.sdf[side] + 0.07) / 0.015) * (0.3 + 0.7 * np.clip(c.vpos(side), 0, 1))
@@ -154,7 +154,7 @@ def _pleural_thickening(c: Ctx, k: int, s: float) -> None:
     v, lat = c.vpos(k), np.clip(c.lateral(k), 0, 1)
     apical = c.rng.random() < 0.5  # apical cap or lateral wall
     weight = sig((0.3 - v) / 0.05) if apical else sig((lat - 0.6) / 0.05) * sig((0.9 - v) / 0.05)
-    t = 0.006 + 0.014 * s
+    t = 0.012 + 0.016 * s
     band = sig((c.sdf[k] + t) / c.edge) * c.lung[k] * weight
     c.A += (0.35 + 0.25 * s) * band
     c.mark *= 1 - band
@@ -192,7 +192,16 @@ PAINTERS: dict[str, Callable[[Ctx, int, float], None]] = {
 
 
 def paint(c: Ctx, findings: dict[str, float], sides: dict[str, int]) -> None:
-    """Add each finding's signature, in the fixed FINDINGS order (determinism)."""
+    """Add each finding's signature, in the fixed FINDINGS order (determinism).
+
+    Subtlety is contrast as well as size: what a painter adds to the attenuation map (and takes from the
+    vessel markings) is scaled by the strength ``s``, so a subtle finding (s ~ 0.3) is a faint version of an
+    obvious one, not just a smaller one. Geometry changes (``adjust_geometry``) scale with ``s`` already.
+    """
     for name in FINDINGS:
         if name in findings:
-            PAINTERS[name](c, sides[name], findings[name])
+            s = findings[name]
+            A0, mark0 = c.A.copy(), c.mark.copy()
+            PAINTERS[name](c, sides[name], s)
+            c.A = A0 + s * (c.A - A0)
+            c.mark = mark0 + s * (c.mark - mark0)

@@ -9,7 +9,8 @@ generator stands in (independent findings at the NIH marginal rates, one image p
 Hidden truth per image (never shown to models or readers):
 - quality: raw degradations (noise, blur, exposure, contrast) and a 1..5 score, 5 = excellent,
   from the worst single degradation: ``score = 5 - min(4, floor(5 * d))`` with ``d`` in 0..1;
-- subtlety: a finding-signature strength in 0.3..1 and a 1..5 score, 5 = most subtle;
+- subtlety: a finding-signature strength in 0.3..1 (it scales each signature's size and contrast) and a
+  1..5 score, 5 = most subtle;
 - label noise: with probability ~``noise_rate`` (higher for poor-quality and subtle images) one
   finding is missing from, or wrongly added to, the label CSV; the image shows the true findings.
 
@@ -48,6 +49,9 @@ _FALLBACK_RATE = {
     "Cardiomegaly": 0.0248, "Emphysema": 0.0224, "Edema": 0.0205, "Fibrosis": 0.0150,
     "Pneumonia": 0.0128, "Hernia": 0.0020,
 }  # fmt: skip
+# Worst blur, in px at 512 px (``film`` scales it with the size): 9 px is about one pixel of the 64 px image a
+# demo model reads, so a poor film is poor for the model too, not only on the reader's screen.
+BLUR_MAX = 9.0
 _QUALITY_P = [0.04, 0.09, 0.17, 0.30, 0.40]  # P(score = 1..5) of the latent quality
 
 
@@ -116,13 +120,13 @@ def _quality(n: int, view: np.ndarray, rng: np.random.Generator) -> pd.DataFrame
     bad = (4 - latent + rng.random(n)) / 5  # 0..1, higher = worse
     parts = rng.random((n, 4)) ** 0.7  # how much of the badness each degradation carries
     noise = 0.004 + 0.06 * bad * parts[:, 0]
-    blur = 0.3 + 3.0 * bad * parts[:, 1]
+    blur = 0.3 + BLUR_MAX * bad * parts[:, 1]
     exposure = np.exp(rng.choice([-1.0, 1.0], n) * 0.55 * bad * parts[:, 2])
     contrast = np.exp(rng.choice([-1.0, 1.0], n) * 0.5 * bad * parts[:, 3])
     d = np.max(
         [
             (noise - 0.004) / 0.06,
-            (blur - 0.3) / 3.0,
+            (blur - 0.3) / BLUR_MAX,
             np.abs(np.log(exposure)) / 0.55,
             np.abs(np.log(contrast)) / 0.5,
         ],

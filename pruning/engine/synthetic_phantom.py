@@ -18,6 +18,10 @@ from scipy import ndimage as ndi
 
 from pruning.engine.synthetic_lungs import PAD, LungBank, M
 
+# px: film grain resolution (see ``film``). Grain a few pixels across (quantum mottle) survives the shrink to
+# the 64 px a demo model reads; per-pixel noise at 256 or 512 px would average away.
+NOISE_GRID = 128
+
 
 @dataclass(frozen=True)
 class Case:
@@ -249,7 +253,13 @@ def film(c: Ctx, case: Case) -> np.ndarray:
     if sigma > 0.05:
         img = ndi.gaussian_filter(img, sigma)
     if case.noise_sigma > 0:
-        img = img + case.noise_sigma * c.rng.standard_normal(img.shape, dtype=np.float32)
+        # Grain is drawn on a grid of at most NOISE_GRID px and upsampled, so a model that reads the film
+        # downsampled (64 px) sees the same noise level whether the display copy is 256 or 512 px.
+        n = min(c.size, NOISE_GRID)
+        grain = c.rng.standard_normal((n, n), dtype=np.float32)
+        if n < c.size:
+            grain = np.asarray(Image.fromarray(grain).resize((c.size, c.size), Image.Resampling.BILINEAR))
+        img = img + case.noise_sigma * grain
     return np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
 
 

@@ -237,3 +237,26 @@ def test_only_known_figures_are_drawn_on_demand(researcher_client, report):
         assert researcher_client.get(url(report, f"files/{name}")).status_code == 404, name
     (Path(report.out_dir) / "figure_data.json").unlink()
     assert researcher_client.get(url(report, "files/fig1_overall.svg")).status_code == 404, "no data, no drawing"
+
+
+def test_report_detail_says_which_synthetic_findings_hold_with_their_p_values(researcher_client, report):
+    truth = {
+        "low_quality": {"pie_rate": 0.2, "non_pie_rate": 0.1, "p": 0.0012},
+        "subtle_finding": {"pie_rate": 0.05, "non_pie_rate": 0.1, "p": 0.2},
+        "true_findings": {"pie_mean": 1.5, "non_pie_mean": 0.7, "p": 1e-6},
+    }
+    report.summary = {**report.summary, "pie": {**(report.summary.get("pie") or {}), "hidden_truth": truth}}
+    report.save()
+    html = researcher_client.get(url(report)).content.decode()
+    panel = html[html.index('data-testid="synthetic-findings"') :]
+    panel = panel[: panel.index("</table>")]
+    assert "PIEs 20.0% vs non-PIEs 10.0%" in panel and "0.0012" in panel
+    rows = {r.split("</td>")[0]: r for r in panel.split("<tr><td>")[1:]}
+    verdict = {k.split(" (")[0]: "<strong>holds</strong>" in r for k, r in rows.items()}
+    assert verdict["PIEs are enriched for poor image quality"]
+    assert verdict["PIEs carry more findings per image than non-PIEs"]
+    assert not verdict["PIEs are enriched for subtle findings"]
+
+
+def test_report_detail_has_no_synthetic_findings_panel_without_hidden_truth(researcher_client, report):
+    assert 'data-testid="synthetic-findings"' not in researcher_client.get(url(report)).content.decode()

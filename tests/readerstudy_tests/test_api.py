@@ -114,3 +114,78 @@ def test_the_stored_seed_recreates_the_order_the_reader_was_shown(study, reader_
     cases = dict(Case.objects.filter(forms=a.form).values_list("pk", "is_pie"))
     recreated = presentation_order(list(cases), a.seed, is_pie=cases)
     assert [Case.objects.get(pk=pk).token for pk in recreated] == shown
+
+
+# --- the OpenAPI schema describes what the API returns -------------------------------------------------
+
+
+def _component(schema: dict, node: dict) -> dict:
+    ref = node.get("$ref") or (node.get("allOf") or [{}])[0].get("$ref")
+    return schema["components"]["schemas"][ref.rsplit("/", 1)[-1]] if ref else node
+
+
+def test_every_api_response_has_a_typed_schema_not_a_bare_object():
+    """Each endpoint's 200 response (each variant, for the role-dependent ones) names its fields, and each
+    error status it documents is the {detail, errors} shape."""
+    from .openapi_check import api_schema
+
+    schema = api_schema()
+    operations = [
+        (path, method, op) for path, ops in schema["paths"].items() for method, op in ops.items() if "/api/" in path
+    ]
+    assert len(operations) >= 11
+    for path, method, op in operations:
+        ok = op["responses"]["200"]["content"]["application/json"]["schema"]
+        body = _component(schema, ok)
+        variants = [_component(schema, v) for v in body.get("oneOf", [body])]
+        for variant in variants:
+            assert variant.get("type") == "object" and variant.get("properties"), f"{method} {path}: untyped"
+            assert variant.get("required"), f"{method} {path}: no required field"
+        errors = [s for s in op["responses"] if s.startswith("4")]
+        assert errors, f"{method} {path}: no error response documented"
+        for status in errors:
+            error = _component(schema, op["responses"][status]["content"]["application/json"]["schema"])
+            assert set(error["properties"]) == {"detail", "errors"}, f"{method} {path} {status}"
+
+
+def test_reader_and_researcher_responses_conform_to_the_schema(study, reader_a, reader_a_client, researcher_client):
+    """Every endpoint, driven with real ids as a reader and as a researcher, answers in the shape the schema
+    gives for that status (so the schema is a contract, not a guess)."""
+    from .openapi_check import api_schema, schema_errors
+
+    schema = api_schema()
+    token = Case.objects.get(pk=Assignment.objects.get(study=study, reader=reader_a).order[0]).token
+    pk = study.pk
+    calls = [
+        (reader_a_client, "get", reverse("readerstudy:api-studies"), None),
+        (reader_a_client, "get", reverse("readerstudy:api-study", args=[pk]), None),
+        (reader_a_client, "get", reverse("readerstudy:api-reader-next", args=[pk]), None),
+        (reader_a_client, "get", reverse("readerstudy:api-reader-case", args=[pk, 1]), None),
+        (reader_a_client, "post", reverse("readerstudy:api-reader-viewed", args=[pk, 1]), None),
+        (
+            reader_a_client,
+            "post",
+            SUBMIT,
+            with_assignment(
+                reader_a_client,
+                {"case": token, "answers": {"agree_label": "no", "quality": 2, "difficulty": 4}, "complete": True},
+            ),
+        ),
+        (reader_a_client, "post", SUBMIT, with_assignment(reader_a_client, {"case": token, "answers": {"x": 1}})),
+        (reader_a_client, "post", reverse("readerstudy:api-case-flag"), {"case": token, "flagged": True}),
+        (reader_a_client, "get", reverse("readerstudy:api-study-answers", args=[pk]), None),
+        (reader_a_client, "get", reverse("readerstudy:api-study-cases", args=[pk]), None),
+        (reader_a_client, "get", reverse("readerstudy:api-reader-case", args=[pk, 99]), None),
+        (researcher_client, "get", reverse("readerstudy:api-studies"), None),
+        (researcher_client, "get", reverse("readerstudy:api-study", args=[pk]), None),
+        (researcher_client, "get", reverse("readerstudy:api-study-answers", args=[pk]), None),
+        (researcher_client, "get", reverse("readerstudy:api-study-cases", args=[pk]), None),
+        (researcher_client, "get", reverse("analysis:api-perception", args=[pk]), None),
+    ]
+    problems, statuses = [], []
+    for client, method, url, body in calls:
+        r = client.get(url) if method == "get" else client.post(url, body or {}, content_type="application/json")
+        statuses.append(r.status_code)
+        problems += schema_errors(schema, url, method, r.status_code, r.json())
+    assert problems == []
+    assert statuses.count(200) == 13 and sorted(set(statuses) - {200}) == [400, 403, 404]

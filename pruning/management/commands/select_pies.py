@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from jobs.cli import TqdmProgress
 from pruning import params
+from pruning.engine.sparsity import swept
 from pruning.management.cli import validation_message
 from pruning.models import Experiment, PIESelection
 from pruning.steps import select_execute
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         if exp is None:
             raise CommandError(f"no experiment #{experiment}")
         sparsity = exp.pie_sparsity if sparsity is None else sparsity
-        if not any(abs(float(s) - sparsity) <= 1e-9 for s in exp.sparsities):
+        if not swept(exp.sparsities, sparsity):
             raise CommandError(f"sparsity {sparsity:g} was not swept (swept: {exp.sparsities})")
         key = {
             "experiment": exp,
