@@ -183,7 +183,9 @@ def iter_prunecxr(
                 current = pending
                 pending = submit(seeds[i + 1]) if i + 1 < len(seeds) else []
                 probs = np.empty((len(all_ratios), 0, 0), dtype=np.float32)
-                for k, (path, future) in enumerate(current):
+                for k in range(len(current)):
+                    path, future = current[k]
+                    current[k] = None  # each file's values go once copied: the caller holds one seed, not two
                     cols, index, values = future.result()
                     if classes is None:
                         classes, n_rows, ref = cols, len(values), path
@@ -202,6 +204,7 @@ def iter_prunecxr(
                     if k == 0:
                         probs = np.empty((len(all_ratios), *values.shape), dtype=np.float32)
                     probs[k] = values
+                future = values = index = None
                 yield PredictionSet(probs, np.asarray(all_ratios), ids, classes)
         finally:
             for _, future in pending:  # an error or an abandoned iterator: stop reading ahead
