@@ -37,6 +37,20 @@ def test_a_constant_row_has_a_nan_correlation():
     assert np.isnan(spearman_rows(np.array([[0.5, 0.5, 0.5]]), np.array([[0.1, 0.2, 0.3]]))).all()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_row_holding_nan_has_a_nan_correlation_and_leaves_the_other_rows_alone(dtype):
+    """As scipy's spearmanr (nan_policy 'propagate'): NaN in a row gives NaN for that row only."""
+    a = np.array([[0.1, np.nan, 0.3], [0.1, 0.2, 0.3], [0.3, 0.2, 0.1]], dtype=dtype)
+    b = np.array([[0.1, 0.2, 0.3], [0.1, 0.2, 0.3], [0.1, 0.2, 0.3]])
+    r = spearman_rows(a, b)
+    assert np.isnan(r[0])
+    assert r[1:].tolist() == [1.0, -1.0]
+
+
+def test_no_rows_give_no_correlations():
+    assert spearman_rows(np.zeros((0, 4)), np.zeros((0, 4))).shape == (0,)
+
+
 def test_mathematically_equal_correlations_are_bitwise_equal():
     # Row 1 has tied ranks, row 0 none; both correlations are exactly 0.5.
     a = np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 2.0]])
