@@ -60,7 +60,10 @@ def check_labels(labels: np.ndarray, name: str = "labels") -> np.ndarray:
     arr = np.asarray(labels)
     if arr.ndim != 2:
         raise MetricsInputError(f"{name} must be 2-D [N, C]; got shape {arr.shape}")
-    bad = ~np.isin(arr, (0, 1))
+    if arr.dtype == np.bool_:
+        return arr.astype(np.uint8)
+    # Unsigned integers (the usual uint8) need one comparison; isin is several times slower.
+    bad = arr > 1 if np.issubdtype(arr.dtype, np.unsignedinteger) else ~np.isin(arr, (0, 1))
     if bad.any():
         i, j = map(int, np.argwhere(bad)[0])
         raise MetricsInputError(f"{name} must be 0/1; {name}[{i}, {j}] = {arr[i, j].item()!r}")
@@ -98,14 +101,13 @@ def class_metrics(
     per_chunk = max(1, _CHUNK_ELEMENTS // max(1, n * c))
     for start in range(0, n_sets, per_chunk):
         stop = min(n_sets, start + per_chunk)
-        # [k, C, N]: each (set, class) column becomes one row to sort. Always a copy of our own
-        # (the sort keys are built in it), whatever the caller's memory layout.
-        chunk = np.array(flat[start:stop].transpose(0, 2, 1), order="C")
-        if np.isnan(chunk).any():
-            k, j, i = map(int, np.argwhere(np.isnan(chunk))[0])
+        block = flat[start:stop]  # [k, N, C], the caller's: only read
+        nonneg = bool((block >= 0).all())  # False for a negative score, and for NaN
+        if not nonneg and np.isnan(block).any():
+            k, j, i = map(int, np.argwhere(np.isnan(block.transpose(0, 2, 1)))[0])
             idx = [int(v) for v in np.unravel_index(start + k, lead)] if lead else []
             raise MetricsInputError(f"probs{idx + [i, j]} is NaN")
-        a, b, f = _chunk_metrics(chunk, y_t, n_pos, threshold)
+        a, b, f = _chunk_metrics(block.transpose(0, 2, 1), y_t, n_pos, threshold, nonneg)
         auc[start:stop], ap[start:stop], f1[start:stop] = a, b, f
         if progress is not None:
             progress(stop, n_sets, "class metrics")
@@ -118,11 +120,10 @@ def class_metrics(
 
 
 def _chunk_metrics(
-    chunk: np.ndarray, y_t: np.ndarray, n_pos: np.ndarray, threshold: float
+    chunk: np.ndarray, y_t: np.ndarray, n_pos: np.ndarray, threshold: float, nonneg: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """AUROC, AP and F1, each [k, C], of a [k, C, N] block of scores (overwritten: our own copy)."""
+    """AUROC, AP and F1, each [k, C], of a [k, C, N] view of scores (``nonneg``: none below 0)."""
     k, c, _ = chunk.shape
-    nonneg = not (chunk < 0).any()
     # F1 is read off the sorted keys when the threshold maps to a key: non-negative scores and a
     # plain Python number, which numpy compares in the scores' dtype (a numpy float64 would be
     # compared in float64: then, and for negative scores, F1 is counted from the scores first).
@@ -146,15 +147,17 @@ def _f1(chunk: np.ndarray, y_t: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def _sorted_keys(chunk: np.ndarray, y_t: np.ndarray, nonneg: bool) -> np.ndarray:
-    """Sorted integer keys [k*C, N] of a [k, C, N] block: ``key >> 1`` orders and ties exactly as
-    the scores, ``key & 1`` is the label, so negatives come first within a tie group.
+    """Sorted integer keys [k*C, N] of a [k, C, N] view of scores (not written to): ``key >> 1``
+    orders and ties exactly as the scores, ``key & 1`` is the label, so negatives come first
+    within a tie group.
 
     Non-negative scores: the float bits are order-preserving and the sign bit is free, so the keys
-    are the bits shifted left by one, OR the label, built in place in ``chunk`` (float32 -> uint32,
-    which numpy sorts with SIMD; float64 -> uint64)."""
+    are the bits shifted left by one, OR the label (float32 -> uint32, which numpy sorts with SIMD;
+    float64 -> uint64), built in place in a row-major copy (a transposing copy, then in-place
+    passes, is faster than a shift reading the strided view)."""
     k, c, n = chunk.shape
     if nonneg:
-        keys = chunk.view(np.uint32 if chunk.dtype == np.float32 else np.uint64)
+        keys = np.array(chunk, order="C").view(np.uint32 if chunk.dtype == np.float32 else np.uint64)
         keys <<= keys.dtype.type(1)  # -0.0 loses its sign bit here: it ties with +0.0
         np.bitwise_or(keys, y_t, out=keys)
     elif chunk.dtype == np.float32:
@@ -232,8 +235,8 @@ def _rank_metrics(keys: np.ndarray, npos: np.ndarray, thr_key=None):
         ap_terms[members] = np.repeat(exact, rl)
     ap_sum = np.bincount(row_of, weights=ap_terms, minlength=rows)
     f1 = None
-    if thr_key is not None:
-        pred = np.count_nonzero(keys > thr_key, axis=1)
+    if thr_key is not None:  # the rows are sorted: one search each counts the keys above the threshold
+        pred = n - np.array([row.searchsorted(thr_key, "right") for row in keys], dtype=np.int64)
         tp1 = np.bincount(row_of, weights=pk > thr_key, minlength=rows)
         denom = pred + npos
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from .sparsity import sparsity_index
 
@@ -59,9 +58,30 @@ def ensemble_mean(probs: np.ndarray) -> np.ndarray:
 
 
 def _centred_doubled_ranks(x: np.ndarray) -> np.ndarray:
-    """2 * average rank - (C + 1) along the last axis: integers, exact in float64."""
+    """2 * average rank - (C + 1) along the last axis: integers, exact in float64.
+
+    ``scipy.stats.rankdata(method="average")``'s ranks (a row holding NaN is all NaN, as its
+    default ``nan_policy``), without its general machinery: one argsort per row, and a tie group
+    of sorted positions [first, last] gets doubled rank first + last + 2.
+    """
+    x = np.asarray(x)
     c = x.shape[-1]
-    return 2.0 * rankdata(x, method="average", axis=-1) - (c + 1)
+    if x.size == 0:
+        return np.zeros(x.shape)
+    order = np.argsort(x, axis=-1)
+    xs = np.take_along_axis(x, order, -1)
+    new = np.ones(xs.shape, dtype=bool)  # new[..., i]: sorted position i starts a tie group
+    np.not_equal(xs[..., 1:], xs[..., :-1], out=new[..., 1:])
+    pos = np.arange(c)
+    first = np.maximum.accumulate(np.where(new, pos, 0), axis=-1)
+    ends = np.ones(xs.shape, dtype=bool)  # ends[..., i]: sorted position i ends a tie group
+    ends[..., :-1] = new[..., 1:]
+    last = np.flip(np.minimum.accumulate(np.flip(np.where(ends, pos, c - 1), -1), axis=-1), -1)
+    out = np.empty(x.shape)
+    np.put_along_axis(out, order, (first + last + 2 - (c + 1)).astype(np.float64), -1)
+    if np.issubdtype(x.dtype, np.floating):
+        out[np.isnan(x).any(axis=-1)] = np.nan
+    return out
 
 
 def _spearman_from_ranks(da: np.ndarray, db: np.ndarray) -> np.ndarray:

@@ -288,6 +288,25 @@ def test_check_labels_returns_uint8_and_names_the_bad_cell():
         check_labels(np.array([[0.5]]), "y_test")
 
 
+def test_unsigned_labels_above_one_are_rejected_too():
+    """uint8 labels take a one-comparison check; a 2 must still be refused."""
+    with pytest.raises(MetricsInputError, match=r"^labels must be 0/1; labels\[1, 0\] = 2$"):
+        check_labels(np.array([[1, 0], [2, 1]], dtype=np.uint8))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_equal_scores_in_neighbouring_classes_are_not_a_tie(dtype):
+    """Classes are sorted side by side in one array: the lowest positive of class 1 (0.7) equals the highest
+    positive of class 0 (0.7), and must not join its tie group. Class 1 by hand: positives at 0.7 and 0.9,
+    negative at 0.8: AUROC 1/2, AP = 1/2 (at 0.9) * 1 + 1/2 (at 0.7) * 2/3."""
+    p = np.array([[0.1, 0.7], [0.2, 0.8], [0.7, 0.9]], dtype=dtype)
+    y = np.array([[0, 1], [0, 0], [1, 1]])
+    m = class_metrics(p, y)
+    assert m.auc.tolist() == pytest.approx([1.0, 0.5])
+    assert m.ap.tolist() == pytest.approx([1.0, 0.5 + 0.5 * 2 / 3])
+    assert m.ap[1] == pytest.approx(average_precision_score(y[:, 1], p[:, 1]))
+
+
 def test_progress_reports_each_chunk_of_prediction_sets(monkeypatch):
     monkeypatch.setattr(metrics, "_CHUNK_ELEMENTS", 8)  # 4 x 1 scores per set: 2 sets per chunk
     p = np.tile(np.array([[0.1], [0.3], [0.3], [0.9]]), (5, 1, 1))
