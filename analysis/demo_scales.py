@@ -70,7 +70,7 @@ SCALES = {
     ),
     "default": DemoScale(
         "default", n_images=4000, render_size=512, fractions=(0.3, 0.07, 0.63), arch="small", image_size=64,
-        seeds=[0, 1, 2], epochs=10,
+        seeds=[0, 1, 2, 3], epochs=10,
     ),
     "large": DemoScale(
         "large", n_images=20000, render_size=256, fractions=(0.5, 0.1, 0.4), arch="resnet18", image_size=128,
