@@ -266,16 +266,18 @@ class Reader(threading.Thread):
 # --- measuring ------------------------------------------------------------------------------------
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
+def proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name, or None when the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def cpu_seconds(pids, fields: tuple[int, int] = (11, 12)) -> float:
+    """User + system CPU of `pids` (fields 13, 14: what they collected from children that exited)."""
+    ticks = sum(int(stat[f]) for pid in pids if (stat := proc_stat(pid)) for f in fields)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def children(pid: int) -> list[int]:
@@ -287,26 +289,17 @@ def postgres_cpu_seconds(dbname: str) -> float:
     """CPU of PostgreSQL: the live backends of `dbname`, plus what the postmaster has collected from children
     that exited (cutime + cstime; any database's, but on a quiet machine that is ours), so a connection
     closed mid-run still counts. Live backends alone went negative when connections were recycled."""
-    tick = os.sysconf("SC_CLK_TCK")
     backends, postmasters = [], set()
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
                 cmd = (proc / "cmdline").read_bytes().decode(errors="replace")
-                stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if cmd.startswith("postgres:") and f" {dbname} " in cmd:
+            if cmd.startswith("postgres:") and f" {dbname} " in cmd and (stat := proc_stat(int(proc.name))):
                 backends.append(int(proc.name))
                 postmasters.add(int(stat[1]))  # the parent
-    reaped = 0.0
-    for pid in postmasters:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            reaped += (int(fields[13]) + int(fields[14])) / tick
-        except (OSError, IndexError, ValueError):
-            pass
-    return cpu_seconds(backends) + reaped
+    return cpu_seconds(backends) + cpu_seconds(postmasters, fields=(13, 14))
 
 
 def pct(values: list[float], q: int) -> float:
