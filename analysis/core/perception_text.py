@@ -3,7 +3,8 @@
 A sentence cites the reader fixed-effects model: the ordinal odds ratio for Likert questions and the
 logistic (two-level) odds ratio for yes/no, with its bootstrap CI once computed (the case-clustered
 Wald CI before) and the Holm-adjusted p-value of that model family. "Lower"/"higher" is said only when the CI
-excludes 1; otherwise the sentence says the groups were rated similarly.
+excludes 1; otherwise the sentence says no clear difference was found (a CI that includes 1 is no
+evidence that the groups were rated alike).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def sentence(
     elif hi < 1:
         verb = f"PIEs were rated {down}"
     else:
-        verb = f"PIEs and non-PIEs were rated similarly ({name})"
+        verb = f"No clear difference between PIEs and non-PIEs ({name})"
     if q.kind == "yes_no":
         center = f"'yes' {100 * means['PIE']:.0f}% vs {100 * means['non-PIE']:.0f}%"
     else:

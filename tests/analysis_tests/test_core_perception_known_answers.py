@@ -203,7 +203,7 @@ def test_sentences_known_wording():
     other = QuestionSpec("noise", "Is there noise?", "likert", 5)
     same = {"odds_ratio": 1.1, "ci_low": 0.5, "ci_high": 2.0, "label": "OR"}
     assert sentence(other, {"PIE": 3, "non-PIE": 3}, same, 2, 10).startswith(
-        "PIEs and non-PIEs were rated similarly (Is there noise?) (mean 3.0 vs 3.0; OR 1.10, 95% CI 0.50-2.00; "
+        "No clear difference between PIEs and non-PIEs (Is there noise?) (mean 3.0 vs 3.0; OR 1.10, 95% CI 0.50-2.00; "
         "Holm-adjusted p not available"
     )
     low = {"odds_ratio": 0.5, "ci_low": 0.2, "ci_high": 0.99, "label": "OR"}
@@ -318,11 +318,13 @@ def test_sentence_boundaries_and_notes():
     agree = QuestionSpec("agree_label", "Do you fully agree with the label?", "yes_no", 2)
     means = {"PIE": 0.5, "non-PIE": 0.5}
     touching = {"odds_ratio": 1.5, "ci_low": 1.0, "ci_high": 2.0, "label": "OR"}
-    assert sentence(agree, means, touching, 2, 4).startswith("PIEs and non-PIEs were rated similarly (agree label) (")
+    assert sentence(agree, means, touching, 2, 4).startswith(
+        "No clear difference between PIEs and non-PIEs (agree label) ("
+    )
     below = {"odds_ratio": 0.7, "ci_low": 0.5, "ci_high": 1.0, "label": "OR"}
-    assert sentence(agree, means, below, 2, 4).startswith("PIEs and non-PIEs were rated similarly")
+    assert sentence(agree, means, below, 2, 4).startswith("No clear difference between PIEs and non-PIEs")
     wide = {"odds_ratio": 0.9, "ci_low": 0.5, "ci_high": 1.5, "label": "OR"}
-    assert sentence(agree, means, wide, 2, 4).startswith("PIEs and non-PIEs were rated similarly")
+    assert sentence(agree, means, wide, 2, 4).startswith("No clear difference between PIEs and non-PIEs")
     noted = {"odds_ratio": 2.0, "ci_low": 1.5, "ci_high": 3.0, "label": "OR", "note": "not estimable: one reader"}
     assert sentence(agree, means, noted, 1, 4) == "Do you fully agree with the label?: not estimable: one reader."
     assert sentence(agree, means, {}, 1, 4) == "Do you fully agree with the label?: not estimable: no model estimate."
