@@ -34,31 +34,26 @@ class _Criterion:
     """The profiled REML deviance as a function of theta, with the cross-products computed once."""
 
     def __init__(self, y: np.ndarray, X: np.ndarray, codes: list[np.ndarray]):
-        self.y, self.X, self.codes = y, X, codes
+        self.y, self.X = y, X
         self.n, self.p = X.shape
-        sizes = [int(c.max()) + 1 for c in codes]
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
-        self.sizes = sizes
-        q = sum(sizes)
-        cols = [c + off for c, off in zip(codes, self.offsets, strict=True)]  # column of Z per row, per factor
-        self.cols = cols
+        self.sizes = [int(c.max()) + 1 for c in codes]
+        offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(int)
+        self.cols = [c + off for c, off in zip(codes, offsets, strict=True)]  # each row's column of Z, per factor
+        q = sum(self.sizes)
         self.ZtZ = np.zeros((q, q))
-        for a in cols:
-            for b in cols:
+        for a in self.cols:
+            for b in self.cols:
                 np.add.at(self.ZtZ, (a, b), 1.0)
         self.ZtX = np.zeros((q, self.p))
         self.Zty = np.zeros(q)
-        for a in cols:
+        for a in self.cols:
             np.add.at(self.ZtX, a, X)
             np.add.at(self.Zty, a, y)
         self.XtX, self.Xty = X.T @ X, X.T @ y
 
-    def _lambda(self, theta: np.ndarray) -> np.ndarray:
-        return np.repeat(theta, self.sizes)
-
     def solve(self, theta: np.ndarray):
         """Penalised least squares at theta: (deviance, beta, RX'RX, residual variance)."""
-        lam = self._lambda(theta)
+        lam = np.repeat(theta, self.sizes)  # Lambda's diagonal: theta_j for each level of factor j
         A = lam[:, None] * self.ZtZ * lam[None, :]
         A[np.diag_indices_from(A)] += 1.0
         L = linalg.cholesky(A, lower=True)
