@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from pruning.engine.store import atomic_write_text
+
 from .figures import fig_curves, fig_overall, fig_weight_histograms, save_figure
 from .figures_corr import fig_fcd, fig_frequency
 from .figures_pies import fig_pies
@@ -102,11 +104,7 @@ def decode(v):
 
 def write_figure_data(folder: str | os.PathLike, figure_args: Mapping[str, Mapping]) -> Path:
     """Write every figure's arguments to ``folder/figure_data.json`` atomically."""
-    path = Path(folder) / DATA_FILE
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(encode(figure_args), allow_nan=False), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(Path(folder) / DATA_FILE, json.dumps(encode(figure_args), allow_nan=False))
 
 
 def read_figure_data(folder: str | os.PathLike) -> dict:

@@ -18,6 +18,8 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from pruning.engine.store import atomic_write
+
 # Okabe & Ito (2008), without yellow (too pale on white).
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
@@ -79,14 +81,9 @@ def save_figure(
     out = []
     for fmt in formats:
         final = stem.with_name(f"{stem.name}.{fmt}")
-        tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
-        try:
-            # No bbox_inches="tight": constrained layout already fits every label inside the
-            # figure, so the file keeps its print size, and a second draw per file is saved.
-            fig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta.get(fmt))
-            os.replace(tmp, final)
-        finally:
-            tmp.unlink(missing_ok=True)
+        # No bbox_inches="tight": constrained layout already fits every label inside the
+        # figure, so the file keeps its print size, and a second draw per file is saved.
+        atomic_write(final, lambda f, fmt=fmt: fig.savefig(f, format=fmt, dpi=dpi, metadata=meta.get(fmt)))
         out.append(final)
     return out
 

@@ -25,6 +25,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from pruning.engine.csvsafe import frame_csv_text
+from pruning.engine.store import atomic_write_text
 
 from . import perception_agreement as agreement
 from . import perception_models as models
@@ -35,7 +36,7 @@ from .perception_figures import fig6_perception, fig_agreement, fig_distribution
 from .perception_ordinal import DEFAULT_ORDINAL_REPLICATES, ordinal_bootstrap, ordinal_fit
 from .perception_paper import descriptive_table, distribution_table, paper_tests_table
 from .perception_text import holm, sentence
-from .report import _atomic_text, _clean_tree
+from .report import _clean_tree
 
 FIGURES = ("fig6_perception", "fig_distributions", "fig_readers", "fig_agreement")
 DEFINITIONS = {
@@ -74,12 +75,12 @@ class PerceptionResult:
     def write(self, out_dir: str | os.PathLike, formats: Sequence[str] = FORMATS) -> list[Path]:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        paths = [_atomic_text(out / f"{n}.csv", frame_csv_text(t)) for n, t in self.tables.items()]
+        paths = [atomic_write_text(out / f"{n}.csv", frame_csv_text(t)) for n, t in self.tables.items()]
         for name, fig in self.figures.items():
             paths.extend(save_figure(fig, out / name, formats))
         # summary.json last: its presence says the folder is complete.
         text = json.dumps(_clean_tree(self.summary), indent=2, allow_nan=False, default=str)
-        paths.append(_atomic_text(out / "summary.json", text + "\n"))
+        paths.append(atomic_write_text(out / "summary.json", text + "\n"))
         return paths
 
 

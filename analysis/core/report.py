@@ -32,6 +32,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from pruning.engine.csvsafe import frame_csv_text  # pure (no Django), shared with the reader-study exports' rules
+from pruning.engine.store import atomic_write_text
 
 from . import forgettability as fg
 from .figure_data import build_figure, write_figure_data
@@ -106,21 +107,14 @@ class Report:
         out.mkdir(parents=True, exist_ok=True)
         paths = []
         for name, table in self.tables().items():
-            paths.append(_atomic_text(out / f"{name}.csv", frame_csv_text(table)))
+            paths.append(atomic_write_text(out / f"{name}.csv", frame_csv_text(table)))
         text = json.dumps(_clean_tree(self.summary), indent=2, allow_nan=False, default=str)
-        paths.append(_atomic_text(out / "summary.json", text + "\n"))
+        paths.append(atomic_write_text(out / "summary.json", text + "\n"))
         for name, fig in self.figures.items():
             paths.extend(save_figure(fig, out / name, formats))
         if self.figure_args:
             paths.append(write_figure_data(out, self.figure_args))
         return paths
-
-
-def _atomic_text(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 def _clean_tree(v):

@@ -46,6 +46,12 @@ def publish_guard(guard):
         _PUBLISH_GUARD.reset(token)
 
 
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_write`); returns the path."""
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+    return Path(path)
+
+
 def atomic_write(path: str | os.PathLike, write) -> None:
     """Call ``write(fileobj)`` on a private temp file next to ``path``, fsync, then rename over ``path``."""
     path = Path(path)
