@@ -6,7 +6,8 @@ class AnalysisConfig(AppConfig):
     verbose_name = "Forgettability and perception reports"
 
     def ready(self) -> None:
-        from analysis import perception, runners, services
+        from analysis.perception import services as perception
+        from analysis.reports import runners, services
         from jobs.kinds import JobKind, register_kind
         from pruning.hooks import ExperimentFollowUp, register_follow_up
 

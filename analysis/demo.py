@@ -222,7 +222,7 @@ def stage_readers(run: DemoRun) -> str:
 
 
 def simulate(run: DemoRun, study) -> str:
-    from analysis.perception_simulation import study_simulate_readers
+    from analysis.perception.simulation import study_simulate_readers
     from readerstudy.models import Answer
 
     if Answer.objects.filter(assignment__study=study, simulated=True).exists():
@@ -233,7 +233,7 @@ def simulate(run: DemoRun, study) -> str:
 
 def stage_statistics(run: DemoRun) -> str:
     """The perception statistics of the study's answers (a job; cached while the answers do not change)."""
-    from analysis.perception import perception_request
+    from analysis.perception.services import perception_request
 
     study = run.objects["study"]
     stats = perception_request(study=study, user=_admin())

@@ -76,7 +76,7 @@ class Report(models.Model):
 class PerceptionStats(models.Model):
     """The perception statistics of one study, cached for one state of its answers.
 
-    `state` fingerprints the answers the numbers were computed from (analysis.perception_inputs); when the
+    `state` fingerprints the answers the numbers were computed from (analysis.perception.inputs); when the
     answers change, the page asks for a new job. `stage` is "fast" (tables, models, figures) once the fast
     part is written and "full" once the ordinal bootstrap CIs are in. `summary` is summary.json.
     """

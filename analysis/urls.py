@@ -1,6 +1,7 @@
 from django.urls import path
 
-from analysis import perception_views, views
+from analysis.perception import views as perception_views
+from analysis.reports import views
 
 app_name = "analysis"
 urlpatterns = [

@@ -2,6 +2,6 @@
 
 from django.urls import path
 
-from analysis import views
+from analysis.reports import views
 
 urlpatterns = [path("", views.overview, name="overview")]

@@ -4,7 +4,7 @@ the crossed MixedLM, the ordinal/logistic fits with case-clustered CIs, agreemen
 60 s for everything (adding 200 warm-started cluster-bootstrap refits of each odds ratio and the
 dose-response mixed models), on 2 cores.
 
-Data: simulated readers (analysis.core.perception_simulate), every reader reads every case (1,440
+Data: simulated readers (analysis.core.perception.simulate), every reader reads every case (1,440
 answers per question, 3 questions). Baseline for the slowest part: the same 200 bootstrap replicates
 refitted with statsmodels ``OrderedModel`` (timed on --baseline-reps replicates and scaled to 200).
 
@@ -26,11 +26,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.core.perception import compute_perception  # noqa: E402
-from analysis.core.perception_data import prepare  # noqa: E402
-from analysis.core.perception_effects import draw_weights  # noqa: E402
-from analysis.core.perception_ordinal import design, fit_statsmodels  # noqa: E402
-from analysis.core.perception_simulate import simulated_tidy  # noqa: E402
+from analysis.core.perception.compute import compute_perception  # noqa: E402
+from analysis.core.perception.data import prepare  # noqa: E402
+from analysis.core.perception.effects import draw_weights  # noqa: E402
+from analysis.core.perception.ordinal import design, fit_statsmodels  # noqa: E402
+from analysis.core.perception.simulate import simulated_tidy  # noqa: E402
 
 
 def baseline_bootstrap_seconds(tidy: pd.DataFrame, reps: int) -> float:
@@ -57,13 +57,13 @@ def baseline_bootstrap_seconds(tidy: pd.DataFrame, reps: int) -> float:
 
 
 def mixed_models_seconds(tidy: pd.DataFrame) -> tuple[float, float, float]:
-    """The crossed PIE models of every question, ours (analysis/core/mixed_reml.py) and statsmodels' MixedLM
+    """The crossed PIE models of every question, ours (analysis/core/perception/mixed_reml.py) and statsmodels' MixedLM
     with readers and cases as variance components of one group (what the statistics used before), both
     single-threaded; returns (ours s, statsmodels s, largest |difference| of the PIE effect)."""
     from statsmodels.regression.mixed_linear_model import MixedLM
     from threadpoolctl import threadpool_limits
 
-    from analysis.core.mixed_reml import fit_crossed_intercepts
+    from analysis.core.perception.mixed_reml import fit_crossed_intercepts
 
     inp = prepare(tidy)
     ours_s = base_s = diff = 0.0

@@ -29,10 +29,10 @@ MODULES = [
     "pruning/engine/pies.py",
     "pruning/engine/prune.py",
     "readerstudy/design.py",
-    "analysis/core/perception_paper.py",
-    "analysis/core/perception_effects.py",
-    "analysis/core/perception_text.py",
-    "analysis/core/mixed_reml.py",
+    "analysis/core/perception/paper.py",
+    "analysis/core/perception/effects.py",
+    "analysis/core/perception/text.py",
+    "analysis/core/perception/mixed_reml.py",
 ]
 TARGET = 90.0
 # mutmut's exit codes (mutmut/stats.py): 1 and 3 are test failures, 24/-24/152/255/36 CPU-time limits,

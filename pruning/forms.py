@@ -9,8 +9,8 @@ from pathlib import Path
 from django import forms
 from django.core.exceptions import ValidationError
 
+from common.sparsity import same_sparsity, swept
 from pruning import params
-from pruning.engine.sparsity import same_sparsity, swept
 from pruning.models import Dataset, Experiment
 
 

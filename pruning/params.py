@@ -7,7 +7,7 @@ choices mirror ``pruning.engine.nets.ARCHS`` and ``pruning.engine.prune.METHODS`
 import math
 import re
 
-from pruning.engine.sparsity import same_sparsity, swept
+from common.sparsity import same_sparsity, swept
 
 ARCHS = ("resnet50", "resnet18", "small", "tiny")
 INITS = ("imagenet", "random")  # or a path to a weights file

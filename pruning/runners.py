@@ -11,7 +11,7 @@ from jobs.models import Job
 
 
 def _publishing_fenced(progress):
-    from pruning.engine.store import publish_guard
+    from common.files import publish_guard
 
     fence = getattr(progress, "fence", None)
     return publish_guard(fence) if fence is not None else contextlib.nullcontext()

@@ -19,9 +19,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from common.sparsity import swept
 from jobs.models import Job
 from jobs.services import job_create, job_requeue
-from pruning.engine.sparsity import swept
 from pruning.hooks import follow_ups
 from pruning.models import Experiment, PIESelection, PruningSweep, TrainingRun
 

@@ -11,8 +11,8 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from common.sparsity import swept
 from pruning import params
-from pruning.engine.sparsity import swept
 from pruning.models import Dataset, Experiment, PruningSweep, TrainingRun
 from pruning.services_experiments import claim_artifact_dir
 

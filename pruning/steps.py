@@ -14,9 +14,9 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from common.csvsafe import frame_csv_text
+from common.sparsity import sparsity_index
 from jobs.attempts import fenced
-from pruning.engine.csvsafe import frame_csv_text
-from pruning.engine.sparsity import sparsity_index
 from pruning.models import Dataset, PIESelection, PruningSweep, TrainingRun
 
 
@@ -218,8 +218,9 @@ def select_execute(*, selection: PIESelection, progress=None) -> dict:
     """Select PIEs from all seeds' stores; writes ``pies/<id>.csv`` (+ ``<id>.json`` summary)."""
     if selection.is_done and Path(selection.table_path).is_file():
         return {**selection_summary(selection), "skipped": True}
+    from common.files import atomic_write
     from pruning.engine.pies import select_pies_from_sets, select_pies_hooker
-    from pruning.engine.store import atomic_write, stack_seeds
+    from pruning.engine.store import stack_seeds
 
     experiment = selection.experiment
     sets, seeds = prediction_sets(experiment, progress)

@@ -43,7 +43,7 @@ def _csv_text(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 def safe_cell(value: Any) -> Any:
     """Text a spreadsheet will not run as a formula: a leading = + - @ | % (defusedcsv) or tab / CR (OWASP) gets
-    a leading quote; numbers, negative ones included, stay. (pruning.engine.csvsafe does the same for frames.)"""
+    a leading quote; numbers, negative ones included, stay. (common.csvsafe does the same for frames.)"""
     if isinstance(value, str) and value.startswith(("\t", "\r")):
         return "'" + value
     return defused_escape(value)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from pruning.engine.store import atomic_write_text
+from common.files import atomic_write_text
 
 from .figures import fig_curves, fig_overall, fig_weight_histograms, save_figure
 from .figures_corr import fig_fcd, fig_frequency

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pruning.engine.sparsity import sparsity_index
+from common.sparsity import sparsity_index
 
 DROP_THRESHOLD = -0.2
 TARGET_SPARSITY = 0.95

@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from pruning.engine.csvsafe import frame_csv_text  # pure (no Django), shared with the reader-study exports' rules
-from pruning.engine.store import atomic_write_text
+from common.csvsafe import frame_csv_text  # pure (no Django), shared with the reader-study exports' rules
+from common.files import atomic_write_text
 
 from . import forgettability as fg
 from .figure_data import build_figure, write_figure_data

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from common.progress import Progress, report
 from pruning.engine.data_decode import decode_images
 from pruning.engine.errors import DatasetError
-from pruning.engine.progress import Progress, report
 
 __all__ = [
     "PAPER_CLASSES",

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from common.progress import Progress, report
 from pruning.engine.errors import DatasetError
-from pruning.engine.progress import Progress, report
 
 _CACHE_VERSION = "v1"  # bump when decoding changes (filter, grayscale rule) to orphan old caches
 

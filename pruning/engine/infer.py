@@ -15,8 +15,9 @@ import torch
 from torch import nn
 from torch.nn.functional import interpolate
 
+from common.progress import Progress, report
+
 from .nets import prunable_modules
-from .progress import Progress, report
 from .prune import PruneOrder, achieved_sparsity, validate_sparsities
 from .store import PredictionSet, read_sidecar, write_sidecar
 

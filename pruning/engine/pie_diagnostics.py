@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import stats as sps
 
-from .sparsity import sparsity_index
+from common.sparsity import sparsity_index
 
 DOMINANCE_SHARE = 0.5  # more than half of the PIEs carry one class
 DOMINANCE_RATIO = 1.5  # ... and that share is at least 1.5x the class's share among non-PIEs

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .sparsity import sparsity_index
+from common.sparsity import sparsity_index
 
 NAN_POLICIES = ("exclude", "lowest")
 

@@ -25,7 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .store import PredictionSet, atomic_write
+from common.files import atomic_write
+
+from .store import PredictionSet
 
 _NAME = re.compile(r"^(?P<dataset>.+)_(?P<arch>[A-Za-z0-9]+)_seed-(?P<seed>\d+)_prune-(?P<ratio>\d+(?:\.\d+)?)\.pkl$")
 

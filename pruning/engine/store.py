@@ -15,59 +15,18 @@ folder, then ``os.replace``), so a crash leaves either the old or the new file, 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 import zipfile
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .sparsity import same_sweep, sparsity_index
+from common.files import atomic_write
+from common.sparsity import same_sweep, sparsity_index
 
 _KEYS = ("probs", "sparsities", "done", "image_ids", "class_names")
-
-
-# A context-manager factory every publish (the rename into place) runs inside, when a caller set one: a job
-# attempt's fence, so an attempt that lost its job raises instead of replacing a newer attempt's file.
-_PUBLISH_GUARD: ContextVar = ContextVar("publish_guard", default=None)
-
-
-@contextlib.contextmanager
-def publish_guard(guard):
-    """While active, ``atomic_write`` publishes inside ``guard()`` (in this thread/context only)."""
-    token = _PUBLISH_GUARD.set(guard)
-    try:
-        yield
-    finally:
-        _PUBLISH_GUARD.reset(token)
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_write`); returns the path."""
-    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
-    return Path(path)
-
-
-def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call ``write(fileobj)`` on a private temp file next to ``path``, fsync, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        guard = _PUBLISH_GUARD.get()
-        with guard() if guard is not None else contextlib.nullcontext():
-            os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def sidecar_path(path: str | os.PathLike) -> Path:

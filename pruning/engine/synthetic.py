@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from pruning.engine.progress import Progress, report
+from common.progress import Progress, report
 from pruning.engine.synthetic_findings import FINDINGS, adjust_geometry, paint
 from pruning.engine.synthetic_labels import CLASSES, sample_plan
 from pruning.engine.synthetic_lungs import load_bank

@@ -23,10 +23,11 @@ import torch
 from torch import nn
 from torch.nn.functional import binary_cross_entropy_with_logits
 
+from common.files import atomic_write
+from common.progress import Progress, report
+
 from .infer import DeviceImages, autocast, check_images, predict_logits, prepare_model, resolve_device, to_model_input
 from .nets import build_model
-from .progress import Progress, report
-from .store import atomic_write
 from .train_parts import load_checkpoint, make_augment, mean_auroc_map, save_checkpoint, save_learning_curves
 
 # Changing these mid-run would make a resumed run a different experiment.

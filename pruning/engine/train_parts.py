@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch.nn.functional import affine_grid, grid_sample
 
-from .store import atomic_write
+from common.files import atomic_write
 
 
 def make_augment(

@@ -1,4 +1,4 @@
-"""The crossed random-intercept REML fit (analysis/core/mixed_reml.py) against closed forms and statsmodels."""
+"""The crossed random-intercept REML fit (analysis/core/perception/mixed_reml.py) vs closed forms and statsmodels."""
 
 import numpy as np
 import pandas as pd
@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 from statsmodels.regression.mixed_linear_model import MixedLM
 
-from analysis.core.mixed_reml import fit_crossed_intercepts
+from analysis.core.perception.mixed_reml import fit_crossed_intercepts
 
 
 def test_balanced_crossed_design_reproduces_the_anova_estimates():

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.core.perception_data import QuestionSpec, prepare
-from analysis.core.perception_effects import DEFAULT_REPLICATES, _log_odds_ratio, _row, effect_sizes
-from analysis.core.perception_paper import descriptive_table, distribution_table, paper_tests_table
-from analysis.core.perception_text import fmt_p, holm, sentence
+from analysis.core.perception.data import QuestionSpec, prepare
+from analysis.core.perception.effects import DEFAULT_REPLICATES, _log_odds_ratio, _row, effect_sizes
+from analysis.core.perception.paper import descriptive_table, distribution_table, paper_tests_table
+from analysis.core.perception.text import fmt_p, holm, sentence
 from tests.analysis_tests.perception_data import tidy_from
 
 # Two readers x four cases (c1, c2 PIE; c3, c4 non-PIE). Quality: PIE answers 2, 3, 1, 2; non-PIE 4, 5, 3, 4.

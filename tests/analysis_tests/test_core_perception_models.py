@@ -8,11 +8,11 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 from statsmodels.regression.mixed_linear_model import MixedLM
 
-from analysis.core.perception import compute_perception
-from analysis.core.perception_agreement import inter_reader, intra_reader, reader_bias
-from analysis.core.perception_data import prepare
-from analysis.core.perception_models import mixed_linear
-from analysis.core.perception_ordinal import design, fit_weighted, negloglik
+from analysis.core.perception.agreement import inter_reader, intra_reader, reader_bias
+from analysis.core.perception.compute import compute_perception
+from analysis.core.perception.data import prepare
+from analysis.core.perception.mixed_models import mixed_linear
+from analysis.core.perception.ordinal import design, fit_weighted, negloglik
 from tests.analysis_tests.perception_data import fixed_tidy, tidy_from
 
 # Fleiss (1971) as worked on Wikipedia: 10 subjects, 14 raters, 5 categories, kappa = 0.210.

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.core.perception_data import PerceptionInputError, prepare
-from analysis.core.perception_effects import draw_weights, effect_sizes
-from analysis.core.perception_paper import descriptive_table, distribution_table, paper_tests_table
+from analysis.core.perception.data import PerceptionInputError, prepare
+from analysis.core.perception.effects import draw_weights, effect_sizes
+from analysis.core.perception.paper import descriptive_table, distribution_table, paper_tests_table
 from tests.analysis_tests.perception_data import fixed_tidy, tidy_from
 
 

@@ -1,6 +1,6 @@
 """The models recover what the simulator planted (PIE effect, reader variance), within their 95% CIs.
 
-The simulator's generative model is documented in analysis.core.perception_simulate. With equal reader
+The simulator's generative model is documented in analysis.core.perception.simulate. With equal reader
 noise (noise_range (1, 1)) its Likert answers follow a proportional-odds model with log OR = the planted
 effect, and its yes/no answers a mixed logistic model with that log OR. On the answer scale the mixed
 linear model's truths (PIE mean difference, reader variance) are computed here from the same model by
@@ -12,10 +12,10 @@ import pytest
 from scipy import stats
 from scipy.special import expit
 
-from analysis.core.perception_data import prepare
-from analysis.core.perception_models import mixed_linear, mixed_logistic
-from analysis.core.perception_ordinal import ordinal_bootstrap, ordinal_fit
-from analysis.core.perception_simulate import ReaderModel, simulated_tidy
+from analysis.core.perception.data import prepare
+from analysis.core.perception.mixed_models import mixed_linear, mixed_logistic
+from analysis.core.perception.ordinal import ordinal_bootstrap, ordinal_fit
+from analysis.core.perception.simulate import ReaderModel, simulated_tidy
 
 MODEL = ReaderModel(reader_sd=0.6, case_sd=0.4, noise_range=(1.0, 1.0))
 

@@ -195,9 +195,9 @@ def test_a_class_without_positive_test_images_is_not_estimable_not_never_droppin
 
 
 def test_report_and_statistics_csvs_end_lines_with_crlf_and_neutralise_formulas(tmp_path):
-    """Written as the reader-study exports are (pruning.engine.csvsafe): RFC 4180 line ends, so a CR inside a
+    """Written as the reader-study exports are (common.csvsafe): RFC 4180 line ends, so a CR inside a
     text cell is quoted, and text a spreadsheet would run as a formula gets a leading quote; numbers stay."""
-    from analysis.core.perception import PerceptionResult
+    from analysis.core.perception.compute import PerceptionResult
 
     probs, y, train, ids, pie_table, _ = synthetic(n=60)
     pie_table["image_id"] = ["=HYPERLINK(1)", "@SUM(A1)", *ids[2:]]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import runners, services
 from analysis.core.figure_data import render_figure
 from analysis.models import Report
+from analysis.reports import runners, services
 from jobs.models import Job
 from jobs.services import job_run
 from tests.analysis_tests.django_fixtures import DATASET, N_TEST, SEEDS, write_paper_layout, write_stores

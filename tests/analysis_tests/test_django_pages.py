@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis import services
 from analysis.models import Report
+from analysis.reports import services
 from jobs.models import Job
 from tests.analysis_tests.django_fixtures import CLASSES, DATASET, PREVALENCE, write_paper_layout
 
@@ -19,7 +19,7 @@ FIGURES = ["fig1_overall", "fig2_curves", "fig3_frequency", "fig4_cooccurrence",
 @pytest.fixture(scope="module")
 def computed(tmp_path_factory):
     """One computed report folder (the same code path as the job), shared by the module's tests."""
-    from analysis.inputs import load_paper_layout
+    from analysis.reports.inputs import load_paper_layout
 
     root = tmp_path_factory.mktemp("computed")
     layout = write_paper_layout(root)
@@ -216,7 +216,7 @@ def test_services_refuse_to_start_a_report_whose_folder_is_empty(settings, tmp_p
 
 def test_the_page_knows_every_figure_the_core_writes():
     from analysis.core import FIGURE_NAMES
-    from analysis.selectors import FIGURES as PAGE_FIGURES
+    from analysis.reports.selectors import FIGURES as PAGE_FIGURES
 
     assert [name for name, _ in PAGE_FIGURES] == list(FIGURE_NAMES)
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from analysis import runners, services
-from analysis.import_roots import ImportPathError, check_import_file
 from analysis.models import Report
+from analysis.reports import runners, services
+from analysis.reports.import_roots import ImportPathError, check_import_file
 from pruning.models import Job
 
 from .django_fixtures import DATASET, write_paper_layout

@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.inputs import AnalysisInputError, read_label_csv
+from analysis.reports.inputs import AnalysisInputError, read_label_csv
 
 BOUNDED = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 ONE = st.sampled_from(["1", "1.0", " 1", "1 "])

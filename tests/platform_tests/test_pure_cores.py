@@ -9,12 +9,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def modules_of(package: str) -> list[str]:
+    """``package`` and every module below it, subpackages included."""
     folder = ROOT.joinpath(*package.split("."))
-    return [package] + [f"{package}.{m.name}" for m in pkgutil.iter_modules([str(folder)])]
+    found = [package]
+    for m in pkgutil.iter_modules([str(folder)]):
+        found += modules_of(f"{package}.{m.name}") if m.ispkg else [f"{package}.{m.name}"]
+    return found
 
 
-def test_engine_and_analysis_core_import_without_django():
-    modules = modules_of("pruning.engine") + modules_of("analysis.core")
+def test_common_engine_and_analysis_core_import_without_django():
+    modules = modules_of("common") + modules_of("pruning.engine") + modules_of("analysis.core")
     assert len(modules) > 4
     code = "import importlib, sys\n" + "".join(f"importlib.import_module({m!r})\n" for m in modules)
     code += "bad = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"

@@ -16,7 +16,7 @@ SIZE = 32  # the synthetic fixture's image size
 
 
 def _stub_report(calls):
-    """A stand-in for analysis.services.report_create_for_experiment: an analysis job with a stub runner."""
+    """A stand-in for analysis.reports.services.report_create_for_experiment: an analysis job with a stub runner."""
 
     def report_create_for_experiment(*, experiment, user):
         from jobs.services import job_create

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
+from common.progress import Cancelled
 from pruning.engine import infer
 from pruning.engine.infer import predict, sweep, to_model_input
 from pruning.engine.nets import build_model, prunable_modules
-from pruning.engine.progress import Cancelled
 from pruning.engine.store import PredictionSet, read_sidecar
 
 SPARSITIES = [0.0, 0.25, 0.5, 0.75, 0.9]

@@ -1,8 +1,8 @@
-"""Sparsities are compared with one tolerance everywhere (pruning/engine/sparsity.py)."""
+"""Sparsities are compared with one tolerance everywhere (common/sparsity.py)."""
 
 import numpy as np
 
-from pruning.engine.sparsity import TOLERANCE, same_sparsity, same_sweep, sparsity_index, swept
+from common.sparsity import TOLERANCE, same_sparsity, same_sweep, sparsity_index, swept
 
 
 def test_float_noise_is_the_same_sparsity_and_a_visible_difference_is_not():

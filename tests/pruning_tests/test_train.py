@@ -3,9 +3,9 @@ import pandas as pd
 import pytest
 import torch
 
+from common.progress import Cancelled
 from pruning.engine import train
 from pruning.engine.nets import build_model
-from pruning.engine.progress import Cancelled
 from pruning.engine.train import TrainConfig, train_run
 
 

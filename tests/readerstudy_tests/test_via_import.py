@@ -11,8 +11,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from scipy import stats
 
-from analysis.core.perception import compute_perception
-from analysis.perception_inputs import study_tidy_frame
+from analysis.core.perception.compute import compute_perception
+from analysis.perception.inputs import study_tidy_frame
 from readerstudy import exports
 from readerstudy.models import Answer, Case, Study
 from readerstudy.via import PAPER_QUESTIONS, read_pie_mapping, read_via_csv

@@ -5,9 +5,9 @@ from pathlib import Path
 import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
-from analysis.core.perception import compute_perception
-from analysis.core.perception_data import PerceptionInputError
-from analysis.perception_inputs import study_expected_pairs, study_questions, study_tidy_frame
+from analysis.core.perception.compute import compute_perception
+from analysis.core.perception.data import PerceptionInputError
+from analysis.perception.inputs import study_expected_pairs, study_questions, study_tidy_frame
 from readerstudy.models import Study
 
 PAPER_COLUMNS = ["question", "group", "n", "mean", "sd", "note"]

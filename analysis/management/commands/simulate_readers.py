@@ -1,6 +1,6 @@
 """Fill a study's assignments with simulated answers (flagged as simulated everywhere they appear).
 
-Generative model (analysis.core.perception_simulate): for reader r, case c and question q,
+Generative model (analysis.core.perception.simulate): for reader r, case c and question q,
     z = base_q + effect_q * PIE + leniency_r + difficulty_c + truth_q(c) + noise_r * e,
     leniency_r ~ N(0, reader_sd^2), difficulty_c ~ N(0, case_sd^2), noise_r ~ U(0.7, 1.3), e ~ logistic.
 Likert answers are z rounded to the nearest point (clipped to 1..K); yes/no is "yes" iff z > 0. For
@@ -11,8 +11,8 @@ Defaults follow the paper's direction: PIEs rated lower in quality, harder, and 
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analysis.core.perception_simulate import ReaderModel
-from analysis.perception_simulation import study_simulate_readers
+from analysis.core.perception.simulate import ReaderModel
+from analysis.perception.simulation import study_simulate_readers
 from readerstudy.models import Study
 from readerstudy.services import ReaderStudyError
 

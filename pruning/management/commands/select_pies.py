@@ -3,9 +3,9 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from common.sparsity import swept
 from jobs.cli import TqdmProgress
 from pruning import params
-from pruning.engine.sparsity import swept
 from pruning.management.cli import validation_message
 from pruning.models import Experiment, PIESelection
 from pruning.steps import select_execute

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pruning.engine.sparsity import same_sweep, swept
+from common.sparsity import same_sweep, swept
 
 Progress = Callable[[int, int, str], None]
 _TRUE, _FALSE = {"1", "1.0"}, {"0", "0.0"}

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
-from .perception_data import QuestionSpec
+from analysis.core.perception.data import QuestionSpec
 
 
 def holm(table: pd.DataFrame, p_col: str, out_col: str) -> pd.DataFrame:

@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa
 
-from .perception_data import PerceptionInput, answer_matrix, not_estimable
+from analysis.core.perception.data import PerceptionInput, answer_matrix, not_estimable
 
 
 def anchor_rows(rows: pd.DataFrame) -> pd.DataFrame:

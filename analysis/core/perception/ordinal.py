@@ -21,8 +21,8 @@ import pandas as pd
 from scipy import optimize, stats
 from scipy.special import expit
 
-from .perception_data import PerceptionInput, QuestionSpec, not_estimable
-from .perception_effects import draw_weights
+from analysis.core.perception.data import PerceptionInput, QuestionSpec, not_estimable
+from analysis.core.perception.effects import draw_weights
 
 DEFAULT_ORDINAL_REPLICATES = 200
 

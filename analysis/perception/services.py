@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 
 from analysis.models import PerceptionStats
-from analysis.perception_inputs import study_answers_state, study_expected_pairs, study_questions, study_tidy_frame
+from analysis.perception.inputs import study_answers_state, study_expected_pairs, study_questions, study_tidy_frame
 from jobs.models import Job
 from jobs.services import job_create
 from readerstudy.models import Study
@@ -86,7 +86,7 @@ def jobs_visible_q(user):
 
 def run_perception(job: Job, progress) -> dict:
     """The "perception" job: fast part, then full part, each written and recorded as soon as it is done."""
-    from analysis.core.perception import compute_perception
+    from analysis.core.perception.compute import compute_perception
 
     study = Study.objects.get(pk=job.params["study_id"])
     state = job.params["state"]

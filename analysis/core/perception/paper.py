@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .perception_data import GROUPS, PerceptionInput, QuestionSpec, not_estimable
+from analysis.core.perception.data import GROUPS, PerceptionInput, QuestionSpec, not_estimable
 
 
 def _groups(inp: PerceptionInput, q: QuestionSpec) -> dict[str, np.ndarray]:

@@ -6,10 +6,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from analysis import overview as overview_data
-from analysis import selectors, services
 from analysis.file_responses import artifact_response
-from analysis.forms import SOURCE_EXPERIMENT, NewReportForm
 from analysis.models import Report
+from analysis.reports import selectors, services
+from analysis.reports.forms import SOURCE_EXPERIMENT, NewReportForm
 from config.roles import admin_required, researcher_required
 
 

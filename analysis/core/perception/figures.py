@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .figures import FONT, PALETTE, WIDTH, new_figure, style_axes
-from .perception_data import GROUPS, QuestionSpec
+from analysis.core.figures import FONT, PALETTE, WIDTH, new_figure, style_axes
+from analysis.core.perception.data import GROUPS, QuestionSpec
 
 _TITLES = {"agree_label": "Label correctness", "quality": "Image quality", "difficulty": "Diagnosis difficulty"}
 _AXES = {

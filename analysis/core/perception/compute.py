@@ -24,19 +24,18 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from pruning.engine.csvsafe import frame_csv_text
-from pruning.engine.store import atomic_write_text
-
-from . import perception_agreement as agreement
-from . import perception_models as models
-from .figures import FORMATS, save_figure
-from .perception_data import PerceptionInput, prepare
-from .perception_effects import DEFAULT_REPLICATES, effect_sizes
-from .perception_figures import fig6_perception, fig_agreement, fig_distributions, fig_readers
-from .perception_ordinal import DEFAULT_ORDINAL_REPLICATES, ordinal_bootstrap, ordinal_fit
-from .perception_paper import descriptive_table, distribution_table, paper_tests_table
-from .perception_text import holm, sentence
-from .report import _clean_tree
+from analysis.core.figures import FORMATS, save_figure
+from analysis.core.perception import agreement
+from analysis.core.perception import mixed_models as models
+from analysis.core.perception.data import PerceptionInput, prepare
+from analysis.core.perception.effects import DEFAULT_REPLICATES, effect_sizes
+from analysis.core.perception.figures import fig6_perception, fig_agreement, fig_distributions, fig_readers
+from analysis.core.perception.ordinal import DEFAULT_ORDINAL_REPLICATES, ordinal_bootstrap, ordinal_fit
+from analysis.core.perception.paper import descriptive_table, distribution_table, paper_tests_table
+from analysis.core.perception.text import holm, sentence
+from analysis.core.report import _clean_tree
+from common.csvsafe import frame_csv_text
+from common.files import atomic_write_text
 
 FIGURES = ("fig6_perception", "fig_distributions", "fig_readers", "fig_agreement")
 DEFINITIONS = {

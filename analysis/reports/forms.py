@@ -2,7 +2,7 @@
 
 from django import forms
 
-from analysis import services
+from analysis.reports import services
 from pruning.models import Experiment  # analysis sits above pruning: the app is always installed with it
 
 SOURCE_EXPERIMENT, SOURCE_PRUNECXR = "experiment", "prunecxr"

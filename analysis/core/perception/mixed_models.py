@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .mixed_reml import fit_crossed_intercepts
-from .perception_data import PerceptionInput, QuestionSpec, not_estimable
+from analysis.core.perception.data import PerceptionInput, QuestionSpec, not_estimable
+from analysis.core.perception.mixed_reml import fit_crossed_intercepts
 
 Z = stats.norm.ppf(0.975)
 

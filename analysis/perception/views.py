@@ -1,5 +1,5 @@
 """Perception statistics pages, downloads and JSON API: HTTP only (role and per-study access check, then
-analysis.perception). A study the user has no researcher access to answers 404, as its dashboard does."""
+analysis.perception.services). A study the user has no researcher access to answers 404, as its dashboard does."""
 
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -11,8 +11,8 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from analysis import perception
 from analysis.file_responses import artifact_response
+from analysis.perception import services as perception
 from config.roles import researcher_required
 from readerstudy.access import researcher_studies
 from readerstudy.api import Api, IsResearcher

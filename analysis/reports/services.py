@@ -11,10 +11,10 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from analysis import import_roots as import_roots_module
-from analysis.import_roots import ImportPathError
-from analysis.inputs import paper_label_path, paper_prediction_files
 from analysis.models import Report
+from analysis.reports import import_roots as import_roots_module
+from analysis.reports.import_roots import ImportPathError
+from analysis.reports.inputs import paper_label_path, paper_prediction_files
 from jobs.models import Job
 from jobs.services import job_create
 
@@ -106,9 +106,9 @@ def report_create(
 
 
 def report_create_from_prunecxr(*, title: str, preds_dir: str, labels_dir: str, dataset: str, user=None) -> Report:
-    """A report over the paper's released files (see analysis.inputs.load_paper_layout).
+    """A report over the paper's released files (see analysis.reports.inputs.load_paper_layout).
 
-    Only from the import roots: these are pickles (see analysis.import_roots)."""
+    Only from the import roots: these are pickles (see analysis.reports.import_roots)."""
     preds_dir, labels_dir = str(check_inside_import_roots(preds_dir)), str(check_inside_import_roots(labels_dir))
     check_prunecxr_inputs(preds_dir=preds_dir, labels_dir=labels_dir, dataset=dataset)
     report = Report(
@@ -124,7 +124,7 @@ def report_create_from_prunecxr(*, title: str, preds_dir: str, labels_dir: str, 
 def report_create_for_experiment(*, experiment, user=None) -> Report:
     """A report over an experiment's finished sweep stores, its dataset's labels, its PIE table and the
     checkpoint of its first training run (for the weight histogram)."""
-    from analysis.experiments import experiment_inputs
+    from analysis.reports.experiments import experiment_inputs
 
     inputs = experiment_inputs(experiment)
     return report_create(
@@ -162,7 +162,7 @@ def report_figure_draw(*, report: Report, name: str) -> Path | None:
     """Draw a figure's SVG or PDF on its first download (from the report's figure data) and return
     its path; None when ``name`` is not such a figure. Concurrent first downloads are harmless:
     each writes a temp file and renames it into place."""
-    from analysis.selectors import report_figure_to_draw
+    from analysis.reports.selectors import report_figure_to_draw
 
     todo = report_figure_to_draw(report=report, name=name)
     if todo is None:

@@ -1,4 +1,4 @@
-"""Simulated readers for a study: answers from analysis.core.perception_simulate, flagged `simulated`.
+"""Simulated readers for a study: answers from analysis.core.perception.simulate, flagged `simulated`.
 
 With `n_readers`, that many new simulated reader accounts (inactive, no password, in the readers group so
 they can hold an assignment) are created and given forms as a real reader would be; only their
@@ -17,7 +17,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from analysis.core.perception_simulate import ReaderModel, simulate
+from analysis.core.perception.simulate import ReaderModel, simulate
 from config.roles import READERS
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Study
 from readerstudy.services import assignment_create

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .perception_data import PerceptionInput, QuestionSpec, answer_matrix, not_estimable
+from analysis.core.perception.data import PerceptionInput, QuestionSpec, answer_matrix, not_estimable
 
 DEFAULT_REPLICATES = 2000
 

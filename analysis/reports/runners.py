@@ -16,8 +16,9 @@ import shutil
 import uuid
 from pathlib import Path
 
-from analysis.import_roots import check_import_file
-from analysis.inputs import (
+from analysis.models import Report
+from analysis.reports.import_roots import check_import_file
+from analysis.reports.inputs import (
     AnalysisInputs,
     Progress,
     fingerprint,
@@ -26,7 +27,6 @@ from analysis.inputs import (
     paper_label_path,
     paper_prediction_files,
 )
-from analysis.models import Report
 from jobs.attempts import fenced
 from jobs.models import Job
 
