@@ -19,6 +19,7 @@ from typing import IO
 
 from PIL import Image
 
+from common.errors import AppError
 from readerstudy.design import Candidate
 
 REQUIRED = ("filename", "shown_labels", "is_pie")
@@ -39,7 +40,7 @@ TRUE = {"1", "yes", "true", "pie", "y"}
 FALSE = {"0", "no", "false", "non-pie", "nonpie", "non_pie", "n"}
 
 
-class UploadError(ValueError):
+class UploadError(AppError):
     """A malformed upload; `errors` lists every problem found (row numbers count the header as row 1)."""
 
     def __init__(self, message: str, errors: list[str] | None = None):

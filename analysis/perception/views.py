@@ -13,10 +13,9 @@ from rest_framework.response import Response
 
 from analysis.file_responses import artifact_response
 from analysis.perception import services as perception
+from config.api import Api, IsResearcher, errors
 from config.roles import researcher_required
 from readerstudy.access import researcher_studies
-from readerstudy.api import Api, IsResearcher
-from readerstudy.api_serializers import errors
 
 
 def _context(request: HttpRequest, study) -> dict:

@@ -15,7 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from config.roles import READERS, RESEARCHERS
 from jobs.models import Job
-from readerstudy import services
+from readerstudy import builder, services
 from readerstudy.models import Answer, Assignment, Case
 from tests.conftest import PASSWORD
 from tests.readerstudy_tests.factories import make_candidates
@@ -57,7 +57,7 @@ def world(settings, tmp_path, django_user_model):
         "stranger": user("stranger", RESEARCHERS),
         "admin": user("admin", admin=True),
     }
-    study = services.study_create_from_candidates(
+    study = builder.study_create_from_candidates(
         title="Matrix",
         candidates=make_candidates(tmp_path / "src", n_pie=4, n_non=4),
         n_forms=2,

@@ -6,8 +6,8 @@ import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
 from analysis.core.perception.compute import compute_perception
-from analysis.core.perception.data import PerceptionInputError
 from analysis.perception.inputs import study_expected_pairs, study_questions, study_tidy_frame
+from config.commands import user_errors
 from readerstudy.models import Study
 
 PAPER_COLUMNS = ["question", "group", "n", "mean", "sd", "note"]
@@ -40,7 +40,7 @@ class Command(BaseCommand):
                 tidy = pd.read_csv(opts["csv"])
             except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
                 raise CommandError(f"Cannot read {opts['csv']}: {exc}") from None
-        try:
+        with user_errors():
             result = compute_perception(
                 tidy,
                 stage="fast" if opts["fast"] else "full",
@@ -48,8 +48,6 @@ class Command(BaseCommand):
                 questions=questions,
                 seed=opts["seed"],
             )
-        except PerceptionInputError as exc:
-            raise CommandError(str(exc)) from None
         formats = [f.strip() for f in opts["formats"].split(",") if f.strip()]
         try:
             result.write(opts["out"], formats)
