@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from config.roles import actor
 from readerstudy.answering import clean_value
 from readerstudy.builder import DEFAULT_QUESTIONS
 from readerstudy.errors import ReaderStudyError
@@ -149,7 +150,7 @@ def _write(title, files, mapping, questions, answers, pie_map, user) -> ImportRe
                 "mapping": mapping[0],
                 "readers": {},
             },
-            created_by=user if getattr(user, "is_authenticated", False) else None,
+            created_by=actor(user),
         )
         for q in questions.values():
             q.study = study
