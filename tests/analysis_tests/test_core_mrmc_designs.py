@@ -1,5 +1,7 @@
 """MRMC beyond the published example: bad input, one reader or one modality, split-plot calibration."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -62,7 +64,7 @@ def test_one_modality_gives_the_auc_ci_and_no_f_test(small):
     ("edit", "message"),
     [
         (lambda f: f.drop(columns="truth"), "lacks the column(s) truth"),
-        (lambda f: f.assign(rating=f["rating"].astype(object).where(f.index != 3, "high")), "rows 5 are not"),
+        (lambda f: f.assign(rating=f["rating"].astype(object).where(f.index != 3, "high")), "row(s) 5 are not"),
         (lambda f: pd.concat([f, f.iloc[[0]]], ignore_index=True), "rate the same (reader, modality, case)"),
         (lambda f: f.assign(truth=np.where(f.index == 0, 1 - f["truth"], f["truth"])), "both truth 0 and truth 1"),
         (lambda f: f[~((f["reader"] == 2) & (f["modality"] == 1))], "Reader 2 rated no case in modality 1"),
@@ -70,7 +72,7 @@ def test_one_modality_gives_the_auc_ci_and_no_f_test(small):
     ],
 )
 def test_bad_tables_are_refused_naming_the_row_or_reading(small, edit, message):
-    with pytest.raises(MrmcInputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(MrmcInputError, match=re.escape(message)):
         prepare_mrmc(edit(small))
 
 

@@ -54,7 +54,7 @@ def _truth(values: pd.Series) -> pd.Series:
     mapped = text.map({"1": 1, "1.0": 1, "true": 1, "yes": 1, "0": 0, "0.0": 0, "false": 0, "no": 0})
     bad = mapped.isna()
     if bad.any():
-        raise MrmcInputError(f"Column 'truth' must be 1/0 (or yes/no, true/false); rows {_rows(bad)} are not.")
+        raise MrmcInputError(f"Column 'truth' must be 1/0 (or yes/no, true/false); row(s) {_rows(bad)} are not.")
     return mapped.astype(int)
 
 
@@ -69,12 +69,12 @@ def prepare_mrmc(frame: pd.DataFrame) -> MrmcData:
     for col in ("reader", "modality", "case"):
         empty = t[col].isna() | (t[col].astype(str).str.strip() == "")
         if empty.any():
-            raise MrmcInputError(f"Column {col!r} is empty in rows {_rows(empty)}.")
+            raise MrmcInputError(f"Column {col!r} is empty in row(s) {_rows(empty)}.")
         t[col] = t[col].astype(str).str.strip()
     rating = pd.to_numeric(t["rating"], errors="coerce")
     bad = rating.isna() | ~np.isfinite(rating.fillna(0))
     if bad.any():
-        raise MrmcInputError(f"Column 'rating' must be a number; rows {_rows(bad)} are not.")
+        raise MrmcInputError(f"Column 'rating' must be a number; row(s) {_rows(bad)} are not.")
     t["rating"], t["truth"] = rating.astype(float), _truth(t["truth"])
     per_case = t.groupby("case")["truth"].nunique()
     if (per_case > 1).any():
@@ -82,7 +82,7 @@ def prepare_mrmc(frame: pd.DataFrame) -> MrmcData:
         raise MrmcInputError(f"Case(s) {cases} have both truth 0 and truth 1 in different rows.")
     dup = t.duplicated(["reader", "modality", "case"], keep=False)
     if dup.any():
-        raise MrmcInputError(f"Rows {_rows(dup)} rate the same (reader, modality, case) more than once.")
+        raise MrmcInputError(f"Row(s) {_rows(dup)} rate the same (reader, modality, case) more than once.")
     modalities = sorted(t["modality"].unique(), key=_natural)
     readers = sorted(t["reader"].unique(), key=_natural)
     cases = sorted(t["case"].unique(), key=_natural)
@@ -159,3 +159,18 @@ def single_reading_notes(n_modalities: int, n_readers: int) -> list[str]:
             )
         )
     return notes
+
+
+def json_ready(value):
+    """Numbers and containers as plain JSON: numpy scalars to Python, NaN and infinities to null."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [json_ready(v) for v in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    return value

@@ -11,12 +11,16 @@ Hidden repeats are left out (data.prepare).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 from scipy import stats
 
 from analysis.core.perception.data import not_estimable, prepare
 from analysis.core.perception.mrmc import analyse
-from analysis.core.perception.mrmc_data import MrmcInputError, prepare_mrmc
+from analysis.core.perception.mrmc_data import MrmcInputError, json_ready, prepare_mrmc
+from common.files import atomic_write_text
 
 DEFINITION = (
     "VGC AUC = P(a reader rates a PIE higher than a non-PIE) + 1/2 P(tie), averaged over readers; "
@@ -73,6 +77,14 @@ def vgc_analysis(tidy: pd.DataFrame, questions: list[dict] | None = None, cov_me
         "definition": DEFINITION.format(cov="DeLong" if cov_method == "delong" else "the case jackknife"),
         "cov_method": cov_method,
     }
+
+
+def write_vgc(tidy: pd.DataFrame, questions, out_dir, cov_method: str = "delong") -> dict:
+    """vgc_analysis written to out_dir/mrmc_vgc.json (NaN as null); returns the result."""
+    result = vgc_analysis(tidy, questions, cov_method)
+    text = json.dumps(json_ready(result), indent=2, allow_nan=False)
+    atomic_write_text(Path(out_dir) / "mrmc_vgc.json", text + "\n")
+    return result
 
 
 def _sentence(row: dict) -> str:
