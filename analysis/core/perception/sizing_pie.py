@@ -115,3 +115,31 @@ def closed_form_power(model: PieModel, n_readers: int, n_cases: int, alpha: floa
     tau = np.sqrt((model.var_case + model.var_residual / n_readers) * 4 / n_cases)
     df, ncp, z = n_cases - 2, model.effect / tau, stats.norm.ppf(1 - alpha / 2)
     return float(stats.nct.sf(z, df, ncp) + stats.nct.cdf(-z, df, ncp))
+
+
+def pie_model_from_pilot(tidy, question: str, questions: list[dict] | None = None, **override) -> tuple[PieModel, dict]:
+    """A PieModel from a pilot study's answers: the crossed mixed model's PIE effect and variance components
+    for one question (mixed_models.mixed_linear), the non-PIE mean as base; ``override`` replaces any field
+    (e.g. the effect one wants to detect). Raises ValueError when the pilot cannot give them."""
+    from analysis.core.perception import mixed_models
+    from analysis.core.perception.data import prepare
+
+    inp = prepare(tidy, questions)
+    spec = next((q for q in inp.questions if q.key == question), None)
+    if spec is None:
+        known = ", ".join(q.key for q in inp.questions) or "none"
+        raise ValueError(f"The pilot has no analysed question {question!r} (questions: {known}).")
+    row = mixed_models.mixed_linear(inp, spec)
+    if "estimate" not in row:
+        raise ValueError(f"The pilot's mixed model for {question!r} is {row.get('note', 'not estimable')}.")
+    rows = inp.of(question)
+    fields = {
+        "effect": row["estimate"],
+        "var_reader": row["var_reader"],
+        "var_case": 0.0 if np.isnan(row["var_case"]) else row["var_case"],
+        "var_residual": row["var_residual"],
+        "base": float(rows.loc[~rows["is_pie"], "y"].mean()),
+    }
+    return PieModel(**{**fields, **override}), {
+        k: row.get(k) for k in ("estimate", "ci_low", "ci_high", "p", "n_readers", "n_cases", "note")
+    }
