@@ -77,6 +77,8 @@ def sizing_page(request: HttpRequest) -> HttpResponse:
     if request.GET.get("study", "").isdigit():
         study = get_object_or_404(researcher_studies(request.user), pk=int(request.GET["study"]))
     form = SizingForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and study and not form.cleaned_data["question"]:
+        form.add_error("question", "Name the pilot study's question to take its mixed model from.")
     if request.method == "POST" and form.is_valid():
         params = {**form.cleaned_data, "study_id": study.pk if study else None}
         params["likert"] = params["likert"] or 0

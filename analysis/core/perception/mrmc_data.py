@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.perception.data import not_estimable
+from common.errors import AppError
 
 COLUMNS = ("reader", "modality", "case", "truth", "rating")
 
 
-class MrmcInputError(ValueError):
+class MrmcInputError(AppError):
     """The table cannot be analysed as it is; the message says which row, column or reading to fix."""
 
 

@@ -68,11 +68,8 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         typed = {k: opts[k] for k in (*PIE_FIELDS, "base") if opts[k] is not None}
         typed["likert"] = opts["likert"]
-        pilot = None
         with user_errors():
-            pie = self._pie_model(opts, typed)
-            if isinstance(pie, tuple):
-                pie, pilot = pie
+            pie, pilot = self._pie_model(opts, typed)
             req = SizingRequest(
                 readers=int_list(opts["readers"]),
                 cases=int_list(opts["cases"]),
@@ -97,7 +94,7 @@ class Command(BaseCommand):
 
     def _pie_model(self, opts, typed):
         if opts["study"] is None and opts["pilot_csv"] is None:
-            return PieModel(**typed)
+            return PieModel(**typed), None
         if opts["study"] is not None:
             from analysis.perception.inputs import study_questions, study_tidy_frame
             from readerstudy.models import Study
@@ -115,7 +112,13 @@ class Command(BaseCommand):
 
     def _print(self, result: dict) -> None:
         if result["pilot"]:
-            self.stdout.write(f"Pilot ({result['request']['pie']}): {result['pilot']}")
+            p, m = result["pilot"], result["request"]["pie"]
+            self.stdout.write(
+                f"Pilot: PIE effect {p['estimate']:.3f} (95% CI {p['ci_low']:.3f} to {p['ci_high']:.3f}; "
+                f"{p['n_readers']} readers, {p['n_cases']} cases). Simulating effect {m['effect']:.3f}, var_reader "
+                f"{m['var_reader']:.3f}, var_case {m['var_case']:.3f}, var_residual {m['var_residual']:.3f}, "
+                f"base {m['base']:.2f}."
+            )
         header = ["analysis", "readers", "cases", "readings", "power", "mc_se", "n_sim", "note"]
         self.stdout.write("  ".join(header))
         for row in result["grid"]:
