@@ -96,3 +96,30 @@ def test_a_planted_modality_difference_is_detected_in_a_split_plot():
     assert res["design"] == "split-plot" and len(res["reader_groups"]) == 3
     assert res["random_readers"]["p"] < 0.01
     assert res["differences"][0]["ci_high"] < 0  # modality 0 - modality 1 < 0
+
+
+def _null_p_values(groups: int, anchors: int, one_modality: bool, seed: int, n: int = 200) -> np.ndarray:
+    """p-values of n null studies: forms of cases, plus `anchors` positive and negative cases everyone reads."""
+    rng, p = np.random.default_rng(seed), []
+    model = RoeMetz(mu_pos=0.0 if one_modality else 1.0)  # null: AUC = 0.5, or equal modalities
+    with threadpool_limits(1):
+        for _ in range(n):
+            everyone, truth = simulate_roemetz(model, 6, 30, 30, rng)
+            scores, _ = simulate_roemetz(model, 6, 30, 30, rng, groups=groups)
+            shared = np.r_[0:anchors, 30 : 30 + anchors]
+            scores[:, :, shared] = everyone[:, :, shared]
+            scores = scores[:1] if one_modality else scores
+            data = MrmcData(["A", "B"][: len(scores)], list("123456"), [str(c) for c in range(60)], truth, scores)
+            res = analyse(data)
+            p.append(res["modality"][0]["p_vs_half"] if one_modality else res["random_readers"]["p"])
+    return np.array(p)
+
+
+@pytest.mark.parametrize(
+    ("groups", "anchors", "one_modality"),
+    [(3, 4, False), (3, 0, True), (3, 4, True)],
+    ids=["forms-with-anchors-F", "forms-auc-vs-half", "forms-with-anchors-auc-vs-half"],
+)
+def test_tests_keep_their_size_when_forms_share_anchor_cases(groups, anchors, one_modality):
+    rate = np.mean(_null_p_values(groups, anchors, one_modality, seed=groups + anchors) < 0.05)
+    assert 0.01 <= rate <= 0.10, rate  # 200 studies: Monte Carlo SE of a 5% rate is 1.5 points
