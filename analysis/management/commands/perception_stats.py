@@ -26,6 +26,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--formats", default="png,svg,pdf")
+        parser.add_argument(
+            "--mrmc", action="store_true", help="Also the VGC-style MRMC analysis (PIE as truth): mrmc_vgc.json."
+        )
+        parser.add_argument("--mrmc-cov", choices=("delong", "jackknife"), default="delong")
 
     def handle(self, *args, **opts):
         expected = questions = None
@@ -61,4 +65,14 @@ class Command(BaseCommand):
         self.stdout.write("")
         for sentence in result.sentences:
             self.stdout.write(sentence)
+        if opts["mrmc"]:
+            self._mrmc(tidy, questions, opts)
         self.stdout.write(f"\nWrote {opts['out']}")
+
+    def _mrmc(self, tidy, questions, opts) -> None:
+        from analysis.core.perception.vgc import write_vgc
+
+        result = write_vgc(tidy, questions, opts["out"], opts["mrmc_cov"])
+        self.stdout.write("\nMRMC, VGC-style (" + result["definition"] + "):")
+        for sentence in result["sentences"]:
+            self.stdout.write(sentence)
