@@ -7,6 +7,7 @@ class AnalysisConfig(AppConfig):
 
     def ready(self) -> None:
         from analysis.perception import services as perception
+        from analysis.perception import sizing
         from analysis.reports import runners, services
         from jobs.kinds import JobKind, register_kind
         from pruning.hooks import ExperimentFollowUp, register_follow_up
@@ -22,6 +23,10 @@ class AnalysisConfig(AppConfig):
                 perception.run_perception,
                 visible_q=perception.jobs_visible_q,
             )
+        )
+        # Study sizing (simulated power over readers x cases): CPU work, default queue; seen like a study's jobs.
+        register_kind(
+            JobKind(sizing.JOB_KIND, "Study sizing", "default", sizing.run_sizing, visible_q=perception.jobs_visible_q)
         )
         # An experiment's report, started by the pipeline once its PIEs are selected.
         register_follow_up(

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from analysis.perception import sizing_views
 from analysis.perception import views as perception_views
 from analysis.reports import views
 
@@ -14,5 +15,6 @@ urlpatterns = [
     path("perception/<int:pk>/", perception_views.perception_detail, name="perception"),
     path("perception/<int:pk>/report.html", perception_views.perception_html, name="perception_html"),
     path("perception/<int:pk>/files/<str:name>", perception_views.perception_file, name="perception_file"),
+    path("sizing/", sizing_views.sizing_page, name="sizing"),
     path("api/perception/<int:pk>/", perception_views.PerceptionStatsApi.as_view(), name="api-perception"),
 ]

@@ -92,7 +92,7 @@ def build_studies(n_readers: int, n_cases: int, per_form: int, work: Path) -> li
     from PIL import Image
 
     from config.roles import READERS
-    from readerstudy import services
+    from readerstudy import builder, services
     from readerstudy.design import Candidate
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -117,7 +117,7 @@ def build_studies(n_readers: int, n_cases: int, per_form: int, work: Path) -> li
             path = src / f"{name}{k:05d}.png"
             Image.fromarray(rng.integers(0, 255, (96, 96), dtype=np.uint8), mode="L").save(path)
             candidates.append(Candidate(path, f"{name}{k:05d}", k < half, 0.5, "bench", ["Effusion"], {}))
-        study = services.study_create_from_candidates(
+        study = builder.study_create_from_candidates(
             title=f"Load {name}",
             candidates=candidates,
             n_forms=n_forms,

@@ -7,6 +7,11 @@ RESEARCHERS = "researchers"
 GROUPS = (READERS, RESEARCHERS)
 
 
+def actor(user: AbstractBaseUser | AnonymousUser | None) -> AbstractBaseUser | None:
+    """The user to record as the creator of a row: a logged-in user, else None (anonymous, a command, a job)."""
+    return user if getattr(user, "is_authenticated", False) else None
+
+
 def is_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
     return bool(user.is_authenticated and (user.is_staff or user.is_superuser))
 

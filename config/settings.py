@@ -267,6 +267,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # AppError -> 403/404/409/400 in one place; services never name a status.
+    "EXCEPTION_HANDLER": "config.api.app_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PruneCXR platform API",

@@ -8,6 +8,8 @@ libraries (torch) inside the function, so registering them costs the web process
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from common.errors import AppError
+
 
 @dataclass(frozen=True)
 class JobKind:
@@ -36,7 +38,7 @@ def register_kind(kind: JobKind) -> JobKind:
     return kind
 
 
-class UnknownJobKind(ValueError):  # noqa: N818 -- public name used across the apps
+class UnknownJobKind(AppError):  # noqa: N818 -- public name used across the apps
     def __init__(self, kind: str):
         super().__init__(f"Unknown job kind {kind!r}. Known kinds: {', '.join(sorted(JOB_KINDS))}.")
 

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config.roles import actor
 from jobs.errors import Cancelled, Superseded, WaitForChildren
 from jobs.kinds import JOB_KINDS, job_kind_get, queue_name
 from jobs.models import Job, JobAttempt
@@ -46,7 +47,7 @@ def job_create(
     job = Job.objects.create(
         kind=kind,
         params=params or {},
-        created_by=user if getattr(user, "is_authenticated", False) else None,
+        created_by=actor(user),
         parent=parent,
         artifact_dir=artifact_dir,
     )

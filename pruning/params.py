@@ -7,6 +7,7 @@ choices mirror ``pruning.engine.nets.ARCHS`` and ``pruning.engine.prune.METHODS`
 import math
 import re
 
+from common.errors import AppError
 from common.sparsity import same_sparsity, swept
 
 ARCHS = ("resnet50", "resnet18", "small", "tiny")
@@ -17,7 +18,7 @@ DEFAULT_SPARSITIES = [round(0.05 * i, 2) for i in range(20)]  # 0, 0.05, ..., 0.
 MAX_SEEDS = 1000
 
 
-class ParamError(ValueError):
+class ParamError(AppError):
     """A parameter a person typed is wrong; the message names the offending value."""
 
 

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from config.roles import actor
 from jobs.models import Job
 from jobs.services import job_create
 from pruning.models import Dataset
@@ -49,7 +50,7 @@ def dataset_register(
     if existing and existing.spec != spec:
         raise ValidationError({"name": f"a dataset named {name!r} already exists with other paths"})
     class_names, counts = dataset_validate(spec=spec, check_images=check_images, progress=progress)
-    dataset = existing or Dataset(name=name, created_by=user if getattr(user, "is_authenticated", False) else None)
+    dataset = existing or Dataset(name=name, created_by=actor(user))
     dataset.kind = spec["kind"]
     dataset.spec = spec
     dataset.class_names = class_names

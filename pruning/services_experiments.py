@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.sparsity import swept
+from config.roles import actor
 from jobs.models import Job
 from jobs.services import job_create, job_requeue
 from pruning.hooks import follow_ups
@@ -33,7 +34,7 @@ def experiment_create(*, user=None, start: bool = True, **fields) -> Experiment:
     """Validate and save an experiment with one TrainingRun and PruningSweep row per seed; with
     ``start`` queue its parent job (which fans out the rest)."""
     with transaction.atomic():
-        experiment = Experiment(created_by=user if getattr(user, "is_authenticated", False) else None, **fields)
+        experiment = Experiment(created_by=actor(user), **fields)
         experiment.seeds = sorted(int(s) for s in experiment.seeds)
         experiment.full_clean()
         experiment.save()

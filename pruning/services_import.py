@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.sparsity import swept
+from config.roles import actor
 from pruning import params
 from pruning.models import Dataset, Experiment, PruningSweep, TrainingRun
 from pruning.services_experiments import claim_artifact_dir
@@ -70,7 +71,7 @@ def experiment_import_prunecxr(
             epochs=0,
             sparsities=sparsities,
             pie_sparsity=pie,
-            created_by=user if getattr(user, "is_authenticated", False) else None,
+            created_by=actor(user),
         )
         experiment.full_clean()
         experiment.save()

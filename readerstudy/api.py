@@ -1,38 +1,24 @@
 """JSON API (DRF). Same permissions as the pages: readers get their own, blinded data; researchers all.
 
-Views are exempt from the login middleware so that DRF itself answers anonymous calls with a JSON 403
-instead of a redirect to the login page; DRF's IsAuthenticated still guards every endpoint.
+The base view, the researcher permission and the error statuses live in config.api: a service's
+`AppError` reaches the client through its one exception handler.
 """
 
-from django.contrib.auth.decorators import login_not_required
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from config.api import Api, IsResearcher, errors
 from config.roles import is_researcher
 from readerstudy import api_serializers as out
 from readerstudy import selectors, services
 from readerstudy.access import researcher_studies
+from readerstudy.answering import MAX_ACTIVE_MS
 from readerstudy.models import Assignment, Case, Study
-
-
-class IsResearcher(BasePermission):
-    message = "This endpoint is for researchers and admins."
-
-    def has_permission(self, request, view) -> bool:
-        return is_researcher(request.user)
-
-
-class Api(APIView):
-    permission_classes = [IsAuthenticated]
-
-    @classmethod
-    def as_view(cls, **initkwargs):
-        return login_not_required(super().as_view(**initkwargs))
+from readerstudy.tables import answers_tidy
 
 
 def _assignment(request: Request, pk: int) -> Assignment:
@@ -63,7 +49,7 @@ def _study_full(study: Study) -> dict:
 class StudyList(Api):
     @extend_schema(
         operation_id="readerstudy_studies_list",
-        responses={200: out.StudyListSerializer, **out.errors(403)},
+        responses={200: out.StudyListSerializer, **errors(403)},
         summary="Studies: a reader's own (blinded), or all for researchers",
     )
     def get(self, request: Request) -> Response:
@@ -92,7 +78,7 @@ class StudyList(Api):
 class StudyDetail(Api):
     @extend_schema(
         operation_id="readerstudy_study",
-        responses={200: out.STUDY_DETAIL, **out.errors(403, 404)},
+        responses={200: out.STUDY_DETAIL, **errors(403, 404)},
         summary="A study: full for researchers, blinded for its readers",
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -119,7 +105,7 @@ def _record_view(assignment: Assignment, position: int) -> None:
 class ReaderNext(Api):
     @extend_schema(
         operation_id="readerstudy_reader_next",
-        responses={200: out.READER_NEXT, **out.errors(403, 404)},
+        responses={200: out.READER_NEXT, **errors(403, 404)},
         summary="The reader's next unfinished case, or finished=true",
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -135,7 +121,7 @@ class ReaderNext(Api):
 class ReaderCase(Api):
     @extend_schema(
         operation_id="readerstudy_reader_case",
-        responses={200: out.ReaderCaseSerializer, **out.errors(403, 404)},
+        responses={200: out.ReaderCaseSerializer, **errors(403, 404)},
         summary="The reader's case at a position of their order",
     )
     def get(self, request: Request, pk: int, position: int) -> Response:
@@ -146,7 +132,7 @@ class ReaderCaseViewed(Api):
     @extend_schema(
         operation_id="readerstudy_reader_case_viewed",
         request=None,
-        responses={200: out.ViewedSerializer, **out.errors(403, 404)},
+        responses={200: out.ViewedSerializer, **errors(403, 404)},
         summary="The reader has the case at this position on screen (starts its server-side clock)",
     )
     def post(self, request: Request, pk: int, position: int) -> Response:
@@ -170,7 +156,7 @@ class AnswerSubmitSerializer(serializers.Serializer):
     )
     complete = serializers.BooleanField(default=False, help_text="Save and finish the case (all required answers).")
     active_ms = serializers.IntegerField(
-        default=0, min_value=0, max_value=services.MAX_ACTIVE_MS, help_text="Client active time since the last save."
+        default=0, min_value=0, max_value=MAX_ACTIVE_MS, help_text="Client active time since the last save."
     )
 
 
@@ -178,7 +164,7 @@ class AnswerSubmit(Api):
     @extend_schema(
         operation_id="readerstudy_answers_submit",
         request=AnswerSubmitSerializer,
-        responses={200: out.SubmitResultSerializer, **out.errors(400, 403, 404, 409)},
+        responses={200: out.SubmitResultSerializer, **errors(400, 403, 404, 409)},
         summary="Save a reader's answers",
     )
     def post(self, request: Request) -> Response:
@@ -189,17 +175,14 @@ class AnswerSubmit(Api):
         case = Case.objects.filter(token=d["case"]).first()
         if case is None:
             return Response({"detail": "This case is not assigned to you."}, status=status.HTTP_403_FORBIDDEN)
-        try:
-            result = services.answers_submit(
-                reader=request.user,
-                case=case,
-                values=d["answers"],
-                complete=d["complete"],
-                client_active_ms=d["active_ms"],
-                assignment_id=d["assignment"],
-            )
-        except services.ReaderStudyError as exc:
-            return Response({"detail": exc.message, "errors": exc.errors}, status=exc.status)
+        result = services.answers_submit(
+            reader=request.user,
+            case=case,
+            values=d["answers"],
+            complete=d["complete"],
+            client_active_ms=d["active_ms"],
+            assignment_id=d["assignment"],
+        )
         body = {
             "saved": result.saved,
             "position": result.position,
@@ -225,7 +208,7 @@ class CaseFlag(Api):
     @extend_schema(
         operation_id="readerstudy_case_flag",
         request=CaseFlagSerializer,
-        responses={200: out.FlagSerializer, **out.errors(400, 403, 404, 409)},
+        responses={200: out.FlagSerializer, **errors(400, 403, 404, 409)},
         summary="Flag (or unflag) one of the reader's cases for the researchers, with a comment",
     )
     def post(self, request: Request) -> Response:
@@ -236,23 +219,20 @@ class CaseFlag(Api):
         case = Case.objects.filter(token=d["case"]).first()
         if case is None:
             return Response({"detail": "This case is not assigned to you."}, status=status.HTTP_403_FORBIDDEN)
-        try:
-            reading = services.case_flag(reader=request.user, case=case, flagged=d["flagged"], comment=d["comment"])
-        except services.ReaderStudyError as exc:
-            return Response({"detail": exc.message, "errors": exc.errors}, status=exc.status)
+        reading = services.case_flag(reader=request.user, case=case, flagged=d["flagged"], comment=d["comment"])
         return Response(out.FlagSerializer({"flagged": reading.flagged, "comment": reading.flag_comment}).data)
 
 
 class StudyAnswers(Api):
     @extend_schema(
         operation_id="readerstudy_study_answers",
-        responses={200: out.STUDY_ANSWERS, **out.errors(403, 404)},
+        responses={200: out.STUDY_ANSWERS, **errors(403, 404)},
         summary="Answers: tidy rows for researchers, own rows for readers",
     )
     def get(self, request: Request, pk: int) -> Response:
         study = _researcher_study(request, pk)
         if study is not None:
-            body = {"study": study.pk, "answers": selectors.answers_tidy(study=study)}
+            body = {"study": study.pk, "answers": answers_tidy(study=study)}
             return Response(out.ResearcherStudyAnswersSerializer(body).data)
         _assignment(request, pk)
         body = {"study": pk, "answers": selectors.reader_answers(reader=request.user, study_id=pk)}
@@ -264,7 +244,7 @@ class StudyCases(Api):
 
     @extend_schema(
         operation_id="readerstudy_study_cases",
-        responses={200: out.StudyCasesSerializer, **out.errors(403, 404)},
+        responses={200: out.StudyCasesSerializer, **errors(403, 404)},
         summary="Every case with hidden fields (researchers)",
     )
     def get(self, request: Request, pk: int) -> Response:

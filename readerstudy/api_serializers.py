@@ -8,12 +8,6 @@ serializers declare no hidden field (PIE status, source ids, correlation, ground
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="What went wrong, in words.")
-    errors = serializers.JSONField(required=False, help_text="Per-field or per-question problems, when any.")
-
-
 # --- what readers get (blinded) -------------------------------------------------------------------------
 
 
@@ -159,7 +153,7 @@ STUDY_DETAIL = PolymorphicProxySerializer(
 
 
 class TidyAnswerSerializer(serializers.Serializer):
-    """One row of the tidy answers table (readerstudy.selectors.answers_tidy), plus a truth_<name> column per
+    """One row of the tidy answers table (readerstudy.tables.answers_tidy), plus a truth_<name> column per
     hidden ground-truth field of the study's cases."""
 
     study_id = serializers.IntegerField()
@@ -239,8 +233,3 @@ class CaseFullSerializer(serializers.Serializer):
 class StudyCasesSerializer(serializers.Serializer):
     study = serializers.IntegerField()
     cases = CaseFullSerializer(many=True)
-
-
-def errors(*codes: int) -> dict:
-    """The error responses of an endpoint, for extend_schema(responses=...)."""
-    return {code: ErrorSerializer for code in codes}

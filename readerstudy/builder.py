@@ -17,6 +17,7 @@ from config.roles import is_reader
 from readerstudy.design import Candidate, DesignError, plan_forms
 from readerstudy.images import ImageError, remove_study_images, store_case_image
 from readerstudy.models import Case, Form, FormCase, Question, Study, new_token
+from readerstudy.services import assignment_create
 
 DEFAULT_QUESTIONS: tuple[dict[str, Any], ...] = (
     # The three questions of the paper's survey, with its exact wording (the VIA export uses these texts).
@@ -80,8 +81,6 @@ def study_create_from_candidates(
     each; more can be added later with `services.assignment_create`. Raises DesignError (a ValueError)
     with a message saying what is short, before anything is written.
     """
-    from readerstudy.services import assignment_create  # services re-exports this module
-
     readers = list(readers)
     if readers_per_form < 1:
         raise DesignError(f"Readers per form must be at least 1 (got {readers_per_form}).")

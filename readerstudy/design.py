@@ -10,8 +10,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.errors import AppError
 
-class DesignError(ValueError):
+
+class DesignError(AppError):
     """The requested design cannot be built from these candidates (the message says what is short)."""
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from defusedcsv.csv import _escape as defused_escape
 
 from readerstudy.models import Answer, Assignment, Case, Study
-from readerstudy.selectors import FLAG_COLUMNS, TIDY_COLUMNS, answers_tidy, case_flags
+from readerstudy.tables import FLAG_COLUMNS, TIDY_COLUMNS, answers_tidy, case_flags
 from readerstudy.via import VIA_COLUMNS, write_pie_mapping
 
 

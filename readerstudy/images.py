@@ -15,10 +15,12 @@ from django.conf import settings
 from django.http import FileResponse, Http404
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from common.errors import AppError
+
 MAX_PIXELS = 8192 * 8192
 
 
-class ImageError(ValueError):
+class ImageError(AppError):
     """An input image that cannot be read (the message names the file)."""
 
 

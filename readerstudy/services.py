@@ -1,16 +1,15 @@
 """Writes. Views, API views and management commands all go through these functions.
 
-Answers are validated in exactly one place (`clean_value`, called only from `answers_submit`), and every
-write for one reader in one study runs under a row lock on their assignment, so concurrent saves are
-serialised: no duplicate answers (also a database constraint) and no lost updates.
+Answers are validated in exactly one place (`answering.clean_value`, which `answers_submit` runs through
+the steps in readerstudy.answering), and every write for one reader in one study runs under a row lock on
+their assignment, so concurrent saves are serialised: no duplicate answers (also a database constraint) and
+no lost updates.
 """
 
-import math
 import random
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -21,52 +20,24 @@ from django.utils import timezone
 
 from config.roles import is_reader, is_researcher
 from readerstudy.access import is_granted, readable_assignments
-from readerstudy.builder import (  # noqa: F401  (re-exported: the study builders are services too)
-    DEFAULT_QUESTIONS,
-    Candidate,
-    study_create_from_candidates,
-    study_create_from_upload,
+from readerstudy.answering import (
+    MAX_TEXT,
+    answer_place_check,
+    answers_clean,
+    answers_write,
+    reading_clock_advance,
+    reading_for_update,
 )
 from readerstudy.design import presentation_order
+from readerstudy.errors import (
+    NotAllowedError,
+    NotAssignedError,
+    QuestionLockedError,
+    ReaderStudyError,
+    StudyNotOpenError,
+)
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Form, Question, Study
-
-# A gap between two events on a case longer than this counts as this much (the reader walked away).
-MAX_EVENT_GAP = timedelta(minutes=10)
-MAX_TEXT = 5000
-# The API refuses more active time per save than this (a day); the service clamps to the elapsed time anyway.
-MAX_ACTIVE_MS = 24 * 3600 * 1000
-
-
-class ReaderStudyError(ValueError):
-    """Bad input or a forbidden action; `status` is the HTTP status views answer with."""
-
-    status = 400
-
-    def __init__(self, message: str, errors: dict[str, str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
-
-
-class NotAssignedError(ReaderStudyError):
-    status = 403
-
-
-class StudyNotOpenError(ReaderStudyError):
-    status = 409
-
-
-class NotAllowedError(ReaderStudyError):
-    status = 409
-
-
-class QuestionLockedError(ReaderStudyError):
-    status = 409
-
-
-class NotYoursError(ReaderStudyError):
-    status = 409
-
+from readerstudy.progress import position_after
 
 # --- studies and questions ------------------------------------------------------------------------
 
@@ -171,26 +142,6 @@ def _locked_assignment(reader: AbstractBaseUser, case: Case) -> Assignment:
     return assignment
 
 
-def completed_case_ids(assignment: Assignment) -> set[int]:
-    """Ids of the cases this reader has finished (one query; progress and positions derive from it)."""
-    return set(
-        CaseReading.objects.filter(assignment=assignment, completed_at__isnull=False).values_list("case_id", flat=True)
-    )
-
-
-def position_after(order: list[int], done: set[int]) -> int:
-    """1-based position of the first case of `order` not in `done`; len(order) + 1 when all are done."""
-    for k, case_id in enumerate(order, start=1):
-        if case_id not in done:
-            return k
-    return len(order) + 1
-
-
-def first_incomplete_position(assignment: Assignment) -> int:
-    """1-based position of the first case not yet finished; total + 1 when the form is done."""
-    return position_after(assignment.order, completed_case_ids(assignment))
-
-
 def case_view(*, assignment: Assignment, case: Case) -> None:
     """Record that the reader has the case on screen (first view, and the start of the server-side clock).
 
@@ -241,50 +192,6 @@ def case_flag(*, reader: AbstractBaseUser, case: Case, flagged: bool, comment: s
 
 # --- answers --------------------------------------------------------------------------------------
 
-_INT = re.compile(r"^[+-]?\d+$")
-
-
-def clean_value(question: Question, raw: Any) -> Any:
-    """The one validator of answer values: returns the stored form or raises ValueError with a clear message."""
-    kind = question.kind
-    if kind == Question.Kind.TEXT:
-        if raw is None:
-            return ""
-        if not isinstance(raw, str):
-            raise ValueError("Enter text.")
-        if len(raw) > MAX_TEXT:
-            raise ValueError(f"Keep the text under {MAX_TEXT} characters (got {len(raw)}).")
-        if "\x00" in raw:
-            raise ValueError("The text contains a NUL character; remove it (PostgreSQL cannot store it).")
-        return raw.strip()
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        raise ValueError("This question needs an answer.")
-    if kind == Question.Kind.YES_NO:
-        if isinstance(raw, bool):
-            return "yes" if raw else "no"
-        if isinstance(raw, str) and raw.strip().lower() in ("yes", "no"):
-            return raw.strip().lower()
-        raise ValueError(f"Answer yes or no (got {raw!r}).")
-    if kind == Question.Kind.LIKERT:
-        k, anchors = question.scale, question.options
-        scale = f"a whole number from 1 ({anchors[0]}) to {k} ({anchors[-1]})"
-        if isinstance(raw, bool):
-            raise ValueError(f"Enter {scale} (got {raw!r}).")
-        if isinstance(raw, float) and raw.is_integer():
-            raw = int(raw)
-        if isinstance(raw, str) and _INT.match(raw.strip()):
-            raw = int(raw.strip())
-        if not isinstance(raw, int):
-            raise ValueError(f"Enter {scale} (got {raw!r}).")
-        if not 1 <= raw <= k:
-            raise ValueError(f"Enter {scale} (got {raw}).")
-        return raw
-    if kind == Question.Kind.CHOICE:
-        if isinstance(raw, str) and raw in question.options:
-            return raw
-        raise ValueError(f"Choose one of: {', '.join(question.options)} (got {raw!r}).")
-    raise ValueError(f"Unknown question type {kind!r}.")
-
 
 @dataclass
 class SubmitResult:
@@ -316,115 +223,35 @@ def answers_submit(
     """
     with transaction.atomic():
         assignment = _locked_assignment(reader, case)
-        if assignment_id is not None and assignment_id != assignment.pk:
-            raise NotYoursError(
-                "These answers were given under another reader's login on this computer; they were not saved."
-            )
-        study = assignment.study
-        if study.status != Study.Status.OPEN:
-            raise StudyNotOpenError(f"Study '{study.title}' is {study.status}; answers can no longer be saved.")
-        position = assignment.order.index(case.id) + 1
-        done = completed_case_ids(assignment)
-        current = position_after(assignment.order, done)
-        if position > current:
-            raise NotAllowedError(f"Finish case {current} of {assignment.total} first.")
-        if position < current and not study.allow_back:
-            raise NotAllowedError("Going back to earlier cases is not allowed in this study.")
-        # Locked: a concurrent "viewed" UPDATE of this row waits for this save, then applies on top of it.
-        reading = CaseReading.objects.select_for_update().filter(assignment=assignment, case=case).first()
-        if reading is None:
-            reading, _ = CaseReading.objects.get_or_create(assignment=assignment, case=case)
-        if reading.completed_at and not study.allow_change and values:
-            raise NotAllowedError("Answers to finished cases cannot be changed in this study.")
-
-        questions = {q.key: q for q in study.questions.all()}
-        errors: dict[str, str] = {}
-        cleaned: dict[str, Any] = {}
-        for key, raw in values.items():
-            question = questions.get(str(key))
-            if question is None:
-                errors[str(key)] = f"Unknown question {key!r}."
-                continue
-            try:
-                cleaned[question.key] = clean_value(question, raw)
-            except ValueError as exc:
-                errors[question.key] = str(exc)
+        place = answer_place_check(assignment=assignment, case=case, assignment_id=assignment_id)
+        reading = reading_for_update(assignment=assignment, case=case, changing=bool(values))
+        questions = {q.key: q for q in assignment.study.questions.all()}
         # The reader's answers to this case so far, in one query (the assignment lock serialises their writes).
-        by_question = {a.question_id: a for a in Answer.objects.filter(reader=reader, case=case)}
-        if complete:
-            have = {q.key for q in questions.values() if q.pk in by_question}
-            for key, question in questions.items():
-                if question.required and key not in have and key not in cleaned and key not in errors:
-                    errors[key] = "This question needs an answer."
-        try:
-            active_s = max(0.0, float(client_active_ms or 0) / 1000.0)
-            if math.isnan(active_s):
-                raise ValueError
-        except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
-            errors["active_ms"] = (
-                f"Active time must be a number of milliseconds from 0 to {MAX_ACTIVE_MS} "
-                f"(got {str(client_active_ms)[:20]!r})."
-            )
-            active_s = 0.0
-        if errors:
-            first = next(iter(errors))
-            label = questions[first].text if first in questions else first
-            raise ReaderStudyError(f"{label}: {errors[first]}", errors)
-
-        now = timezone.now()
-        new, changed = [], []
-        for key, value in cleaned.items():
-            entry = {"value": value, "at": now.isoformat()}
-            answer = by_question.get(questions[key].pk)
-            if answer is None:
-                new.append(
-                    Answer(
-                        reader=reader,
-                        case=case,
-                        question=questions[key],
-                        assignment=assignment,
-                        value=value,
-                        created_at=now,
-                        updated_at=now,
-                        history=[entry],
-                    )
-                )
-            elif answer.value != value:
-                answer.value, answer.updated_at, answer.history = value, now, [*answer.history, entry]
-                changed.append(answer)
-        if new:
-            Answer.objects.bulk_create(new)  # the unique constraint stays the last line of defence
-        if changed:
-            Answer.objects.bulk_update(changed, ["value", "updated_at", "history"])
-
-        gap = now - reading.last_event_at if reading.last_event_at else timedelta(0)
-        gap = min(max(gap, timedelta(0)), MAX_EVENT_GAP)
-        reading.server_seconds += gap.total_seconds()
-        # The client cannot have been active longer than the (capped) time since its last event, plus slack.
-        reading.client_active_seconds += min(active_s, gap.total_seconds() + 5.0)
-        reading.last_event_at = now
-        reading.first_viewed_at = reading.first_viewed_at or now
-        if complete and reading.completed_at is None:
-            reading.completed_at = now
-        reading.save(
-            update_fields=[
-                "server_seconds",
-                "client_active_seconds",
-                "last_event_at",
-                "first_viewed_at",
-                "completed_at",
-            ]
+        previous = {a.question_id: a for a in Answer.objects.filter(reader=reader, case=case)}
+        cleaned, active_s = answers_clean(
+            questions=questions,
+            values=values,
+            answered=set(previous),
+            complete=complete,
+            client_active_ms=client_active_ms,
         )
-
-        if reading.completed_at is not None:
-            done = done | {case.pk}
-        next_current = position_after(assignment.order, done) if complete else current
+        now = timezone.now()
+        answers_write(
+            reader=reader,
+            case=case,
+            assignment=assignment,
+            questions=questions,
+            previous=previous,
+            cleaned=cleaned,
+            now=now,
+        )
+        reading_clock_advance(reading=reading, now=now, active_s=active_s, complete=complete)
+        done = place.done | {case.pk} if reading.completed_at is not None else place.done
+        next_current = position_after(assignment.order, done) if complete else place.current
         form_done = next_current > assignment.total
-        updates = {"last_activity_at": now, "started_at": assignment.started_at or now}
-        if form_done and assignment.completed_at is None:
-            updates["completed_at"] = now
-        Assignment.objects.filter(pk=assignment.pk).update(**updates)
+        _assignment_activity_record(assignment=assignment, now=now, form_done=form_done)
 
+    position = place.position
     if complete:
         nxt = position + 1 if position < next_current else next_current
         next_position = None if nxt > assignment.total else nxt
@@ -439,3 +266,11 @@ def answers_submit(
         assignment=assignment,
         done_case_ids=done,
     )
+
+
+def _assignment_activity_record(*, assignment: Assignment, now: datetime, form_done: bool) -> None:
+    """The reader's last activity (and first start); the form's completion when this save finished it."""
+    updates = {"last_activity_at": now, "started_at": assignment.started_at or now}
+    if form_done and assignment.completed_at is None:
+        updates["completed_at"] = now
+    Assignment.objects.filter(pk=assignment.pk).update(**updates)

@@ -12,9 +12,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
 
+from readerstudy.errors import NotAllowedError
 from readerstudy.images import image_path, remove_study_images, store_case_image
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Form, FormCase, Question, Study, new_token
-from readerstudy.services import NotAllowedError, assignment_create
+from readerstudy.services import assignment_create
 
 
 def _require_draft(study: Study, action: str) -> None:

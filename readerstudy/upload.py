@@ -19,6 +19,7 @@ from typing import IO
 
 from PIL import Image
 
+from common.errors import AppError
 from readerstudy.design import Candidate
 
 REQUIRED = ("filename", "shown_labels", "is_pie")
@@ -39,7 +40,7 @@ TRUE = {"1", "yes", "true", "pie", "y"}
 FALSE = {"0", "no", "false", "non-pie", "nonpie", "non_pie", "n"}
 
 
-class UploadError(ValueError):
+class UploadError(AppError):
     """A malformed upload; `errors` lists every problem found (row numbers count the header as row 1)."""
 
     def __init__(self, message: str, errors: list[str] | None = None):
@@ -150,105 +151,147 @@ def candidates_from_upload(
         raise UploadError("The upload is not a zip archive.") from None
     with zf:
         _check_members(zf.infolist())
-        members = {
-            str(PurePosixPath(i.filename)).lstrip("/"): i
-            for i in zf.infolist()
-            if not i.is_dir() and not i.filename.startswith("__MACOSX/")
-        }
-        if csv_file is None:
-            csvs = [n for n in members if n.lower().endswith(".csv")]
-            if len(csvs) != 1:
-                found = f"{len(csvs)} ({', '.join(csvs)})" if csvs else "none"
-                raise UploadError(
-                    f"Put exactly one .csv file of cases in the zip or upload it separately (found {found})."
-                )
-            csv_name, csv_bytes = csvs[0], _read_member(zf, members[csvs[0]], MAX_CSV_BYTES)
-        elif isinstance(csv_file, Path):
-            with csv_file.open("rb") as fh:
-                csv_name, csv_bytes = csv_file.name, fh.read(MAX_CSV_BYTES + 1)
-        else:
-            csv_name, csv_bytes = getattr(csv_file, "name", "cases.csv"), csv_file.read(MAX_CSV_BYTES + 1)
-        rows = _read_csv(csv_bytes, csv_name)
-
-        by_basename: dict[str, list[str]] = {}
-        for name in members:
-            by_basename.setdefault(PurePosixPath(name).name, []).append(name)
-        errors: list[str] = []
-        candidates: list[Candidate] = []
-        seen_files: dict[str, int] = {}
-        seen_ids: dict[str, int] = {}
+        members = _image_members(zf)
+        csv_name, rows = _cases_csv(zf, members, csv_file)
+        rows_checker = _Rows(zf, members, csv_name, workdir)
         for rownum, row in enumerate(rows, start=2):
-            where = f"{csv_name} row {rownum}"
-            fname = row.get("filename", "")
-            problems = []
-            member = members.get(fname.removeprefix("./")) if fname else None
-            if member is None and fname and len(by_basename.get(PurePosixPath(fname).name, [])) == 1:
-                member = members[by_basename[PurePosixPath(fname).name][0]]
-            if not fname:
-                problems.append("filename is empty")
-            elif member is None:
-                problems.append(f"file '{fname}' is not in the zip")
-            elif PurePosixPath(member.filename).suffix.lower() not in IMAGE_SUFFIXES:
-                problems.append(f"'{fname}' is not a PNG, JPEG, TIFF or BMP file")
-            elif member.file_size > MAX_IMAGE_BYTES:
-                problems.append(f"'{fname}' is larger than {MAX_IMAGE_BYTES // 2**20} MB")
-            elif member.filename in seen_files:
-                problems.append(f"'{fname}' is listed again (first on row {seen_files[member.filename]})")
-            flag = row.get("is_pie", "").lower()
-            if flag not in TRUE | FALSE:
-                problems.append(f"is_pie '{row.get('is_pie', '')}' is not one of 1/0, yes/no, true/false, PIE/non-PIE")
-            correlation = None
-            if row.get("correlation", ""):
-                try:
-                    correlation = float(row["correlation"])
-                except ValueError:
-                    problems.append(f"correlation '{row['correlation']}' is not a number")
-                else:
-                    if math.isnan(correlation):
-                        correlation = None
-            source_id = row.get("source_image_id") or fname
-            if source_id in seen_ids:
-                problems.append(f"source_image_id '{source_id}' is used again (first on row {seen_ids[source_id]})")
-            if not problems:
-                suffix = PurePosixPath(member.filename).suffix.lower()
-                target = workdir / f"{rownum}{suffix}"
-                try:
-                    target.write_bytes(_read_member(zf, member, MAX_IMAGE_BYTES))
-                except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
-                    problems.append(f"'{fname}' cannot be unpacked ({exc})")
-                    target.unlink(missing_ok=True)
-                except UploadError as exc:
-                    problems.append(exc.message.rstrip("."))
-                if not problems:
-                    try:
-                        with Image.open(target) as im:
-                            im.verify()
-                    except Exception as exc:  # Pillow raises many types for broken files; all mean "unreadable"
-                        problems.append(f"'{fname}' is not a readable image ({exc})")
-                if progress is not None and rownum % 20 == 0:
-                    progress(rownum - 1, len(rows), f"checked {rownum - 1} of {len(rows)} rows")
-            if problems:
-                errors.extend(f"{where}: {p}." for p in problems)
-                continue
-            seen_files[member.filename] = rownum
-            seen_ids[source_id] = rownum
-            labels = [s.strip() for s in row.get("shown_labels", "").replace(";", "|").split("|") if s.strip()]
-            hidden = {k: _hidden_value(v) for k, v in row.items() if k and k not in KNOWN and v != ""}
-            candidates.append(
-                Candidate(
-                    image_path=target,
-                    source_image_id=source_id,
-                    is_pie=flag in TRUE,
-                    correlation=correlation,
-                    dataset=row.get("dataset", ""),
-                    shown_labels=labels,
-                    hidden_truth=hidden,
-                )
+            rows_checker.add(rownum, row)
+            if progress is not None and rownum % 20 == 0 and rows_checker.reached_image:
+                progress(rownum - 1, len(rows), f"checked {rownum - 1} of {len(rows)} rows")
+    _raise_if_errors(rows_checker.errors)
+    name = archive_name or (archive.name if isinstance(archive, Path) else getattr(archive, "name", "upload.zip"))
+    source = {"kind": "upload", "archive": str(Path(str(name)).name), "csv": csv_name, "rows": len(rows)}
+    return rows_checker.candidates, source
+
+
+def _image_members(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """The zip's files by normalised name (no directories, no macOS resource forks)."""
+    return {
+        str(PurePosixPath(i.filename)).lstrip("/"): i
+        for i in zf.infolist()
+        if not i.is_dir() and not i.filename.startswith("__MACOSX/")
+    }
+
+
+def _cases_csv(
+    zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], csv_file: IO[bytes] | Path | None
+) -> tuple[str, list[dict[str, str]]]:
+    """The cases CSV's name and rows: the uploaded file, else the one .csv inside the zip."""
+    if csv_file is None:
+        csvs = [n for n in members if n.lower().endswith(".csv")]
+        if len(csvs) != 1:
+            found = f"{len(csvs)} ({', '.join(csvs)})" if csvs else "none"
+            raise UploadError(f"Put exactly one .csv file of cases in the zip or upload it separately (found {found}).")
+        csv_name, csv_bytes = csvs[0], _read_member(zf, members[csvs[0]], MAX_CSV_BYTES)
+    elif isinstance(csv_file, Path):
+        with csv_file.open("rb") as fh:
+            csv_name, csv_bytes = csv_file.name, fh.read(MAX_CSV_BYTES + 1)
+    else:
+        csv_name, csv_bytes = getattr(csv_file, "name", "cases.csv"), csv_file.read(MAX_CSV_BYTES + 1)
+    return csv_name, _read_csv(csv_bytes, csv_name)
+
+
+class _Rows:
+    """Checks the CSV's rows one by one: every problem is collected (by row), a good row's image is extracted
+    under a generated name and becomes a Candidate. Files and source ids must each be listed once."""
+
+    def __init__(self, zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], csv_name: str, workdir: Path):
+        self.zf, self.members, self.csv_name, self.workdir = zf, members, csv_name, workdir
+        self.by_basename: dict[str, list[str]] = {}
+        for name in members:
+            self.by_basename.setdefault(PurePosixPath(name).name, []).append(name)
+        self.errors: list[str] = []
+        self.candidates: list[Candidate] = []
+        self.seen_files: dict[str, int] = {}
+        self.seen_ids: dict[str, int] = {}
+        self.reached_image = False  # whether the last row got as far as its image (progress counts those)
+
+    def add(self, rownum: int, row: dict[str, str]) -> None:
+        fname = row.get("filename", "")
+        member = self._member(fname)
+        problems = self._file_problems(fname, member)
+        flag = row.get("is_pie", "").lower()
+        if flag not in TRUE | FALSE:
+            problems.append(f"is_pie '{row.get('is_pie', '')}' is not one of 1/0, yes/no, true/false, PIE/non-PIE")
+        correlation = _correlation(row, problems)
+        source_id = row.get("source_image_id") or fname
+        if source_id in self.seen_ids:
+            problems.append(f"source_image_id '{source_id}' is used again (first on row {self.seen_ids[source_id]})")
+        self.reached_image = not problems
+        target = self.workdir / f"{rownum}{PurePosixPath(member.filename).suffix.lower()}" if member else None
+        if not problems:
+            problems.extend(self._extract(member, target, fname))
+        if problems:
+            self.errors.extend(f"{self.csv_name} row {rownum}: {p}." for p in problems)
+            return
+        self.seen_files[member.filename] = rownum
+        self.seen_ids[source_id] = rownum
+        labels = [s.strip() for s in row.get("shown_labels", "").replace(";", "|").split("|") if s.strip()]
+        hidden = {k: _hidden_value(v) for k, v in row.items() if k and k not in KNOWN and v != ""}
+        self.candidates.append(
+            Candidate(
+                image_path=target,
+                source_image_id=source_id,
+                is_pie=flag in TRUE,
+                correlation=correlation,
+                dataset=row.get("dataset", ""),
+                shown_labels=labels,
+                hidden_truth=hidden,
             )
+        )
+
+    def _member(self, fname: str) -> zipfile.ZipInfo | None:
+        """The zip member a row names: by its path, else by its bare name when that is unique in the zip."""
+        member = self.members.get(fname.removeprefix("./")) if fname else None
+        if member is None and fname and len(self.by_basename.get(PurePosixPath(fname).name, [])) == 1:
+            member = self.members[self.by_basename[PurePosixPath(fname).name][0]]
+        return member
+
+    def _file_problems(self, fname: str, member: zipfile.ZipInfo | None) -> list[str]:
+        if not fname:
+            return ["filename is empty"]
+        if member is None:
+            return [f"file '{fname}' is not in the zip"]
+        if PurePosixPath(member.filename).suffix.lower() not in IMAGE_SUFFIXES:
+            return [f"'{fname}' is not a PNG, JPEG, TIFF or BMP file"]
+        if member.file_size > MAX_IMAGE_BYTES:
+            return [f"'{fname}' is larger than {MAX_IMAGE_BYTES // 2**20} MB"]
+        if member.filename in self.seen_files:
+            return [f"'{fname}' is listed again (first on row {self.seen_files[member.filename]})"]
+        return []
+
+    def _extract(self, member: zipfile.ZipInfo, target: Path, fname: str) -> list[str]:
+        """Unpack the member to `target` (bounded read) and check that Pillow can read it."""
+        try:
+            target.write_bytes(_read_member(self.zf, member, MAX_IMAGE_BYTES))
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+            target.unlink(missing_ok=True)
+            return [f"'{fname}' cannot be unpacked ({exc})"]
+        except UploadError as exc:
+            return [exc.message.rstrip(".")]
+        try:
+            with Image.open(target) as im:
+                im.verify()
+        except Exception as exc:  # Pillow raises many types for broken files; all mean "unreadable"
+            return [f"'{fname}' is not a readable image ({exc})"]
+        return []
+
+
+def _correlation(row: dict[str, str], problems: list[str]) -> float | None:
+    """The row's correlation (None when empty or NaN); a problem is added when it is not a number."""
+    if not row.get("correlation", ""):
+        return None
+    try:
+        correlation = float(row["correlation"])
+    except ValueError:
+        problems.append(f"correlation '{row['correlation']}' is not a number")
+        return None
+    return None if math.isnan(correlation) else correlation
+
+
+def _raise_if_errors(errors: list[str]) -> None:
     if errors:
         shown = errors[:MAX_ERRORS_SHOWN]
         if len(errors) > len(shown):
             shown.append(f"... and {len(errors) - len(shown)} more.")
         raise UploadError(f"The upload has {len(errors)} problem(s); nothing was created.", shown)
-    name = archive_name or (archive.name if isinstance(archive, Path) else getattr(archive, "name", "upload.zip"))
-    return candidates, {"kind": "upload", "archive": str(Path(str(name)).name), "csv": csv_name, "rows": len(rows)}

@@ -6,7 +6,7 @@ one form holding the files they answered; a file answered by two or more readers
 Readers are named by the mapping's ``reader`` column, else by their CSV file's name; the pseudonyms
 (R01, ...) and the original names are kept in ``study.source["readers"]``.
 
-Answers go through ``services.clean_value`` (the one validator). An empty answer is "unanswered", as a
+Answers go through ``answering.clean_value`` (the one validator). An empty answer is "unanswered", as a
 missing key is (the paper's script turned an empty agreement answer into "no"; we do not guess).
 Everything is checked before anything is written; all problems are reported together, by file and row.
 """
@@ -19,9 +19,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from config.roles import actor
+from readerstudy.answering import clean_value
 from readerstudy.builder import DEFAULT_QUESTIONS
+from readerstudy.errors import ReaderStudyError
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Form, FormCase, Question, Study
-from readerstudy.services import ReaderStudyError, clean_value
 from readerstudy.via import PieMapping, ViaFile, question_key, read_pie_mapping, read_via_csv
 
 _PAPER_SPECS = {q["key"]: q for q in DEFAULT_QUESTIONS}
@@ -148,7 +150,7 @@ def _write(title, files, mapping, questions, answers, pie_map, user) -> ImportRe
                 "mapping": mapping[0],
                 "readers": {},
             },
-            created_by=user if getattr(user, "is_authenticated", False) else None,
+            created_by=actor(user),
         )
         for q in questions.values():
             q.study = study

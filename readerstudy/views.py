@@ -10,13 +10,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from common.errors import AppError
 from config.roles import admin_required, is_researcher, researcher_required
-from readerstudy import exports, selectors, services, sources
+from readerstudy import builder, exports, selectors, services, sources
 from readerstudy.access import researcher_studies
 from readerstudy.build_job import study_build_start
-from readerstudy.design import DesignError
 from readerstudy.forms import SelectionStudyForm, UploadStudyForm
-from readerstudy.images import ImageError, image_response
+from readerstudy.images import image_response
 from readerstudy.models import Assignment, Case, Study
 from readerstudy.upload import UploadError
 
@@ -134,7 +134,7 @@ def set_status(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.error(request, f"Unknown action {action!r}; use open or close.")
             return redirect("readerstudy:dashboard", pk=pk)
-    except services.ReaderStudyError as exc:
+    except AppError as exc:
         messages.error(request, exc.message)
         return redirect("readerstudy:dashboard", pk=pk)
     messages.success(request, f"Study '{study.title}' is now {study.status}.")
@@ -202,7 +202,7 @@ def study_new(request: HttpRequest) -> HttpResponse:
                 selection_form = SelectionStudyForm(request.POST, prefix="sel", choices=choices)
                 if selection_form.is_valid():
                     candidates, origin = sources.candidates_from_pie_selection(selection_form.cleaned_data["selection"])
-                    study = services.study_create_from_candidates(
+                    study = builder.study_create_from_candidates(
                         candidates=candidates, source=origin, created_by=request.user, **selection_form.design_kwargs()
                     )
                     return _created(request, study, selection_form.notes)
@@ -211,7 +211,7 @@ def study_new(request: HttpRequest) -> HttpResponse:
         except UploadError as exc:
             # `errors` repeats the message when there is only one problem: show each line once.
             errors = [exc.message, *(e for e in exc.errors if e != exc.message)]
-        except (DesignError, ImageError, services.ReaderStudyError) as exc:
+        except AppError as exc:
             errors = [str(exc)]
     status = 400 if request.method == "POST" else 200  # a successful POST has redirected already
     return render(

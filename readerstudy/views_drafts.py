@@ -8,11 +8,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from common.errors import AppError
 from config.roles import READERS, admin_required
 from readerstudy import preview, services_drafts
-from readerstudy.images import ImageError
 from readerstudy.models import Form, Study
-from readerstudy.services import ReaderStudyError
 
 
 def _form_or_404(pk: int, number: int) -> Form:
@@ -65,7 +64,7 @@ def study_readers(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("readerstudy:dashboard", pk=pk)
     try:
         added = services_drafts.study_readers_update(study=study, add=add, remove=remove)
-    except ReaderStudyError as exc:
+    except AppError as exc:
         messages.error(request, exc.message)
     else:
         parts = [f"added {a.reader.get_username()} (form {a.form.number})" for a in added]
@@ -80,7 +79,7 @@ def study_clone(request: HttpRequest, pk: int) -> HttpResponse:
     study = get_object_or_404(Study, pk=pk)
     try:
         copy = services_drafts.study_clone(study=study, created_by=request.user)
-    except (ReaderStudyError, ImageError) as exc:
+    except AppError as exc:
         messages.error(request, str(exc))
         return redirect("readerstudy:dashboard", pk=pk)
     messages.success(request, f"Cloned '{study.title}' as draft '{copy.title}': change it, then open it.")
@@ -93,7 +92,7 @@ def study_delete(request: HttpRequest, pk: int) -> HttpResponse:
     study = get_object_or_404(Study, pk=pk)
     try:
         services_drafts.study_delete(study=study)
-    except ReaderStudyError as exc:
+    except AppError as exc:
         messages.error(request, exc.message)
         return redirect("readerstudy:dashboard", pk=pk)
     messages.success(request, f"Deleted draft study '{study.title}'.")

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from common.errors import AppError
+
 Progress = Callable[[int, int, str], None]
 
 # Elements (columns x images) per chunk: bounds peak memory at a few hundred MB.
@@ -42,7 +44,7 @@ _CHUNK_ELEMENTS = 1 << 20
 _LITTLE = sys.byteorder == "little"
 
 
-class MetricsInputError(ValueError):
+class MetricsInputError(AppError):
     """Bad probabilities or labels (shape, dtype, NaN, non-binary labels)."""
 
 

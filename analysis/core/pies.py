@@ -29,13 +29,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from common.errors import AppError
+
 NO_FINDING = "no finding"
 BIN_LABELS = ["0", "1", "2", "3", "4+"]
 LOW_QUALITY_MAX = 2
 SUBTLE_MIN = 4
 
 
-class PieInputError(ValueError):
+class PieInputError(AppError):
     """PIE table, labels or hidden truth that do not fit together."""
 
 

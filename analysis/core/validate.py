@@ -8,10 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from common.errors import AppError
+
 from .metrics import ClassMetrics, MetricsInputError, check_labels
 
 
-class ReportInputError(ValueError):
+class ReportInputError(AppError):
     """Inputs to the report that do not fit together (shapes, names, sparsities)."""
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 from django.db.models import Count, Max
 
 from readerstudy.models import Answer, Assignment, Case, Study
-from readerstudy.selectors import TIDY_COLUMNS, answers_tidy
+from readerstudy.tables import TIDY_COLUMNS, answers_tidy
 
 
 def study_tidy_frame(*, study: Study) -> pd.DataFrame:

@@ -13,10 +13,10 @@ from rest_framework.response import Response
 
 from analysis.file_responses import artifact_response
 from analysis.perception import services as perception
+from analysis.perception.mrmc import study_vgc
+from config.api import Api, IsResearcher, errors
 from config.roles import researcher_required
 from readerstudy.access import researcher_studies
-from readerstudy.api import Api, IsResearcher
-from readerstudy.api_serializers import errors
 
 
 def _context(request: HttpRequest, study) -> dict:
@@ -32,6 +32,7 @@ def _context(request: HttpRequest, study) -> dict:
         "tables": perception.perception_tables(stats),
         "figures": perception.perception_figures(stats),
         "completeness": stats.summary.get("tables", {}).get("completeness", []),
+        "mrmc": study_vgc(study=study),
     }
 
 

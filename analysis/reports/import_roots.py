@@ -16,8 +16,10 @@ from pathlib import Path
 
 from django.conf import settings
 
+from common.errors import AppError
 
-class ImportPathError(ValueError):
+
+class ImportPathError(AppError):
     """A path outside the import roots, or one reached through a symlink."""
 
 

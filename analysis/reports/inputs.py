@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from common.errors import AppError
 from common.sparsity import same_sweep, swept
 
 Progress = Callable[[int, int, str], None]
@@ -34,7 +35,7 @@ _TRUE, _FALSE = {"1", "1.0"}, {"0", "0.0"}
 _SEED_IN_PATH = re.compile(r"seed[-_]?(\d+)", re.IGNORECASE)
 
 
-class AnalysisInputError(ValueError):
+class AnalysisInputError(AppError):
     """Input files that do not fit together; the message names the file and the mismatch."""
 
 

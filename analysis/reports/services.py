@@ -15,6 +15,8 @@ from analysis.models import Report
 from analysis.reports import import_roots as import_roots_module
 from analysis.reports.import_roots import ImportPathError
 from analysis.reports.inputs import paper_label_path, paper_prediction_files
+from common.errors import AppError
+from config.roles import actor
 from jobs.models import Job
 from jobs.services import job_create
 
@@ -22,7 +24,7 @@ JOB_KIND = "analysis"
 PAPER_DATASETS = ("nih-cxr-lt", "mimic-cxr-lt")
 
 
-class ReportRequestError(ValueError):
+class ReportRequestError(AppError):
     """Report inputs that cannot work (missing file, empty folder, unknown dataset); says which."""
 
 
@@ -32,7 +34,7 @@ def reports_root() -> Path:
 
 def _create(report: Report, user) -> Report:
     """Save the report, give it its folder and enqueue its job (after the transaction commits)."""
-    report.created_by = user if getattr(user, "is_authenticated", False) else None
+    report.created_by = actor(user)
     report.full_clean(exclude=["out_dir", "job"])
     with transaction.atomic():
         report.save()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from common.errors import AppError
 
-class DatasetError(ValueError):
+
+class DatasetError(AppError):
     """A dataset (label CSV, image folder, split) is unusable.
 
     The message always names what is wrong and where: the file, the column, the row (as the

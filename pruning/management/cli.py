@@ -1,11 +1,9 @@
 """Shared pieces of the pruning management commands: experiment arguments and user errors. Commands
 call the same services and steps as the web pages and jobs (progress bars and job trees: jobs.cli)."""
 
-from contextlib import contextmanager
-
-from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
+from config.commands import user_errors
 from pruning import params
 from pruning.models import Dataset
 
@@ -39,11 +37,9 @@ def experiment_fields(options: dict) -> dict:
     if dataset is None:
         known = ", ".join(Dataset.objects.values_list("name", flat=True)) or "none yet"
         raise CommandError(f"no dataset named {options['dataset']!r} (registered: {known})")
-    try:
+    with user_errors():
         seeds = params.parse_seeds(options["seeds"])
         sparsities = params.parse_sparsities(options["sparsities"])
-    except params.ParamError as exc:
-        raise CommandError(str(exc)) from None
     arch = options["arch"]
     init = options["init"] or ("random" if arch == "tiny" else "imagenet")
     fields = {
@@ -69,21 +65,3 @@ def experiment_fields(options: dict) -> dict:
     if errors:
         raise CommandError("; ".join(f"{k}: {v}" for k, v in errors.items()))
     return fields
-
-
-def validation_message(exc: ValidationError) -> str:
-    if hasattr(exc, "error_dict"):
-        return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-    return " ".join(exc.messages)
-
-
-@contextmanager
-def user_errors():
-    """Bad input (a model's ValidationError, an engine's ValueError) becomes a CommandError with the
-    message alone, never a traceback."""
-    try:
-        yield
-    except ValidationError as exc:
-        raise CommandError(validation_message(exc)) from None
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None

@@ -112,6 +112,9 @@
     else if (el.requestFullscreen) { el.requestFullscreen(); }
   };
 
+  // Repaint on the next frame (after a caller changed a display setting such as wlMode).
+  CxrViewer.prototype.redraw = function () { this._draw(); };
+
   CxrViewer.prototype.state = function () {
     return { zoom: this.scale, width: this.ww, level: this.wl, inverted: this.inverted, wlMode: this.wlMode };
   };

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from analysis.models import PerceptionStats
 from jobs.services import job_run
-from readerstudy import services
+from readerstudy import builder, services
 from tests.conftest import PASSWORD, wait_for_job
 from tests.readerstudy_tests.factories import make_candidates
 
@@ -22,7 +22,7 @@ def test_statistics_page_renders_its_figures_load_and_a_csv_download_parses(
     live_server, page, settings, tmp_path, researcher, admin_user
 ):
     settings.ARTIFACT_ROOT = tmp_path / "artifacts"
-    study = services.study_create_from_candidates(
+    study = builder.study_create_from_candidates(
         title="Perception e2e", candidates=make_candidates(tmp_path / "src", n_pie=6, n_non=6),
         n_forms=1, cases_per_form=12, seed=3, created_by=admin_user,
     )  # fmt: skip

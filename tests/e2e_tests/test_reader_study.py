@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings as django_settings
 from PIL import Image, ImageFilter
 
-from readerstudy import exports, services
+from readerstudy import builder, exports, services
 from readerstudy.design import Candidate
 from readerstudy.models import Answer, Assignment
 from tests.conftest import PASSWORD
@@ -54,7 +54,7 @@ def open_study(settings, tmp_path, reader_a):
         )
         for k in range(6)
     ]
-    study = services.study_create_from_candidates(
+    study = builder.study_create_from_candidates(
         title="PIE perception study",
         candidates=candidates,
         n_forms=1,

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings as django_settings
 from playwright.sync_api import expect
 
-from readerstudy import services
+from readerstudy import builder
 from readerstudy.models import Answer, Assignment, CaseReading, Study
 from tests.conftest import PASSWORD
 
@@ -28,7 +28,7 @@ def draft_study(settings, tmp_path, reader_a, reader_b):
         Candidate(phantom(tmp_path / f"c{k}.png", k), f"img{k}.png", is_pie=k < 4, shown_labels=["Effusion"])
         for k in range(8)
     ]
-    return services.study_create_from_candidates(
+    return builder.study_create_from_candidates(
         title="Draft study", candidates=candidates, n_forms=2, cases_per_form=4, readers=[reader_a]
     )
 

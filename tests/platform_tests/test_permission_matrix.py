@@ -15,7 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from config.roles import READERS, RESEARCHERS
 from jobs.models import Job
-from readerstudy import services
+from readerstudy import builder, services
 from readerstudy.models import Answer, Assignment, Case
 from tests.conftest import PASSWORD
 from tests.readerstudy_tests.factories import make_candidates
@@ -57,7 +57,7 @@ def world(settings, tmp_path, django_user_model):
         "stranger": user("stranger", RESEARCHERS),
         "admin": user("admin", admin=True),
     }
-    study = services.study_create_from_candidates(
+    study = builder.study_create_from_candidates(
         title="Matrix",
         candidates=make_candidates(tmp_path / "src", n_pie=4, n_non=4),
         n_forms=2,
@@ -124,6 +124,9 @@ def matrix(world) -> list[tuple]:
         ("analysis:perception",              "post", u("analysis:perception", args=[pk]),              302, 403, 403, 302, 404, 302),
         ("analysis:perception_html",         "get",  u("analysis:perception_html", args=[pk]),         302, 403, 403, 404, 404, 404),
         ("analysis:perception_file",         "get",  u("analysis:perception_file", args=[pk, "summary.json"]), 302, 403, 403, 404, 404, 404),
+        ("analysis:sizing",                  "get",  u("analysis:sizing"),                             302, 403, 403, 200, 200, 200),
+        ("analysis:sizing",                  "get",  u("analysis:sizing") + f"?study={pk}",            302, 403, 403, 200, 404, 200),
+        ("analysis:sizing",                  "get",  u("analysis:sizing") + f"?job={MISSING}",         302, 403, 403, 404, 404, 404),
         ("analysis:api-perception",          "get",  u("analysis:api-perception", args=[pk]),          403, 403, 403, 200, 404, 200),
         ("analysis:api-perception",          "post", u("analysis:api-perception", args=[pk]),          403, 403, 403, 200, 404, 200),
         ("readerstudy:set_status",           "post", u("readerstudy:set_status", args=[pk]),           302, 403, 403, 403, 403, 302),

@@ -21,9 +21,9 @@ def candidates(tmp_path):
 def study(artifacts, candidates, reader_a, reader_b, admin_user, researcher):
     """Open study: 2 forms x 6 cases (3 PIE + 3 non-PIE), reader A on form 1, reader B on form 2; the
     researcher is a collaborator."""
-    from readerstudy import services
+    from readerstudy import builder, services
 
-    s = services.study_create_from_candidates(
+    s = builder.study_create_from_candidates(
         title="Small study",
         candidates=candidates,
         n_forms=2,

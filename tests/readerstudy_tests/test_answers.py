@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from readerstudy import services
+from readerstudy import errors, services
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Question
 
 from .conftest import answer_all
@@ -78,7 +78,7 @@ def test_invalid_values_are_refused_with_a_clear_message_and_nothing_saved(
     study, reader_a, extra_questions, key, raw, message
 ):
     case = first_case(study, reader_a)
-    with pytest.raises(services.ReaderStudyError, match=message) as exc:
+    with pytest.raises(errors.ReaderStudyError, match=message) as exc:
         services.answers_submit(reader=reader_a, case=case, values={"agree_label": "yes", key: raw})
     assert key in exc.value.errors
     assert not Answer.objects.exists()
@@ -87,7 +87,7 @@ def test_invalid_values_are_refused_with_a_clear_message_and_nothing_saved(
 def test_save_and_next_needs_every_required_answer(study, reader_a, extra_questions):
     case = first_case(study, reader_a)
     submit(reader_a, case, agree_label="no")
-    with pytest.raises(services.ReaderStudyError, match="needs an answer") as exc:
+    with pytest.raises(errors.ReaderStudyError, match="needs an answer") as exc:
         services.answers_submit(reader=reader_a, case=case, values={"quality": 4}, complete=True)
     assert set(exc.value.errors) == {"difficulty"}
     assert not Answer.objects.filter(question__key="quality").exists()
@@ -98,7 +98,7 @@ def test_save_and_next_needs_every_required_answer(study, reader_a, extra_questi
 
 
 def test_answer_for_a_case_of_another_reader_is_refused(study, reader_a, reader_b):
-    with pytest.raises(services.NotAssignedError, match="not assigned to you"):
+    with pytest.raises(errors.NotAssignedError, match="not assigned to you"):
         submit(reader_b, first_case(study, reader_a), agree_label="yes")
     assert not Answer.objects.exists()
 
@@ -106,18 +106,18 @@ def test_answer_for_a_case_of_another_reader_is_refused(study, reader_a, reader_
 def test_closed_and_draft_studies_take_no_answers(study, reader_a):
     case = first_case(study, reader_a)
     services.study_close(study=study)
-    with pytest.raises(services.StudyNotOpenError, match="is closed"):
+    with pytest.raises(errors.StudyNotOpenError, match="is closed"):
         submit(reader_a, case, agree_label="yes")
     study.status = "draft"
     study.save()
-    with pytest.raises(services.NotAssignedError):
+    with pytest.raises(errors.NotAssignedError):
         submit(reader_a, case, agree_label="yes")
     assert not Answer.objects.exists()
 
 
 def test_a_reader_cannot_answer_ahead_of_their_current_case(study, reader_a):
     order = Assignment.objects.get(study=study, reader=reader_a).order
-    with pytest.raises(services.NotAllowedError, match="Finish case 1 of 6 first"):
+    with pytest.raises(errors.NotAllowedError, match="Finish case 1 of 6 first"):
         submit(reader_a, Case.objects.get(pk=order[2]), agree_label="yes")
 
 
@@ -129,7 +129,7 @@ def test_changes_to_finished_cases_follow_the_study_setting(study, reader_a):
     assert answer.value == 5 and [h["value"] for h in answer.history] == [3, 5]
     study.allow_change = False
     study.save()
-    with pytest.raises(services.NotAllowedError, match="cannot be changed"):
+    with pytest.raises(errors.NotAllowedError, match="cannot be changed"):
         submit(reader_a, case, quality=1)
     assert Answer.objects.get(pk=answer.pk).value == 5
 
@@ -138,7 +138,7 @@ def test_going_back_is_refused_when_the_study_forbids_it(study, reader_a):
     study.allow_back = False
     study.save()
     answer_all(reader_a, study, upto=2)
-    with pytest.raises(services.NotAllowedError, match="Going back"):
+    with pytest.raises(errors.NotAllowedError, match="Going back"):
         submit(reader_a, first_case(study, reader_a), quality=1)
 
 

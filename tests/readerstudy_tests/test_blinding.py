@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
-from readerstudy import services
+from readerstudy import builder, services
 from readerstudy.design import longest_run
 from readerstudy.models import Assignment, Case, CaseReading
 
@@ -116,7 +116,7 @@ def secret_study(artifacts, tmp_path, reader_a, reader_b):
         c.correlation = -0.3141 - k * 1e-6  # distinctive strings such as "-0.314105"
         c.dataset = "SECRETDATASET"
         c.hidden_truth = {"label_noise": f"SECRETTRUTH{k:03d}"}
-    s = services.study_create_from_candidates(
+    s = builder.study_create_from_candidates(
         title="Blinded",
         candidates=cands,
         n_forms=2,
@@ -272,7 +272,7 @@ def test_every_url_a_reader_requests_is_refused_or_blinded(secret_study, reader_
     PerceptionStats.objects.create(study=study, state="s", stage="fast", out_dir=str(stats_dir), summary={"x": 1})
     job = Job.objects.create(kind="study_build", params={"design": {"title": "SECRETSRC"}}, result={})
     other = services.study_open(
-        study=services.study_create_from_candidates(
+        study=builder.study_create_from_candidates(
             title="Other", candidates=make_candidates(study_dir(settings), n_pie=2, n_non=2, prefix="SECRETSRC"),
             n_forms=1, cases_per_form=4, readers=[reader_b], seed=1,
         )

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from readerstudy import services
+from readerstudy import builder, errors, services
 from readerstudy.design import DesignError, presentation_order
 from readerstudy.models import Assignment, Case, Form, Question, Study
 
@@ -39,7 +39,7 @@ def test_built_forms_are_balanced_and_assigned_round_robin(study, reader_a, read
 
 def test_anchor_cases_are_in_every_form_of_a_built_study(artifacts, candidates, admin_user):
     anchors = [candidates[0].source_image_id, candidates[15].source_image_id]
-    s = services.study_create_from_candidates(
+    s = builder.study_create_from_candidates(
         title="A", candidates=candidates, n_forms=3, cases_per_form=4, anchor_ids=anchors, created_by=admin_user
     )
     anchor_cases = set(Case.objects.filter(study=s, is_anchor=True).values_list("pk", flat=True))
@@ -76,7 +76,7 @@ def test_stored_seed_recreates_each_readers_order(study):
 
 
 def test_hidden_repeats_are_extra_cases_with_their_own_token(artifacts, candidates, reader_a, admin_user):
-    s = services.study_create_from_candidates(
+    s = builder.study_create_from_candidates(
         title="R", candidates=candidates, n_forms=1, cases_per_form=8, repeat_cases=2, readers=[reader_a]
     )
     repeats = Case.objects.filter(study=s, repeat_of__isnull=False)
@@ -89,18 +89,18 @@ def test_hidden_repeats_are_extra_cases_with_their_own_token(artifacts, candidat
 def test_failed_build_leaves_no_rows_and_no_files(artifacts, candidates, admin_user):
     candidates[3].image_path = Path(candidates[3].image_path).with_name("missing.png")
     with pytest.raises(ValueError, match=candidates[3].source_image_id):
-        services.study_create_from_candidates(title="X", candidates=candidates, n_forms=2, cases_per_form=8)
+        builder.study_create_from_candidates(title="X", candidates=candidates, n_forms=2, cases_per_form=8)
     assert not Study.objects.exists() and not Case.objects.exists()
     assert not any((artifacts / "readerstudy").glob("*/*.png"))
 
 
 def test_builder_refuses_more_readers_than_seats_and_non_readers(artifacts, candidates, reader_a, reader_b, researcher):
     with pytest.raises(DesignError, match="2 readers do not fit 1 forms x 1"):
-        services.study_create_from_candidates(
+        builder.study_create_from_candidates(
             title="X", candidates=candidates, n_forms=1, cases_per_form=4, readers=[reader_a, reader_b]
         )
     with pytest.raises(DesignError, match="Not in the readers group: researcher1"):
-        services.study_create_from_candidates(
+        builder.study_create_from_candidates(
             title="X", candidates=candidates, n_forms=1, cases_per_form=4, readers=[researcher]
         )
     assert not Study.objects.exists()
@@ -112,7 +112,7 @@ def test_question_edits_are_refused_once_answered(study, reader_a):
     q = Question.objects.get(study=study, key="quality")
     services.question_update(question=q, text="Image quality?")
     answer_all(reader_a, study, upto=1)
-    with pytest.raises(services.QuestionLockedError, match="already has answers"):
+    with pytest.raises(errors.QuestionLockedError, match="already has answers"):
         services.question_update(question=q, text="Changed")
     q.refresh_from_db()
     assert q.text == "Image quality?"
@@ -120,13 +120,13 @@ def test_question_edits_are_refused_once_answered(study, reader_a):
 
 def test_study_needs_cases_to_open(artifacts, tmp_path, admin_user):
     s = Study.objects.create(title="Empty")
-    with pytest.raises(services.NotAllowedError, match="needs questions and cases"):
+    with pytest.raises(errors.NotAllowedError, match="needs questions and cases"):
         services.study_open(study=s)
 
 
 def test_large_default_design_builds_six_forms_of_forty(artifacts, tmp_path, admin_user):
     pool = make_candidates(tmp_path / "big", n_pie=120, n_non=200)
-    s = services.study_create_from_candidates(title="Paper design", candidates=pool, created_by=admin_user)
+    s = builder.study_create_from_candidates(title="Paper design", candidates=pool, created_by=admin_user)
     forms = list(s.forms.all())
     assert len(forms) == 6
     for form in forms:

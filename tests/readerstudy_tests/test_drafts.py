@@ -4,7 +4,7 @@ preview it as a reader (nothing written, nothing hidden), clone it, delete it.""
 import pytest
 from django.urls import reverse
 
-from readerstudy import services, services_drafts
+from readerstudy import builder, errors, services, services_drafts
 from readerstudy.forms import SelectionStudyForm
 from readerstudy.images import image_path, study_image_dir
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Study
@@ -49,7 +49,7 @@ def test_too_few_readers_and_an_uneven_pie_share_build_with_explicit_notes(reade
 
 @pytest.fixture
 def draft(artifacts, candidates, reader_a, admin_user):
-    return services.study_create_from_candidates(
+    return builder.study_create_from_candidates(
         title="Draft", candidates=candidates, n_forms=2, cases_per_form=6, repeat_cases=1, readers=[reader_a], seed=5
     )
 
@@ -68,7 +68,7 @@ def test_readers_of_a_draft_change_and_pseudonyms_stay_unique(draft, reader_a, r
 
 def test_readers_of_an_open_study_cannot_be_removed(draft, reader_a):
     services.study_open(study=draft)
-    with pytest.raises(services.NotAllowedError, match="Only draft studies can be edited"):
+    with pytest.raises(errors.NotAllowedError, match="Only draft studies can be edited"):
         services_drafts.study_readers_update(study=draft, remove=[reader_a])
     assert Assignment.objects.filter(study=draft).count() == 1
 

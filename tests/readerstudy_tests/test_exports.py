@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from django.urls import reverse
 
-from readerstudy import exports, selectors, services
+from readerstudy import builder, exports, services, tables
 from readerstudy.models import Assignment, Case
 
 from .conftest import answer_all
@@ -25,7 +25,7 @@ QUESTION_TEXTS = [
 def test_tidy_rows_have_one_row_per_answer_with_hidden_flag_and_position(study, reader_a, reader_b):
     a = answer_all(reader_a, study, quality=4, difficulty=2, agree="no")
     answer_all(reader_b, study, upto=2)
-    rows = selectors.answers_tidy(study=study)
+    rows = tables.answers_tidy(study=study)
     assert len(rows) == 6 * 3 + 2 * 3
     df = pd.DataFrame(rows)
     mine = df[df.reader == "R01"]
@@ -65,7 +65,7 @@ def read_like_the_paper(csv_text: str, n_pie: int) -> pd.DataFrame:
 
 
 def test_via_csv_has_the_papers_layout_and_its_reader_gets_pie_status_right(artifacts, candidates, reader_a):
-    s = services.study_create_from_candidates(
+    s = builder.study_create_from_candidates(
         title="V", candidates=candidates, n_forms=1, cases_per_form=8, readers=[reader_a], repeat_cases=1, seed=2
     )
     services.study_open(study=s)

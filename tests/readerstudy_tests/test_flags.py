@@ -7,7 +7,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from readerstudy import services
+from readerstudy import errors, services
 from readerstudy.models import Assignment, Case, CaseReading
 
 from .conftest import answer_all
@@ -43,13 +43,13 @@ def test_flag_on_a_case_of_another_reader_or_a_closed_study_is_refused(study, re
     assert flag(reader_b_client, {"case": case.token, "flagged": True}).status_code == 403
     assert flag(reader_b_client, {"case": "no-such-token", "flagged": True}).status_code == 403
     services.study_close(study=study)
-    with pytest.raises(services.StudyNotOpenError):
+    with pytest.raises(errors.StudyNotOpenError):
         services.case_flag(reader=reader_a, case=case, flagged=True)
     assert not CaseReading.objects.filter(flagged=True).exists()
 
 
 def test_a_too_long_comment_is_refused_with_its_length(study, reader_a):
-    with pytest.raises(services.ReaderStudyError, match="under 5000 characters"):
+    with pytest.raises(errors.ReaderStudyError, match="under 5000 characters"):
         services.case_flag(reader=reader_a, case=first_case(reader_a), flagged=True, comment="x" * 5001)
 
 

@@ -7,7 +7,7 @@ must look like it does not exist (404), never like "forbidden but there".
 import pytest
 from django.urls import URLPattern, reverse
 
-from readerstudy import services
+from readerstudy import builder, services
 from readerstudy.models import Answer, Assignment, Case
 from readerstudy.urls import urlpatterns
 
@@ -21,10 +21,10 @@ LOGIN = "/accounts/login/"
 
 @pytest.fixture
 def solo(artifacts, candidates, reader_a, reader_b, admin_user, researcher):
-    s = services.study_create_from_candidates(
+    s = builder.study_create_from_candidates(
         title="Solo", candidates=candidates, n_forms=1, cases_per_form=4, readers=[reader_a], seed=3
     )
-    other = services.study_create_from_candidates(
+    other = builder.study_create_from_candidates(
         title="Other", candidates=candidates, n_forms=1, cases_per_form=4, readers=[reader_b], seed=4
     )
     services.study_open(study=other)

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from readerstudy.answering import MAX_TEXT, clean_value
 from readerstudy.models import Question
-from readerstudy.services import MAX_TEXT, clean_value
 from readerstudy.upload import MAX_CSV_BYTES, UploadError, _read_csv, candidates_from_upload
 from readerstudy.via import PAPER_QUESTIONS, VIA_COLUMNS, read_pie_mapping, read_via_csv
 from readerstudy.via_import import ViaImportError, study_import_via

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from config.roles import READERS, RESEARCHERS
-from readerstudy import exports, services
+from readerstudy import builder, errors, exports, services
 from readerstudy.models import Answer, Assignment, Case, CaseReading
 
 from .conftest import answer_all
@@ -49,13 +49,13 @@ def test_assignment_refuses_admins_owners_and_collaborators(study, admin_user, r
     readers = Group.objects.get(name=READERS)
     for user in (admin_user, researcher):  # admin (staff), collaborator of `study`
         user.groups.add(readers)
-        with pytest.raises(services.ReaderStudyError, match="cannot also read it blinded"):
+        with pytest.raises(errors.ReaderStudyError, match="cannot also read it blinded"):
             services.assignment_create(study=study, reader=user)
     owner = django_user_model.objects.create_user("owner1", password="x" * 12)
     owner.groups.add(readers, Group.objects.get_or_create(name=RESEARCHERS)[0])
     study.created_by = owner
     study.save()
-    with pytest.raises(services.ReaderStudyError, match="cannot also read it blinded"):
+    with pytest.raises(errors.ReaderStudyError, match="cannot also read it blinded"):
         services.assignment_create(study=study, reader=owner)
     assert not Assignment.objects.filter(reader__in=[admin_user, researcher, owner]).exists()
 
@@ -79,7 +79,7 @@ def test_a_reader_who_gains_researcher_access_can_no_longer_read(study, reader_a
 
 def test_granting_a_reader_of_the_study_is_refused(study, reader_a):
     reader_a.groups.add(Group.objects.get_or_create(name=RESEARCHERS)[0])
-    with pytest.raises(services.ReaderStudyError, match="reads 'Small study' blinded"):
+    with pytest.raises(errors.ReaderStudyError, match="reads 'Small study' blinded"):
         services.study_grant(study=study, user=reader_a)
     assert not study.collaborators.filter(pk=reader_a.pk).exists()
 
@@ -92,7 +92,7 @@ def test_a_reader_removed_from_the_readers_group_can_no_longer_read_or_answer(st
     reader_a.groups.clear()
     blocked = reader_surface(reader_a_client, study, token)
     assert blocked == {"intro": 404, "read": 404, "next": 404, "case": 404, "viewed": 404, "image": 404, "submit": 403}
-    with pytest.raises(services.NotAssignedError):
+    with pytest.raises(errors.NotAssignedError):
         services.answers_submit(reader=reader_a, case=first_case(study, reader_a), values={"agree_label": "yes"})
     assert not Answer.objects.exists()
 
@@ -152,7 +152,7 @@ def test_every_csv_export_neutralises_formulas(artifacts, candidates, reader_a, 
         c.source_image_id = f"{FORMULAS[k % len(FORMULAS)]}-{k}"
         c.shown_labels = [FORMULAS[(k + 1) % len(FORMULAS)]]
         c.hidden_truth = {"noise": FORMULAS[(k + 2) % len(FORMULAS)]}
-    s = services.study_create_from_candidates(
+    s = builder.study_create_from_candidates(
         title="=cmd|' /C calc'!A0", candidates=candidates, n_forms=1, cases_per_form=4, readers=[reader_a],
         questions=[*DEFAULT_QUESTIONS, COMMENT_QUESTION],
     )  # fmt: skip
@@ -193,7 +193,7 @@ def test_huge_active_time_and_nul_characters_are_clear_400s(
 ):
     from readerstudy.builder import COMMENT_QUESTION, DEFAULT_QUESTIONS
 
-    s = services.study_create_from_candidates(
+    s = builder.study_create_from_candidates(
         title="t", candidates=candidates, n_forms=1, cases_per_form=4, readers=[reader_a],
         questions=[*DEFAULT_QUESTIONS, COMMENT_QUESTION],
     )  # fmt: skip
@@ -207,7 +207,7 @@ def test_huge_active_time_and_nul_characters_are_clear_400s(
 
 
 def test_the_service_refuses_an_active_time_too_large_for_a_float(study, reader_a):
-    with pytest.raises(services.ReaderStudyError) as err:
+    with pytest.raises(errors.ReaderStudyError) as err:
         services.answers_submit(
             reader=reader_a, case=first_case(study, reader_a), values={"agree_label": "yes"}, client_active_ms=10**400
         )
@@ -301,4 +301,4 @@ def test_a_long_csv_field_is_a_clear_upload_error_not_a_500(artifacts, admin_cli
 
     long_field = b'filename,shown_labels,is_pie\n"' + b"x" * 200_000 + b'",Effusion,1\n'
     with pytest.raises(UploadError, match="not a readable CSV file|longer than"):
-        services.study_create_from_upload(title="X", archive=io.BytesIO(_zip({"cases.csv": long_field})))
+        builder.study_create_from_upload(title="X", archive=io.BytesIO(_zip({"cases.csv": long_field})))

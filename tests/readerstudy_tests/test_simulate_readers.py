@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from readerstudy import exports
 from readerstudy.models import Answer, Assignment
-from readerstudy.selectors import answers_tidy
+from readerstudy.tables import answers_tidy
 
 from .conftest import answer_all
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from readerstudy import services
+from readerstudy import builder
 from readerstudy.models import Case, Study
 from readerstudy.upload import UploadError
 
@@ -34,7 +34,7 @@ GOOD = ["filename,shown_labels,is_pie,correlation,dataset,label_noise"] + [
 
 
 def test_upload_builds_a_balanced_study_with_hidden_truth(artifacts, tmp_path, admin_user):
-    study = services.study_create_from_upload(
+    study = builder.study_create_from_upload(
         title="Uploaded",
         archive=io.BytesIO(build_zip(tmp_path, GOOD)),
         n_forms=2,
@@ -65,7 +65,7 @@ def test_upload_builds_a_balanced_study_with_hidden_truth(artifacts, tmp_path, a
 def test_malformed_upload_lists_the_problem_and_creates_nothing(artifacts, tmp_path, rows, message):
     data = build_zip(tmp_path, rows, extra={"broken.png": b"not a png", "notes.txt": b"hello"})
     with pytest.raises(UploadError) as exc:
-        services.study_create_from_upload(title="Bad", archive=io.BytesIO(data), n_forms=1, cases_per_form=2)
+        builder.study_create_from_upload(title="Bad", archive=io.BytesIO(data), n_forms=1, cases_per_form=2)
     assert any(message in e for e in exc.value.errors), exc.value.errors
     assert not Study.objects.exists()
     assert not (artifacts / "readerstudy").exists() or not any((artifacts / "readerstudy").rglob("*.png"))
@@ -73,9 +73,9 @@ def test_malformed_upload_lists_the_problem_and_creates_nothing(artifacts, tmp_p
 
 def test_not_a_zip_and_missing_csv_are_explained(artifacts, tmp_path):
     with pytest.raises(UploadError, match="not a zip archive"):
-        services.study_create_from_upload(title="X", archive=io.BytesIO(b"PK? no"))
+        builder.study_create_from_upload(title="X", archive=io.BytesIO(b"PK? no"))
     with pytest.raises(UploadError, match=r"exactly one .csv .* \(found none\)"):
-        services.study_create_from_upload(title="X", archive=io.BytesIO(build_zip(tmp_path, GOOD, csv_in_zip=False)))
+        builder.study_create_from_upload(title="X", archive=io.BytesIO(build_zip(tmp_path, GOOD, csv_in_zip=False)))
 
 
 def test_admin_upload_page_builds_a_study_or_shows_row_errors(artifacts, tmp_path, admin_client_, reader_a, reader_b):
@@ -120,6 +120,6 @@ def test_admin_upload_page_builds_a_study_or_shows_row_errors(artifacts, tmp_pat
 
 def test_design_that_does_not_fit_the_upload_is_explained(artifacts, tmp_path, admin_client_):
     with pytest.raises(ValueError, match=r"need 20 PIEs and 20 non-PIEs .* has 4 PIEs and 4 non-PIEs"):
-        services.study_create_from_upload(
+        builder.study_create_from_upload(
             title="X", archive=io.BytesIO(build_zip(tmp_path, GOOD)), n_forms=2, cases_per_form=20
         )

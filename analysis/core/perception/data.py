@@ -1,6 +1,6 @@
 """The perception statistics' input: the tidy answer table, checked and split once.
 
-Input (one row per answer; the columns of ``readerstudy.selectors.answers_tidy`` and its CSV export):
+Input (one row per answer; the columns of ``readerstudy.tables.answers_tidy`` and its CSV export):
 
     reader          reader pseudonym (any hashable)
     case_id         case identifier
@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from common.errors import AppError
+
 REQUIRED = ("reader", "case_id", "is_pie", "question", "question_kind", "value_numeric")
 ANALYSED_KINDS = ("yes_no", "likert")
 GROUPS = ("PIE", "non-PIE")
 
 
-class PerceptionInputError(ValueError):
+class PerceptionInputError(AppError):
     """The table cannot be read at all (a required column missing, an unreadable PIE flag)."""
 
 

@@ -6,8 +6,8 @@ import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
 from analysis.core.perception.compute import compute_perception
-from analysis.core.perception.data import PerceptionInputError
 from analysis.perception.inputs import study_expected_pairs, study_questions, study_tidy_frame
+from config.commands import user_errors
 from readerstudy.models import Study
 
 PAPER_COLUMNS = ["question", "group", "n", "mean", "sd", "note"]
@@ -26,6 +26,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--formats", default="png,svg,pdf")
+        parser.add_argument(
+            "--mrmc", action="store_true", help="Also the VGC-style MRMC analysis (PIE as truth): mrmc_vgc.json."
+        )
+        parser.add_argument("--mrmc-cov", choices=("delong", "jackknife"), default="delong")
 
     def handle(self, *args, **opts):
         expected = questions = None
@@ -40,7 +44,7 @@ class Command(BaseCommand):
                 tidy = pd.read_csv(opts["csv"])
             except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
                 raise CommandError(f"Cannot read {opts['csv']}: {exc}") from None
-        try:
+        with user_errors():
             result = compute_perception(
                 tidy,
                 stage="fast" if opts["fast"] else "full",
@@ -48,8 +52,6 @@ class Command(BaseCommand):
                 questions=questions,
                 seed=opts["seed"],
             )
-        except PerceptionInputError as exc:
-            raise CommandError(str(exc)) from None
         formats = [f.strip() for f in opts["formats"].split(",") if f.strip()]
         try:
             result.write(opts["out"], formats)
@@ -63,4 +65,14 @@ class Command(BaseCommand):
         self.stdout.write("")
         for sentence in result.sentences:
             self.stdout.write(sentence)
+        if opts["mrmc"]:
+            self._mrmc(tidy, questions, opts)
         self.stdout.write(f"\nWrote {opts['out']}")
+
+    def _mrmc(self, tidy, questions, opts) -> None:
+        from analysis.core.perception.vgc import write_vgc
+
+        result = write_vgc(tidy, questions, opts["out"], opts["mrmc_cov"])
+        self.stdout.write("\nMRMC, VGC-style (" + result["definition"] + "):")
+        for sentence in result["sentences"]:
+            self.stdout.write(sentence)

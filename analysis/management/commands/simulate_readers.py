@@ -13,8 +13,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from analysis.core.perception.simulate import ReaderModel
 from analysis.perception.simulation import study_simulate_readers
+from config.commands import user_errors
 from readerstudy.models import Study
-from readerstudy.services import ReaderStudyError
 
 
 class Command(BaseCommand):
@@ -34,10 +34,8 @@ class Command(BaseCommand):
         if opts["readers"] is not None and opts["readers"] < 1:
             raise CommandError("--readers must be at least 1.")
         model = ReaderModel(reader_sd=opts["reader_sd"], case_sd=opts["case_sd"])
-        try:
+        with user_errors():
             result = study_simulate_readers(study=study, n_readers=opts["readers"], seed=opts["seed"], model=model)
-        except ReaderStudyError as exc:
-            raise CommandError(exc.message) from None
         self.stdout.write(
             f"Simulated {result.n_answers} answers for {result.n_readers} readers in study {study.pk} "
             "(flagged as simulated)."

@@ -1,10 +1,10 @@
 """Start a whole experiment (train, sweep and PIEs for every seed) from the shell."""
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from config.commands import user_errors
 from jobs.cli import run_tree_here, wait_for_tree
-from pruning.management.cli import add_experiment_arguments, experiment_fields, validation_message
+from pruning.management.cli import add_experiment_arguments, experiment_fields
 from pruning.services_experiments import experiment_create
 
 
@@ -23,10 +23,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o):
         fields = experiment_fields(o)
-        try:
+        with user_errors():
             experiment = experiment_create(start=True, **fields)
-        except ValidationError as exc:
-            raise CommandError(validation_message(exc)) from None
         self.stdout.write(f"experiment #{experiment.pk} ({experiment.n_seeds} seeds), job #{experiment.job_id}")
         if not (o["wait"] or o["here"]):
             return

@@ -9,7 +9,7 @@ worker that trains needs it (or ALLOW_WEIGHTS_DOWNLOAD=1 and internet).
 
 from django.core.management.base import BaseCommand
 
-from pruning.management.cli import user_errors
+from config.commands import user_errors
 
 
 class Command(BaseCommand):

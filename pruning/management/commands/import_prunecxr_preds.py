@@ -4,8 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from config.commands import user_errors
 from jobs.cli import TqdmProgress
-from pruning.management.cli import user_errors
 from pruning.models import Dataset, PIESelection
 from pruning.services_datasets import dataset_register
 from pruning.services_import import experiment_import_prunecxr

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
+from config.commands import user_errors
 from jobs.cli import TqdmProgress
-from pruning.management.cli import user_errors
 from pruning.steps import synthetic_execute
 
 

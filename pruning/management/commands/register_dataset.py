@@ -2,9 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from config.commands import user_errors
 from jobs.cli import TqdmProgress
 from pruning.engine.spec import KINDS
-from pruning.management.cli import user_errors
 from pruning.services_datasets import dataset_register
 
 

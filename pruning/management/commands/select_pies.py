@@ -1,12 +1,11 @@
 """PIE selection of an experiment whose seeds are all swept, in this process."""
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from common.sparsity import swept
+from config.commands import user_errors
 from jobs.cli import TqdmProgress
 from pruning import params
-from pruning.management.cli import validation_message
 from pruning.models import Experiment, PIESelection
 from pruning.steps import select_execute
 
@@ -36,16 +35,11 @@ class Command(BaseCommand):
         selection = PIESelection.objects.filter(**key).first()
         if selection is None:
             selection = PIESelection(**key)
-            try:
+            with user_errors():
                 selection.full_clean()
-            except ValidationError as exc:
-                raise CommandError(validation_message(exc)) from None
             selection.save()
-        try:
-            with TqdmProgress("PIE selection") as bar:
-                result = select_execute(selection=selection, progress=bar)
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
+        with user_errors(), TqdmProgress("PIE selection") as bar:
+            result = select_execute(selection=selection, progress=bar)
         self.stdout.write(
             self.style.SUCCESS(
                 f"selection #{selection.pk}: {result['n_pies']} PIEs of {result['n_images']} images "

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from config.commands import user_errors
 from jobs.cli import TqdmProgress
 from pruning.models import Experiment, PruningSweep
 from pruning.steps import sweep_execute
@@ -26,10 +27,7 @@ class Command(BaseCommand):
         else:
             sweeps = sweeps.filter(training_run__finished_at__isnull=False)
         for sweep in sweeps.order_by("training_run__seed"):
-            try:
-                with TqdmProgress(f"sweep seed {sweep.training_run.seed}", unit="sparsity") as bar:
-                    result = sweep_execute(sweep=sweep, progress=bar)
-            except ValueError as exc:
-                raise CommandError(str(exc)) from None
+            with user_errors(), TqdmProgress(f"sweep seed {sweep.training_run.seed}", unit="sparsity") as bar:
+                result = sweep_execute(sweep=sweep, progress=bar)
             note = " (already done)" if result.get("skipped") else ""
             self.stdout.write(f"seed {result['seed']}: {result['n_done']} sparsities{note} -> {result['predictions']}")

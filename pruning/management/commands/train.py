@@ -1,10 +1,10 @@
 """Train one seed of an experiment (or a one-seed experiment on a dataset) in this process."""
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from config.commands import user_errors
 from jobs.cli import TqdmProgress
-from pruning.management.cli import add_experiment_arguments, experiment_fields, validation_message
+from pruning.management.cli import add_experiment_arguments, experiment_fields
 from pruning.models import Experiment, TrainingRun
 from pruning.services_experiments import experiment_create
 from pruning.steps import train_execute
@@ -31,19 +31,14 @@ class Command(BaseCommand):
             seed = o["seed"] if o["seed"] is not None else 0
             fields = experiment_fields({**o, "seeds": str(seed)})
             fields["name"] = o["name"] or f"train {fields['dataset'].name} {fields['arch']} seed {seed}"
-            try:
+            with user_errors():
                 experiment = experiment_create(start=False, **fields)
-            except ValidationError as exc:
-                raise CommandError(validation_message(exc)) from None
             self.stdout.write(f"experiment #{experiment.pk} created")
         run = TrainingRun.objects.filter(experiment=experiment, seed=seed).first()
         if run is None:
             raise CommandError(f"experiment #{experiment.pk} has no seed {seed} (seeds: {experiment.seeds_label})")
-        try:
-            with TqdmProgress(f"train seed {seed}", unit="epoch") as bar:
-                result = train_execute(run=run, progress=bar)
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
+        with user_errors(), TqdmProgress(f"train seed {seed}", unit="epoch") as bar:
+            result = train_execute(run=run, progress=bar)
         note = " (already trained)" if result.get("skipped") else ""
         self.stdout.write(
             self.style.SUCCESS(

@@ -7,7 +7,8 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from readerstudy import services
+from config.commands import user_errors
+from readerstudy import builder, services
 from readerstudy.design import Candidate
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
@@ -94,8 +95,8 @@ class Command(BaseCommand):
         if missing:
             raise CommandError(f"Unknown users: {', '.join(missing)} (create them with invite_reader).")
         readers.sort(key=lambda u: names.index(u.username))
-        try:
-            study = services.study_create_from_candidates(
+        with user_errors():
+            study = builder.study_create_from_candidates(
                 title=o["title"],
                 candidates=candidates,
                 n_forms=o["forms"],
@@ -111,8 +112,6 @@ class Command(BaseCommand):
             )
             if o["open"]:
                 services.study_open(study=study)
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
         self.stdout.write(
             self.style.SUCCESS(
                 f"Created study {study.pk} '{study.title}' ({study.status}), {study.cases.count()} cases."

@@ -5,7 +5,8 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from readerstudy.via_import import ViaImportError, study_import_via
+from config.commands import user_errors
+from readerstudy.via_import import study_import_via
 
 
 def _read(path: Path) -> str:
@@ -39,8 +40,6 @@ class Command(BaseCommand):
             owner = get_user_model().objects.filter(username=opts["owner"]).first()
             if owner is None:
                 raise CommandError(f"No user {opts['owner']!r}.")
-        try:
+        with user_errors():
             result = study_import_via(files=files, mapping=mapping, title=opts["title"], user=owner)
-        except ViaImportError as exc:
-            raise CommandError(exc.message) from None
         self.stdout.write(str(result))

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from config.commands import user_errors
 from config.roles import READERS, is_admin, is_researcher
 from readerstudy import services
 from readerstudy.models import Study
@@ -42,10 +43,8 @@ class Command(BaseCommand):
                 s = Study.objects.filter(pk=study_id).first()
                 if s is None:
                     raise CommandError(f"No study with id {study_id}.")
-                try:
+                with user_errors():
                     a = services.assignment_create(study=s, reader=user)
-                except services.ReaderStudyError as exc:
-                    raise CommandError(str(exc)) from None
                 self.stdout.write(f"Assigned {username} to '{s.title}' form {a.form.number} as {a.pseudonym}.")
         if created:
             self.stdout.write(self.style.SUCCESS(f"Created reader {username}. Password: {password}"))

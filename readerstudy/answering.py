@@ -1,0 +1,209 @@
+"""The steps of saving a reader's answers (`services.answers_submit` runs them in order, under the
+assignment's row lock): may this case be answered now, are the values valid, write them, advance the
+case's clock. `clean_value` is the one validator of answer values (the VIA import uses it too).
+"""
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from readerstudy.errors import NotAllowedError, NotYoursError, ReaderStudyError, StudyNotOpenError
+from readerstudy.models import Answer, Assignment, Case, CaseReading, Question, Study
+from readerstudy.progress import completed_case_ids, position_after
+
+# A gap between two events on a case longer than this counts as this much (the reader walked away).
+MAX_EVENT_GAP = timedelta(minutes=10)
+MAX_TEXT = 5000
+# The API refuses more active time per save than this (a day); the service clamps to the elapsed time anyway.
+MAX_ACTIVE_MS = 24 * 3600 * 1000
+
+_INT = re.compile(r"^[+-]?\d+$")
+
+
+def clean_value(question: Question, raw: Any) -> Any:
+    """The one validator of answer values: returns the stored form or raises ValueError with a clear message."""
+    kind = question.kind
+    if kind == Question.Kind.TEXT:
+        if raw is None:
+            return ""
+        if not isinstance(raw, str):
+            raise ValueError("Enter text.")
+        if len(raw) > MAX_TEXT:
+            raise ValueError(f"Keep the text under {MAX_TEXT} characters (got {len(raw)}).")
+        if "\x00" in raw:
+            raise ValueError("The text contains a NUL character; remove it (PostgreSQL cannot store it).")
+        return raw.strip()
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise ValueError("This question needs an answer.")
+    if kind == Question.Kind.YES_NO:
+        if isinstance(raw, bool):
+            return "yes" if raw else "no"
+        if isinstance(raw, str) and raw.strip().lower() in ("yes", "no"):
+            return raw.strip().lower()
+        raise ValueError(f"Answer yes or no (got {raw!r}).")
+    if kind == Question.Kind.LIKERT:
+        return _likert_value(question, raw)
+    if kind == Question.Kind.CHOICE:
+        if isinstance(raw, str) and raw in question.options:
+            return raw
+        raise ValueError(f"Choose one of: {', '.join(question.options)} (got {raw!r}).")
+    raise ValueError(f"Unknown question type {kind!r}.")
+
+
+def _likert_value(question: Question, raw: Any) -> int:
+    k, anchors = question.scale, question.options
+    scale = f"a whole number from 1 ({anchors[0]}) to {k} ({anchors[-1]})"
+    if isinstance(raw, bool):
+        raise ValueError(f"Enter {scale} (got {raw!r}).")
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, str) and _INT.match(raw.strip()):
+        raw = int(raw.strip())
+    if not isinstance(raw, int):
+        raise ValueError(f"Enter {scale} (got {raw!r}).")
+    if not 1 <= raw <= k:
+        raise ValueError(f"Enter {scale} (got {raw}).")
+    return raw
+
+
+@dataclass
+class Place:
+    """Where the case sits in the reader's form when the save starts."""
+
+    position: int  # 1-based position of the case in the reader's order
+    done: set[int]  # ids of the cases finished before this save
+    current: int  # first unfinished position
+
+
+def answer_place_check(*, assignment: Assignment, case: Case, assignment_id: int | None) -> Place:
+    """Refuse answers from another login, to a study that is not open, or to a case the reader may not answer
+    now (ahead of their first unfinished case, or behind it where going back is off)."""
+    if assignment_id is not None and assignment_id != assignment.pk:
+        raise NotYoursError(
+            "These answers were given under another reader's login on this computer; they were not saved."
+        )
+    study = assignment.study
+    if study.status != Study.Status.OPEN:
+        raise StudyNotOpenError(f"Study '{study.title}' is {study.status}; answers can no longer be saved.")
+    position = assignment.order.index(case.id) + 1
+    done = completed_case_ids(assignment)
+    current = position_after(assignment.order, done)
+    if position > current:
+        raise NotAllowedError(f"Finish case {current} of {assignment.total} first.")
+    if position < current and not study.allow_back:
+        raise NotAllowedError("Going back to earlier cases is not allowed in this study.")
+    return Place(position=position, done=done, current=current)
+
+
+def reading_for_update(*, assignment: Assignment, case: Case, changing: bool) -> CaseReading:
+    """The reader's reading of the case, locked: a concurrent "viewed" UPDATE of this row waits for this save,
+    then applies on top of it. Refused when `changing` a finished case where the study forbids it."""
+    reading = CaseReading.objects.select_for_update().filter(assignment=assignment, case=case).first()
+    if reading is None:
+        reading, _ = CaseReading.objects.get_or_create(assignment=assignment, case=case)
+    if reading.completed_at and not assignment.study.allow_change and changing:
+        raise NotAllowedError("Answers to finished cases cannot be changed in this study.")
+    return reading
+
+
+def answers_clean(
+    *,
+    questions: dict[str, Question],
+    values: Mapping[str, Any],
+    answered: set[int],
+    complete: bool,
+    client_active_ms: Any,
+) -> tuple[dict[str, Any], float]:
+    """Every value cleaned (question key -> stored value) and the client's active seconds, or one
+    ReaderStudyError naming the first problem and carrying all of them (key -> message). `answered` holds the
+    ids of the questions answered before: with `complete`, every other required question needs a value now."""
+    errors: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
+    for key, raw in values.items():
+        question = questions.get(str(key))
+        if question is None:
+            errors[str(key)] = f"Unknown question {key!r}."
+            continue
+        try:
+            cleaned[question.key] = clean_value(question, raw)
+        except ValueError as exc:
+            errors[question.key] = str(exc)
+    if complete:
+        have = {q.key for q in questions.values() if q.pk in answered}
+        for key, question in questions.items():
+            if question.required and key not in have and key not in cleaned and key not in errors:
+                errors[key] = "This question needs an answer."
+    try:
+        active_s = max(0.0, float(client_active_ms or 0) / 1000.0)
+        if math.isnan(active_s):
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
+        errors["active_ms"] = (
+            f"Active time must be a number of milliseconds from 0 to {MAX_ACTIVE_MS} "
+            f"(got {str(client_active_ms)[:20]!r})."
+        )
+        active_s = 0.0
+    if errors:
+        first = next(iter(errors))
+        label = questions[first].text if first in questions else first
+        raise ReaderStudyError(f"{label}: {errors[first]}", errors)
+    return cleaned, active_s
+
+
+def answers_write(
+    *,
+    reader: AbstractBaseUser,
+    case: Case,
+    assignment: Assignment,
+    questions: dict[str, Question],
+    previous: dict[int, Answer],
+    cleaned: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Create the new answers and update the changed ones (each keeps its history); `previous` maps question
+    id -> the reader's earlier answer to this case."""
+    new, changed = [], []
+    for key, value in cleaned.items():
+        entry = {"value": value, "at": now.isoformat()}
+        answer = previous.get(questions[key].pk)
+        if answer is None:
+            new.append(
+                Answer(
+                    reader=reader,
+                    case=case,
+                    question=questions[key],
+                    assignment=assignment,
+                    value=value,
+                    created_at=now,
+                    updated_at=now,
+                    history=[entry],
+                )
+            )
+        elif answer.value != value:
+            answer.value, answer.updated_at, answer.history = value, now, [*answer.history, entry]
+            changed.append(answer)
+    if new:
+        Answer.objects.bulk_create(new)  # the unique constraint stays the last line of defence
+    if changed:
+        Answer.objects.bulk_update(changed, ["value", "updated_at", "history"])
+
+
+def reading_clock_advance(*, reading: CaseReading, now: datetime, active_s: float, complete: bool) -> None:
+    """Add the time since the case's last event (capped) to its server clock and the client's active time
+    (no more than that gap plus slack), and mark the case finished on "save and next"."""
+    gap = now - reading.last_event_at if reading.last_event_at else timedelta(0)
+    gap = min(max(gap, timedelta(0)), MAX_EVENT_GAP)
+    reading.server_seconds += gap.total_seconds()
+    reading.client_active_seconds += min(active_s, gap.total_seconds() + 5.0)
+    reading.last_event_at = now
+    reading.first_viewed_at = reading.first_viewed_at or now
+    if complete and reading.completed_at is None:
+        reading.completed_at = now
+    reading.save(
+        update_fields=["server_seconds", "client_active_seconds", "last_event_at", "first_viewed_at", "completed_at"]
+    )
