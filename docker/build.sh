@@ -6,7 +6,7 @@
 #  - the machine's extra CA certificates (a TLS-intercepting proxy's) go in as the CA_CERT build arg.
 # Layer caching makes a second run with unchanged requirements take seconds. Every knob is a variable:
 #   IMAGE (prunecxr), BASE_IMAGE, LOCAL_MIRRORS ("/opt/pypi-more /opt/pypi"), CA_CERT_FILES
-#   (/usr/local/share/ca-certificates/*.crt), TORCH_INDEX_URL, TARGETS ("web worker"), and the pip variables
+#   (/usr/local/share/ca-certificates/*.crt), LOCAL_MIRROR_PORT (37169), TORCH_INDEX_URL, TARGETS ("web worker"), and the pip variables
 #   PIP_INDEX_URL / PIP_EXTRA_INDEX_URL / PIP_TRUSTED_HOST, which win over the local mirrors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,12 @@ for m in ${LOCAL_MIRRORS-/opt/pypi-more /opt/pypi}; do [ -d "$m/simple" ] && mir
 if [ -z "${PIP_INDEX_URL:-}" ] && [ "${#mirrors[@]}" -gt 0 ]; then
   mirror_dir="$(mktemp -d)"
   for m in "${mirrors[@]}"; do ln -s "$m" "$mirror_dir/$(basename "$m")"; done
-  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  # A fixed port: the index URL is a build arg, and build args are part of the layer cache's key.
+  port="${LOCAL_MIRROR_PORT:-37169}"
+  if ! python3 -c 'import socket, sys; socket.socket().bind(("127.0.0.1", int(sys.argv[1])))' "$port" 2>/dev/null; then
+    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    echo "build: port ${LOCAL_MIRROR_PORT:-37169} is taken, serving the mirrors on $port (the pip layers rebuild)"
+  fi
   python3 -m http.server --bind 127.0.0.1 --directory "$mirror_dir" "$port" >/dev/null 2>&1 &
   server_pid=$!
   for _ in $(seq 50); do python3 - "$port" <<'PY' && break || sleep 0.2
