@@ -23,7 +23,10 @@ trap 'rm -rf "$root"' EXIT
 debootstrap --variant=minbase \
   --include=python3,python3-venv,python-is-python3,ca-certificates \
   bookworm "$root" "$mirror" >/dev/null
-rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/tmp/* "$root"/usr/share/doc/* \
+# Updates and security updates for what the Dockerfile installs later (debootstrap writes only the release).
+printf 'deb %s bookworm main\ndeb %s bookworm-updates main\ndeb http://deb.debian.org/debian-security bookworm-security main\n' \
+  "$mirror" "$mirror" >"$root/etc/apt/sources.list"
+rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin "$root"/var/lib/apt/lists/* "$root"/tmp/* "$root"/usr/share/doc/* \
   "$root"/usr/share/man/*
 tar -C "$root" --numeric-owner -c . | docker import \
   --change 'ENV LANG=C.UTF-8' \
