@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test install browser lint format bench mutation clean
+.PHONY: demo test install browser lint format bench mutation clean docker-smoke
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ bench: $(STAMP)
 # of `make test`). Equivalent and message-only survivors are listed in mutation/equivalents.txt.
 mutation: $(STAMP)
 	nice -n 10 $(PY) mutation/run.py
+
+# Builds the Docker images (base image by debootstrap where Docker Hub is out of reach; layer-cached) and runs
+# web + worker + beat against this machine's PostgreSQL and Redis: migrate, /healthz, a DEMO_SCALE=tiny
+# experiment through the worker, its artifacts, then tears it all down (docker/smoke.sh; needs root).
+docker-smoke:
+	bash docker/smoke.sh
 
 clean:
 	rm -rf var/
