@@ -21,8 +21,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from common.progress import Cancelled
 from config.roles import actor
-from jobs.errors import Cancelled, Superseded, WaitForChildren
+from jobs.errors import Superseded, WaitForChildren
 from jobs.kinds import JOB_KINDS, job_kind_get, queue_name
 from jobs.models import Job, JobAttempt
 

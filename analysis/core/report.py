@@ -33,13 +33,14 @@ from matplotlib.figure import Figure
 
 from common.csvsafe import frame_csv_text  # pure (no Django), shared with the reader-study exports' rules
 from common.files import atomic_write_text
+from common.jsonsafe import json_safe
 
 from . import forgettability as fg
 from .figure_data import build_figure, write_figure_data
 from .figures import save_figure, weight_histogram
 from .metrics import ClassMetrics, Progress, metrics_frame, metrics_table, overall_table
 from .pies import PieCharacterisation, align_hidden_truth, characterise_pies, pie_mask
-from .stats import Correlation, _clean, correlate, mantel_p
+from .stats import Correlation, correlate, mantel_p
 from .validate import ReportInputError, validate_inputs
 
 __all__ = ["FIGURE_NAMES", "Report", "ReportInputError", "compute_report"]
@@ -108,23 +109,13 @@ class Report:
         paths = []
         for name, table in self.tables().items():
             paths.append(atomic_write_text(out / f"{name}.csv", frame_csv_text(table)))
-        text = json.dumps(_clean_tree(self.summary), indent=2, allow_nan=False, default=str)
+        text = json.dumps(json_safe(self.summary), indent=2, allow_nan=False, default=str)
         paths.append(atomic_write_text(out / "summary.json", text + "\n"))
         for name, fig in self.figures.items():
             paths.extend(save_figure(fig, out / name, formats))
         if self.figure_args:
             paths.append(write_figure_data(out, self.figure_args))
         return paths
-
-
-def _clean_tree(v):
-    if isinstance(v, Mapping):
-        return {str(k): _clean_tree(x) for k, x in v.items()}
-    if isinstance(v, list | tuple | np.ndarray):
-        return [_clean_tree(x) for x in v]
-    if isinstance(v, np.bool_ | bool):
-        return bool(v)
-    return _clean(v)
 
 
 def compute_report(

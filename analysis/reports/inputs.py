@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 
 from common.errors import AppError
+from common.progress import Progress
+from common.progress import report as _report
 from common.sparsity import same_sweep, swept
 
-Progress = Callable[[int, int, str], None]
 _TRUE, _FALSE = {"1", "1.0"}, {"0", "0.0"}
 _SEED_IN_PATH = re.compile(r"seed[-_]?(\d+)", re.IGNORECASE)
 
@@ -74,11 +75,6 @@ class AnalysisInputs:
             metrics=self.metrics,
             **kwargs,
         )
-
-
-def _report(progress: Progress | None, done: int, total: int, message: str) -> None:
-    if progress is not None:
-        progress(done, total, message)
 
 
 # --- label CSVs --------------------------------------------------------------------------------

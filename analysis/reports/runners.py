@@ -83,13 +83,9 @@ def load_report_inputs(report: Report, progress: Progress | None = None) -> Anal
         checkpoint_path=report.checkpoint_path or None,
         progress=progress,
     )
-    if inputs.pie_table is not None and report.pie_table_path and not inputs.pie_table.attrs:
+    if inputs.pie_table is not None and report.pie_selection is not None and not inputs.pie_table.attrs:
         # A PIE table from pruning's selection job: its summary (cutoff, tie group, NaN count) is on the row.
-        from pruning.models import PIESelection
-
-        selection = PIESelection.objects.filter(table_path=report.pie_table_path).order_by("-pk").first()
-        if selection is not None:
-            inputs.pie_table.attrs.update(selection.summary or {})
+        inputs.pie_table.attrs.update(report.pie_selection.summary or {})
     return inputs
 
 

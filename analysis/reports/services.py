@@ -88,6 +88,7 @@ def report_create(
     pie_table_path: str | None = None,
     checkpoint_path: str | None = None,
     experiment=None,
+    pie_selection_id: int | None = None,
     user=None,
 ) -> Report:
     """A report over prediction stores (one per seed); its "analysis" job is queued on commit."""
@@ -102,6 +103,7 @@ def report_create(
         prediction_paths=paths,
         dataset_spec=dataset_spec,
         pie_table_path=str(pie_table_path or ""),
+        pie_selection_id=pie_selection_id,
         checkpoint_path=str(checkpoint_path or ""),
     )
     return _create(report, user)
@@ -136,6 +138,7 @@ def report_create_for_experiment(*, experiment, user=None) -> Report:
         pie_table_path=inputs.pie_table_path,
         checkpoint_path=inputs.checkpoint_path,
         experiment=experiment,
+        pie_selection_id=inputs.pie_selection_id,
         user=user,
     )
 

@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from common.progress import Cancelled
 from jobs import services
-from jobs.errors import Cancelled, Superseded
+from jobs.errors import Superseded
 from jobs.kinds import UnknownJobKind
 from jobs.models import Job
 
