@@ -46,7 +46,7 @@ class DemoRun:
     def run_job(self, job_id: int) -> str:
         if self.here:
             from jobs.cli import TqdmProgress
-            from jobs.services import job_run
+            from jobs.execution import job_run
 
             job = Job.objects.get(pk=job_id)
             with TqdmProgress(f"job #{job_id} {job.kind}") as bar:

@@ -19,7 +19,7 @@ class ExperimentInputs:
 
 def experiment_inputs(experiment) -> ExperimentInputs:
     """Inputs of ``experiment`` (a pruning.Experiment); ReportRequestError names what is missing."""
-    from analysis.reports.services import ReportRequestError
+    from analysis.reports.errors import ReportRequestError
     from pruning.models import PIESelection, PruningSweep, TrainingRun
 
     runs = list(TrainingRun.objects.filter(experiment=experiment).order_by("seed"))

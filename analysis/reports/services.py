@@ -13,19 +13,15 @@ from django.db import transaction
 
 from analysis.models import Report
 from analysis.reports import import_roots as import_roots_module
+from analysis.reports.errors import ReportRequestError
 from analysis.reports.import_roots import ImportPathError
 from analysis.reports.inputs import paper_label_path, paper_prediction_files
-from common.errors import AppError
 from config.roles import actor
 from jobs.models import Job
 from jobs.services import job_create
 
 JOB_KIND = "analysis"
 PAPER_DATASETS = ("nih-cxr-lt", "mimic-cxr-lt")
-
-
-class ReportRequestError(AppError):
-    """Report inputs that cannot work (missing file, empty folder, unknown dataset); says which."""
 
 
 def reports_root() -> Path:
