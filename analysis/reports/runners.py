@@ -18,15 +18,8 @@ from pathlib import Path
 
 from analysis.models import Report
 from analysis.reports.import_roots import check_import_file
-from analysis.reports.inputs import (
-    AnalysisInputs,
-    Progress,
-    fingerprint,
-    load_paper_layout,
-    load_stores,
-    paper_label_path,
-    paper_prediction_files,
-)
+from analysis.reports.inputs import AnalysisInputs, Progress, fingerprint, load_stores
+from analysis.reports.paper_inputs import load_paper_layout, paper_label_path, paper_prediction_files
 from jobs.attempts import fenced
 from jobs.models import Job
 

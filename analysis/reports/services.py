@@ -15,7 +15,7 @@ from analysis.models import Report
 from analysis.reports import import_roots as import_roots_module
 from analysis.reports.errors import ReportRequestError
 from analysis.reports.import_roots import ImportPathError
-from analysis.reports.inputs import paper_label_path, paper_prediction_files
+from analysis.reports.paper_inputs import paper_label_path, paper_prediction_files
 from config.roles import actor
 from jobs.models import Job
 from jobs.services import job_create
@@ -106,7 +106,7 @@ def report_create(
 
 
 def report_create_from_prunecxr(*, title: str, preds_dir: str, labels_dir: str, dataset: str, user=None) -> Report:
-    """A report over the paper's released files (see analysis.reports.inputs.load_paper_layout).
+    """A report over the paper's released files (see analysis.reports.paper_inputs.load_paper_layout).
 
     Only from the import roots: these are pickles (see analysis.reports.import_roots)."""
     preds_dir, labels_dir = str(check_inside_import_roots(preds_dir)), str(check_inside_import_roots(labels_dir))

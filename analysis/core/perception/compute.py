@@ -171,6 +171,15 @@ def compute_perception(*args, **kwargs) -> PerceptionResult:
         return _compute(*args, **kwargs)
 
 
+def _figures(inp, tables: dict[str, pd.DataFrame]) -> dict:
+    return {
+        "fig6_perception": fig6_perception(tables["descriptive"], inp.questions),
+        "fig_distributions": fig_distributions(tables["distribution"], inp.questions),
+        "fig_readers": fig_readers(inp.answers, inp.questions),
+        "fig_agreement": fig_agreement(tables["agreement_pairwise"], inp.questions),
+    }
+
+
 def _compute(
     tidy: pd.DataFrame,
     *,
@@ -224,14 +233,8 @@ def _compute(
     }
     step("agreement")
     sentences = _sentences(inp, descriptive, frames)
-    figs = {}
+    figs = _figures(inp, tables) if figures else {}
     if figures:
-        figs = {
-            "fig6_perception": fig6_perception(descriptive, inp.questions),
-            "fig_distributions": fig_distributions(distribution, inp.questions),
-            "fig_readers": fig_readers(inp.answers, inp.questions),
-            "fig_agreement": fig_agreement(tables["agreement_pairwise"], inp.questions),
-        }
         step("figures")
     summary = {
         "stage": stage,

@@ -33,7 +33,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analysis.reports.inputs import load_paper_layout, load_stores
+from analysis.reports.inputs import load_stores
+from analysis.reports.paper_inputs import load_paper_layout
 
 CORRELATION_LABELS = {
     "first_drop_20_vs_log_train_freq": "first 20% AP drop vs log train freq",
