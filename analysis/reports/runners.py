@@ -93,7 +93,7 @@ def read_manifest(out: Path) -> dict | None:
 
 
 def write_report_folder(rep, out: Path, fp: str, progress: Progress | None = None, publish=None) -> list[str]:
-    """Write ``rep`` (an analysis.core Report) to a staging folder, then swap it in for ``out``."""
+    """Write ``rep`` (an analysis.core ForgettabilityReport) to a staging folder, then swap it in for ``out``."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     stage, old = out.parent / f".{out.name}.staging-{tag}", out.parent / f".{out.name}.old-{tag}"

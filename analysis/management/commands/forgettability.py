@@ -20,7 +20,7 @@ From our own stores::
 
 Writes class_metrics.csv, overall.csv, forgettability.csv, class_summary.csv, fcd_pairs.csv,
 pies.csv, summary.json, every figure as PNG (``--formats png svg pdf`` for all three now) and
-figure_data.json, from which SVG and PDF are drawn on first download (analysis.core Report.write).
+figure_data.json, from which SVG and PDF are drawn on first download (analysis.core ForgettabilityReport.write).
 """
 
 from __future__ import annotations
