@@ -21,11 +21,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
 
 from analysis.demo_scales import DemoScale
 from jobs.models import Job
-from jobs.services import job_create
 
 Write = Callable[[str], None]
 
@@ -48,7 +46,7 @@ class DemoRun:
     def run_job(self, job_id: int) -> str:
         if self.here:
             from jobs.cli import TqdmProgress
-            from jobs.services import job_run
+            from jobs.execution import job_run
 
             job = Job.objects.get(pk=job_id)
             with TqdmProgress(f"job #{job_id} {job.kind}") as bar:
@@ -97,7 +95,7 @@ def _must_succeed(status: str, job_id: int, what: str) -> None:
 
 def stage_dataset(run: DemoRun) -> str:
     from pruning.models import Dataset
-    from pruning.services_datasets import synthetic_default_dir
+    from pruning.services_datasets import dataset_make_synthetic_start, synthetic_default_dir
     from pruning.steps import synthetic_is_rendered
 
     s = run.scale
@@ -106,16 +104,9 @@ def stage_dataset(run: DemoRun) -> str:
     if dataset and synthetic_is_rendered(out, s.n_images, s.render_size, 0, s.fractions):
         run.objects["dataset"] = dataset
         return f"reused dataset {dataset.name!r} ({dataset.n_train}/{dataset.n_val}/{dataset.n_test} images)"
-    params = {
-        "out_dir": str(out),
-        "n": s.n_images,
-        "size": s.render_size,
-        "seed": 0,
-        "name": s.dataset_name,
-        "fractions": list(s.fractions),
-    }
-    with transaction.atomic():
-        job = job_create(kind="make_synthetic", params=params, user=_admin())
+    job = dataset_make_synthetic_start(
+        name=s.dataset_name, n=s.n_images, size=s.render_size, fractions=s.fractions, replace=True, user=_admin()
+    )
     run.write(f"  rendering {s.n_images} images at {s.render_size} px (job #{job.pk})")
     _must_succeed(run.run_job(job.pk), job.pk, "rendering the synthetic dataset")
     dataset = Dataset.objects.get(name=s.dataset_name)
@@ -125,7 +116,7 @@ def stage_dataset(run: DemoRun) -> str:
 
 def stage_experiment(run: DemoRun) -> str:
     """Train, prune, select PIEs and write the report: one experiment job tree (the report is its child)."""
-    from pruning.models import Experiment
+    from pruning.models import Experiment, PIESelection
     from pruning.services_experiments import experiment_create, experiment_start
 
     fields = run.scale.experiment_fields()
@@ -146,7 +137,7 @@ def stage_experiment(run: DemoRun) -> str:
     if experiment.job.status != Job.Status.SUCCEEDED:
         _must_succeed(run.run_tree(experiment.job_id), experiment.job_id, "the experiment")
     experiment.refresh_from_db()
-    selection = experiment.pie_selections.filter(finished_at__isnull=False).order_by("id").first()
+    selection = PIESelection.objects.of_experiment(experiment).finished().first()
     report = experiment.reports.order_by("-id").first() if hasattr(experiment, "reports") else None
     if selection is None:
         raise DemoStageError(f"experiment #{experiment.pk} finished without a PIE selection")

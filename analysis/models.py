@@ -25,6 +25,11 @@ class Report(models.Model):
     prediction_paths = models.JSONField(default=list, blank=True)
     dataset_spec = models.JSONField(default=dict, blank=True)
     pie_table_path = models.CharField(max_length=500, blank=True)
+    # The pruning selection the PIE table came from (source "experiment"): its summary (cutoff, tie group,
+    # NaN count) travels with the table into the report.
+    pie_selection = models.ForeignKey(
+        "pruning.PIESelection", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     checkpoint_path = models.CharField(max_length=500, blank=True)
     # source "prunecxr": the paper's prediction folder, its label folder and the dataset name.
     prunecxr_dir = models.CharField(max_length=500, blank=True)

@@ -4,7 +4,7 @@ synthetic CXR-LT, without ever reading the hidden truth.
 Runs the demo's engine chain in this process, with the numbers of ``analysis.demo_scales`` (DEMO_SCALE
 default unless --scale): render, train every seed, prune and predict at 20 sparsities, select PIEs (the
 paper's definition: Spearman dense vs 90% sparse, lowest 5%), compute the report with its hidden-truth
-panel, and print the three findings with their p-values (analysis.core.synthetic_findings), the PIE
+panel, and print the three findings with their p-values (analysis.core.planted_findings), the PIE
 diagnostics (leave-one-seed-out Jaccard), the time of each stage, and last the PIE / non-PIE ratios
 (ours) against 1 (no enrichment: the baseline).
 
@@ -32,8 +32,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from analysis.core.planted_findings import findings_lines, synthetic_findings  # noqa: E402
 from analysis.core.report import compute_report  # noqa: E402
-from analysis.core.synthetic_findings import findings_lines, synthetic_findings  # noqa: E402
 from analysis.demo_scales import demo_scale  # noqa: E402
 from pruning.engine.data import decode_images, load_synthetic  # noqa: E402
 from pruning.engine.infer import sweep  # noqa: E402

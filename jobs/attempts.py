@@ -11,8 +11,8 @@ import time
 
 from django.db import connections
 
+from common.progress import Cancelled
 from jobs import services
-from jobs.errors import Cancelled
 
 log = logging.getLogger(__name__)
 PROGRESS_WRITE_INTERVAL = 0.5  # seconds between progress writes; a throttled one goes out with the next beat

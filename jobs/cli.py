@@ -5,8 +5,8 @@ import time
 
 from django.core.management.base import CommandError
 
+from jobs.execution import job_run
 from jobs.models import Job
-from jobs.services import job_run
 
 
 class TqdmProgress:

@@ -1,8 +1,7 @@
-"""Signals a running job's progress callback raises into the work it reports on."""
+"""Signals a running job's progress callback raises into the work it reports on. The job was cancelled is
+``common.progress.Cancelled`` (the one the engines know); these add what only the job machinery needs."""
 
-
-class Cancelled(Exception):  # noqa: N818 -- a signal, not an error
-    """The job was cancelled (or is no longer this attempt's to run): stop, keeping finished work."""
+from common.progress import Cancelled
 
 
 class WaitForChildren(Exception):  # noqa: N818 -- a signal, not an error

@@ -4,8 +4,16 @@ Every app's work runs as a Job of a kind that app registers (jobs.kinds); this a
 The table keeps the name it had when the model lived in the pruning app, so existing rows survive.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
+
+
+def stale_after() -> timedelta:
+    """A RUNNING job whose heartbeat is older than this was lost with its worker (claims, the reaper and the
+    worker list all use this one rule)."""
+    return timedelta(seconds=settings.JOBS_STALE_AFTER_SECONDS)
 
 
 class Job(models.Model):

@@ -22,7 +22,7 @@ from django.utils import timezone
 from jobs import services
 from jobs.broker import job_ids_in_broker
 from jobs.kinds import JOB_KINDS, queue_name
-from jobs.models import Job, JobAttempt
+from jobs.models import Job, JobAttempt, stale_after
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def reap(*, now=None) -> dict[str, list[int]]:
 
 
 def _resend_stale_running(now) -> list[int]:
-    cutoff = now - services.stale_after()
+    cutoff = now - stale_after()
     stale = Job.objects.filter(status=Job.Status.RUNNING, waiting_for_children=False, heartbeat_at__lt=cutoff)
     resent = []
     for pk, token, beat in stale.values_list("pk", "attempt_token", "heartbeat_at"):
@@ -85,7 +85,7 @@ def _resend_lost_queued(now) -> list[int]:
 
 
 def _wake_parents(now) -> list[int]:
-    cutoff = now - services.stale_after()
+    cutoff = now - stale_after()
     woken = []
     waiting = Job.objects.filter(status=Job.Status.RUNNING, waiting_for_children=True, heartbeat_at__lt=cutoff)
     for parent in waiting.exclude(children__status__in=Job.ACTIVE).distinct():

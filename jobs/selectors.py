@@ -4,7 +4,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from jobs.models import Job
+from jobs.models import Job, stale_after
 
 
 def jobs_visible_to(user) -> QuerySet[Job]:
@@ -132,7 +132,6 @@ def queue_overview(*, now=None, broker: bool = True) -> list[dict]:
     from jobs.broker import queue_lengths
     from jobs.kinds import JOB_KINDS, queue_name
     from jobs.models import WorkerPresence
-    from jobs.services import stale_after
 
     now = now or timezone.now()
     queues = sorted({k.queue for k in JOB_KINDS.values()})
@@ -164,7 +163,6 @@ def queue_overview(*, now=None, broker: bool = True) -> list[dict]:
 def online_by_queue(*, now=None) -> dict[str, int]:
     """How many workers listening on each queue were seen recently (from the database; no broker call)."""
     from jobs.models import WorkerPresence
-    from jobs.services import stale_after
 
     cutoff = (now or timezone.now()) - stale_after()
     counts: dict[str, int] = {}

@@ -1,42 +1,32 @@
-"""Writes for jobs. Every state change of a Job is a conditional UPDATE, so two workers that receive the
+"""Writes for jobs: their state. Every state change of a Job is a conditional UPDATE, so two workers that receive the
 same (redelivered) message can never both run it, and a cancel always wins over progress.
 
 Fencing: a claim gives the job a fresh attempt token, and every later write of that attempt (progress,
 heartbeat, result, finish, fail, and the runner's own row and file writes inside ``job_fence``) lands only
 while the job is RUNNING under that token. A cancel keeps the token (the attempt hears "cancelled"); a
 retry, the reaper or a redelivered message clears or replaces it (the attempt hears "superseded").
+Running a claimed job (the runner, its heartbeat and outcome) is jobs.execution, built on these.
 """
 
 import contextlib
 import logging
-import os
-import socket
 import traceback
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from common.progress import Cancelled
 from config.roles import actor
-from jobs.errors import Cancelled, Superseded, WaitForChildren
+from jobs.broker import RUN_JOB, app, masked_broker_url
+from jobs.errors import Superseded
 from jobs.kinds import JOB_KINDS, job_kind_get, queue_name
-from jobs.models import Job, JobAttempt
+from jobs.models import Job, JobAttempt, stale_after
 
 log = logging.getLogger(__name__)
 Outcome = JobAttempt.Outcome
-
-
-def stale_after() -> timedelta:
-    """A RUNNING job whose heartbeat is older than this was lost with its worker."""
-    return timedelta(seconds=settings.JOBS_STALE_AFTER_SECONDS)
-
-
-def default_worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def job_create(
@@ -57,15 +47,13 @@ def job_create(
 
 def job_enqueue(*, job_id: int) -> bool:
     """Publish "run job N" on the kind's queue. A broker outage is recorded on the job, never raised."""
-    from jobs.tasks import run_job
-
     job = Job.objects.get(pk=job_id)
     try:
-        run_job.apply_async(args=[job_id], queue=queue_name(job_kind_get(job.kind).queue), retry=False)
+        # By the task's registered name: the worker's task module (jobs.tasks) runs jobs through
+        # jobs.execution, which writes through this module, so importing it here would close a circle.
+        app.send_task(RUN_JOB, args=[job_id], queue=queue_name(job_kind_get(job.kind).queue), retry=False)
         # (a kind no app registers any more raises UnknownJobKind here: recorded like a broker error)
     except Exception as exc:  # kombu/redis connection errors of many types
-        from jobs.broker import masked_broker_url
-
         message = (
             f"Waiting for the broker: unreachable at {masked_broker_url()} since "
             f"{timezone.localtime():%Y-%m-%d %H:%M:%S} ({exc}). The job stays queued; the reaper sends it "
@@ -232,55 +220,6 @@ def job_requeue(*, job_id: int) -> bool:
         if updated or resend:
             transaction.on_commit(lambda: job_enqueue(job_id=job_id))
     return bool(updated or resend)
-
-
-def job_run(*, job_id: int, echo=None, worker: str = "") -> str:
-    """Claim and run a job in this process (the Celery task and `manage.py run_job` both call this).
-
-    Returns the final status. Exceptions from the runner are recorded on the job, not raised.
-    ``echo(done, total, message)``, when given, sees every progress report (a command's tqdm bar)."""
-    from jobs.attempts import AttemptProgress, Heartbeat
-
-    attempt = job_claim(job_id=job_id, worker=worker or default_worker_name())
-    if attempt is None:
-        return Job.objects.filter(pk=job_id).values_list("status", flat=True).first() or "missing"
-    job = Job.objects.get(pk=job_id)
-    heartbeat = Heartbeat(attempt, interval=settings.JOBS_HEARTBEAT_SECONDS)
-    heartbeat.start()
-    progress = AttemptProgress(attempt, heartbeat, echo=echo)
-    detail = ""
-    try:
-        result = job_kind_get(job.kind).runner(job, progress)
-    except WaitForChildren as waiting:
-        log.info("job %s waits for its sub-jobs: %s", job_id, waiting)
-        outcome = Outcome.WAITING if job_wait_for_children(attempt=attempt) else _lost(attempt)
-    except Superseded as exc:
-        outcome, detail = Outcome.SUPERSEDED, str(exc)
-    except Cancelled:
-        log.info("job %s cancelled; finished work is kept", job_id)
-        outcome = Outcome.CANCELLED
-    except Exception as exc:
-        log.exception("job %s failed", job_id)
-        error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}"
-        outcome = Outcome.FAILED if job_fail(attempt=attempt, error=error) else _lost(attempt)
-        detail = error if outcome == Outcome.FAILED else ""
-    else:
-        outcome = Outcome.SUCCEEDED if job_succeed(attempt=attempt, result=result) else _lost(attempt)
-    finally:
-        heartbeat.stop()
-    if outcome == Outcome.SUPERSEDED and not detail:
-        detail = str(stop_signal(attempt))
-    if outcome == Outcome.SUPERSEDED:
-        log.warning("job %s attempt %s superseded: %s", job_id, attempt.number, detail or "a newer attempt took over")
-    attempt_end(attempt=attempt, outcome=outcome, detail=detail or "")
-    if outcome not in (Outcome.SUPERSEDED, Outcome.WAITING):
-        notify_parent(job_id)
-    return Job.objects.get(pk=job_id).status
-
-
-def _lost(attempt: Attempt) -> str:
-    """The outcome of an attempt whose final write did not land."""
-    return Outcome.SUPERSEDED if isinstance(stop_signal(attempt), Superseded) else Outcome.CANCELLED
 
 
 def notify_parent(job_id: int) -> None:

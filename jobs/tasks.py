@@ -1,4 +1,4 @@
-"""Celery tasks stay thin: claim the job, run it, record the outcome (all in services.job_run); and the
+"""Celery tasks stay thin: claim the job, run it, record the outcome (all in execution.job_run); and the
 reaper, which Celery beat triggers (embedded in the demo worker with -B, its own service in compose)."""
 
 import os
@@ -10,7 +10,7 @@ from jobs import presence  # noqa: F401 -- connects the worker-presence signals 
 
 @shared_task(name="jobs.run_job", bind=True, acks_late=True, reject_on_worker_lost=True)
 def run_job(self, job_id: int) -> str:
-    from jobs.services import job_run
+    from jobs.execution import job_run
 
     return job_run(job_id=job_id, worker=f"{self.request.hostname or 'worker'}:{os.getpid()}")
 

@@ -7,23 +7,23 @@ class PruningConfig(AppConfig):
 
     def ready(self) -> None:
         from jobs.kinds import JobKind, register_kind
-        from pruning import readerstudy_source, runners, services_experiments
+        from pruning import kinds, readerstudy_source, runners, services_experiments
         from readerstudy.sources import PIE_SELECTION, StudySource, register_source
 
         for kind in [
             # The experiment job only coordinates (creates children, then waits for them), so it runs on
             # the default queue and never holds a GPU worker.
             JobKind(
-                "experiment",
+                kinds.EXPERIMENT,
                 "Experiment (train, sweep, PIEs for every seed)",
                 "default",
                 runners.run_experiment,
                 on_child_finished=services_experiments.on_child_finished,
             ),
-            JobKind("train", "Train one seed", "gpu", runners.run_train),
-            JobKind("sweep", "Pruning sweep of one seed", "gpu", runners.run_sweep),
-            JobKind("select_pies", "PIE selection", "default", runners.run_select_pies),
-            JobKind("make_synthetic", "Render a synthetic CXR-LT dataset", "default", runners.run_make_synthetic),
+            JobKind(kinds.TRAIN, "Train one seed", "gpu", runners.run_train),
+            JobKind(kinds.SWEEP, "Pruning sweep of one seed", "gpu", runners.run_sweep),
+            JobKind(kinds.SELECT_PIES, "PIE selection", "default", runners.run_select_pies),
+            JobKind(kinds.MAKE_SYNTHETIC, "Render a synthetic CXR-LT dataset", "default", runners.run_make_synthetic),
         ]:
             register_kind(kind)
         register_source(

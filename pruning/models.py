@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from common.sparsity import TOLERANCE
 from jobs.models import Job
 from pruning import params
 
@@ -218,6 +219,26 @@ class PruningSweep(models.Model):
         return self.finished_at is not None
 
 
+class PIESelectionQuerySet(models.QuerySet):
+    def of_experiment(
+        self, experiment: Experiment, *, sparsity: float | None = None, q: float | None = None, definition: str = ""
+    ) -> "PIESelectionQuerySet":
+        """The one lookup of "the experiment's PIE selection": at its own pie_sparsity, pie_q and definition
+        unless others are given. Sparsity matches within common.sparsity.TOLERANCE (never SQL equality:
+        0.9 and 0.9000000000000001 are the same sparsity); the unique key allows at most one row."""
+        target = experiment.pie_sparsity if sparsity is None else float(sparsity)
+        return self.filter(
+            experiment=experiment,
+            sparsity__gte=target - TOLERANCE,
+            sparsity__lte=target + TOLERANCE,
+            q=experiment.pie_q if q is None else q,
+            definition=definition or experiment.pie_definition,
+        )
+
+    def finished(self) -> "PIESelectionQuerySet":
+        return self.filter(finished_at__isnull=False)
+
+
 class PIESelection(models.Model):
     """PIEs of one experiment at one sparsity and fraction; the per-image table is a CSV file."""
 
@@ -236,6 +257,8 @@ class PIESelection(models.Model):
     summary = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PIESelectionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

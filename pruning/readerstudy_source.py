@@ -8,8 +8,8 @@ synthetic dataset, its hidden ground truth (never shown to readers; kept for the
 import math
 from pathlib import Path
 
+from common.jsonsafe import json_safe
 from pruning.models import PIESelection
-from pruning.steps import json_safe
 
 HIDDEN_TRUTH_FIELDS = ("quality", "subtlety", "label_noise", "noise_kind", "noise_class", "noise_sigma",
                        "blur_sigma", "exposure", "contrast", "strength", "view")  # fmt: skip

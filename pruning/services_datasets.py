@@ -3,6 +3,7 @@
 Validation uses the engine's loaders (pandas/PIL, no torch), so the web process can run it.
 """
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.utils import timezone
 from config.roles import actor
 from jobs.models import Job
 from jobs.services import job_create
+from pruning import kinds
 from pruning.models import Dataset
 
 
@@ -67,11 +69,24 @@ def synthetic_default_dir(name: str) -> Path:
     return Path(settings.ARTIFACT_ROOT) / "datasets" / name
 
 
-def dataset_make_synthetic_start(*, name: str, n: int, size: int, seed: int = 0, out_dir: str = "", user=None) -> Job:
-    """Queue a job that renders the synthetic CXR-LT and registers it as dataset ``name``."""
-    if Dataset.objects.filter(name=name).exists():
+def dataset_make_synthetic_start(
+    *,
+    name: str,
+    n: int,
+    size: int,
+    seed: int = 0,
+    out_dir: str = "",
+    fractions: Sequence[float] | None = None,
+    replace: bool = False,
+    user=None,
+) -> Job:
+    """Queue a job that renders the synthetic CXR-LT and registers it as dataset ``name``. An existing dataset
+    of that name is refused unless ``replace`` (the demo re-renders its own at another scale)."""
+    if not replace and Dataset.objects.filter(name=name).exists():
         raise ValidationError({"name": f"a dataset named {name!r} already exists"})
     out = str(Path(out_dir).resolve()) if out_dir else str(synthetic_default_dir(name))
     params = {"name": name, "n": int(n), "size": int(size), "seed": int(seed), "out_dir": out}
+    if fractions is not None:
+        params["fractions"] = [float(f) for f in fractions]
     with transaction.atomic():
-        return job_create(kind="make_synthetic", params=params, user=user, artifact_dir=out)
+        return job_create(kind=kinds.MAKE_SYNTHETIC, params=params, user=user, artifact_dir=out)

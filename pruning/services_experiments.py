@@ -23,6 +23,7 @@ from common.sparsity import swept
 from config.roles import actor
 from jobs.models import Job
 from jobs.services import job_create, job_requeue
+from pruning import kinds
 from pruning.hooks import follow_ups
 from pruning.models import Experiment, PIESelection, PruningSweep, TrainingRun
 
@@ -73,7 +74,7 @@ def experiment_start(*, experiment: Experiment, user=None) -> Job:
             experiment.job = locked.job
             return locked.job
         job = job_create(
-            kind="experiment",
+            kind=kinds.EXPERIMENT,
             params={"experiment_id": experiment.pk},
             user=user,
             artifact_dir=str(experiment.artifact_dir),
@@ -115,13 +116,13 @@ def experiment_advance(*, experiment_id: int, retry: bool = False) -> dict:
         runs = list(TrainingRun.objects.filter(experiment=experiment).select_related("job", "sweep", "sweep__job"))
         for run in runs:
             if not run.is_trained:
-                _ensure_job(run, "train", {"training_run_id": run.pk}, parent, retry)
+                _ensure_job(run, kinds.TRAIN, {"training_run_id": run.pk}, parent, retry)
             elif not run.sweep.is_done:
-                _ensure_job(run.sweep, "sweep", {"sweep_id": run.sweep.pk}, parent, retry)
+                _ensure_job(run.sweep, kinds.SWEEP, {"sweep_id": run.sweep.pk}, parent, retry)
         if runs and all(run.sweep.is_done for run in runs):
             selection = pie_selection_for(experiment)
             if not selection.is_done:
-                _ensure_job(selection, "select_pies", {"selection_id": selection.pk}, parent, retry)
+                _ensure_job(selection, kinds.SELECT_PIES, {"selection_id": selection.pk}, parent, retry)
             elif experiment.follow_ups_requested_at is None:
                 _request_follow_ups(experiment, parent)
         state = _state(experiment)
@@ -131,13 +132,32 @@ def experiment_advance(*, experiment_id: int, retry: bool = False) -> dict:
 
 
 def pie_selection_for(experiment: Experiment) -> PIESelection:
-    """The experiment's own PIE selection (its pie_sparsity, pie_q, pie_definition)."""
-    selection, _ = PIESelection.objects.get_or_create(
-        experiment=experiment,
-        sparsity=experiment.pie_sparsity,
-        q=experiment.pie_q,
-        definition=experiment.pie_definition,
-    )
+    """The experiment's own PIE selection (its pie_sparsity, pie_q, pie_definition), made when missing."""
+    return pie_selection_get_or_create(experiment=experiment)
+
+
+def pie_selection_get_or_create(
+    *, experiment: Experiment, sparsity: float | None = None, q: float | None = None, definition: str = ""
+) -> PIESelection:
+    """The experiment's PIE selection at these settings (its own by default), created (validated) when missing.
+
+    Under a lock on the experiment row: concurrent callers run one after the other, so they can neither both
+    create the selection (IntegrityError) nor both see "no job" and start two (the caller's transaction keeps
+    the lock until it commits)."""
+    with transaction.atomic():
+        Experiment.objects.select_for_update().filter(pk=experiment.pk).first()
+        selection = PIESelection.objects.of_experiment(
+            experiment, sparsity=sparsity, q=q, definition=definition
+        ).first()
+        if selection is None:
+            selection = PIESelection(
+                experiment=experiment,
+                sparsity=experiment.pie_sparsity if sparsity is None else sparsity,
+                q=experiment.pie_q if q is None else q,
+                definition=definition or experiment.pie_definition,
+            )
+            selection.full_clean()
+            selection.save()
     return selection
 
 
@@ -158,16 +178,7 @@ def _request_follow_ups(experiment: Experiment, parent: Job | None) -> None:
 def _state(experiment: Experiment) -> dict:
     """Counts of finished steps, active and blocking (failed/cancelled) jobs of the pipeline."""
     runs = list(TrainingRun.objects.filter(experiment=experiment).select_related("job", "sweep__job"))
-    selection = (
-        PIESelection.objects.filter(
-            experiment=experiment,
-            sparsity=experiment.pie_sparsity,
-            q=experiment.pie_q,
-            definition=experiment.pie_definition,
-        )
-        .select_related("job")
-        .first()
-    )
+    selection = PIESelection.objects.of_experiment(experiment).select_related("job").first()
     jobs = [r.job for r in runs] + [r.sweep.job for r in runs] + [selection.job if selection else None]
     parent = experiment.job
     extra = follow_ups()
@@ -237,18 +248,10 @@ def pie_selection_start(
             {"sparsity": f"sparsity {sparsity:g} was not swept; choose one of {experiment.sparsities}"}
         )
     with transaction.atomic():
-        # Lock the experiment row: concurrent requests then run one after the other, so they can neither
-        # both create the selection (IntegrityError) nor both see "no job" and start two.
-        Experiment.objects.select_for_update().filter(pk=experiment.pk).first()
-        selection = PIESelection.objects.filter(
-            experiment=experiment, sparsity=sparsity, q=q, definition=definition
-        ).first()
-        if selection is None:
-            selection = PIESelection(experiment=experiment, sparsity=sparsity, q=q, definition=definition)
-            selection.full_clean()
-            selection.save()
+        # The lock pie_selection_get_or_create takes on the experiment row lasts until this block commits.
+        selection = pie_selection_get_or_create(experiment=experiment, sparsity=sparsity, q=q, definition=definition)
         if not selection.is_done and (selection.job is None or selection.job.status in RETRYABLE):
-            job = job_create(kind="select_pies", params={"selection_id": selection.pk}, user=user)
+            job = job_create(kind=kinds.SELECT_PIES, params={"selection_id": selection.pk}, user=user)
             PIESelection.objects.filter(pk=selection.pk).update(job=job)
             selection.job = job
     return selection

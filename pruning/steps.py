@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from common.csvsafe import frame_csv_text
+from common.jsonsafe import json_safe
 from common.sparsity import sparsity_index
 from jobs.attempts import fenced
 from pruning.models import Dataset, PIESelection, PruningSweep, TrainingRun
@@ -47,19 +48,6 @@ def decode(split, size: int, progress=None):
     from pruning.engine.data import decode_images
 
     return decode_images(split.paths, size, cache_dir=cache_dir(), progress=progress)
-
-
-def json_safe(value):
-    """NaN/inf -> None, numpy scalars -> Python, recursively (JSONField rejects NaN on PostgreSQL)."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 # --- training -------------------------------------------------------------------------------------

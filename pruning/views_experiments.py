@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from config.roles import admin_required, researcher_required
 from jobs.models import Job
 from jobs.services import job_requeue
-from pruning import selectors
+from pruning import kinds, selectors
 from pruning.engine.errors import DatasetError
 from pruning.forms import DatasetRegisterForm, ExperimentForm, PieSelectionForm, SyntheticForm
 from pruning.models import Experiment, PIESelection, TrainingRun
@@ -40,7 +40,7 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
         {
             "datasets": selectors.dataset_list(),
             "synthetic_form": SyntheticForm(),
-            "synthetic_jobs": Job.objects.filter(kind="make_synthetic").order_by("-created_at")[:5],
+            "synthetic_jobs": Job.objects.filter(kind=kinds.MAKE_SYNTHETIC).order_by("-created_at")[:5],
         },
     )
 

@@ -7,7 +7,7 @@ command line or a notebook. The one-call entry point is :func:`compute_report`.
 from .forgettability import ForgettabilityResult, compute_forgettability, fcd_pairs, median_relative_change
 from .metrics import ClassMetrics, MetricsInputError, class_metrics, metrics_table, overall_table
 from .pies import PieCharacterisation, PieInputError, characterise_pies
-from .report import FIGURE_NAMES, Report, ReportInputError, compute_report
+from .report import FIGURE_NAMES, ForgettabilityReport, ReportInputError, compute_report
 from .stats import Correlation, correlate, mantel_p
 
 __all__ = [
@@ -18,7 +18,7 @@ __all__ = [
     "MetricsInputError",
     "PieCharacterisation",
     "PieInputError",
-    "Report",
+    "ForgettabilityReport",
     "ReportInputError",
     "characterise_pies",
     "class_metrics",

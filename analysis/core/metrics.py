@@ -29,15 +29,13 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from common.errors import AppError
-
-Progress = Callable[[int, int, str], None]
+from common.progress import Progress
 
 # Elements (columns x images) per chunk: bounds peak memory at a few hundred MB.
 _CHUNK_ELEMENTS = 1 << 20

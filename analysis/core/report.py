@@ -1,6 +1,6 @@
 """One call from predictions and labels to every table, statistic and figure of the report.
 
-``compute_report(...)`` returns a :class:`Report`; ``Report.write(out_dir)`` writes
+``compute_report(...)`` returns a :class:`ForgettabilityReport`; ``ForgettabilityReport.write(out_dir)`` writes
 
     class_metrics.csv   seed, sparsity, class, auc, ap, f1
     overall.csv         seed, sparsity, mauc, map, mf1
@@ -11,7 +11,7 @@
     pies.csv            image_index, image_id, correlation, is_pie (only with a PIE table)
     summary.json        every correlation (r, r_p, r_ci, rho, rho_p, rho_ci, n, ...), n_pies,
                         dense mAP, PIE characterisation, conventions and definitions
-    <figure>.png        for each name in Report.figures (FIGURE_NAMES order); SVG and PDF too
+    <figure>.png        for each name in ForgettabilityReport.figures (FIGURE_NAMES order); SVG and PDF too
                         when asked for (``formats``), else drawn on first download from
     .figure_data.json   the arguments of every figure (analysis.core.figure_data.render_figure)
 
@@ -33,16 +33,17 @@ from matplotlib.figure import Figure
 
 from common.csvsafe import frame_csv_text  # pure (no Django), shared with the reader-study exports' rules
 from common.files import atomic_write_text
+from common.jsonsafe import json_safe
 
 from . import forgettability as fg
 from .figure_data import build_figure, write_figure_data
 from .figures import save_figure, weight_histogram
 from .metrics import ClassMetrics, Progress, metrics_frame, metrics_table, overall_table
 from .pies import PieCharacterisation, align_hidden_truth, characterise_pies, pie_mask
-from .stats import Correlation, _clean, correlate, mantel_p
+from .stats import Correlation, correlate, mantel_p
 from .validate import ReportInputError, validate_inputs
 
-__all__ = ["FIGURE_NAMES", "Report", "ReportInputError", "compute_report"]
+__all__ = ["FIGURE_NAMES", "ForgettabilityReport", "ReportInputError", "compute_report"]
 
 FIGURE_NAMES = ("fig1_overall", "fig2_curves", "fig3_frequency", "fig4_cooccurrence", "fig5_pies", "fig_weights")
 
@@ -70,7 +71,7 @@ DEFINITIONS = {
 
 
 @dataclass
-class Report:
+class ForgettabilityReport:
     experiment: str
     class_metrics: pd.DataFrame
     overall: pd.DataFrame
@@ -108,23 +109,13 @@ class Report:
         paths = []
         for name, table in self.tables().items():
             paths.append(atomic_write_text(out / f"{name}.csv", frame_csv_text(table)))
-        text = json.dumps(_clean_tree(self.summary), indent=2, allow_nan=False, default=str)
+        text = json.dumps(json_safe(self.summary), indent=2, allow_nan=False, default=str)
         paths.append(atomic_write_text(out / "summary.json", text + "\n"))
         for name, fig in self.figures.items():
             paths.extend(save_figure(fig, out / name, formats))
         if self.figure_args:
             paths.append(write_figure_data(out, self.figure_args))
         return paths
-
-
-def _clean_tree(v):
-    if isinstance(v, Mapping):
-        return {str(k): _clean_tree(x) for k, x in v.items()}
-    if isinstance(v, list | tuple | np.ndarray):
-        return [_clean_tree(x) for x in v]
-    if isinstance(v, np.bool_ | bool):
-        return bool(v)
-    return _clean(v)
 
 
 def compute_report(
@@ -146,7 +137,7 @@ def compute_report(
     random_state: int = 0,
     progress: Progress | None = None,
     metrics: ClassMetrics | None = None,
-) -> Report:
+) -> ForgettabilityReport:
     """Compute the whole forgettability + PIE report.
 
     probs [seeds, S, N, C] sigmoid outputs (or [S, N, C] for one seed); labels_test [N, C] 0/1
@@ -165,26 +156,44 @@ def compute_report(
         if progress is not None:
             progress(done, total, msg)
 
-    if v.metrics is not None:
-        cm = metrics_frame(v.metrics, seeds=v.seeds, sparsities=v.sparsities, class_names=names)
-    else:
-        cm = metrics_table(
-            v.probs,
-            v.labels,
-            seeds=v.seeds,
-            sparsities=v.sparsities,
-            class_names=names,
-            progress=(lambda d, _t, m: step(d, m)) if progress else None,
-        )
+    cm = _class_metrics(v, progress, step)
     overall = overall_table(cm)
     shape = (len(v.seeds), len(v.sparsities), len(names))
     ap, auc = cm["ap"].to_numpy().reshape(shape), cm["auc"].to_numpy().reshape(shape)
     fr = fg.compute_forgettability(ap, auc, v.sparsities, names)
     step(n_sets + 1, "forgettability statistics")
+    summary_df = _class_summary(v, fr)
+    pairs = fg.fcd_pairs(fr.rel_ap, v.labels, names)
+    corrs = _correlations(fr, v.train_counts, v.labels, pairs, n_boot, n_perm, random_state)
+    pies_df, pc = _pie_parts(pie_table, hidden_truth, v)
+    step(n_sets + 2, "figures")
+    figure_args = _figure_args(v, fr, overall, summary_df, pairs, corrs, pc, weights, experiment, classes_to_plot)
+    summary = _summary(experiment, v, overall, fr, corrs, pc, pie_table)
+    step(total, "done")
+    return ForgettabilityReport(
+        experiment, cm, overall, fr.table(), summary_df, pairs, pies_df, summary, corrs, pc, figure_args
+    )
+
+
+def _class_metrics(v, progress: Progress | None, step) -> pd.DataFrame:
+    """Per seed, sparsity and class AUROC/AP/F1: given (streamed) or computed from the probabilities."""
+    if v.metrics is not None:
+        return metrics_frame(v.metrics, seeds=v.seeds, sparsities=v.sparsities, class_names=v.class_names)
+    return metrics_table(
+        v.probs,
+        v.labels,
+        seeds=v.seeds,
+        sparsities=v.sparsities,
+        class_names=v.class_names,
+        progress=(lambda d, _t, m: step(d, m)) if progress else None,
+    )
+
+
+def _class_summary(v, fr) -> pd.DataFrame:
     test_counts = v.labels.sum(axis=0)
-    summary_df = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "class": names,
+            "class": v.class_names,
             "train_freq": v.train_counts,
             "test_freq": test_counts,
             "first_drop_20": fr.first_drop_20,
@@ -194,19 +203,24 @@ def compute_report(
             "estimable": test_counts > 0,
         }
     )
-    not_estimable = [n for n, c in zip(names, test_counts, strict=True) if c == 0]
-    pairs = fg.fcd_pairs(fr.rel_ap, v.labels, names)
-    corrs = _correlations(fr, v.train_counts, v.labels, pairs, n_boot, n_perm, random_state)
 
-    pies_df, pc = None, None
-    if pie_table is not None:
-        mask = pie_mask(pie_table, v.labels.shape[0], v.image_ids)
-        truth = None
-        if hidden_truth is not None:
-            truth = align_hidden_truth(hidden_truth, v.labels.shape[0], v.image_ids)
-        pc = characterise_pies(v.labels, names, mask, truth)
-        pies_df = _pies_table(pie_table, v.image_ids)
-    step(n_sets + 2, "figures")
+
+def _pie_parts(pie_table: pd.DataFrame | None, hidden_truth: pd.DataFrame | None, v):
+    """(the PIE table for pies.csv, the PIE characterisation), or (None, None) without a PIE table."""
+    if pie_table is None:
+        return None, None
+    mask = pie_mask(pie_table, v.labels.shape[0], v.image_ids)
+    truth = None
+    if hidden_truth is not None:
+        truth = align_hidden_truth(hidden_truth, v.labels.shape[0], v.image_ids)
+    pc = characterise_pies(v.labels, v.class_names, mask, truth)
+    return _pies_table(pie_table, v.image_ids), pc
+
+
+def _figure_args(v, fr, overall, summary_df, pairs, corrs, pc, weights, experiment, classes_to_plot) -> dict:
+    """What each figure is drawn from (also written as figure data, so a figure can be redrawn alone)."""
+    names = v.class_names
+    not_estimable = [n for n, c in zip(names, v.labels.sum(axis=0), strict=True) if c == 0]
     figure_args = {
         "fig1_overall": {"overall": overall, "experiment": experiment},
         "fig2_curves": {
@@ -232,9 +246,7 @@ def compute_report(
     if weights is not None:
         models = dict(weights) if isinstance(weights, Mapping) else {"": weights}
         figure_args["fig_weights"] = {"hists": {name: weight_histogram(ws) for name, ws in models.items()}}
-    summary = _summary(experiment, v, overall, fr, corrs, pc, pie_table)
-    step(total, "done")
-    return Report(experiment, cm, overall, fr.table(), summary_df, pairs, pies_df, summary, corrs, pc, figure_args)
+    return figure_args
 
 
 def _correlations(fr, train_counts, labels, pairs, n_boot, n_perm, seed) -> dict[str, Correlation]:

@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats as sps
 
+from common.jsonsafe import json_safe
+
 __all__ = ["Correlation", "correlate", "mantel_p"]
 
 
@@ -44,7 +46,7 @@ class Correlation:
 
     def to_dict(self) -> dict:
         """JSON-ready dict: NaN becomes None."""
-        return {k: _clean(v) for k, v in asdict(self).items()}
+        return json_safe(asdict(self))
 
     def label(self) -> str:
         """Short text for a figure: r and rho with p-values, CIs and n."""
@@ -53,16 +55,6 @@ class Correlation:
             f"ρ = {_f(self.rho)} [{_f(self.rho_ci[0])}, {_f(self.rho_ci[1])}], "
             f"p {_p(self.rho_p)}; n = {self.n}"
         )
-
-
-def _clean(v):
-    if isinstance(v, tuple | list):
-        return [_clean(x) for x in v]
-    if isinstance(v, float | np.floating):
-        return None if not math.isfinite(v) else float(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    return v
 
 
 def _f(v: float) -> str:

@@ -14,11 +14,12 @@ class ExperimentInputs:
     dataset_spec: dict
     pie_table_path: str | None
     checkpoint_path: str | None
+    pie_selection_id: int | None = None
 
 
 def experiment_inputs(experiment) -> ExperimentInputs:
     """Inputs of ``experiment`` (a pruning.Experiment); ReportRequestError names what is missing."""
-    from analysis.reports.services import ReportRequestError
+    from analysis.reports.errors import ReportRequestError
     from pruning.models import PIESelection, PruningSweep, TrainingRun
 
     runs = list(TrainingRun.objects.filter(experiment=experiment).order_by("seed"))
@@ -35,17 +36,7 @@ def experiment_inputs(experiment) -> ExperimentInputs:
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
         raise ReportRequestError(f"Experiment {experiment}: prediction store {missing[0]} does not exist.")
-    pies = (
-        PIESelection.objects.filter(
-            experiment=experiment,
-            sparsity=experiment.pie_sparsity,
-            q=experiment.pie_q,
-            definition=experiment.pie_definition,
-            finished_at__isnull=False,
-        )
-        .order_by("-finished_at")
-        .first()
-    )
+    pies = PIESelection.objects.of_experiment(experiment).finished().first()
     pie_table = None
     if pies is not None:
         table = Path(pies.table_path) if pies.table_path else pies.table_file
@@ -60,4 +51,5 @@ def experiment_inputs(experiment) -> ExperimentInputs:
         dataset_spec=dict(dataset.spec),
         pie_table_path=pie_table,
         checkpoint_path=checkpoint,
+        pie_selection_id=pies.pk if pie_table else None,
     )

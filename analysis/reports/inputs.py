@@ -2,7 +2,7 @@
 
 Two sources, one result (:class:`AnalysisInputs`):
 
-* the paper's released layout (``load_paper_layout``): a folder of
+* the paper's released layout (``analysis.reports.paper_inputs.load_paper_layout``): a folder of
   ``{dataset}_resnet50_seed-{s}_prune-{r}.pkl`` prediction frames plus a folder holding
   ``miccai2023_{dataset}_labels_{train,test}.csv``;
 * our own prediction stores (``load_stores``): one ``predictions.npz`` per seed plus a dataset
@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,10 +28,11 @@ import numpy as np
 import pandas as pd
 
 from common.errors import AppError
+from common.labels import read_text_csv, zero_one_labels
+from common.progress import Progress
+from common.progress import report as _report
 from common.sparsity import same_sweep, swept
 
-Progress = Callable[[int, int, str], None]
-_TRUE, _FALSE = {"1", "1.0"}, {"0", "0.0"}
 _SEED_IN_PATH = re.compile(r"seed[-_]?(\d+)", re.IGNORECASE)
 
 
@@ -76,162 +77,24 @@ class AnalysisInputs:
         )
 
 
-def _report(progress: Progress | None, done: int, total: int, message: str) -> None:
-    if progress is not None:
-        progress(done, total, message)
-
-
 # --- label CSVs --------------------------------------------------------------------------------
-
-
-def paper_label_path(labels_dir: str | os.PathLike, dataset: str, split: str) -> Path:
-    return Path(labels_dir) / f"miccai2023_{dataset}_labels_{split}.csv"
 
 
 def read_label_csv(path: Path, class_names: Sequence[str], against: str) -> tuple[pd.DataFrame, np.ndarray]:
     """Read a label CSV as text; check it has every class column of ``against`` and 0/1 cells."""
-    if not path.is_file():
-        raise AnalysisInputError(f"{path}: label file not found")
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise AnalysisInputError(f"{path}: not a readable CSV file ({exc})") from exc
+    df = read_text_csv(path, AnalysisInputError, "label file not found")
     missing = [c for c in class_names if c not in df.columns]
     if missing:
         raise AnalysisInputError(
             f"{path}: class columns differ from the predictions in {against}: missing {missing} "
             f"(the label file has {list(df.columns)})"
         )
-    labels = np.zeros((len(df), len(class_names)), dtype=np.uint8)
-    for j, col in enumerate(class_names):
-        cells = df[col]
-        ones, zeros = cells.isin(_TRUE).to_numpy(), cells.isin(_FALSE).to_numpy()
-        if not (ones | zeros).all():  # strip only when needed: a Python call per cell is slow at scale
-            cells = cells.str.strip()
-            ones, zeros = cells.isin(_TRUE).to_numpy(), cells.isin(_FALSE).to_numpy()
-        bad = np.flatnonzero(~(ones | zeros))
-        if len(bad):
-            raise AnalysisInputError(
-                f"{path}: column {col!r} must hold 0/1 labels; line {bad[0] + 2} has {df[col].iat[bad[0]]!r}"
-            )
-        labels[:, j] = ones
+    labels, col, bad = zero_one_labels(df, class_names)
+    if col is not None:
+        raise AnalysisInputError(
+            f"{path}: column {col!r} must hold 0/1 labels; line {bad[0] + 2} has {df[col].iat[bad[0]]!r}"
+        )
     return df, labels
-
-
-# --- the paper's released layout -----------------------------------------------------------------
-
-
-def paper_prediction_files(preds_dir: str | os.PathLike, dataset: str) -> list[Path]:
-    pattern = re.compile(rf"^{re.escape(dataset)}_[A-Za-z0-9]+_seed-\d+_prune-\d+(?:\.\d+)?\.pkl$")
-    folder = Path(preds_dir)
-    return sorted(p for p in folder.iterdir() if pattern.match(p.name)) if folder.is_dir() else []
-
-
-def load_paper_layout(
-    preds_dir: str | os.PathLike,
-    labels_dir: str | os.PathLike,
-    dataset: str,
-    *,
-    pie_sparsity: float = 0.9,
-    pie_q: float = 0.05,
-    progress: Progress | None = None,
-    workers: int = 4,
-) -> AnalysisInputs:
-    """Per-class metrics, labels and PIEs from the paper's released files.
-
-    Seeds and sparsities come from the file names (``iter_prunecxr``). Test labels come from
-    ``miccai2023_{dataset}_labels_test.csv`` (row ``i`` is prediction row ``i``, as in the paper's
-    code); when the prediction frames carry a ``label`` column it must agree with that file.
-    Train labels give the class frequencies. PIEs: seed-averaged dense vs ``pie_sparsity``.
-
-    Streams: one seed's files at a time (read by ``workers`` threads, the next seed while this
-    one is scored) into :class:`analysis.core.streaming.SeedAccumulator`, so memory holds one
-    seed and the float64 seed sum, never all seeds; ``probs`` is None and ``metrics`` is set.
-    """
-    from analysis.core.streaming import SeedAccumulator
-    from pruning.engine.data import PAPER_ID_COLUMN
-    from pruning.engine.prunecxr import iter_prunecxr, prunecxr_labels, prunecxr_seeds, prunecxr_sparsities
-
-    preds_dir, labels_dir = Path(preds_dir), Path(labels_dir)
-    if not preds_dir.is_dir():
-        raise AnalysisInputError(f"{preds_dir}: predictions folder not found")
-    if not labels_dir.is_dir():
-        raise AnalysisInputError(f"{labels_dir}: labels folder not found")
-    files = paper_prediction_files(preds_dir, dataset)
-    try:
-        seeds = prunecxr_seeds(preds_dir, dataset)
-        available = np.asarray(prunecxr_sparsities(preds_dir, dataset))
-        stream = iter_prunecxr(preds_dir, dataset, workers=workers)
-        first_set = next(stream)
-    except ValueError as exc:
-        raise AnalysisInputError(str(exc)) from exc
-    if not swept(available, pie_sparsity):
-        raise AnalysisInputError(
-            f"{preds_dir}: PIE sparsity {pie_sparsity} is not among the sparsities found {available.tolist()}; "
-            "choose one of them (--pie-sparsity)"
-        )
-    first = files[0]
-    classes, n = first_set.class_names, len(first_set.image_ids)
-    total = len(seeds) + 2
-
-    _report(progress, 0, total, "reading labels")
-    test_path = paper_label_path(labels_dir, dataset, "test")
-    test_df, y_test = read_label_csv(test_path, classes, first.name)
-    if len(test_df) != n:
-        raise AnalysisInputError(
-            f"{test_path}: {len(test_df)} label rows but the predictions have {n} rows ({first.name})"
-        )
-    y_file, _ = prunecxr_labels(first) if "label" in pd.read_pickle(first).columns else (None, None)
-    if y_file is not None:
-        diff = np.flatnonzero((y_file != y_test).any(axis=1))
-        if len(diff):
-            raise AnalysisInputError(
-                f"{test_path}: labels differ from the 'label' column of {first.name} at row {diff[0]} "
-                f"({len(diff)} rows differ); is the label file for the same test set and order?"
-            )
-    train_path = paper_label_path(labels_dir, dataset, "train")
-    _, y_train = read_label_csv(train_path, classes, first.name)
-    id_col = PAPER_ID_COLUMN.get(dataset, "id")
-    ids = test_df[id_col].str.strip().tolist() if id_col in test_df.columns else [str(i) for i in range(n)]
-    if len(set(ids)) != len(ids):
-        ids = [str(i) for i in range(n)]  # duplicate ids cannot key the PIE table; fall back to rows
-
-    acc = SeedAccumulator(y_test, len(available))
-    try:
-        _report(progress, 1, total, f"seed {seeds[0]}: metrics (1/{len(seeds)})")
-        acc.add(first_set.probs)
-        del first_set  # from here on one seed is held at a time
-        for i, ps in enumerate(stream, start=1):
-            _report(progress, 1 + i, total, f"seed {seeds[i]}: reading and metrics ({i + 1}/{len(seeds)})")
-            acc.add(ps.probs)
-            del ps
-    except ValueError as exc:
-        raise AnalysisInputError(str(exc)) from exc
-    finally:
-        stream.close()
-
-    _report(progress, total - 1, total, f"selecting PIEs at sparsity {pie_sparsity}")
-    pie_table = _select_pies_from_mean(acc, available, ids, pie_sparsity, pie_q)
-    _report(progress, total, total, "inputs loaded")
-    return AnalysisInputs(
-        probs=None,
-        sparsities=available,
-        seeds=seeds,
-        image_ids=ids,
-        class_names=list(classes),
-        labels_test=y_test,
-        labels_train=y_train,
-        pie_table=pie_table,
-        sources=[*files, test_path, train_path],
-        metrics=acc.metrics(),
-    )
-
-
-def _select_pies_from_mean(acc, sparsities: np.ndarray, ids: list[str], sparsity: float, q: float) -> pd.DataFrame:
-    from pruning.engine.pies import select_pies_from_mean
-
-    mean = acc.ensemble_mean()
-    return select_pies_from_mean(mean, sparsities, sparsity, q, ids, n_seeds=acc.n_seeds).table
 
 
 def _select_pies(sets, sparsity: float, q: float, where: str) -> pd.DataFrame:
@@ -327,34 +190,13 @@ def load_stores(
     Test labels are matched to the stores' image ids; without ``pie_table_path`` the PIEs are
     selected from the stores (dense vs ``pie_sparsity``) when that sparsity is present.
     """
-    from pruning.engine.store import PredictionSet, stack_seeds
+    from pruning.engine.store import stack_seeds
 
     if not paths:
         raise AnalysisInputError("no prediction stores given")
     paths = [Path(p) for p in paths]
     total = len(paths) + 3
-    sets = []
-    for i, p in enumerate(paths):
-        _report(progress, i, total, f"reading {p.name} ({i + 1}/{len(paths)})")
-        if not p.is_file():
-            raise AnalysisInputError(f"{p}: prediction store not found")
-        try:
-            sets.append(PredictionSet.load(p))
-        except ValueError as exc:
-            raise AnalysisInputError(str(exc)) from exc
-    for p, ps in zip(paths, sets, strict=True):
-        if not ps.complete:
-            raise AnalysisInputError(f"{p}: sparsities {ps.sparsities[~ps.done].tolist()} are not finished")
-        if ps.class_names != sets[0].class_names:
-            raise AnalysisInputError(
-                f"{p}: class names {ps.class_names} differ from {paths[0]} ({sets[0].class_names})"
-            )
-        if ps.image_ids != sets[0].image_ids:
-            raise AnalysisInputError(f"{p}: image ids differ from {paths[0]}")
-        if not same_sweep(ps.sparsities, sets[0].sparsities):
-            raise AnalysisInputError(
-                f"{p}: sparsities {ps.sparsities.tolist()} differ from {paths[0]} ({sets[0].sparsities.tolist()})"
-            )
+    sets = _read_stores(paths, progress, total)
     probs, sparsities, ids, classes = stack_seeds(sets)
 
     _report(progress, len(paths), total, "reading labels")
@@ -399,6 +241,35 @@ def load_stores(
         weights=weights,
         sources=sources,
     )
+
+
+def _read_stores(paths: list[Path], progress: Progress | None, total: int) -> list:
+    """Every store, complete and matching the first (classes, image ids, sparsities)."""
+    from pruning.engine.store import PredictionSet
+
+    sets = []
+    for i, p in enumerate(paths):
+        _report(progress, i, total, f"reading {p.name} ({i + 1}/{len(paths)})")
+        if not p.is_file():
+            raise AnalysisInputError(f"{p}: prediction store not found")
+        try:
+            sets.append(PredictionSet.load(p))
+        except ValueError as exc:
+            raise AnalysisInputError(str(exc)) from exc
+    for p, ps in zip(paths, sets, strict=True):
+        if not ps.complete:
+            raise AnalysisInputError(f"{p}: sparsities {ps.sparsities[~ps.done].tolist()} are not finished")
+        if ps.class_names != sets[0].class_names:
+            raise AnalysisInputError(
+                f"{p}: class names {ps.class_names} differ from {paths[0]} ({sets[0].class_names})"
+            )
+        if ps.image_ids != sets[0].image_ids:
+            raise AnalysisInputError(f"{p}: image ids differ from {paths[0]}")
+        if not same_sweep(ps.sparsities, sets[0].sparsities):
+            raise AnalysisInputError(
+                f"{p}: sparsities {ps.sparsities.tolist()} differ from {paths[0]} ({sets[0].sparsities.tolist()})"
+            )
+    return sets
 
 
 def _aligned_labels(split, ids: list[str], classes: list[str], store: Path) -> np.ndarray:

@@ -18,15 +18,8 @@ from pathlib import Path
 
 from analysis.models import Report
 from analysis.reports.import_roots import check_import_file
-from analysis.reports.inputs import (
-    AnalysisInputs,
-    Progress,
-    fingerprint,
-    load_paper_layout,
-    load_stores,
-    paper_label_path,
-    paper_prediction_files,
-)
+from analysis.reports.inputs import AnalysisInputs, Progress, fingerprint, load_stores
+from analysis.reports.paper_inputs import load_paper_layout, paper_label_path, paper_prediction_files
 from jobs.attempts import fenced
 from jobs.models import Job
 
@@ -83,13 +76,9 @@ def load_report_inputs(report: Report, progress: Progress | None = None) -> Anal
         checkpoint_path=report.checkpoint_path or None,
         progress=progress,
     )
-    if inputs.pie_table is not None and report.pie_table_path and not inputs.pie_table.attrs:
+    if inputs.pie_table is not None and report.pie_selection is not None and not inputs.pie_table.attrs:
         # A PIE table from pruning's selection job: its summary (cutoff, tie group, NaN count) is on the row.
-        from pruning.models import PIESelection
-
-        selection = PIESelection.objects.filter(table_path=report.pie_table_path).order_by("-pk").first()
-        if selection is not None:
-            inputs.pie_table.attrs.update(selection.summary or {})
+        inputs.pie_table.attrs.update(report.pie_selection.summary or {})
     return inputs
 
 
@@ -104,7 +93,7 @@ def read_manifest(out: Path) -> dict | None:
 
 
 def write_report_folder(rep, out: Path, fp: str, progress: Progress | None = None, publish=None) -> list[str]:
-    """Write ``rep`` (an analysis.core Report) to a staging folder, then swap it in for ``out``."""
+    """Write ``rep`` (an analysis.core ForgettabilityReport) to a staging folder, then swap it in for ``out``."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     stage, old = out.parent / f".{out.name}.staging-{tag}", out.parent / f".{out.name}.old-{tag}"

@@ -244,8 +244,8 @@ def report_pie_tests(*, report: Report) -> list[dict]:
 
 def report_synthetic_findings(*, report: Report) -> list[dict]:
     """The paper's findings checked against the synthetic data's hidden truth, each with its numbers,
-    p-value and verdict (``analysis.core.synthetic_findings``); empty for data without hidden truth."""
-    from analysis.core.synthetic_findings import synthetic_findings
+    p-value and verdict (``analysis.core.planted_findings``); empty for data without hidden truth."""
+    from analysis.core.planted_findings import synthetic_findings
 
     summary = report.summary or {}
     if not (summary.get("pie") or {}).get("hidden_truth"):

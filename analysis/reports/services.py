@@ -13,19 +13,15 @@ from django.db import transaction
 
 from analysis.models import Report
 from analysis.reports import import_roots as import_roots_module
+from analysis.reports.errors import ReportRequestError
 from analysis.reports.import_roots import ImportPathError
-from analysis.reports.inputs import paper_label_path, paper_prediction_files
-from common.errors import AppError
+from analysis.reports.paper_inputs import paper_label_path, paper_prediction_files
 from config.roles import actor
 from jobs.models import Job
 from jobs.services import job_create
 
 JOB_KIND = "analysis"
 PAPER_DATASETS = ("nih-cxr-lt", "mimic-cxr-lt")
-
-
-class ReportRequestError(AppError):
-    """Report inputs that cannot work (missing file, empty folder, unknown dataset); says which."""
 
 
 def reports_root() -> Path:
@@ -88,6 +84,7 @@ def report_create(
     pie_table_path: str | None = None,
     checkpoint_path: str | None = None,
     experiment=None,
+    pie_selection_id: int | None = None,
     user=None,
 ) -> Report:
     """A report over prediction stores (one per seed); its "analysis" job is queued on commit."""
@@ -102,13 +99,14 @@ def report_create(
         prediction_paths=paths,
         dataset_spec=dataset_spec,
         pie_table_path=str(pie_table_path or ""),
+        pie_selection_id=pie_selection_id,
         checkpoint_path=str(checkpoint_path or ""),
     )
     return _create(report, user)
 
 
 def report_create_from_prunecxr(*, title: str, preds_dir: str, labels_dir: str, dataset: str, user=None) -> Report:
-    """A report over the paper's released files (see analysis.reports.inputs.load_paper_layout).
+    """A report over the paper's released files (see analysis.reports.paper_inputs.load_paper_layout).
 
     Only from the import roots: these are pickles (see analysis.reports.import_roots)."""
     preds_dir, labels_dir = str(check_inside_import_roots(preds_dir)), str(check_inside_import_roots(labels_dir))
@@ -136,6 +134,7 @@ def report_create_for_experiment(*, experiment, user=None) -> Report:
         pie_table_path=inputs.pie_table_path,
         checkpoint_path=inputs.checkpoint_path,
         experiment=experiment,
+        pie_selection_id=inputs.pie_selection_id,
         user=user,
     )
 

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from common.labels import read_text_csv, zero_one_labels
 from common.progress import Progress, report
 from pruning.engine.data_decode import decode_images
 from pruning.engine.errors import DatasetError
@@ -91,7 +92,6 @@ PAPER_CLASSES: dict[str, list[str]] = {
 PAPER_ID_COLUMN = {"nih-cxr-lt": "id", "mimic-cxr-lt": "path"}
 
 _MAX_LISTED = 10  # offending rows / images shown in one error message
-_TRUE, _FALSE = {"1", "1.0"}, {"0", "0.0"}
 
 
 @dataclass
@@ -146,13 +146,7 @@ def _read_split(
     path_column: str | None = None,
 ) -> Split:
     csv_path = Path(csv_path)
-    if not csv_path.is_file():
-        raise DatasetError(f"{csv_path}: label file for split {name!r} not found")
-    try:
-        # Everything as text: error messages then quote the exact cell ("2", "yes", "").
-        df = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{csv_path}: not a readable CSV file ({exc})") from exc
+    df = read_text_csv(csv_path, DatasetError, f"label file for split {name!r} not found")
     if id_column not in df.columns:
         raise DatasetError(f"{csv_path}: no id column {id_column!r} (columns: {', '.join(df.columns)})")
     if class_names is None:
@@ -169,17 +163,10 @@ def _read_split(
     if len(empty):
         lines = ", ".join(str(i + 2) for i in empty[:_MAX_LISTED])
         raise DatasetError(f"{csv_path}: empty {id_column!r} at line(s) {lines}")
-    labels = np.zeros((len(df), len(class_names)), dtype=np.uint8)
-    for j, col in enumerate(class_names):
-        cells = df[col].str.strip()
-        ones, zeros = cells.isin(_TRUE).to_numpy(), cells.isin(_FALSE).to_numpy()
-        bad = np.flatnonzero(~(ones | zeros))
-        if len(bad):
-            shown = ", ".join(f"line {i + 2} (id {ids.iat[i]!r}): {df[col].iat[i]!r}" for i in bad[:_MAX_LISTED])
-            raise DatasetError(
-                f"{csv_path}: column {col!r} must hold 0/1 labels; {len(bad)} row(s) do not, first: {shown}"
-            )
-        labels[:, j] = ones
+    labels, col, bad = zero_one_labels(df, class_names)
+    if col is not None:
+        shown = ", ".join(f"line {i + 2} (id {ids.iat[i]!r}): {df[col].iat[i]!r}" for i in bad[:_MAX_LISTED])
+        raise DatasetError(f"{csv_path}: column {col!r} must hold 0/1 labels; {len(bad)} row(s) do not, first: {shown}")
     id_list = ids.tolist()
     files = id_list if path_column is None else df[path_column].str.strip().tolist()
     return Split(

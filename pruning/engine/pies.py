@@ -34,7 +34,7 @@ NAN_POLICIES = ("exclude", "lowest")
 
 
 @dataclass
-class PieSelection:
+class PieResult:
     """``table``: one row per image, in image order; ``summary``: counts and choices made."""
 
     table: pd.DataFrame
@@ -130,7 +130,7 @@ def select_pies(
     nan_policy: str = "exclude",
     sweep_probs: np.ndarray | None = None,
     sweep_sparsities: np.ndarray | None = None,
-) -> PieSelection:
+) -> PieResult:
     """PIEs from seed-averaged scores ``dense_probs`` and ``pruned_probs`` [N, C].
 
     With ``sweep_probs`` [S, N, C] (seed-averaged, at ``sweep_sparsities``), the table also gets
@@ -199,7 +199,7 @@ def select_pies(
         "tie_break": "image index ascending",
     }
     table.attrs.update(summary)
-    return PieSelection(table=table, summary=summary)
+    return PieResult(table=table, summary=summary)
 
 
 def _first_below(d_dense, sweep_probs, sparsities, cutoff, nan_policy) -> np.ndarray:
@@ -228,7 +228,7 @@ def _first_below(d_dense, sweep_probs, sparsities, cutoff, nan_policy) -> np.nda
 
 def select_pies_from_sets(
     sets: list, sparsity: float = 0.9, q: float = 0.05, *, nan_policy: str = "exclude"
-) -> PieSelection:
+) -> PieResult:
     """PIEs from per-seed prediction stores (``store.PredictionSet``): seed-averaged scores at
     sparsity 0 (must be in the stores) vs ``sparsity``; adds ``first_sparsity_below``."""
     from .store import stack_seeds
@@ -248,7 +248,7 @@ def select_pies_from_mean(
     *,
     n_seeds: int,
     nan_policy: str = "exclude",
-) -> PieSelection:
+) -> PieResult:
     """PIEs from seed-averaged scores ``mean`` [S, N, C] at ``sparsities`` (0 must be among them):
     dense vs ``sparsity``, with ``first_sparsity_below``. A caller that streams seeds passes the
     float64 running sum divided by ``n_seeds``: the same numbers as :func:`ensemble_mean`, which
@@ -278,7 +278,7 @@ def select_pies_hooker(
     pruned_probs_per_seed: np.ndarray,
     threshold: float = 0.5,
     image_ids: list[str] | None = None,
-) -> PieSelection:
+) -> PieResult:
     """Hooker et al. (2019) style PIEs for multi-label outputs.
 
     Each model's label set is ``prob > threshold`` per class. The modal label set of a population
@@ -310,4 +310,4 @@ def select_pies_hooker(
         "n_seeds_pruned": pruned.shape[0],
     }
     table.attrs.update(summary)
-    return PieSelection(table=table, summary=summary)
+    return PieResult(table=table, summary=summary)

@@ -145,13 +145,9 @@ def train_run(
     so raising ``Cancelled`` there loses nothing; ``resume=True`` continues from ``last.pt``
     (a finished run returns at once). Returns a summary dict.
     """
-    train_images, train_labels = _check_split(train_images, train_labels, "train")
-    val_images, val_labels = _check_split(val_images, val_labels, "val")
-    if train_labels.shape[1] != val_labels.shape[1]:
-        raise ValueError(f"train has {train_labels.shape[1]} classes, val has {val_labels.shape[1]}")
-    num_classes = train_labels.shape[1]
-    if config.class_names is not None and len(config.class_names) != num_classes:
-        raise ValueError(f"{len(config.class_names)} class names for {num_classes} label columns")
+    train_images, train_labels, val_images, val_labels = _checked_splits(
+        config, train_images, train_labels, val_images, val_labels
+    )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     last_path, best_path = out / "last.pt", out / "best.pt"
@@ -168,29 +164,7 @@ def train_run(
             if resume and last_path.is_file()
             else None
         )
-        random.seed(config.seed)
-        np.random.seed(config.seed)
-        torch.manual_seed(config.seed)
-        # On resume the weights come from last.pt, so skip the (maybe unavailable) ImageNet file.
-        model = build_model(
-            config.arch, num_classes, "random" if ck else config.init, allow_download=config.allow_download
-        )
-        prepare_model(model, dev)
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-        generator = torch.Generator().manual_seed(config.seed)
-        state = {"epoch": 0, "best_val_loss": math.inf, "best_epoch": 0, "epochs_no_improve": 0}
-        history: list[dict] = []
-        stopped = False
-        if not ck:  # a fresh run must not leave an older run's files next to its own
-            for stale in (best_path, last_path, out / "history.csv", out / "learning_curves.png"):
-                stale.unlink(missing_ok=True)
-        else:
-            model.load_state_dict(ck["model"])
-            optimizer.load_state_dict(ck["optimizer"])
-            generator.set_state(ck["generator"])
-            state = {k: ck[k] for k in state}
-            history = list(ck["history"])
-            stopped = bool(ck.get("stopped_early", False))
+        model, optimizer, generator, state, history, stopped = _start(config, ck, train_labels.shape[1], dev, out)
 
         train_data, val_data = DeviceImages(train_images, dev), DeviceImages(val_images, dev)
         ytr = torch.from_numpy(train_labels.astype(np.float32)).to(dev)
@@ -208,19 +182,7 @@ def train_run(
                 state["epochs_no_improve"] += 1
             state["epoch"] = epoch
             stopped = state["epochs_no_improve"] > config.patience
-            ckpt = {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "config": asdict(config),
-                "class_names": config.class_names,
-                "history": history,
-                **state,
-            }
-            if state["best_epoch"] == epoch:
-                save_checkpoint(ckpt, best_path)
-            save_checkpoint({**ckpt, "generator": generator.get_state(), "stopped_early": stopped}, last_path)
-            csv = pd.DataFrame(history, columns=["epoch", "phase", "loss", "mauc", "map"]).to_csv(index=False)
-            atomic_write(out / "history.csv", lambda f, text=csv: f.write(text.encode()))
+            _save_epoch(out, model, optimizer, generator, config, state, history, stopped)
             try:
                 report(progress, epoch, config.epochs, f"epoch {epoch}: val loss {va['loss']:.4f}, mAP {va['map']:.3f}")
             except BaseException:
@@ -240,3 +202,54 @@ def train_run(
         "stopped_early": stopped,
         "history": history,
     }
+
+
+def _checked_splits(config: TrainConfig, train_images, train_labels, val_images, val_labels) -> tuple:
+    """Both splits checked (shapes, 0/1 labels) and agreeing with each other and the class names."""
+    train_images, train_labels = _check_split(train_images, train_labels, "train")
+    val_images, val_labels = _check_split(val_images, val_labels, "val")
+    if train_labels.shape[1] != val_labels.shape[1]:
+        raise ValueError(f"train has {train_labels.shape[1]} classes, val has {val_labels.shape[1]}")
+    num_classes = train_labels.shape[1]
+    if config.class_names is not None and len(config.class_names) != num_classes:
+        raise ValueError(f"{len(config.class_names)} class names for {num_classes} label columns")
+    return train_images, train_labels, val_images, val_labels
+
+
+def _start(config: TrainConfig, ck: dict | None, num_classes: int, dev: torch.device, out: Path) -> tuple:
+    """(model, optimizer, generator, state, history, stopped): seeded and fresh, or restored from ``ck``."""
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    # On resume the weights come from last.pt, so skip the (maybe unavailable) ImageNet file.
+    model = build_model(config.arch, num_classes, "random" if ck else config.init, allow_download=config.allow_download)
+    prepare_model(model, dev)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    generator = torch.Generator().manual_seed(config.seed)
+    state = {"epoch": 0, "best_val_loss": math.inf, "best_epoch": 0, "epochs_no_improve": 0}
+    if not ck:  # a fresh run must not leave an older run's files next to its own
+        for stale in (out / "best.pt", out / "last.pt", out / "history.csv", out / "learning_curves.png"):
+            stale.unlink(missing_ok=True)
+        return model, optimizer, generator, state, [], False
+    model.load_state_dict(ck["model"])
+    optimizer.load_state_dict(ck["optimizer"])
+    generator.set_state(ck["generator"])
+    state = {k: ck[k] for k in state}
+    return model, optimizer, generator, state, list(ck["history"]), bool(ck.get("stopped_early", False))
+
+
+def _save_epoch(out: Path, model, optimizer, generator, config: TrainConfig, state: dict, history, stopped) -> None:
+    """best.pt when this epoch is the best so far, last.pt (with the sampler's state) and history.csv."""
+    ckpt = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "config": asdict(config),
+        "class_names": config.class_names,
+        "history": history,
+        **state,
+    }
+    if state["best_epoch"] == state["epoch"]:
+        save_checkpoint(ckpt, out / "best.pt")
+    save_checkpoint({**ckpt, "generator": generator.get_state(), "stopped_early": stopped}, out / "last.pt")
+    csv = pd.DataFrame(history, columns=["epoch", "phase", "loss", "mauc", "map"]).to_csv(index=False)
+    atomic_write(out / "history.csv", lambda f, text=csv: f.write(text.encode()))

@@ -1,5 +1,5 @@
 """The "analysis" job: services create a report and its job; the runner writes the report folder
-(idempotently) through pruning.services.job_run, and once through a real Celery worker."""
+(idempotently) through jobs.execution.job_run, and once through a real Celery worker."""
 
 import json
 import os
@@ -10,8 +10,8 @@ import pytest
 from analysis.core.figure_data import render_figure
 from analysis.models import Report
 from analysis.reports import runners, services
+from jobs.execution import job_run
 from jobs.models import Job
-from jobs.services import job_run
 from tests.analysis_tests.django_fixtures import DATASET, N_TEST, SEEDS, write_paper_layout, write_stores
 from tests.conftest import wait_for_job
 

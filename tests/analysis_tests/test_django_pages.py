@@ -19,7 +19,7 @@ FIGURES = ["fig1_overall", "fig2_curves", "fig3_frequency", "fig4_cooccurrence",
 @pytest.fixture(scope="module")
 def computed(tmp_path_factory):
     """One computed report folder (the same code path as the job), shared by the module's tests."""
-    from analysis.reports.inputs import load_paper_layout
+    from analysis.reports.paper_inputs import load_paper_layout
 
     root = tmp_path_factory.mktemp("computed")
     layout = write_paper_layout(root)

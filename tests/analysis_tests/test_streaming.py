@@ -12,7 +12,7 @@ from analysis.core.metrics import class_metrics
 from analysis.core.report import compute_report
 from analysis.core.stats import _rowwise_pearson, mantel_p
 from analysis.core.streaming import SeedAccumulator
-from analysis.reports.inputs import load_paper_layout
+from analysis.reports.paper_inputs import load_paper_layout
 from pruning.engine.pies import ensemble_mean, select_pies_from_sets
 from pruning.engine.prunecxr import import_prunecxr, iter_prunecxr
 from pruning.engine.store import stack_seeds

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from analysis.models import PerceptionStats
-from jobs.services import job_run
+from jobs.execution import job_run
 from readerstudy import builder, services
 from tests.conftest import PASSWORD, wait_for_job
 from tests.readerstudy_tests.factories import make_candidates

@@ -102,3 +102,97 @@ def test_higher_apps_register_their_kinds_hooks_and_sources_at_start_up():
     assert JOB_KINDS["analysis"].runner is analysis_runners.run_report
     assert hooks.FOLLOW_UPS["report"].job_kind == "analysis"
     assert sources.SOURCES[sources.PIE_SELECTION].candidates is readerstudy_source.selection_candidates
+
+
+# --- inside each app: modules, not just apps -------------------------------------------------------
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path, known: set[str]) -> set[str]:
+    """The project modules ``path`` imports, at any depth (``from a.b import c`` counts a.b.c when that is a
+    module, else a.b); relative imports resolved against the module's package."""
+    package = module_name(path) if path.stem == "__init__" else module_name(path).rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*up, *([base] if base else [])])
+            for alias in node.names:
+                found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
+    return {m for m in found if m in known}
+
+
+def module_graph() -> dict[str, set[str]]:
+    paths = {module_name(p): p for app in APPS for p in app_modules(app) if "migrations" not in p.parts}
+    known = set(paths)
+    return {name: imported_modules(path, known) - {name} for name, path in paths.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan), each sorted."""
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(out)
+
+
+def test_the_cycle_finder_finds_a_planted_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_module_cycle_inside_an_app():
+    found = cycles(module_graph())
+    assert found == [], "\n".join(" <-> ".join(c) for c in found)
+
+
+def test_the_pure_analysis_core_never_imports_the_pruning_engine():
+    graph = module_graph()
+    bad = [
+        f"{m} -> {d}" for m, ds in graph.items() if m.startswith("analysis.core") for d in ds if d.startswith("pruning")
+    ]
+    assert bad == []
+
+
+def test_selectors_never_import_services():
+    graph = module_graph()
+    bad = [
+        f"{m} -> {d}"
+        for m, ds in graph.items()
+        if m.rpartition(".")[2].startswith("selectors")
+        for d in ds
+        if d.rpartition(".")[2].startswith("services")
+    ]
+    assert bad == []

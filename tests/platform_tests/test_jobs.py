@@ -5,10 +5,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from jobs import services
-from jobs.errors import Cancelled, Superseded
+from common.progress import Cancelled
+from jobs import execution, services
+from jobs.errors import Superseded
 from jobs.kinds import UnknownJobKind
-from jobs.models import Job
+from jobs.models import Job, stale_after
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ def test_a_running_job_with_a_stale_heartbeat_can_be_claimed_again():
     job = Job.objects.create(
         kind="selfcheck",
         status=Job.Status.RUNNING,
-        heartbeat_at=timezone.now() - services.stale_after() - timedelta(seconds=1),
+        heartbeat_at=timezone.now() - stale_after() - timedelta(seconds=1),
     )
     assert services.job_claim(job_id=job.pk) is not None
     job.refresh_from_db()
@@ -67,8 +68,8 @@ def test_finished_jobs_cannot_be_cancelled_but_failed_ones_can_be_requeued():
 
 def test_job_run_records_success_and_is_idempotent_when_called_twice():
     job = Job.objects.create(kind="selfcheck")
-    assert services.job_run(job_id=job.pk) == Job.Status.SUCCEEDED
-    assert services.job_run(job_id=job.pk) == Job.Status.SUCCEEDED  # second delivery: not claimed, not rerun
+    assert execution.job_run(job_id=job.pk) == Job.Status.SUCCEEDED
+    assert execution.job_run(job_id=job.pk) == Job.Status.SUCCEEDED  # second delivery: not claimed, not rerun
     job.refresh_from_db()
     assert job.attempts == 1
     assert job.result["torch"].startswith("2.14.1")
@@ -80,7 +81,7 @@ def test_job_run_records_a_runner_exception_as_failure(monkeypatch):
 
     monkeypatch.setitem(kinds.JOB_KINDS, "broken", kinds.JobKind("broken", "Broken", "default", explode))
     job = Job.objects.create(kind="broken")
-    assert services.job_run(job_id=job.pk) == Job.Status.FAILED
+    assert execution.job_run(job_id=job.pk) == Job.Status.FAILED
     job.refresh_from_db()
     assert job.error.startswith("RuntimeError: the runner blew up")
 
@@ -120,7 +121,7 @@ def test_every_write_of_an_old_attempt_is_fenced_once_a_retry_took_over():
 def test_a_stale_running_job_taken_over_supersedes_the_old_attempt():
     job = Job.objects.create(kind="selfcheck")
     old = services.job_claim(job_id=job.pk)
-    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - services.stale_after() - timedelta(seconds=1))
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - stale_after() - timedelta(seconds=1))
     new = services.job_claim(job_id=job.pk)
     assert new is not None and new.number == 2
     outcomes = list(job.attempt_log.values_list("number", "outcome"))

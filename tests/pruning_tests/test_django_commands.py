@@ -119,7 +119,7 @@ def test_experiment_command_runs_the_whole_pipeline_here_and_every_step_again_is
     assert "n_classes_differ" in hooker.table_file.read_text().splitlines()[0]
 
     # An admin selects PIEs again from the experiment page: a select_pies job.
-    from jobs.services import job_run
+    from jobs.execution import job_run
 
     _client(admin).post(f"/experiments/{experiment.pk}/pies/", {"sparsity": 0.5, "q": 0.2, "definition": "spearman"})
     again = PIESelection.objects.get(sparsity=0.5)

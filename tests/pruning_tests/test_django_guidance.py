@@ -7,9 +7,9 @@ import io
 import pytest
 from PIL import Image
 
+from jobs.execution import job_run
 from jobs.models import Job
 from jobs.selectors import waiting_reason
-from jobs.services import job_run
 from pruning.models import Experiment
 
 from .test_django_views import _experiment_post, page

@@ -223,3 +223,26 @@ def test_concurrent_starts_of_the_same_pie_selection_create_one_selection_and_on
     assert errors == []
     assert PIESelection.objects.filter(experiment=experiment).count() == 1
     assert Job.objects.filter(kind="select_pies").count() == 1
+
+
+def test_the_experiments_pie_selection_is_found_within_the_sparsity_tolerance_not_by_sql_equality():
+    from pruning.services_experiments import pie_selection_get_or_create
+
+    experiment = _experiment(_dataset(), pie_sparsity=0.9)
+    stored = PIESelection.objects.create(experiment=experiment, sparsity=0.3 * 3, q=0.05)  # 0.8999999999999999
+    assert stored.sparsity != 0.9  # what SQL `sparsity = 0.9` would miss
+    assert list(PIESelection.objects.of_experiment(experiment)) == [stored]
+    assert pie_selection_get_or_create(experiment=experiment).pk == stored.pk
+    assert PIESelection.objects.count() == 1
+    assert not PIESelection.objects.of_experiment(experiment, sparsity=0.9 + 1e-6).exists()
+
+
+def test_get_or_create_makes_the_selection_at_other_settings_and_validates_it():
+    from pruning.services_experiments import pie_selection_get_or_create
+
+    experiment = _experiment(_dataset())
+    hooker = pie_selection_get_or_create(experiment=experiment, sparsity=0.5, q=0.1, definition="hooker")
+    assert (hooker.sparsity, hooker.q, hooker.definition) == (0.5, 0.1, "hooker")
+    assert pie_selection_get_or_create(experiment=experiment, sparsity=0.5, q=0.1, definition="hooker") == hooker
+    with pytest.raises(ValidationError):
+        pie_selection_get_or_create(experiment=experiment, q=2.0)

@@ -4,7 +4,7 @@ experiment requeues them and training resumes from last.pt instead of starting o
 import pandas as pd
 import pytest
 
-from jobs import attempts, services
+from jobs import attempts, execution, services
 from jobs.models import Job
 
 pytest_plugins = ["tests.pruning_tests.django_support"]
@@ -32,14 +32,14 @@ def test_cancelling_the_experiment_mid_training_then_retrying_it_resumes_from_th
         report(attempt=attempt, done=done, total=total, message=message)
 
     monkeypatch.setattr(services, "job_report_progress", cancel_after_epoch_one)
-    assert services.job_run(job_id=parent.pk) == Job.Status.RUNNING
+    assert execution.job_run(job_id=parent.pk) == Job.Status.RUNNING
     run0 = experiment.runs.get(seed=0)
     train0, train1 = (r.job for r in experiment.runs.select_related("job").order_by("seed"))
-    assert services.job_run(job_id=train0.pk) == Job.Status.CANCELLED
+    assert execution.job_run(job_id=train0.pk) == Job.Status.CANCELLED
     parent.refresh_from_db()
     train1.refresh_from_db()
     assert parent.status == train1.status == Job.Status.CANCELLED, "cancel reaches every child"
-    assert services.job_run(job_id=train1.pk) == Job.Status.CANCELLED, "a cancelled child never runs"
+    assert execution.job_run(job_id=train1.pk) == Job.Status.CANCELLED, "a cancelled child never runs"
     history = pd.read_csv(run0.out_dir / "history.csv")
     assert history["epoch"].max() == 1 and (run0.out_dir / "last.pt").is_file()
     run0.refresh_from_db()

@@ -41,7 +41,7 @@ def _experiment_post(dataset, **overrides) -> dict:
 
 
 def test_new_experiment_page_creates_the_experiment_its_runs_and_the_parent_job(admin_client_, synthetic_dataset):
-    from jobs.services import job_run
+    from jobs.execution import job_run
 
     response = admin_client_.post("/experiments/new/", _experiment_post(synthetic_dataset))
     experiment = Experiment.objects.get()

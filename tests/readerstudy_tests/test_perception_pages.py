@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from analysis.models import PerceptionStats
+from jobs.execution import job_run
 from jobs.models import Job
-from jobs.services import job_run
 from readerstudy import services
 from readerstudy.models import Answer, Case
 

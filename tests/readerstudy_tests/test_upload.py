@@ -95,8 +95,8 @@ def test_admin_upload_page_builds_a_study_or_shows_row_errors(artifacts, tmp_pat
     r = admin_client_.post(reverse("readerstudy:new"), {**fields, "up-archive": SimpleUploadedFile("x.zip", b"PK?")})
     assert r.status_code == 400 and r.content.decode().count("The upload is not a zip archive.") == 1  # once
     # The build runs as a job (issue 10): the page queues it and shows the job; row errors end up there.
+    from jobs.execution import job_run
     from jobs.models import Job
-    from jobs.services import job_run
     from readerstudy.build_job import uploads_root
 
     bad = build_zip(tmp_path, [*GOOD[:2], "images/img1.png,Effusion,maybe,,NIH,0"])

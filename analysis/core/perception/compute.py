@@ -33,9 +33,9 @@ from analysis.core.perception.figures import fig6_perception, fig_agreement, fig
 from analysis.core.perception.ordinal import DEFAULT_ORDINAL_REPLICATES, ordinal_bootstrap, ordinal_fit
 from analysis.core.perception.paper import descriptive_table, distribution_table, paper_tests_table
 from analysis.core.perception.text import holm, sentence
-from analysis.core.report import _clean_tree
 from common.csvsafe import frame_csv_text
 from common.files import atomic_write_text
+from common.jsonsafe import json_safe
 
 FIGURES = ("fig6_perception", "fig_distributions", "fig_readers", "fig_agreement")
 DEFINITIONS = {
@@ -78,7 +78,7 @@ class PerceptionResult:
         for name, fig in self.figures.items():
             paths.extend(save_figure(fig, out / name, formats))
         # summary.json last: its presence says the folder is complete.
-        text = json.dumps(_clean_tree(self.summary), indent=2, allow_nan=False, default=str)
+        text = json.dumps(json_safe(self.summary), indent=2, allow_nan=False, default=str)
         paths.append(atomic_write_text(out / "summary.json", text + "\n"))
         return paths
 
@@ -171,6 +171,15 @@ def compute_perception(*args, **kwargs) -> PerceptionResult:
         return _compute(*args, **kwargs)
 
 
+def _figures(inp, tables: dict[str, pd.DataFrame]) -> dict:
+    return {
+        "fig6_perception": fig6_perception(tables["descriptive"], inp.questions),
+        "fig_distributions": fig_distributions(tables["distribution"], inp.questions),
+        "fig_readers": fig_readers(inp.answers, inp.questions),
+        "fig_agreement": fig_agreement(tables["agreement_pairwise"], inp.questions),
+    }
+
+
 def _compute(
     tidy: pd.DataFrame,
     *,
@@ -224,14 +233,8 @@ def _compute(
     }
     step("agreement")
     sentences = _sentences(inp, descriptive, frames)
-    figs = {}
+    figs = _figures(inp, tables) if figures else {}
     if figures:
-        figs = {
-            "fig6_perception": fig6_perception(descriptive, inp.questions),
-            "fig_distributions": fig_distributions(distribution, inp.questions),
-            "fig_readers": fig_readers(inp.answers, inp.questions),
-            "fig_agreement": fig_agreement(tables["agreement_pairwise"], inp.questions),
-        }
         step("figures")
     summary = {
         "stage": stage,

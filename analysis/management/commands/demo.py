@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import OperationalError, connections
 
-from analysis.core.synthetic_findings import findings_lines
+from analysis.core.planted_findings import findings_lines
 from analysis.demo import DemoRun, DemoStageError, run_demo
 from analysis.demo_scales import SCALES, demo_scale
 from jobs.worker import start_worker, stop_worker

@@ -20,7 +20,7 @@ From our own stores::
 
 Writes class_metrics.csv, overall.csv, forgettability.csv, class_summary.csv, fcd_pairs.csv,
 pies.csv, summary.json, every figure as PNG (``--formats png svg pdf`` for all three now) and
-figure_data.json, from which SVG and PDF are drawn on first download (analysis.core Report.write).
+figure_data.json, from which SVG and PDF are drawn on first download (analysis.core ForgettabilityReport.write).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analysis.reports.inputs import load_paper_layout, load_stores
+from analysis.reports.inputs import load_stores
+from analysis.reports.paper_inputs import load_paper_layout
 
 CORRELATION_LABELS = {
     "first_drop_20_vs_log_train_freq": "first 20% AP drop vs log train freq",

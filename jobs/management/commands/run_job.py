@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from jobs.execution import job_run
 from jobs.models import Job
-from jobs.services import job_run
 
 
 class Command(BaseCommand):

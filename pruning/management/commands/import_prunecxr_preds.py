@@ -6,8 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from config.commands import user_errors
 from jobs.cli import TqdmProgress
-from pruning.models import Dataset, PIESelection
+from pruning.models import Dataset
 from pruning.services_datasets import dataset_register
+from pruning.services_experiments import pie_selection_get_or_create
 from pruning.services_import import experiment_import_prunecxr
 from pruning.steps import select_execute
 
@@ -46,12 +47,7 @@ class Command(BaseCommand):
             )
         )
         if o["select_pies"]:
-            selection = PIESelection.objects.create(
-                experiment=experiment,
-                sparsity=experiment.pie_sparsity,
-                q=experiment.pie_q,
-                definition=experiment.pie_definition,
-            )
+            selection = pie_selection_get_or_create(experiment=experiment)
             with TqdmProgress("PIE selection") as bar:
                 result = select_execute(selection=selection, progress=bar)
             self.stdout.write(f"selection #{selection.pk}: {result['n_pies']} PIEs of {result['n_images']} images")

@@ -6,7 +6,8 @@ from common.sparsity import swept
 from config.commands import user_errors
 from jobs.cli import TqdmProgress
 from pruning import params
-from pruning.models import Experiment, PIESelection
+from pruning.models import Experiment
+from pruning.services_experiments import pie_selection_get_or_create
 from pruning.steps import select_execute
 
 
@@ -26,18 +27,8 @@ class Command(BaseCommand):
         sparsity = exp.pie_sparsity if sparsity is None else sparsity
         if not swept(exp.sparsities, sparsity):
             raise CommandError(f"sparsity {sparsity:g} was not swept (swept: {exp.sparsities})")
-        key = {
-            "experiment": exp,
-            "sparsity": sparsity,
-            "q": exp.pie_q if q is None else q,
-            "definition": definition or exp.pie_definition,
-        }
-        selection = PIESelection.objects.filter(**key).first()
-        if selection is None:
-            selection = PIESelection(**key)
-            with user_errors():
-                selection.full_clean()
-            selection.save()
+        with user_errors():
+            selection = pie_selection_get_or_create(experiment=exp, sparsity=sparsity, q=q, definition=definition or "")
         with user_errors(), TqdmProgress("PIE selection") as bar:
             result = select_execute(selection=selection, progress=bar)
         self.stdout.write(
