@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from config.roles import RESEARCHERS
 from jobs.models import Job
-from jobs.services import job_run
+from jobs.execution import job_run
 
 SMALL_GRID = {
     "readers": "2,3",
