@@ -30,7 +30,7 @@ def test_uncertain_dense_predictions_predict_planted_pies():
     hard = rng.random(n) < 0.1  # planted: hard images sit near 0.5 and the seeds disagree on them
     centre = rng.uniform(0.02, 0.98, (n, c))
     centre[hard, :2] = 0.5  # two of six classes: the measures overlap between PIEs and the rest
-    dense = np.clip(centre + rng.normal(0, np.where(hard, 0.15, 0.03)[None, :, None], (k, n, c)), 0, 1)
+    dense = np.clip(centre + rng.normal(0, np.where(hard, 0.05, 0.03)[None, :, None], (k, n, c)), 0, 1)
     res = compute_uncertainty(dense, hard, dense, n_boot=5)
     t = res.auc.set_index("measure")
     for m in ("entropy", "low_margin", "disagreement"):
