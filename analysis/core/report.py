@@ -9,6 +9,9 @@
     fcd_pairs.csv       class_a, class_b, fcd, log_freq_diff, iou_paper, iou_standard,
                         log_freq_diff_standard
     pies.csv            image_index, image_id, correlation, is_pie (only with a PIE table)
+    metadata.csv, subgroup_*.csv, underdiagnosis.csv, pie_subgroups.csv, calibration*.csv,
+    reliability.csv, risk_coverage.csv, aurc_head_tail.csv, uncertainty_*.csv
+                        the "who is forgotten" sections (analysis.core.who; summary.json["who"])
     summary.json        every correlation (r, r_p, r_ci, rho, rho_p, rho_ci, n, ...), n_pies,
                         dense mAP, PIE characterisation, conventions and definitions
     <figure>.png        for each name in Report.figures (FIGURE_NAMES order); SVG and PDF too
@@ -41,10 +44,13 @@ from .metrics import ClassMetrics, Progress, metrics_frame, metrics_table, overa
 from .pies import PieCharacterisation, align_hidden_truth, characterise_pies, pie_mask
 from .stats import Correlation, _clean, correlate, mantel_p
 from .validate import ReportInputError, validate_inputs
+from .who import WHO_FIGURES, SeedViews, WhoSections, compute_who
 
 __all__ = ["FIGURE_NAMES", "Report", "ReportInputError", "compute_report"]
 
-FIGURE_NAMES = ("fig1_overall", "fig2_curves", "fig3_frequency", "fig4_cooccurrence", "fig5_pies", "fig_weights")
+FIGURE_NAMES = (
+    "fig1_overall", "fig2_curves", "fig3_frequency", "fig4_cooccurrence", "fig5_pies", "fig_weights", *WHO_FIGURES,
+)  # fmt: skip
 
 CONVENTIONS = {
     "no_positive_class": "AUROC, AP and F1 are NaN for a class without positive test images and "
@@ -82,6 +88,7 @@ class Report:
     correlations: dict[str, Correlation]
     pie_characterisation: PieCharacterisation | None
     figure_args: dict[str, dict] = field(default_factory=dict)  # name -> arguments of its builder
+    who: WhoSections | None = None  # subgroups, calibration, uncertainty (analysis.core.who)
 
     @cached_property
     def figures(self) -> dict[str, Figure]:
@@ -98,6 +105,8 @@ class Report:
         }
         if self.pies is not None:
             out["pies"] = self.pies
+        if self.who is not None:
+            out |= self.who.tables
         return out
 
     def write(self, out_dir: str | os.PathLike, formats: Sequence[str] = ("png",)) -> list[Path]:
@@ -146,6 +155,13 @@ def compute_report(
     random_state: int = 0,
     progress: Progress | None = None,
     metrics: ClassMetrics | None = None,
+    metadata: pd.DataFrame | None = None,
+    ensemble: np.ndarray | None = None,
+    seed_views: SeedViews | None = None,
+    pie_level: float | None = None,
+    level_name: str = "sparsity",
+    n_boot_who: int = 1000,
+    n_boot_pies: int = 20,
 ) -> Report:
     """Compute the whole forgettability + PIE report.
 
@@ -156,6 +172,9 @@ def compute_report(
     or position; weights: Conv2d + Linear weight arrays (or name -> arrays) for the histogram.
     With ``probs=None``, ``metrics`` gives the per-class AUROC/AP/F1 [seeds, S, C] instead
     (computed seed by seed, e.g. by analysis.core.streaming.SeedAccumulator): the same report.
+    The "who is forgotten" sections (``metadata``: per-image attributes, ``common.metadata`` layout)
+    need the scores: from ``probs``, or streamed as ``ensemble`` [S, N, C] (seed mean, levels
+    ascending) plus ``seed_views`` (analysis.core.who.SeedViewCollector); without either they are skipped.
     """
     v = validate_inputs(probs, labels_test, labels_train, sparsities, class_names, seeds, image_ids, metrics)
     names, n_sets = v.class_names, len(v.seeds) * len(v.sparsities)
@@ -206,6 +225,20 @@ def compute_report(
             truth = align_hidden_truth(hidden_truth, v.labels.shape[0], v.image_ids)
         pc = characterise_pies(v.labels, names, mask, truth)
         pies_df = _pies_table(pie_table, v.image_ids)
+    who = _who(
+        v,
+        mask if pie_table is not None else None,
+        hidden_truth,
+        metadata,
+        ensemble,
+        seed_views,
+        pie_level,
+        pie_table,
+        level_name,
+        n_boot_who,
+        n_boot_pies,
+        random_state,
+    )
     step(n_sets + 2, "figures")
     figure_args = {
         "fig1_overall": {"overall": overall, "experiment": experiment},
@@ -233,8 +266,41 @@ def compute_report(
         models = dict(weights) if isinstance(weights, Mapping) else {"": weights}
         figure_args["fig_weights"] = {"hists": {name: weight_histogram(ws) for name, ws in models.items()}}
     summary = _summary(experiment, v, overall, fr, corrs, pc, pie_table)
+    if who is not None:
+        figure_args |= who.figure_args
+        summary["who"] = who.summary
     step(total, "done")
-    return Report(experiment, cm, overall, fr.table(), summary_df, pairs, pies_df, summary, corrs, pc, figure_args)
+    return Report(experiment, cm, overall, fr.table(), summary_df, pairs, pies_df, summary, corrs, pc, figure_args, who)
+
+
+def _who(v, mask, truth, metadata, ensemble, views, pie_level, pie_table, level_name, n_boot, n_boot_pies, seed):
+    """The "who is forgotten" sections when the scores are at hand (else None)."""
+    if pie_level is None and pie_table is not None:
+        pie_level = pie_table.attrs.get("sparsity", 0.9)
+    levels = np.asarray(v.sparsities, float)
+    hit = np.flatnonzero(np.isclose(levels, pie_level)) if pie_level is not None else []
+    if v.probs is not None:
+        ensemble = v.probs.mean(axis=0, dtype=np.float64)
+        views = SeedViews.from_probs(v.probs, int(hit[0]) if len(hit) else None, list(v.class_names))
+    if ensemble is None:
+        return None
+    return compute_who(
+        mean_probs=ensemble,
+        labels=v.labels,
+        levels=levels,
+        class_names=list(v.class_names),
+        image_ids=list(v.image_ids) if v.image_ids is not None else [str(i) for i in range(v.labels.shape[0])],
+        train_counts=v.train_counts,
+        views=views,
+        metadata=metadata,
+        is_pie=mask,
+        pie_level=float(levels[hit[0]]) if len(hit) else None,
+        hidden_truth=truth,
+        level_name=level_name,
+        n_boot=n_boot,
+        n_boot_pies=n_boot_pies,
+        random_state=seed,
+    )
 
 
 def _correlations(fr, train_counts, labels, pairs, n_boot, n_perm, seed) -> dict[str, Correlation]:

@@ -52,6 +52,10 @@ class AnalysisInputs:
     weights: list[np.ndarray] | None = None
     sources: list[Path] = field(default_factory=list)  # every file read, for fingerprints
     metrics: object | None = None  # analysis.core ClassMetrics [seeds, S, C], computed while reading
+    metadata: pd.DataFrame | None = None  # per-image attributes (common.metadata layout), for the subgroups
+    ensemble: np.ndarray | None = None  # seed mean [S, N, C] when streamed (levels ascending)
+    seed_views: object | None = None  # analysis.core.who.SeedViews when streamed
+    pie_level: float | None = None
 
     def compute(self, *, experiment: str = "", progress: Progress | None = None, **kwargs):
         """Run the whole report (lazy import: the web process never needs the analysis core)."""
@@ -71,6 +75,10 @@ class AnalysisInputs:
             experiment=experiment,
             progress=progress,
             metrics=self.metrics,
+            metadata=self.metadata,
+            ensemble=self.ensemble,
+            seed_views=self.seed_views,
+            pie_level=self.pie_level,
             **kwargs,
         )
 
@@ -135,6 +143,7 @@ def load_paper_layout(
     pie_q: float = 0.05,
     progress: Progress | None = None,
     workers: int = 4,
+    metadata_path: str | os.PathLike | None = None,
 ) -> AnalysisInputs:
     """Per-class metrics, labels and PIEs from the paper's released files.
 
@@ -148,6 +157,7 @@ def load_paper_layout(
     seed and the float64 seed sum, never all seeds; ``probs`` is None and ``metrics`` is set.
     """
     from analysis.core.streaming import SeedAccumulator
+    from analysis.core.who import SeedViewCollector
     from pruning.engine.data import PAPER_ID_COLUMN
     from pruning.engine.prunecxr import iter_prunecxr, prunecxr_labels, prunecxr_seeds, prunecxr_sparsities
 
@@ -196,13 +206,16 @@ def load_paper_layout(
         ids = [str(i) for i in range(n)]  # duplicate ids cannot key the PIE table; fall back to rows
 
     acc = SeedAccumulator(y_test, len(available))
+    views = SeedViewCollector(list(classes), available, pie_sparsity)
     try:
         _report(progress, 1, total, f"seed {seeds[0]}: metrics (1/{len(seeds)})")
         acc.add(first_set.probs)
+        views.add(first_set.probs)
         del first_set  # from here on one seed is held at a time
         for i, ps in enumerate(stream, start=1):
             _report(progress, 1 + i, total, f"seed {seeds[i]}: reading and metrics ({i + 1}/{len(seeds)})")
             acc.add(ps.probs)
+            views.add(ps.probs)
             del ps
     except ValueError as exc:
         raise AnalysisInputError(str(exc)) from exc
@@ -210,7 +223,9 @@ def load_paper_layout(
         stream.close()
 
     _report(progress, total - 1, total, f"selecting PIEs at sparsity {pie_sparsity}")
-    pie_table = _select_pies_from_mean(acc, available, ids, pie_sparsity, pie_q)
+    mean = acc.ensemble_mean()
+    pie_table = _select_pies_from_mean(mean, acc.n_seeds, available, ids, pie_sparsity, pie_q)
+    metadata = _paper_metadata(dataset, metadata_path)
     _report(progress, total, total, "inputs loaded")
     return AnalysisInputs(
         probs=None,
@@ -221,16 +236,30 @@ def load_paper_layout(
         labels_test=y_test,
         labels_train=y_train,
         pie_table=pie_table,
-        sources=[*files, test_path, train_path],
+        sources=[*files, test_path, train_path, *([Path(metadata_path)] if metadata_path else [])],
         metrics=acc.metrics(),
+        metadata=metadata,
+        ensemble=mean if (np.diff(available) > 0).all() else mean[np.argsort(available, kind="stable")],
+        seed_views=views.views(),
+        pie_level=pie_sparsity,
     )
 
 
-def _select_pies_from_mean(acc, sparsities: np.ndarray, ids: list[str], sparsity: float, q: float) -> pd.DataFrame:
+def _paper_metadata(dataset: str, metadata_path) -> pd.DataFrame | None:
+    """A metadata CSV when given; NIH-CXR-LT joins the NIH table by image id without one."""
+    from common.metadata import read_metadata_csv
+    from pruning.engine.metadata import nih_metadata
+
+    if metadata_path:
+        return read_metadata_csv(metadata_path)
+    return nih_metadata() if dataset == "nih-cxr-lt" else None
+
+
+def _select_pies_from_mean(mean, n_seeds, sparsities: np.ndarray, ids: list[str], sparsity: float, q: float):
     from pruning.engine.pies import select_pies_from_mean
 
-    mean = acc.ensemble_mean()
-    return select_pies_from_mean(mean, sparsities, sparsity, q, ids, n_seeds=acc.n_seeds).table
+    # the engine reads the mean only; the report keeps it for the calibration and subgroup sections
+    return select_pies_from_mean(mean, sparsities, sparsity, q, ids, n_seeds=n_seeds).table
 
 
 def _select_pies(sets, sparsity: float, q: float, where: str) -> pd.DataFrame:
@@ -320,6 +349,7 @@ def load_stores(
     pie_sparsity: float = 0.9,
     pie_q: float = 0.05,
     progress: Progress | None = None,
+    metadata_path: str | os.PathLike | None = None,
 ) -> AnalysisInputs:
     """Stores (one per seed) + the dataset's train/test labels (+ PIE table, checkpoint, hidden truth).
 
@@ -384,6 +414,9 @@ def load_stores(
         weights = checkpoint_weights(checkpoint_path)
         sources.append(Path(checkpoint_path))
     truth = read_hidden_truth(Path(hidden_truth_path)) if hidden_truth_path else hidden_truth_for(dataset_spec)
+    metadata = _metadata_for(dataset_spec, metadata_path)
+    if metadata_path:
+        sources.append(Path(metadata_path))
     _report(progress, total, total, "inputs loaded")
     return AnalysisInputs(
         probs=probs,
@@ -397,7 +430,15 @@ def load_stores(
         hidden_truth=truth,
         weights=weights,
         sources=sources,
+        metadata=metadata,
+        pie_level=pie_sparsity,
     )
+
+
+def _metadata_for(spec: dict, metadata_path) -> pd.DataFrame | None:
+    from pruning.engine.metadata import metadata_for
+
+    return metadata_for(spec, metadata_path)
 
 
 def _aligned_labels(split, ids: list[str], classes: list[str], store: Path) -> np.ndarray:
