@@ -2,6 +2,7 @@ from django.urls import path
 
 from analysis.perception import views as perception_views
 from analysis.reports import views
+from analysis.reports.api import ReportWhoApi
 
 app_name = "analysis"
 urlpatterns = [
@@ -15,4 +16,5 @@ urlpatterns = [
     path("perception/<int:pk>/report.html", perception_views.perception_html, name="perception_html"),
     path("perception/<int:pk>/files/<str:name>", perception_views.perception_file, name="perception_file"),
     path("api/perception/<int:pk>/", perception_views.PerceptionStatsApi.as_view(), name="api-perception"),
+    path("api/reports/<int:pk>/who/", ReportWhoApi.as_view(), name="api-report-who"),
 ]
