@@ -162,6 +162,7 @@ def compute_report(
     level_name: str = "sparsity",
     n_boot_who: int = 1000,
     n_boot_pies: int = 20,
+    who: bool = True,
 ) -> Report:
     """Compute the whole forgettability + PIE report.
 
@@ -225,19 +226,23 @@ def compute_report(
             truth = align_hidden_truth(hidden_truth, v.labels.shape[0], v.image_ids)
         pc = characterise_pies(v.labels, names, mask, truth)
         pies_df = _pies_table(pie_table, v.image_ids)
-    who = _who(
-        v,
-        mask if pie_table is not None else None,
-        hidden_truth,
-        metadata,
-        ensemble,
-        seed_views,
-        pie_level,
-        pie_table,
-        level_name,
-        n_boot_who,
-        n_boot_pies,
-        random_state,
+    sections = (
+        None
+        if not who
+        else _who(
+            v,
+            mask if pie_table is not None else None,
+            hidden_truth,
+            metadata,
+            ensemble,
+            seed_views,
+            pie_level,
+            pie_table,
+            level_name,
+            n_boot_who,
+            n_boot_pies,
+            random_state,
+        )
     )
     step(n_sets + 2, "figures")
     figure_args = {
@@ -266,11 +271,13 @@ def compute_report(
         models = dict(weights) if isinstance(weights, Mapping) else {"": weights}
         figure_args["fig_weights"] = {"hists": {name: weight_histogram(ws) for name, ws in models.items()}}
     summary = _summary(experiment, v, overall, fr, corrs, pc, pie_table)
-    if who is not None:
-        figure_args |= who.figure_args
-        summary["who"] = who.summary
+    if sections is not None:
+        figure_args |= sections.figure_args
+        summary["who"] = sections.summary
     step(total, "done")
-    return Report(experiment, cm, overall, fr.table(), summary_df, pairs, pies_df, summary, corrs, pc, figure_args, who)
+    return Report(
+        experiment, cm, overall, fr.table(), summary_df, pairs, pies_df, summary, corrs, pc, figure_args, sections
+    )
 
 
 def _who(v, mask, truth, metadata, ensemble, views, pie_level, pie_table, level_name, n_boot, n_boot_pies, seed):

@@ -137,6 +137,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--n-boot-who", type=int, default=1000, help="patient-bootstrap resamples (subgroups)")
         parser.add_argument("--n-boot-pies", type=int, default=20, help="seed resamples for PIE-set stability")
+        parser.add_argument(
+            "--no-who", action="store_true", help="skip the subgroup, calibration and uncertainty sections"
+        )
         parser.add_argument("--out", required=True, metavar="OUTDIR", help="output folder (created)")
         parser.add_argument("--title", default="", help="experiment name used in figure legends")
         parser.add_argument("--pie-sparsity", type=float, default=0.9, help="PIEs: dense vs this sparsity")
@@ -210,6 +213,7 @@ class Command(BaseCommand):
                 random_state=o["random_state"],
                 n_boot_who=o["n_boot_who"],
                 n_boot_pies=o["n_boot_pies"],
+                who=not o["no_who"],
             )
             paths = report.write(out, formats=o["formats"])
         except ValueError as exc:  # AnalysisInputError included: the message names the file
