@@ -35,7 +35,7 @@ Wall time and peak memory (each child's own ru_maxrss) for both; the ratio last.
     .venv/bin/python bench/paper_scale.py --who-only           # the new sections' cost, no baseline
 
 Issue 20's claim: the "who is forgotten" sections (subgroups with a 1,000-replicate patient bootstrap,
-calibration, uncertainty with 20 seed resamples) add less than the current forgettability run takes.
+calibration, uncertainty with 10 seed resamples) add less than the current forgettability run takes.
 Every run also runs ours with the sections (``--metadata``: a deterministic per-image sex, age, view and
 patient table, ``metadata.csv`` in the fixture) next to ours without them (``--no-who``: the current
 run), interleaved, and prints what the sections add; ``--who-only`` skips the baseline and prints the

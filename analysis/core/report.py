@@ -161,7 +161,7 @@ def compute_report(
     pie_level: float | None = None,
     level_name: str = "sparsity",
     n_boot_who: int = 1000,
-    n_boot_pies: int = 20,
+    n_boot_pies: int = 10,
     who: bool = True,
 ) -> Report:
     """Compute the whole forgettability + PIE report.

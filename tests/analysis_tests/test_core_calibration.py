@@ -47,3 +47,20 @@ def test_an_overconfident_model_has_a_larger_ece_than_a_calibrated_one():
     y = (rng.random(20_000) < p).astype(int)  # calibrated by construction
     sharp = np.where(p > 0.5, 1 - (1 - p) / 3, p / 3)  # pushed towards 0 and 1
     assert ece_equal_mass(p, y) < 0.02 < ece_equal_mass(sharp, y)
+
+
+def test_the_fast_packed_key_tables_agree_with_the_plain_definitions():
+    rng = np.random.default_rng(5)
+    p = rng.random((2, 3000, 4)).astype(np.float32)  # float32 scores: the packed keys are exact
+    y = (rng.random((3000, 4)) < p[0]).astype(np.uint8)
+    res = compute_calibration(p, y, np.array([0.0, 0.5]), list("abcd"))
+    for j in range(2):
+        for c, name in enumerate("abcd"):
+            row = res.per_class.query(f"level == {j / 2} and `class` == '{name}'").iloc[0]
+            assert np.isclose(row["ece"], ece_equal_mass(p[j, :, c], y[:, c]), atol=1e-12)
+            risk = risk_coverage(p[j, :, c], y[:, c])
+            assert np.isclose(row["aurc"], risk.mean(), atol=1e-12) and row["risk_80"] == risk[2399]
+        flat_p, flat_y = p[j].T.ravel(), y.T.ravel()
+        ov = res.overall.iloc[j]
+        assert np.isclose(ov["ece"], ece_equal_mass(flat_p, flat_y), atol=1e-12)
+        assert np.isclose(ov["aurc"], risk_coverage(flat_p, flat_y).mean(), atol=1e-12)

@@ -136,7 +136,7 @@ class Command(BaseCommand):
             "NIH-CXR-LT and synthetic datasets find theirs without it",
         )
         parser.add_argument("--n-boot-who", type=int, default=1000, help="patient-bootstrap resamples (subgroups)")
-        parser.add_argument("--n-boot-pies", type=int, default=20, help="seed resamples for PIE-set stability")
+        parser.add_argument("--n-boot-pies", type=int, default=10, help="seed resamples for PIE-set stability")
         parser.add_argument(
             "--no-who", action="store_true", help="skip the subgroup, calibration and uncertainty sections"
         )
