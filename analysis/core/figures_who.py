@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .figures import FONT, MARKERS, PALETTE, WIDTH, new_figure, note, style_axes
+from .figures import FONT, MARKERS, PALETTE, WIDTH, note, style_axes
+
+
+def _figure(height: float, **margins) -> Figure:
+    """A figure with fixed margins: constrained layout costs more than drawing these simple panels."""
+    fig = Figure(figsize=(WIDTH, height))
+    FigureCanvasAgg(fig)
+    fig.subplots_adjust(**({"left": 0.09, "right": 0.98, "top": 0.9, "bottom": 0.17, "wspace": 0.4} | margins))
+    return fig
 
 
 def _title(ax, text: str) -> None:
@@ -16,7 +25,8 @@ def _title(ax, text: str) -> None:
 def fig_subgroups(macro: pd.DataFrame, rates: pd.DataFrame, gaps: pd.DataFrame, level_name: str) -> Figure:
     """Per attribute (rows): macro AUROC per subgroup, underdiagnosis rate with 95% CI, change of the gap."""
     attrs = list(dict.fromkeys(macro["attribute"])) if len(macro) else []
-    fig = new_figure(WIDTH, 2.3 * max(1, len(attrs)))
+    rows = max(1, len(attrs))
+    fig = _figure(2.3 * rows, left=0.1, top=1 - 0.3 / (2.3 * rows), bottom=0.5 / (2.3 * rows), hspace=0.55, wspace=0.5)
     if not attrs:
         ax = fig.add_subplot(1, 1, 1)
         ax.axis("off")
@@ -57,7 +67,7 @@ def fig_calibration(
     overall: pd.DataFrame, reliability: pd.DataFrame, show: list[float], level_name: str, binning: str
 ) -> Figure:
     """a) reliability diagram (pooled, equal-mass bins) at a few levels; b) ECE and Brier vs level."""
-    fig = new_figure(WIDTH, 3.0)
+    fig = _figure(3.0, wspace=0.3)
     a, b = fig.subplots(1, 2)
     a.plot([0, 1], [0, 1], color="black", lw=0.8, ls="--")
     for k, lev in enumerate(show):
@@ -78,7 +88,7 @@ def fig_calibration(
 
 def fig_risk_coverage(curves: pd.DataFrame, tail: pd.DataFrame, show: list[float], level_name: str) -> Figure:
     """a) pooled risk-coverage curves at a few levels; b) AURC vs level, head vs tail classes."""
-    fig = new_figure(WIDTH, 3.0)
+    fig = _figure(3.0, wspace=0.3)
     a, b = fig.subplots(1, 2)
     for k, lev in enumerate(show):
         part = curves[np.isclose(curves["level"], lev)]
@@ -96,7 +106,7 @@ def fig_risk_coverage(curves: pd.DataFrame, tail: pd.DataFrame, show: list[float
 
 def fig_uncertainty(images: pd.DataFrame, auc: pd.DataFrame) -> Figure:
     """Dense-model uncertainty of PIEs vs non-PIEs, one panel per measure, AUROC in the title."""
-    fig = new_figure(WIDTH, 2.6)
+    fig = _figure(2.6, bottom=0.2, wspace=0.35)
     axes = fig.subplots(1, 3)
     table = auc.set_index("measure")
     for ax, m in zip(axes, ["entropy", "low_margin", "disagreement"], strict=True):

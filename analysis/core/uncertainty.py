@@ -32,12 +32,17 @@ MEASURES = ("entropy", "low_margin", "disagreement")
 
 def uncertainty_scores(seed_dense: np.ndarray) -> pd.DataFrame:
     """Per-image measures from the dense scores of every seed [K, N, C]."""
-    p = np.asarray(seed_dense, float)
-    mean = p.mean(axis=0)
+    p = np.asarray(seed_dense)
+    k = len(p)
+    mean = p.mean(axis=0, dtype=np.float64)
     q = np.clip(mean, 1e-12, 1 - 1e-12)
     entropy = -(q * np.log(q) + (1 - q) * np.log(1 - q)).mean(axis=1)
     low_margin = (1 - 2 * np.abs(mean - 0.5)).mean(axis=1)
-    disagreement = p.std(axis=0, ddof=1).mean(axis=1) if len(p) > 1 else np.full(len(mean), np.nan)
+    if k > 1:  # sample SD across seeds from float64 sums (no float64 copy of every seed's scores)
+        var = np.maximum((np.square(p).sum(axis=0, dtype=np.float64) - k * mean**2) / (k - 1), 0)
+        disagreement = np.sqrt(var).mean(axis=1)
+    else:
+        disagreement = np.full(len(mean), np.nan)
     return pd.DataFrame({"entropy": entropy, "low_margin": low_margin, "disagreement": disagreement})
 
 
