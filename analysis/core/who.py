@@ -173,4 +173,5 @@ def compute_who(
     }
     if unc is not None:
         figs["fig_uncertainty"] = {"images": unc.images, "auc": unc.auc}
-    return WhoSections(tables, summary, figs)
+    # a table without columns (no subgroup attribute, no "No Finding") is left out, not written empty
+    return WhoSections({k: t for k, t in tables.items() if len(t.columns)}, summary, figs)
