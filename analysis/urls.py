@@ -3,6 +3,7 @@ from django.urls import path
 from analysis.perception import sizing_views
 from analysis.perception import views as perception_views
 from analysis.reports import views
+from analysis.reports.api import ReportWhoApi
 
 app_name = "analysis"
 urlpatterns = [
@@ -17,4 +18,5 @@ urlpatterns = [
     path("perception/<int:pk>/files/<str:name>", perception_views.perception_file, name="perception_file"),
     path("sizing/", sizing_views.sizing_page, name="sizing"),
     path("api/perception/<int:pk>/", perception_views.PerceptionStatsApi.as_view(), name="api-perception"),
+    path("api/reports/<int:pk>/who/", ReportWhoApi.as_view(), name="api-report-who"),
 ]

@@ -32,6 +32,14 @@ Wall time and peak memory (each child's own ru_maxrss) for both; the ratio last.
     .venv/bin/python bench/paper_scale.py                      # paper scale (~10 min on 2 cores)
     .venv/bin/python bench/paper_scale.py --seeds 3 --images 2000   # small
     .venv/bin/python bench/paper_scale.py --scale-curve        # ours at 1x, 2x, 4x test-set size
+    .venv/bin/python bench/paper_scale.py --who-only           # the new sections' cost, no baseline
+
+Issue 20's claim: the "who is forgotten" sections (subgroups with a 1,000-replicate patient bootstrap,
+calibration, uncertainty with 10 seed resamples) add less than the current forgettability run takes.
+Every run also runs ours with the sections (``--metadata``: a deterministic per-image sex, age, view and
+patient table, ``metadata.csv`` in the fixture) next to ours without them (``--no-who``: the current
+run), interleaved, and prints what the sections add; ``--who-only`` skips the baseline and prints the
+ratio (current run / added by the sections) last.
 """
 
 from __future__ import annotations
@@ -137,6 +145,25 @@ def write_fixture(root: Path, seeds: int, n_sparsities: int, images: int) -> dic
         print(f"  fixture: {dataset} written ({time.perf_counter() - t0:.0f} s)", flush=True)
     stamp.write_text(json.dumps(manifest))
     return manifest
+
+
+def write_metadata(root: Path, images: int) -> Path:
+    """Per-image metadata for the test ids both datasets share (``test/0000000.jpg``): ~3 images per
+    patient, NIH's sex and view mix, ages 1..95 (for the subgroup section)."""
+    path = root / "metadata.csv"
+    if path.is_file() and len(pd.read_csv(path, usecols=["image_id"])) == images:
+        return path
+    rng = np.random.default_rng([9, images])
+    pd.DataFrame(
+        {
+            "image_id": [f"test/{i:07d}.jpg" for i in range(images)],
+            "patient_id": rng.integers(0, max(1, images // 3), images),
+            "sex": rng.choice(["M", "F"], images, p=[0.565, 0.435]),
+            "age": np.clip(rng.normal(47, 17, images).round(), 1, 95).astype(int),
+            "view": rng.choice(["PA", "AP"], images, p=[0.6, 0.4]),
+        }
+    ).to_csv(path, index=False)
+    return path
 
 
 def dataset_dirs(root: Path, dataset: str) -> tuple[Path, Path]:
@@ -352,15 +379,39 @@ def run_baseline(root: Path, out: Path, seeds: int, n_sparsities: int) -> dict:
     return parts
 
 
-def run_ours(root: Path, out: Path) -> dict:
+def run_ours(root: Path, out: Path, who: bool = False) -> dict:
     """One ``manage.py forgettability`` for both datasets (as ``main_analysis.py`` reads both):
-    a report each under out/ours/<dataset>."""
+    a report each under out/ours/<dataset>; without the issue-20 sections (``--no-who``: the run the
+    README's figures measured) unless ``who`` (then under out/ours-who, with the fixture's metadata)."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     cmd = [sys.executable, "manage.py", "forgettability", "--prunecxr-preds"]
     cmd += [str(dataset_dirs(root, d)[0]) for d in DATASETS] + ["--labels"]
     cmd += [str(dataset_dirs(root, d)[1]) for d in DATASETS] + ["--dataset", *DATASETS]
-    cmd += ["--out", str(out / "ours"), "--formats", "png", "--no-progress"]
+    cmd += ["--formats", "png", "--no-progress"]
+    if who:
+        cmd += ["--out", str(out / "ours-who"), "--metadata", str(root / "metadata.csv")]
+    else:
+        cmd += ["--out", str(out / "ours"), "--no-who"]
     return {"forgettability (both datasets)": measured(cmd, env)}
+
+
+def print_who(ours_runs: list[dict], who_runs: list[dict], out: Path) -> None:
+    """What the new sections add to the current run (medians of interleaved runs), ratio last."""
+    ours = {k: statistics.median(r[k] for r in ours_runs) for k in ("wall", "cpu", "rss_mb")}
+    who = {k: statistics.median(r[k] for r in who_runs) for k in ("wall", "cpu", "rss_mb")}
+    for dataset in DATASETS:
+        gaps = pd.read_csv(out / "ours-who" / dataset / "subgroup_gaps.csv")
+        print(f"{dataset}: sections written ({len(gaps)} gap rows, {gaps['attribute'].nunique()} attributes)")
+    print(f"  current runs (wall s): {[round(r['wall'], 1) for r in ours_runs]}")
+    print(f"  with sections (wall s): {[round(r['wall'], 1) for r in who_runs]}")
+    print(f"current forgettability run (--no-who), median of {len(ours_runs)}: {fmt(ours)}")
+    print(f"with the subgroup, calibration and uncertainty sections, median of {len(who_runs)}: {fmt(who)}")
+    add_wall, add_cpu = who["wall"] - ours["wall"], who["cpu"] - ours["cpu"]
+    print(
+        f"sections add {add_wall:.1f} s wall, {add_cpu:.1f} s CPU, {who['rss_mb'] - ours['rss_mb']:+.0f} MB peak; "
+        f"ratio current run / added: {ours['wall'] / max(add_wall, 1e-9):.2f}x wall, "
+        f"{ours['cpu'] / max(add_cpu, 1e-9):.2f}x CPU (> 1 means the sections add less than the current run takes)"
+    )
 
 
 def run_ours_pie(root: Path, out: Path, seeds: int, n_sparsities: int) -> dict:
@@ -450,6 +501,7 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=20_000)
     ap.add_argument("--repeats", type=int, default=3, help="runs of ours (the baseline runs once)")
     ap.add_argument("--scale-curve", action="store_true", help="ours at 1x, 2x and 4x the test-set size")
+    ap.add_argument("--who-only", action="store_true", help="only ours with and without the issue-20 sections")
     ap.add_argument("--child", choices=["main", "pie", "ours-pie"], help=argparse.SUPPRESS)
     ap.add_argument("--dataset", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -474,15 +526,24 @@ def main() -> None:
     if args.scale_curve:
         return scale_curve(args)
     write_fixture(root, args.seeds, args.sparsities, args.images)
+    write_metadata(root, args.images)
     out.mkdir(parents=True, exist_ok=True)
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
+    if args.who_only:
+        runs = [(total(run_ours(root, out)), total(run_ours(root, out, who=True))) for _ in range(args.repeats)]
+        print(f"load average after: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        return print_who([a for a, _ in runs], [b for _, b in runs], out)
     ours_runs = [total(run_ours(root, out))]
+    who_runs = [total(run_ours(root, out, who=True))]
     base_parts = run_baseline(root, out, args.seeds, args.sparsities)
-    ours_runs += [total(run_ours(root, out)) for _ in range(args.repeats - 1)]
+    for _ in range(args.repeats - 1):
+        ours_runs.append(total(run_ours(root, out)))
+        who_runs.append(total(run_ours(root, out, who=True)))
     pie_runs = [run_ours_pie(root, out, args.seeds, args.sparsities) for _ in range(args.repeats)]
     for line in check_same_results(out):
         print(line)
     print_pie_comparison(out, base_parts, pie_runs)
+    print_who(ours_runs, who_runs, out)
     base = total(base_parts)
     for name, p in base_parts.items():
         print(f"  baseline {name:<32} {fmt(p)}")

@@ -30,6 +30,7 @@ from common.files import atomic_write_text
 from .figures import fig_curves, fig_overall, fig_weight_histograms, save_figure
 from .figures_corr import fig_fcd, fig_frequency
 from .figures_pies import fig_pies
+from .figures_who import fig_calibration, fig_risk_coverage, fig_subgroups, fig_uncertainty
 from .pies import PieCharacterisation
 from .stats import Correlation
 
@@ -48,6 +49,10 @@ BUILDERS: dict[str, Callable[..., Figure]] = {
     "fig4_cooccurrence": fig_fcd,
     "fig5_pies": fig_pies,
     "fig_weights": fig_weight_histograms,
+    "fig_subgroups": fig_subgroups,
+    "fig_calibration": fig_calibration,
+    "fig_risk_coverage": fig_risk_coverage,
+    "fig_uncertainty": fig_uncertainty,
 }
 
 

@@ -9,6 +9,9 @@
     fcd_pairs.csv       class_a, class_b, fcd, log_freq_diff, iou_paper, iou_standard,
                         log_freq_diff_standard
     pies.csv            image_index, image_id, correlation, is_pie (only with a PIE table)
+    metadata.csv, subgroup_*.csv, underdiagnosis.csv, pie_subgroups.csv, calibration*.csv,
+    reliability.csv, risk_coverage.csv, aurc_head_tail.csv, uncertainty_*.csv
+                        the "who is forgotten" sections (analysis.core.who; summary.json["who"])
     summary.json        every correlation (r, r_p, r_ci, rho, rho_p, rho_ci, n, ...), n_pies,
                         dense mAP, PIE characterisation, conventions and definitions
     <figure>.png        for each name in ForgettabilityReport.figures (FIGURE_NAMES order); SVG and PDF too
@@ -42,10 +45,13 @@ from .metrics import ClassMetrics, Progress, metrics_frame, metrics_table, overa
 from .pies import PieCharacterisation, align_hidden_truth, characterise_pies, pie_mask
 from .stats import Correlation, correlate, mantel_p
 from .validate import ReportInputError, validate_inputs
+from .who import WHO_FIGURES, SeedViews, WhoSections, compute_who
 
 __all__ = ["FIGURE_NAMES", "ForgettabilityReport", "ReportInputError", "compute_report"]
 
-FIGURE_NAMES = ("fig1_overall", "fig2_curves", "fig3_frequency", "fig4_cooccurrence", "fig5_pies", "fig_weights")
+FIGURE_NAMES = (
+    "fig1_overall", "fig2_curves", "fig3_frequency", "fig4_cooccurrence", "fig5_pies", "fig_weights", *WHO_FIGURES,
+)  # fmt: skip
 
 CONVENTIONS = {
     "no_positive_class": "AUROC, AP and F1 are NaN for a class without positive test images and "
@@ -83,6 +89,7 @@ class ForgettabilityReport:
     correlations: dict[str, Correlation]
     pie_characterisation: PieCharacterisation | None
     figure_args: dict[str, dict] = field(default_factory=dict)  # name -> arguments of its builder
+    who: WhoSections | None = None  # subgroups, calibration, uncertainty (analysis.core.who)
 
     @cached_property
     def figures(self) -> dict[str, Figure]:
@@ -99,6 +106,8 @@ class ForgettabilityReport:
         }
         if self.pies is not None:
             out["pies"] = self.pies
+        if self.who is not None:
+            out |= self.who.tables
         return out
 
     def write(self, out_dir: str | os.PathLike, formats: Sequence[str] = ("png",)) -> list[Path]:
@@ -137,6 +146,14 @@ def compute_report(
     random_state: int = 0,
     progress: Progress | None = None,
     metrics: ClassMetrics | None = None,
+    metadata: pd.DataFrame | None = None,
+    ensemble: np.ndarray | None = None,
+    seed_views: SeedViews | None = None,
+    pie_level: float | None = None,
+    level_name: str = "sparsity",
+    n_boot_who: int = 1000,
+    n_boot_pies: int = 10,
+    who: bool = True,
 ) -> ForgettabilityReport:
     """Compute the whole forgettability + PIE report.
 
@@ -147,6 +164,9 @@ def compute_report(
     or position; weights: Conv2d + Linear weight arrays (or name -> arrays) for the histogram.
     With ``probs=None``, ``metrics`` gives the per-class AUROC/AP/F1 [seeds, S, C] instead
     (computed seed by seed, e.g. by analysis.core.streaming.SeedAccumulator): the same report.
+    The "who is forgotten" sections (``metadata``: per-image attributes, ``common.metadata`` layout)
+    need the scores: from ``probs``, or streamed as ``ensemble`` [S, N, C] (seed mean, levels
+    ascending) plus ``seed_views`` (analysis.core.who.SeedViewCollector); without either they are skipped.
     """
     v = validate_inputs(probs, labels_test, labels_train, sparsities, class_names, seeds, image_ids, metrics)
     names, n_sets = v.class_names, len(v.seeds) * len(v.sparsities)
@@ -166,12 +186,20 @@ def compute_report(
     pairs = fg.fcd_pairs(fr.rel_ap, v.labels, names)
     corrs = _correlations(fr, v.train_counts, v.labels, pairs, n_boot, n_perm, random_state)
     pies_df, pc = _pie_parts(pie_table, hidden_truth, v)
+    sections = None
+    if who:
+        mask = pie_mask(pie_table, v.labels.shape[0], v.image_ids) if pie_table is not None else None
+        who_args = (metadata, ensemble, seed_views, pie_level, pie_table, level_name, n_boot_who, n_boot_pies)
+        sections = _who(v, mask, hidden_truth, *who_args, random_state)
     step(n_sets + 2, "figures")
     figure_args = _figure_args(v, fr, overall, summary_df, pairs, corrs, pc, weights, experiment, classes_to_plot)
     summary = _summary(experiment, v, overall, fr, corrs, pc, pie_table)
+    if sections is not None:
+        figure_args |= sections.figure_args
+        summary["who"] = sections.summary
     step(total, "done")
     return ForgettabilityReport(
-        experiment, cm, overall, fr.table(), summary_df, pairs, pies_df, summary, corrs, pc, figure_args
+        experiment, cm, overall, fr.table(), summary_df, pairs, pies_df, summary, corrs, pc, figure_args, sections
     )
 
 
@@ -247,6 +275,36 @@ def _figure_args(v, fr, overall, summary_df, pairs, corrs, pc, weights, experime
         models = dict(weights) if isinstance(weights, Mapping) else {"": weights}
         figure_args["fig_weights"] = {"hists": {name: weight_histogram(ws) for name, ws in models.items()}}
     return figure_args
+
+
+def _who(v, mask, truth, metadata, ensemble, views, pie_level, pie_table, level_name, n_boot, n_boot_pies, seed):
+    """The "who is forgotten" sections when the scores are at hand (else None)."""
+    if pie_level is None and pie_table is not None:
+        pie_level = pie_table.attrs.get("sparsity", 0.9)
+    levels = np.asarray(v.sparsities, float)
+    hit = np.flatnonzero(np.isclose(levels, pie_level)) if pie_level is not None else []
+    if v.probs is not None:
+        ensemble = v.probs.mean(axis=0, dtype=np.float64)
+        views = SeedViews.from_probs(v.probs, int(hit[0]) if len(hit) else None, list(v.class_names))
+    if ensemble is None:
+        return None
+    return compute_who(
+        mean_probs=ensemble,
+        labels=v.labels,
+        levels=levels,
+        class_names=list(v.class_names),
+        image_ids=list(v.image_ids) if v.image_ids is not None else [str(i) for i in range(v.labels.shape[0])],
+        train_counts=v.train_counts,
+        views=views,
+        metadata=metadata,
+        is_pie=mask,
+        pie_level=float(levels[hit[0]]) if len(hit) else None,
+        hidden_truth=truth,
+        level_name=level_name,
+        n_boot=n_boot,
+        n_boot_pies=n_boot_pies,
+        random_state=seed,
+    )
 
 
 def _correlations(fr, train_counts, labels, pairs, n_boot, n_perm, seed) -> dict[str, Correlation]:

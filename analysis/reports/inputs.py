@@ -54,6 +54,10 @@ class AnalysisInputs:
     weights: list[np.ndarray] | None = None
     sources: list[Path] = field(default_factory=list)  # every file read, for fingerprints
     metrics: object | None = None  # analysis.core ClassMetrics [seeds, S, C], computed while reading
+    metadata: pd.DataFrame | None = None  # per-image attributes (common.metadata layout), for the subgroups
+    ensemble: np.ndarray | None = None  # seed mean [S, N, C] when streamed (levels ascending)
+    seed_views: object | None = None  # analysis.core.who.SeedViews when streamed
+    pie_level: float | None = None
 
     def compute(self, *, experiment: str = "", progress: Progress | None = None, **kwargs):
         """Run the whole report (lazy import: the web process never needs the analysis core)."""
@@ -73,6 +77,10 @@ class AnalysisInputs:
             experiment=experiment,
             progress=progress,
             metrics=self.metrics,
+            metadata=self.metadata,
+            ensemble=self.ensemble,
+            seed_views=self.seed_views,
+            pie_level=self.pie_level,
             **kwargs,
         )
 
@@ -184,6 +192,7 @@ def load_stores(
     pie_sparsity: float = 0.9,
     pie_q: float = 0.05,
     progress: Progress | None = None,
+    metadata_path: str | os.PathLike | None = None,
 ) -> AnalysisInputs:
     """Stores (one per seed) + the dataset's train/test labels (+ PIE table, checkpoint, hidden truth).
 
@@ -227,6 +236,9 @@ def load_stores(
         weights = checkpoint_weights(checkpoint_path)
         sources.append(Path(checkpoint_path))
     truth = read_hidden_truth(Path(hidden_truth_path)) if hidden_truth_path else hidden_truth_for(dataset_spec)
+    metadata = _metadata_for(dataset_spec, metadata_path)
+    if metadata_path:
+        sources.append(Path(metadata_path))
     _report(progress, total, total, "inputs loaded")
     return AnalysisInputs(
         probs=probs,
@@ -240,6 +252,8 @@ def load_stores(
         hidden_truth=truth,
         weights=weights,
         sources=sources,
+        metadata=metadata,
+        pie_level=pie_sparsity,
     )
 
 
@@ -270,6 +284,12 @@ def _read_stores(paths: list[Path], progress: Progress | None, total: int) -> li
                 f"{p}: sparsities {ps.sparsities.tolist()} differ from {paths[0]} ({sets[0].sparsities.tolist()})"
             )
     return sets
+
+
+def _metadata_for(spec: dict, metadata_path) -> pd.DataFrame | None:
+    from pruning.engine.metadata import metadata_for
+
+    return metadata_for(spec, metadata_path)
 
 
 def _aligned_labels(split, ids: list[str], classes: list[str], store: Path) -> np.ndarray:

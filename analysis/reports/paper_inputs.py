@@ -37,6 +37,7 @@ def load_paper_layout(
     pie_q: float = 0.05,
     progress: Progress | None = None,
     workers: int = 4,
+    metadata_path: str | os.PathLike | None = None,
 ) -> AnalysisInputs:
     """Per-class metrics, labels and PIEs from the paper's released files.
 
@@ -47,9 +48,11 @@ def load_paper_layout(
 
     Streams: one seed's files at a time (read by ``workers`` threads, the next seed while this
     one is scored) into :class:`analysis.core.streaming.SeedAccumulator`, so memory holds one
-    seed and the float64 seed sum, never all seeds; ``probs`` is None and ``metrics`` is set.
+    seed and the float64 seed sum, never all seeds; ``probs`` is None and ``metrics`` is set. The seed
+    mean and a few per-seed slices are kept for the "who is forgotten" sections (analysis.core.who).
     """
     from analysis.core.streaming import SeedAccumulator
+    from analysis.core.who import SeedViewCollector
     from pruning.engine.prunecxr import iter_prunecxr, prunecxr_seeds, prunecxr_sparsities
 
     preds_dir, labels_dir = Path(preds_dir), Path(labels_dir)
@@ -78,13 +81,16 @@ def load_paper_layout(
     test_path, train_path = (paper_label_path(labels_dir, dataset, s) for s in ("test", "train"))
     ids, y_test, y_train = _paper_labels(test_path, train_path, first, classes, n, dataset)
     acc = SeedAccumulator(y_test, len(available))
+    views = SeedViewCollector(list(classes), available, pie_sparsity)
     try:
         _report(progress, 1, total, f"seed {seeds[0]}: metrics (1/{len(seeds)})")
         acc.add(first_set.probs)
+        views.add(first_set.probs)
         del first_set  # from here on one seed is held at a time
         for i, ps in enumerate(stream, start=1):
             _report(progress, 1 + i, total, f"seed {seeds[i]}: reading and metrics ({i + 1}/{len(seeds)})")
             acc.add(ps.probs)
+            views.add(ps.probs)
             del ps
     except ValueError as exc:
         raise AnalysisInputError(str(exc)) from exc
@@ -92,7 +98,8 @@ def load_paper_layout(
         stream.close()
 
     _report(progress, total - 1, total, f"selecting PIEs at sparsity {pie_sparsity}")
-    pie_table = _select_pies_from_mean(acc, available, ids, pie_sparsity, pie_q)
+    mean = acc.ensemble_mean()
+    pie_table = _select_pies_from_mean(mean, acc.n_seeds, available, ids, pie_sparsity, pie_q)
     _report(progress, total, total, "inputs loaded")
     return AnalysisInputs(
         probs=None,
@@ -103,8 +110,12 @@ def load_paper_layout(
         labels_test=y_test,
         labels_train=y_train,
         pie_table=pie_table,
-        sources=[*files, test_path, train_path],
+        sources=[*files, test_path, train_path, *([Path(metadata_path)] if metadata_path else [])],
         metrics=acc.metrics(),
+        metadata=_paper_metadata(dataset, metadata_path),
+        ensemble=mean if (np.diff(available) > 0).all() else mean[np.argsort(available, kind="stable")],
+        seed_views=views.views(),
+        pie_level=pie_sparsity,
     )
 
 
@@ -137,8 +148,18 @@ def _paper_labels(
     return ids, y_test, y_train
 
 
-def _select_pies_from_mean(acc, sparsities: np.ndarray, ids: list[str], sparsity: float, q: float) -> pd.DataFrame:
+def _paper_metadata(dataset: str, metadata_path) -> pd.DataFrame | None:
+    """A metadata CSV when given; NIH-CXR-LT joins the NIH table by image id without one."""
+    from common.metadata import read_metadata_csv
+    from pruning.engine.metadata import nih_metadata
+
+    if metadata_path:
+        return read_metadata_csv(metadata_path)
+    return nih_metadata() if dataset == "nih-cxr-lt" else None
+
+
+def _select_pies_from_mean(mean, n_seeds, sparsities: np.ndarray, ids: list[str], sparsity: float, q: float):
     from pruning.engine.pies import select_pies_from_mean
 
-    mean = acc.ensemble_mean()
-    return select_pies_from_mean(mean, sparsities, sparsity, q, ids, n_seeds=acc.n_seeds).table
+    # the engine reads the mean only; the report keeps it for the calibration and subgroup sections
+    return select_pies_from_mean(mean, sparsities, sparsity, q, ids, n_seeds=n_seeds).table

@@ -10,6 +10,7 @@ from pathlib import Path
 from django.db.models import QuerySet
 
 from analysis.models import Report
+from analysis.reports.who import WHO_FIGURES
 
 # Figures in page order (analysis.core.report.FIGURE_NAMES; repeated so the web process never
 # imports matplotlib) with their captions.
@@ -72,7 +73,7 @@ def report_figure_to_draw(*, report: Report, name: str) -> tuple[str, str] | Non
     """(figure, format) when ``name`` is a figure's SVG or PDF that is not drawn yet but can be
     (its PNG and the figure data are in the folder); else None."""
     stem, _, fmt = name.rpartition(".")
-    if fmt not in ("svg", "pdf") or stem not in dict(FIGURES):
+    if fmt not in ("svg", "pdf") or stem not in dict(FIGURES) | dict(WHO_FIGURES):
         return None
     if report_file_path(report=report, name=f"{stem}.png") is None:
         return None

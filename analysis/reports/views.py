@@ -10,6 +10,7 @@ from analysis.file_responses import artifact_response
 from analysis.models import Report
 from analysis.reports import selectors, services
 from analysis.reports.forms import SOURCE_EXPERIMENT, NewReportForm
+from analysis.reports.who import report_who
 from config.roles import admin_required, researcher_required
 
 
@@ -54,12 +55,14 @@ def report_new(request: HttpRequest) -> HttpResponse:
 @researcher_required
 def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     report = get_object_or_404(Report.objects.select_related("job", "created_by"), pk=pk)
+    files = selectors.report_files(report=report)
     context = {
         "report": report,
         "job": report.job,
         "figures": selectors.report_figures(report=report),
         "tables": selectors.report_tables(report=report),
-        "files": selectors.report_files(report=report),
+        "files": files,
+        "who_sections": report_who(report=report, files=files),
         "numbers": selectors.report_key_numbers(report=report),
         "correlations": selectors.report_correlations(report=report),
         "paper_dataset": selectors.paper_dataset(report),

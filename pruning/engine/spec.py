@@ -9,6 +9,9 @@ A spec names a dataset kind and the paths its loader needs::
      "image_root": "/data/imgs", "id_column": "id", "path_column": "file" (optional),
      "class_names": [...] (optional)}
 
+Any kind may add ``"metadata_csv": "/data/meta.csv"``: per-image sex, age, view and user columns
+(``pruning.engine.metadata``; NIH-CXR-LT joins the NIH table by image id without it).
+
 The Django app (training, sweeps) and the analysis both read datasets through
 :func:`load_splits`, so a dataset means the same images and labels everywhere.
 """

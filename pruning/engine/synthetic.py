@@ -17,11 +17,16 @@ The pixel-level mechanisms, sized for what a demo model sees (it reads the film 
   enough to survive the shrink).
 
 Generator version 2 (``GENERATOR_VERSION``) introduced these; renderings by another version are not reused.
+Version 3 plants one subgroup mechanism: AP (portable) films are of lower quality
+(``synthetic_labels.PORTABLE_DROP``, flagged per image as ``portable_degraded`` in the hidden truth), and
+writes the real rows' visible attributes (sex, age, view) to ``metadata.csv``.
 
 Output folder layout::
 
     images/<id>.png            8-bit grayscale PNG, no metadata
     labels_{train,val,test}.csv id, patient_id, one 0/1 column per class (labels carry label noise)
+    metadata.csv               id, patient_id, sex, age, view (the real NIH rows' attributes; visible,
+                               not hidden truth: a hospital knows them)
     hidden_truth.csv           per image: true labels, quality, subtlety, label-noise flag, ...
     dataset.json               name, generator version, classes, n per split, seed, size, label and lung sources
 
@@ -56,7 +61,7 @@ from pruning.engine.synthetic_phantom import Case, anatomy, film, make_ctx
 NAME = "synthetic-cxr-lt"
 # Bump when the same (n, size, seed, fractions) would give other pixels or labels: dataset.json records it and
 # a rendering with another version is not reused (pruning.steps.synthetic_is_rendered).
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3  # 3: the portable (AP) film mechanism, metadata.csv
 SPLITS = ("train", "val", "test")
 _CHUNK = 32  # images per worker task: large enough to amortise pickling, small for progress
 
@@ -203,7 +208,8 @@ def make_synthetic(
         rows = plan[plan["split"] == split]
         counts[split] = len(rows)
         _write_text(out / f"labels_{split}.csv", rows[["id", "patient_id", *CLASSES]].to_csv(index=False))
-    truth_cols = [c for c in plan.columns if c not in CLASSES and c != "lung_shape"]
+    _write_text(out / "metadata.csv", plan[["id", "patient_id", "sex", "age", "view"]].to_csv(index=False))
+    truth_cols = [c for c in plan.columns if c not in CLASSES and c not in ("lung_shape", "sex", "age")]
     _write_text(out / "hidden_truth.csv", plan[truth_cols].to_csv(index=False))
     meta = {
         "name": NAME,

@@ -53,6 +53,13 @@ _FALLBACK_RATE = {
 # demo model reads, so a poor film is poor for the model too, not only on the reader's screen.
 BLUR_MAX = 9.0
 _QUALITY_P = [0.04, 0.09, 0.17, 0.30, 0.40]  # P(score = 1..5) of the latent quality
+# The one planted subgroup mechanism (generator version 3): an AP film is a portable film, taken at the
+# bedside of a patient too ill to stand, and portable films are worse (positioning, exposure, motion).
+# So each AP film loses one level of latent quality with this probability (never below the worst),
+# which then acts through the same pixel degradations as any poor film (noise, blur, exposure,
+# contrast). ``portable_degraded`` in the hidden truth flags the films it touched. The view itself is
+# never drawn in the pixels, so a model can only "see" AP through the worse film.
+PORTABLE_DROP = 0.6
 
 
 def nih_table_path() -> Path | None:
@@ -66,13 +73,22 @@ def nih_table_path() -> Path | None:
 
 @lru_cache(maxsize=1)
 def nih_rows() -> pd.DataFrame | None:
-    """source_image, patient (int), view, then one uint8 column per class; None if not shipped."""
+    """source_image, patient (int), view, sex, age, then one uint8 column per class; None if not shipped."""
     path = nih_table_path()
     if path is None:
         return None
-    df = pd.read_csv(path, usecols=["Image Index", "Finding Labels", "Patient ID", "View Position"])
+    cols = ["Image Index", "Finding Labels", "Patient ID", "View Position", "Patient Age", "Patient Gender"]
+    df = pd.read_csv(path, usecols=cols)
     found = df["Finding Labels"].str.get_dummies("|")
-    out = pd.DataFrame({"source_image": df["Image Index"], "patient": df["Patient ID"], "view": df["View Position"]})
+    out = pd.DataFrame(
+        {
+            "source_image": df["Image Index"],
+            "patient": df["Patient ID"],
+            "view": df["View Position"],
+            "sex": df["Patient Gender"],
+            "age": df["Patient Age"],
+        }
+    )
     for c in CLASSES:
         out[c] = found[_NIH_SPELLING.get(c, c)].astype(np.uint8)
     return out
@@ -81,7 +97,8 @@ def nih_rows() -> pd.DataFrame | None:
 def _fallback_rows(n: int, rng: np.random.Generator) -> pd.DataFrame:
     findings = CLASSES[1:]
     y = (rng.random((n, len(findings))) < [_FALLBACK_RATE[f] for f in findings]).astype(np.uint8)
-    out = pd.DataFrame({"source_image": "", "patient": np.arange(n), "view": "PA"})
+    # No real rows: sex and age are not available (blank), the view is PA (no portable-film mechanism).
+    out = pd.DataFrame({"source_image": "", "patient": np.arange(n), "view": "PA", "sex": "", "age": ""})
     out["No Finding"] = (y.sum(1) == 0).astype(np.uint8)
     for j, f in enumerate(findings):
         out[f] = y[:, j]
@@ -115,8 +132,9 @@ def split_by_patient(
 
 def _quality(n: int, view: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
     latent = rng.choice(5, n, p=_QUALITY_P)  # 0 = poor .. 4 = excellent
-    # portable AP films are on average worse
-    latent = np.where((view == "AP") & (rng.random(n) < 0.3), np.maximum(latent - 1, 0), latent)
+    # The planted subgroup mechanism (recorded per image as ``portable_degraded``): see PORTABLE_DROP.
+    degraded = (view == "AP") & (rng.random(n) < PORTABLE_DROP) & (latent > 0)
+    latent = np.where(degraded, latent - 1, latent)
     bad = (4 - latent + rng.random(n)) / 5  # 0..1, higher = worse
     parts = rng.random((n, 4)) ** 0.7  # how much of the badness each degradation carries
     noise = 0.004 + 0.06 * bad * parts[:, 0]
@@ -135,6 +153,7 @@ def _quality(n: int, view: np.ndarray, rng: np.random.Generator) -> pd.DataFrame
     score = 5 - np.minimum(4, np.floor(5 * d)).astype(int)
     return pd.DataFrame(
         {
+            "portable_degraded": degraded.astype(np.uint8),
             "quality": score,
             "noise_sigma": noise.round(5),
             "blur_sigma": blur.round(4),
@@ -203,6 +222,8 @@ def sample_plan(
             "split": split_by_patient(rows["patient"].to_numpy(), fractions, rng),
             "source_image": rows["source_image"],
             "view": rows["view"],
+            "sex": rows["sex"],
+            "age": rows["age"],
         }
     )
     for j, c in enumerate(CLASSES):

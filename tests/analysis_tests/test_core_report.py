@@ -63,8 +63,8 @@ def written(tmp_path_factory):
 
 
 def test_report_writes_every_table_summary_and_figure(written):
-    _, out, _ = written
-    tables = ["class_metrics", "overall", "forgettability", "class_summary", "fcd_pairs", "pies"]
+    report, out, _ = written
+    tables = ["class_metrics", "overall", "forgettability", "class_summary", "fcd_pairs", "pies", *report.who.tables]
     expected = {f"{t}.csv" for t in tables} | {"summary.json"}
     expected |= {f"{f}.{ext}" for f in FIGURE_NAMES for ext in ("png", "svg", "pdf")} | {"figure_data.json"}
     assert {p.name for p in out.iterdir()} == expected

@@ -217,8 +217,9 @@ def test_services_refuse_to_start_a_report_whose_folder_is_empty(settings, tmp_p
 def test_the_page_knows_every_figure_the_core_writes():
     from analysis.core import FIGURE_NAMES
     from analysis.reports.selectors import FIGURES as PAGE_FIGURES
+    from analysis.reports.who import WHO_FIGURES
 
-    assert [name for name, _ in PAGE_FIGURES] == list(FIGURE_NAMES)
+    assert [name for name, _ in PAGE_FIGURES + WHO_FIGURES] == list(FIGURE_NAMES)
 
 
 def test_a_figures_pdf_is_drawn_on_its_first_download_and_served_from_disk_after(researcher_client, report):

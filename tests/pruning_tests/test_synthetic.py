@@ -27,6 +27,7 @@ def test_make_synthetic_writes_the_documented_layout(small_set):
     out, summary = small_set
     assert sorted(p.name for p in out.iterdir()) == [
         "dataset.json", "hidden_truth.csv", "images", "labels_test.csv", "labels_train.csv", "labels_val.csv",
+        "metadata.csv",
     ]  # fmt: skip
     meta = json.loads((out / "dataset.json").read_text())
     assert meta["classes"] == CLASSES and len(CLASSES) == 15 and meta["size"] == 64 and meta["seed"] == 3

@@ -7,8 +7,8 @@ from django.test import Client
 from django.urls import reverse
 
 from config.roles import RESEARCHERS
-from jobs.models import Job
 from jobs.execution import job_run
+from jobs.models import Job
 
 SMALL_GRID = {
     "readers": "2,3",

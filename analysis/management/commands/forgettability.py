@@ -18,8 +18,12 @@ From our own stores::
     python manage.py forgettability --stores s0/predictions.npz s1/predictions.npz \\
         --dataset-spec '{"kind": "synthetic", "root": "var/data/synthetic"}' --out OUTDIR
 
+Also the "who is forgotten" sections (subgroups, calibration, uncertainty; analysis.core.who): per-image
+metadata from ``--metadata CSV`` (sex, age, view, user columns), else automatically for NIH-CXR-LT (the NIH
+table) and synthetic datasets; without metadata the subgroup tables are empty, the other sections remain.
+
 Writes class_metrics.csv, overall.csv, forgettability.csv, class_summary.csv, fcd_pairs.csv,
-pies.csv, summary.json, every figure as PNG (``--formats png svg pdf`` for all three now) and
+pies.csv, the sections' CSVs, summary.json, every figure as PNG (``--formats png svg pdf`` for all three now) and
 figure_data.json, from which SVG and PDF are drawn on first download (analysis.core ForgettabilityReport.write).
 """
 
@@ -126,6 +130,17 @@ class Command(BaseCommand):
         own.add_argument("--pie-table", metavar="CSV", help="PIE table to use instead of selecting PIEs here")
         own.add_argument("--checkpoint", metavar="PT", help="model checkpoint for the weight histogram")
         own.add_argument("--hidden-truth", metavar="CSV", help="synthetic hidden truth (label_noise, quality)")
+        parser.add_argument(
+            "--metadata",
+            metavar="CSV",
+            help="per-image metadata (image id, sex, age, view, any user columns) for the subgroup section; "
+            "NIH-CXR-LT and synthetic datasets find theirs without it",
+        )
+        parser.add_argument("--n-boot-who", type=int, default=1000, help="patient-bootstrap resamples (subgroups)")
+        parser.add_argument("--n-boot-pies", type=int, default=10, help="seed resamples for PIE-set stability")
+        parser.add_argument(
+            "--no-who", action="store_true", help="skip the subgroup, calibration and uncertainty sections"
+        )
         parser.add_argument("--out", required=True, metavar="OUTDIR", help="output folder (created)")
         parser.add_argument("--title", default="", help="experiment name used in figure legends")
         parser.add_argument("--pie-sparsity", type=float, default=0.9, help="PIEs: dense vs this sparsity")
@@ -167,6 +182,7 @@ class Command(BaseCommand):
                     pie_sparsity=o["pie_sparsity"],
                     pie_q=o["pie_q"],
                     progress=bars.phase_callback("loading"),
+                    metadata_path=o["metadata"],
                 )
 
             self._run(o, out, load, dataset)
@@ -181,6 +197,7 @@ class Command(BaseCommand):
             pie_sparsity=o["pie_sparsity"],
             pie_q=o["pie_q"],
             progress=bars.phase_callback("loading"),
+            metadata_path=o["metadata"],
         )
 
     def _run(self, o, out: str, load, dataset: str) -> None:
@@ -195,6 +212,9 @@ class Command(BaseCommand):
                 n_boot=o["n_boot"],
                 n_perm=o["n_perm"],
                 random_state=o["random_state"],
+                n_boot_who=o["n_boot_who"],
+                n_boot_pies=o["n_boot_pies"],
+                who=not o["no_who"],
             )
             paths = report.write(out, formats=o["formats"])
         except ValueError as exc:  # AnalysisInputError included: the message names the file
@@ -218,3 +238,11 @@ class Command(BaseCommand):
                 f"  {label:<40} r={_fmt(c['r'])} (p={_fmt(c['r_p'])})  rho={_fmt(c['rho'])} "
                 f"(p={_fmt(c['rho_p'])})  n={c['n']}"
             )
+        who = s.get("who")
+        if who:
+            for section in ("subgroups", "calibration", "uncertainty"):
+                w(f"{section.capitalize()}:")
+                for line in who[section]["sentences"] + who[section]["footnotes"]:
+                    w(f"  {line}")
+            if who.get("planted"):
+                w(f"  {who['planted']['sentence']}")
