@@ -158,6 +158,13 @@ def compute_who(
         "uncertainty": uncertainty_text(unc),
         "planted": planted,
     }
+    figs = _figure_args(sub, cal, tail, unc, levels, focus, level_name, summary["binning"])
+    # a table without columns (no subgroup attribute, no "No Finding") is left out, not written empty
+    return WhoSections({k: t for k, t in tables.items() if len(t.columns)}, summary, figs)
+
+
+def _figure_args(sub, cal, tail, unc, levels, focus, level_name: str, binning: str) -> dict[str, dict]:
+    """What each of the sections' figures is drawn from (kept as figure data, so each redraws alone)."""
     show = sorted({float(levels[0]), focus, float(levels[-1])})
     macro = sub.metrics[sub.metrics["class"] == MACRO] if len(sub.metrics) else sub.metrics
     figs = {
@@ -167,11 +174,10 @@ def compute_who(
             "reliability": cal.reliability,
             "show": show,
             "level_name": level_name,
-            "binning": summary["binning"],
+            "binning": binning,
         },
         "fig_risk_coverage": {"curves": cal.curves, "tail": tail, "show": show, "level_name": level_name},
     }
     if unc is not None:
         figs["fig_uncertainty"] = {"images": unc.images, "auc": unc.auc}
-    # a table without columns (no subgroup attribute, no "No Finding") is left out, not written empty
-    return WhoSections({k: t for k, t in tables.items() if len(t.columns)}, summary, figs)
+    return figs

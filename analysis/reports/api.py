@@ -9,8 +9,7 @@ from rest_framework.response import Response
 from analysis.models import Report
 from analysis.reports import selectors
 from analysis.reports.who import report_who_payload
-from readerstudy.api import Api, IsResearcher
-from readerstudy.api_serializers import errors
+from config.api import Api, IsResearcher, errors
 
 
 class WhoSectionSerializer(serializers.Serializer):

@@ -5,6 +5,7 @@ analysis.reports.inputs for our own prediction stores). No Django import."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from pathlib import Path
@@ -48,9 +49,8 @@ def load_paper_layout(
 
     Streams: one seed's files at a time (read by ``workers`` threads, the next seed while this
     one is scored) into :class:`analysis.core.streaming.SeedAccumulator`, so memory holds one
-    seed and the float64 seed sum, never all seeds; ``probs`` is None and ``metrics`` is set. The seed
-    mean and a few per-seed slices are kept for the "who is forgotten" sections (analysis.core.who).
-    """
+    seed and the float64 seed sum, never all seeds; ``probs`` is None and ``metrics`` is set; the seed
+    mean and a few per-seed slices are kept for the "who is forgotten" sections (analysis.core.who)."""
     from analysis.core.streaming import SeedAccumulator
     from analysis.core.who import SeedViewCollector
     from pruning.engine.prunecxr import iter_prunecxr, prunecxr_seeds, prunecxr_sparsities
@@ -82,18 +82,10 @@ def load_paper_layout(
     ids, y_test, y_train = _paper_labels(test_path, train_path, first, classes, n, dataset)
     acc = SeedAccumulator(y_test, len(available))
     views = SeedViewCollector(list(classes), available, pie_sparsity)
+    sets = itertools.chain([first_set], stream)
+    del first_set  # from here on one seed is held at a time
     try:
-        _report(progress, 1, total, f"seed {seeds[0]}: metrics (1/{len(seeds)})")
-        acc.add(first_set.probs)
-        views.add(first_set.probs)
-        del first_set  # from here on one seed is held at a time
-        for i, ps in enumerate(stream, start=1):
-            _report(progress, 1 + i, total, f"seed {seeds[i]}: reading and metrics ({i + 1}/{len(seeds)})")
-            acc.add(ps.probs)
-            views.add(ps.probs)
-            del ps
-    except ValueError as exc:
-        raise AnalysisInputError(str(exc)) from exc
+        _consume(sets, seeds, (acc, views), progress, total)
     finally:
         stream.close()
 
@@ -117,6 +109,18 @@ def load_paper_layout(
         seed_views=views.views(),
         pie_level=pie_sparsity,
     )
+
+
+def _consume(sets, seeds: list[int], sinks, progress: Progress | None, total: int) -> None:
+    """Feed each seed's predictions, as it is read, to every sink (metrics, seed views); one seed at a time."""
+    try:
+        for i, ps in enumerate(sets):
+            _report(progress, 1 + i, total, f"seed {seeds[i]}: reading and metrics ({i + 1}/{len(seeds)})")
+            for sink in sinks:
+                sink.add(ps.probs)
+            del ps
+    except ValueError as exc:
+        raise AnalysisInputError(str(exc)) from exc
 
 
 def _paper_labels(
