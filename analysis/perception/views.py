@@ -32,6 +32,8 @@ def _context(request: HttpRequest, study) -> dict:
         "tables": perception.perception_tables(stats),
         "figures": perception.perception_figures(stats),
         "completeness": stats.summary.get("tables", {}).get("completeness", []),
+        "published": perception.perception_published(stats),
+        "failure": perception.perception_failure(stats.job),
     }
 
 
@@ -75,6 +77,7 @@ def perception_html(request: HttpRequest, pk: int) -> HttpResponse:
             "tables": perception.perception_tables(stats),
             "figures": perception.perception_figures_inline(stats),
             "completeness": stats.summary.get("tables", {}).get("completeness", []),
+            "published": perception.perception_published(stats),
         },
     )
     response = HttpResponse(html, content_type="text/html; charset=utf-8")
