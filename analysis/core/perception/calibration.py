@@ -50,18 +50,24 @@ def study(design: tuple[str, int, int], model: ReaderModel, seed: int) -> pd.Dat
     return tidy.drop(columns=["pair", "value"])
 
 
-def estimates(tidy: pd.DataFrame) -> list[dict]:
+def estimates(tidy: pd.DataFrame, methods: tuple[str, ...] = METHODS) -> list[dict]:
     """method, question, estimate, ci_low, ci_high, p (log OR / rating-scale difference); NaN if not estimable."""
     inp = prepare(tidy)
     out = []
     for q in inp.questions:
         o = ordinal_fit(inp, q)
         b = o.get("log_or", np.nan)
-        two = (b, *np.log([o.get("ci_low", np.nan), o.get("ci_high", np.nan)]), o.get("p", np.nan))
-        case = (b, *np.log([o.get("ci_low_case", np.nan), o.get("ci_high_case", np.nan)]), o.get("p_case", np.nan))
-        m = mixed_models.mixed_linear(inp, q)
-        lmm = tuple(m.get(k, np.nan) for k in ("estimate", "ci_low", "ci_high", "p"))
-        for method, v in zip(METHODS, (two, case, lmm), strict=True):
+        found = {
+            "odds_ratio_twoway": (b, *np.log([o.get("ci_low", np.nan), o.get("ci_high", np.nan)]), o.get("p", np.nan)),
+            "odds_ratio_case": (
+                b, *np.log([o.get("ci_low_case", np.nan), o.get("ci_high_case", np.nan)]), o.get("p_case", np.nan)
+            ),
+        }  # fmt: skip
+        if "mixed_linear" in methods:
+            m = mixed_models.mixed_linear(inp, q)
+            found["mixed_linear"] = tuple(m.get(k, np.nan) for k in ("estimate", "ci_low", "ci_high", "p"))
+        for method in methods:
+            v = found[method]
             keys = ("method", "question", "estimate", "ci_low", "ci_high", "p")
             out.append(dict(zip(keys, (method, q.key, *v), strict=True)))
     return out
@@ -93,7 +99,9 @@ def _truth(model: ReaderModel, n_readers: int, n_cases: int, seed: int) -> dict:
     return out
 
 
-def calibrate(design, model: ReaderModel, seeds: Iterable[int], truth_values: dict | None = None) -> pd.DataFrame:
+def calibrate(
+    design, model: ReaderModel, seeds: Iterable[int], truth_values: dict | None = None, methods=METHODS
+) -> pd.DataFrame:
     """method, question, n, rejected (share of p < 0.05), covered (share of CIs holding the truth), failed."""
     from threadpoolctl import threadpool_limits
 
@@ -101,7 +109,7 @@ def calibrate(design, model: ReaderModel, seeds: Iterable[int], truth_values: di
     rows = []
     for seed in seeds:
         with threadpool_limits(limits=1):  # thousands of small solves: BLAS threads only cost (compute.py)
-            found = estimates(study(design, model, seed))
+            found = estimates(study(design, model, seed), methods)
         for e in found:
             t = truth_values[(e["method"], e["question"])]
             ok = np.isfinite(e["p"])
