@@ -153,7 +153,7 @@ def check_tidy(tidy: pd.DataFrame, declared: list[dict] | None = None) -> tuple[
     missing = [c for c in REQUIRED if c not in tidy.columns]
     if missing:
         raise PerceptionInputError(f"The answer table lacks the column(s) {', '.join(missing)}.")
-    if len(tidy) == 0 and not declared:  # a study (declared questions) without answers is analysed: all "nobody answered"
+    if len(tidy) == 0 and not declared:  # a study without answers is analysed: every entry "nobody answered"
         raise PerceptionInputError("The answer table has no rows: it needs at least one answer.")
     t = tidy.reset_index(drop=True).copy()
     for col in ("reader", "case_id", "question", "question_kind"):
