@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from analysis.file_responses import artifact_response
 from analysis.perception import services as perception
+from analysis.perception.inputs import study_pie_ties
 from config.roles import researcher_required
 from readerstudy.access import researcher_studies
 from readerstudy.api import Api, IsResearcher
@@ -34,6 +35,7 @@ def _context(request: HttpRequest, study) -> dict:
         "completeness": stats.summary.get("tables", {}).get("completeness", []),
         "published": perception.perception_published(stats),
         "failure": perception.perception_failure(stats.job),
+        "ties": study_pie_ties(study=study),
     }
 
 

@@ -57,3 +57,20 @@ def test_the_command_counts_identical_duplicates_on_the_console(tmp_path):
     call_command("perception_stats", "--csv", str(path), "--out", str(tmp_path / "out"), "--fast",
                  "--formats", "png", stdout=out)  # fmt: skip
     assert "2 identical duplicate answer(s) dropped" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_tie_group_at_the_pie_cutoff_is_reported_with_its_share_of_the_pies():
+    from analysis.perception.inputs import study_pie_ties
+    from pruning.models import Dataset, Experiment, PIESelection
+    from readerstudy.models import Study
+
+    exp = Experiment.objects.create(
+        dataset=Dataset.objects.create(name="d", kind="synthetic", spec={}), name="e", arch="tiny"
+    )
+    summary = {"tie_group_in_pies": 61, "tie_break": "image index ascending"}
+    sel = PIESelection.objects.create(experiment=exp, n_pies=126, n_images=2520, tie_group_size=90, summary=summary)
+    study = Study.objects.create(title="s", source={"kind": "pie_selection", "selection_id": sel.pk})
+    ties = study_pie_ties(study=study)
+    assert ties["tie_group_size"] == 90 and ties["tie_group_in_pies"] == 61 and ties["share_text"] == "48%"
+    assert study_pie_ties(study=Study.objects.create(title="t", source={"kind": "upload"})) is None
