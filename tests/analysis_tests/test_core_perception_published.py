@@ -114,3 +114,11 @@ def test_a_partly_read_study_gives_every_table_and_sentence():
 )  # fmt: skip
 def test_numbers_are_rounded_half_up_on_their_decimal_value(value, sig, text):
     assert fmt_num(value, sig) == text
+
+
+def test_one_reader_gets_the_case_clustered_interval_and_says_so():
+    inp = prepare(simulated_tidy(1, 40, seed=1, questions=("quality",)))
+    row = ordinal_fit(inp, inp.questions[0])
+    assert np.isfinite(row["odds_ratio"])
+    assert (row["ci_low"], row["ci_high"]) == (row["ci_low_case"], row["ci_high_case"])
+    assert "one reader" in row["warnings"]

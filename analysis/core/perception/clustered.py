@@ -118,7 +118,8 @@ def wald(fit: OrdinalFit, readers: np.ndarray, cases: np.ndarray, j: int = 0) ->
     m_reader, n_readers = _meat(fit.scores, readers)
     m_answer, _ = _meat(fit.scores, np.arange(len(cases)))
     v_case = var(m_case)
-    v_two = max(var(m_case + m_reader - m_answer), v_case)  # never narrower than case clustering alone
+    # Never narrower than case clustering alone; one reader has no reader-to-reader variation to add.
+    v_two = max(var(m_case + m_reader - m_answer), v_case) if n_readers > 1 else v_case
     # Readers are the units a reader-varying PIE effect is averaged over, and their part of the variance
     # comes from R reader sums: Student t with R - 1 df (a Satterthwaite df from the estimated parts
     # under-covered at 3 readers: 82-90% with reader SD 1).

@@ -84,6 +84,8 @@ def ordinal_fit(inp: PerceptionInput, q: QuestionSpec) -> dict:
         return {**base, "warnings": warn, "note": not_estimable("no finite standard error")}
     if not fit.converged:
         warn = "; ".join(filter(None, [warn, "the optimiser stopped before the gradient vanished"]))
+    if used["reader"].nunique() == 1:
+        warn = "; ".join(filter(None, [warn, "one reader: the CI covers case sampling only"]))
     return {
         **base,
         "odds_ratio": float(np.exp(w["log_or"])),
