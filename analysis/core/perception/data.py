@@ -26,7 +26,9 @@ import pandas as pd
 
 from analysis.core.perception.checks import ANALYSED_KINDS, PerceptionInputError, check_tidy
 
-__all__ = ["PerceptionInputError", "PerceptionInput", "QuestionSpec", "prepare", "answer_matrix", "not_estimable"]
+__all__ = [
+    "PerceptionInputError", "PerceptionInput", "QuestionSpec", "prepare", "answer_matrix", "case_key", "not_estimable"
+]  # fmt: skip
 
 GROUPS = ("PIE", "non-PIE")
 
@@ -109,6 +111,12 @@ def prepare(tidy: pd.DataFrame, questions: list[dict] | None = None) -> Percepti
         duplicates_dropped=dropped,
         simulated_readers=simulated,
     )
+
+
+def case_key(case: str) -> tuple:
+    """Sort key for case ids: whole numbers by value (so "9" < "10" and ids shifted by an offset keep their
+    order, as database ids of a re-imported study do), then any other text."""
+    return (0, int(case), "") if case.isascii() and case.isdigit() else (1, 0, case)
 
 
 def answer_matrix(rows: pd.DataFrame, readers: list[str], cases: list[str]) -> np.ndarray:
