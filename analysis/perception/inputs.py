@@ -38,3 +38,24 @@ def study_answers_state(*, study: Study) -> str:
     n_assignments = Assignment.objects.filter(study=study).count()
     text = f"{agg['n']}|{agg['last']}|{agg['last_id']}|{n_simulated}|{n_assignments}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def study_pie_ties(*, study: Study) -> dict | None:
+    """The PIE selection's tie group at the cutoff, for a study built from one (None otherwise): how many of
+    the study's PIE/non-PIE labels rest on the tie-break rather than on the correlation."""
+    from pruning.models import PIESelection
+
+    if study.source.get("kind") != "pie_selection":
+        return None
+    selection = PIESelection.objects.filter(pk=study.source.get("selection_id")).first()
+    if selection is None or selection.tie_group_size is None:
+        return None
+    in_pies = selection.summary.get("tie_group_in_pies")
+    return {
+        "n_pies": selection.n_pies,
+        "n_images": selection.n_images,
+        "tie_group_size": selection.tie_group_size,
+        "tie_group_in_pies": in_pies,
+        "tie_break": selection.summary.get("tie_break", "image index ascending"),
+        "share_text": f"{100 * in_pies / selection.n_pies:.0f}%" if in_pies is not None and selection.n_pies else "",
+    }

@@ -33,13 +33,13 @@ FIGURE_CAPTIONS = {
 }
 FIGURE_FORMATS = ("png", "svg", "pdf")
 TABLE_TITLES = {
+    "published": "Published effect per question (the numbers the sentences quote)",
     "descriptive": "Paper-exact: pooled n, mean, SD, median, IQR",
     "paper_tests": "Paper-exact tests (Welch t, Mann-Whitney U, Kruskal-Wallis) with Holm-adjusted p",
     "distribution": "Answer distributions",
     "effect_sizes": "Effect sizes, two-way cluster bootstrap 95% CI",
-    "mixed_linear": "Linear mixed model, crossed reader and case random intercepts",
-    "ordinal": "Ordinal / logistic model with reader fixed effects",
-    "logistic": "Mixed logistic model (yes/no)",
+    "mixed_linear": "Linear mixed model, crossed reader and case random intercepts (rating scale)",
+    "ordinal": "Odds ratio (ordinal / logistic), reader fixed effects: two-way and case-clustered Wald, bootstrap",
     "dose_response": "Dose-response: Spearman ρ of case mean rating vs PIE correlation",
     "dose_response_mixed": "Dose-response: slope of the PIE correlation in the crossed mixed model",
     "agreement_inter": "Inter-reader agreement on anchor cases",
@@ -145,6 +145,38 @@ def perception_tables(stats: PerceptionStats) -> list[dict]:
         columns = list(rows[0]) if rows else []
         out.append(
             {"name": name, "title": title, "columns": columns, "rows": [[r.get(c) for c in columns] for r in rows]}
+        )
+    return out
+
+
+def perception_failure(job: Job | None) -> str:
+    """What a failed statistics job tells the page: the input error's own message, or the kind of failure
+    and where to look; never the traceback or a server path (those stay on the job page for admins)."""
+    if job is None or job.status != Job.Status.FAILED:
+        return ""
+    first = (job.error or "").strip().splitlines()[0] if (job.error or "").strip() else ""
+    kind, _, message = first.partition(": ")
+    if kind == "PerceptionInputError" and message:
+        return f"The answers cannot be analysed as they are: {message}"
+    name = kind if kind.isidentifier() else "an error"
+    return f"The statistics could not be computed ({name}). The previous numbers, if any, are shown below."
+
+
+def perception_published(stats: PerceptionStats) -> list[dict]:
+    """The published effect per question, formatted once (3 significant digits, halves up) for the page."""
+    from analysis.core.perception.text import fmt_num, fmt_p
+
+    out = []
+    for r in stats.summary.get("tables", {}).get("published", []):
+        estimable = r.get("estimate") is not None
+        out.append(
+            {
+                **r,
+                "estimate_text": fmt_num(r["estimate"]) if estimable else "",
+                "ci_text": f"{fmt_num(r['ci_low'])}–{fmt_num(r['ci_high'])}" if estimable else "",
+                "p_text": fmt_p(r["p"]) if estimable else "",
+                "p_holm_text": fmt_p(r["p_holm"]) if r.get("p_holm") is not None else "",
+            }
         )
     return out
 

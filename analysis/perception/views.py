@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from analysis.file_responses import artifact_response
 from analysis.perception import services as perception
+from analysis.perception.inputs import study_pie_ties
 from analysis.perception.mrmc import study_vgc
 from config.api import Api, IsResearcher, errors
 from config.roles import researcher_required
@@ -33,6 +34,9 @@ def _context(request: HttpRequest, study) -> dict:
         "figures": perception.perception_figures(stats),
         "completeness": stats.summary.get("tables", {}).get("completeness", []),
         "mrmc": study_vgc(study=study),
+        "published": perception.perception_published(stats),
+        "failure": perception.perception_failure(stats.job),
+        "ties": study_pie_ties(study=study),
     }
 
 
@@ -76,6 +80,7 @@ def perception_html(request: HttpRequest, pk: int) -> HttpResponse:
             "tables": perception.perception_tables(stats),
             "figures": perception.perception_figures_inline(stats),
             "completeness": stats.summary.get("tables", {}).get("completeness", []),
+            "published": perception.perception_published(stats),
         },
     )
     response = HttpResponse(html, content_type="text/html; charset=utf-8")

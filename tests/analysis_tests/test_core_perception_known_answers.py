@@ -191,22 +191,23 @@ def test_sentences_known_wording():
     quality = QuestionSpec("quality", "How would you rate the image quality?", "likert", 5)
     effect = {"odds_ratio": 0.3, "ci_low": 0.1, "ci_high": 0.9, "p_holm": 0.0123, "label": "ordinal OR"}
     assert sentence(quality, {"PIE": 2.04, "non-PIE": 3.5}, effect, 3, 40) == (
-        "PIEs were rated lower in quality (mean 2.0 vs 3.5; ordinal OR 0.30, 95% CI 0.10-0.90; "
+        "PIEs were rated lower in quality (mean 2.0 vs 3.5; ordinal OR 0.300, unadjusted 95% CI 0.100-0.900; "
         "Holm-adjusted p = 0.012; 3 readers, 40 cases)."
     )
     agree = QuestionSpec("agree_label", "Do you fully agree with the label?", "yes_no", 2)
     up = {"odds_ratio": 2.5, "ci_low": 1.2, "ci_high": 5.0, "p_holm": 0.0004, "label": "OR"}
     assert sentence(agree, {"PIE": 0.8, "non-PIE": 0.625}, up, 2, 10, simulated=True) == (
-        "PIEs were rated as having correct labels more often ('yes' 80% vs 62%; OR 2.50, 95% CI 1.20-5.00; "
+        "PIEs were rated as having correct labels more often ('yes' 80% vs 62%; OR 2.50, unadjusted 95% CI 1.20-5.00; "
         "Holm-adjusted p < 0.001; 2 readers, 10 cases) (simulated readers)."
     )
     other = QuestionSpec("noise", "Is there noise?", "likert", 5)
     same = {"odds_ratio": 1.1, "ci_low": 0.5, "ci_high": 2.0, "label": "OR"}
     assert sentence(other, {"PIE": 3, "non-PIE": 3}, same, 2, 10).startswith(
-        "No clear difference between PIEs and non-PIEs (Is there noise?) (mean 3.0 vs 3.0; OR 1.10, 95% CI 0.50-2.00; "
+        "No clear difference between PIEs and non-PIEs (Is there noise?) (mean 3.0 vs 3.0; OR 1.10, "
+        "unadjusted 95% CI 0.500-2.00; "
         "Holm-adjusted p not available"
     )
-    low = {"odds_ratio": 0.5, "ci_low": 0.2, "ci_high": 0.99, "label": "OR"}
+    low = {"odds_ratio": 0.5, "ci_low": 0.2, "ci_high": 0.99, "p_holm": 0.04, "label": "OR"}
     assert sentence(other, {"PIE": 2, "non-PIE": 3}, low, 2, 10).startswith(
         "PIEs were rated lower on 'Is there noise?'"
     )
@@ -283,7 +284,7 @@ def test_descriptive_median_and_sd_known_answers_for_small_groups():
 
 def test_distribution_table_names_the_question_and_keeps_its_columns_when_empty():
     d = distribution_table(
-        prepare(tidy_from({"quality": QUALITY, "agree_label": [("R1", 1, True, 1), ("R1", 2, False, 0)]}))
+        prepare(tidy_from({"quality": QUALITY, "agree_label": [("R1", 1, True, 1), ("R1", 3, False, 0)]}))
     )
     assert d["question"].tolist() == ["quality"] * 10 + ["agree_label"] * 4
     tidy = tidy_from({"quality": QUALITY}).assign(question_kind="text")  # nothing to analyse

@@ -48,8 +48,10 @@ def test_mixed_linear_without_crossing_equals_a_reader_random_intercept_model():
     """Every case read once: our one-group variance-component fit must equal MixedLM grouped by reader."""
     tidy = fixed_tidy(seed=4, n_readers=4, n_cases=40)
     reader = tidy["reader"].str[1:].astype(int)
-    tidy = tidy[(tidy["case_id"] % 4) == reader].copy()  # one reader per case
-    tidy["value_numeric"] = tidy["value_numeric"] + 1.5 * reader[tidy.index]  # planted reader offsets
+    tidy = tidy[((tidy["case_id"] % 4) == reader) & (tidy["question"] == "quality")].copy()  # one reader per case
+    tidy["value_numeric"] = tidy["value_numeric"] + 2 * reader[tidy.index]  # planted reader offsets
+    tidy["value_numeric"] = tidy["value_numeric"].astype(float)
+    tidy["question_scale"] = 12  # offsets up to 6 on a 1-5 scale: declared wider, as the validator requires
     inp = prepare(tidy)
     ours = mixed_linear(inp, next(q for q in inp.questions if q.key == "quality"))
     rows = inp.of("quality")

@@ -94,10 +94,10 @@ def test_bootstrap_ci_widens_when_readers_disagree_more():
     base = fixed_tidy(seed=2, n_readers=6, n_cases=30)
     shifted = base.copy()
     offset = shifted["reader"].str[1:].astype(int) % 2
-    is_pie = shifted["is_pie"] == 1
+    is_pie = (shifted["is_pie"] == 1) & (shifted["question"] != "agree_label")  # 1 and 5 are Likert points
     # Readers 1, 3, 5 see a larger PIE effect than readers 0, 2, 4.
     shifted.loc[is_pie & (offset == 1), "value_numeric"] = 1
-    shifted.loc[~is_pie & (offset == 1), "value_numeric"] = 5
+    shifted.loc[~is_pie & (offset == 1) & (shifted["question"] != "agree_label"), "value_numeric"] = 5
     narrow = effect_sizes(prepare(base), n_boot=400).set_index(["question", "effect"])
     wide = effect_sizes(prepare(shifted), n_boot=400).set_index(["question", "effect"])
     key = ("quality", "difference_in_means")

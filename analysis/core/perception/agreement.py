@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa
 
-from analysis.core.perception.data import PerceptionInput, answer_matrix, not_estimable
+from analysis.core.perception.data import PerceptionInput, answer_matrix, case_key, not_estimable
 
 
 def anchor_rows(rows: pd.DataFrame) -> pd.DataFrame:
@@ -35,7 +35,7 @@ def inter_reader(inp: PerceptionInput) -> pd.DataFrame:
     out = []
     for q in inp.questions:
         rows = anchor_rows(inp.of(q.key))
-        readers, cases = sorted(rows["reader"].unique()), sorted(rows["case"].unique())
+        readers, cases = sorted(rows["reader"].unique()), sorted(rows["case"].unique(), key=case_key)
         level = "nominal" if q.kind == "yes_no" else "ordinal"
         row = {"question": q.key, "level": level, "n_cases": len(cases), "n_readers": len(readers)}
         if not cases:

@@ -1,10 +1,12 @@
 """One call from the tidy answer table to every perception table, sentence and figure.
 
-``compute_perception(tidy, stage="fast")`` gives the paper-exact tables, the bootstrap effect sizes, the
-mixed models (ordinal with its case-clustered Wald CI), agreement, Spearman dose-response, sentences and
-figures in seconds. ``stage="full"`` adds the ordinal odds ratio's cluster-bootstrap CI (>= 200
-warm-started refits) and the dose-response slope in the crossed mixed model; the sentences then cite
-the bootstrap CI. ``PerceptionResult.write(out_dir)`` writes
+``compute_perception(tidy, stage="fast")`` gives the published effect per question (odds ratio with its
+two-way clustered Wald CI and p, see odds_ratio), the paper-exact tables, the bootstrap effect sizes, the
+linear mixed model, agreement, Spearman dose-response, sentences and figures in seconds. ``stage="full"``
+adds the odds ratios' cluster-bootstrap CI (an extra column) and the dose-response slope in the crossed
+mixed model; the published numbers and sentences are the same in both stages. A model that cannot be
+fitted gives a "not estimable" row with the reason; the rest is still computed.
+``PerceptionResult.write(out_dir)`` writes
 
     <table>.csv for each name in PerceptionResult.tables
     summary.json  everything above as JSON (NaN -> null), sentences, counts, definitions, stage
@@ -27,10 +29,11 @@ from matplotlib.figure import Figure
 from analysis.core.figures import FORMATS, save_figure
 from analysis.core.perception import agreement
 from analysis.core.perception import mixed_models as models
-from analysis.core.perception.data import PerceptionInput, prepare
+from analysis.core.perception.data import PerceptionInput, not_estimable, prepare
+from analysis.core.perception.definitions import DEFINITIONS
 from analysis.core.perception.effects import DEFAULT_REPLICATES, effect_sizes
 from analysis.core.perception.figures import fig6_perception, fig_agreement, fig_distributions, fig_readers
-from analysis.core.perception.ordinal import DEFAULT_ORDINAL_REPLICATES, ordinal_bootstrap, ordinal_fit
+from analysis.core.perception.odds_ratio import DEFAULT_ORDINAL_REPLICATES, METHOD, ordinal_bootstrap, ordinal_fit
 from analysis.core.perception.paper import descriptive_table, distribution_table, paper_tests_table
 from analysis.core.perception.text import holm, sentence
 from common.csvsafe import frame_csv_text
@@ -38,25 +41,11 @@ from common.files import atomic_write_text
 from common.jsonsafe import json_safe
 
 FIGURES = ("fig6_perception", "fig_distributions", "fig_readers", "fig_agreement")
-DEFINITIONS = {
-    "paper_exact": "pooled answers, yes=1/no=0; sample SD (ddof=1); Welch t, Mann-Whitney U (two-sided, "
-    "continuity correction), Kruskal-Wallis as in the paper's survey script; answers treated as independent.",
-    "effect_sizes": "percentile CIs from a two-way cluster bootstrap (readers, and cases within PIE group, "
-    "resampled with replacement; never single answers).",
-    "mixed_linear": "linear mixed model, REML (lme4's profiled criterion), crossed random intercepts for "
-    "reader and case; var_reader_ci is an approximate chi-square interval with (readers - 1) degrees of freedom.",
-    "ordinal": "OrderedModel (logit) with reader fixed effects; OR > 1 = PIEs rated higher. p and "
-    "ci_*_cluster: Wald, cluster-robust by case. ci_low/ci_high: two-way cluster bootstrap, warm-started refits.",
-    "logistic": "BinomialBayesMixedGLM (variational Bayes, crossed intercepts), or GEE clustered by reader "
-    "where it fails; the model column says which. Its interval is the VB posterior mean +/- 1.96 SD; in our "
-    "simulations it covered the planted OR too rarely (VB understates posterior spread), so the sentences "
-    "cite the reader fixed-effects logistic model (ordinal table, 2 levels) with its cluster bootstrap CI.",
-    "holm": "Holm correction across questions within each family (each paper test; each model).",
-    "agreement": "anchor cases = read by >= 2 readers; Krippendorff alpha nominal (yes/no) / ordinal "
-    "(Likert); Fleiss' kappa on the anchor cases read by the most readers; bias = mean offset from the "
-    "case mean of all its readers. Intra-reader: hidden repeats, quadratic-weighted kappa for Likert.",
-    "dose_response": "Spearman rho of case mean rating vs the case's PIE correlation (Fisher z CI, "
-    "Bonett-Wright SE); slope of the correlation in the crossed linear mixed model.",
+AGREEMENT = {
+    "agreement_inter": agreement.inter_reader,
+    "reader_bias": agreement.reader_bias,
+    "agreement_pairwise": agreement.pairwise_agreement,
+    "agreement_intra": agreement.intra_reader,
 }
 
 
@@ -108,54 +97,92 @@ def _chi2_interval(var: float, n_readers: int) -> tuple[float, float]:
     return df * var / stats.chi2.ppf(0.975, df), df * var / stats.chi2.ppf(0.025, df)
 
 
+NUMERIC_FAILURES = (np.linalg.LinAlgError, ArithmeticError, ValueError)
+
+
+def guarded(fit: Callable[[], dict], base: dict) -> dict:
+    """One model row; a numerical failure makes it "not estimable" with the reason instead of ending the
+    job (input errors never get here: prepare refused them before any model ran)."""
+    try:
+        return fit()
+    except NUMERIC_FAILURES as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return {**base, "note": not_estimable(f"the fit failed ({reason})")}
+
+
+def _guarded_table(build: Callable[[PerceptionInput], pd.DataFrame], inp: PerceptionInput) -> pd.DataFrame:
+    try:
+        return build(inp)
+    except NUMERIC_FAILURES as exc:
+        return pd.DataFrame([{"note": not_estimable(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")}])
+
+
 def _model_tables(inp: PerceptionInput, n_boot_ordinal: int, seed: int, step) -> dict[str, pd.DataFrame]:
-    lmm, ordinal, logistic = [], [], []
+    lmm, odds = [], []
     for q in inp.questions:
-        row = models.mixed_linear(inp, q)
+        row = guarded(lambda q=q: models.mixed_linear(inp, q), {"question": q.key})
         row["var_reader_ci_low"], row["var_reader_ci_high"] = _chi2_interval(
-            row.get("var_reader", np.nan), row["n_readers"]
+            row.get("var_reader", np.nan), row.get("n_readers", 0)
         )
         lmm.append(row)
     step("mixed_linear")
     for q in inp.questions:
-        # Yes/no answers go through the same model with two levels (= logistic with reader fixed effects),
-        # so every question gets an odds ratio with the same two-way cluster bootstrap CI.
-        fit = ordinal_fit(inp, q)
-        if q.kind == "yes_no":
-            fit["model"] = "logistic (OrderedModel, 2 levels), reader fixed effects"
-            logistic.append(models.mixed_logistic(inp, q))
-        if n_boot_ordinal:
-            fit.update(ordinal_bootstrap(inp, q, fit, n_boot_ordinal, seed))
-        fit.pop("_params", None)
-        if "ci_low" not in fit and "odds_ratio" in fit:
-            fit["ci_low"], fit["ci_high"] = fit["ci_low_cluster"], fit["ci_high_cluster"]
-            fit["ci_method"] = "Wald, cluster-robust by case (bootstrap CI pending)"
-        elif "odds_ratio" in fit:
-            fit["ci_method"] = f"two-way cluster bootstrap, {fit['n_boot']} warm-started refits"
-        ordinal.append(fit)
-    step("ordinal_and_logistic")
-    frames = {"mixed_linear": pd.DataFrame(lmm), "ordinal": pd.DataFrame(ordinal), "logistic": pd.DataFrame(logistic)}
-    for name, t in frames.items():
-        if "p" in t or "p_cluster" in t:
-            frames[name] = holm(t, "p" if "p" in t else "p_cluster", "p_holm")
-        if "levels" in frames[name]:
-            frames[name]["levels"] = frames[name]["levels"].map(
-                lambda v: " ".join(f"{x:g}" for x in v) if isinstance(v, list) else v
-            )
+        fit = guarded(lambda q=q: ordinal_fit(inp, q), {"question": q.key, "parameter": "PIE"})
+        if n_boot_ordinal and "_params" in fit:
+            fit.update(guarded(lambda q=q, fit=fit: ordinal_bootstrap(inp, q, fit, n_boot_ordinal, seed), {}))
+        fit.pop("_params", None), fit.pop("_readers", None)
+        odds.append(fit)
+    step("odds_ratio")
+    # Holm over every question, a not-estimable one counted as p = 1: a separated question neither drops
+    # out of the family nor moves the other questions' adjusted p with whatever number it would have had.
+    frames = {
+        "mixed_linear": holm(pd.DataFrame(lmm), "p", "p_holm"),
+        "ordinal": holm(pd.DataFrame(odds), "p", "p_holm", missing_as_one=True),
+    }
+    frames["ordinal"]["levels"] = (
+        frames["ordinal"]
+        .get("levels", pd.Series(dtype=object))
+        .map(lambda v: " ".join(f"{x:g}" for x in v) if isinstance(v, list) else v)
+    )
     return frames
 
 
-def _sentences(inp: PerceptionInput, descriptive: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> list[str]:
+def published_table(inp: PerceptionInput, odds: pd.DataFrame) -> pd.DataFrame:
+    """The one published effect per question (the page's and the sentences' numbers)."""
+    out = []
+    for q in inp.questions:
+        hit = odds[odds["question"] == q.key]
+        row = hit.iloc[0].to_dict() if len(hit) else {"note": not_estimable("no model row")}
+        estimable = not str(row.get("note") or "").startswith("not estimable")
+        out.append(
+            {
+                "question": q.key,
+                "effect": "ordinal odds ratio" if q.kind == "likert" else "odds ratio",
+                "estimate": row.get("odds_ratio") if estimable else np.nan,
+                "ci_low": row.get("ci_low") if estimable else np.nan,
+                "ci_high": row.get("ci_high") if estimable else np.nan,
+                "p": row.get("p") if estimable else np.nan,
+                "p_holm": row.get("p_holm") if estimable else np.nan,
+                "method": f"{row.get('model', '')}; {METHOD}" if estimable else "",
+                "n_readers": row.get("n_readers"),
+                "n_cases": row.get("n_cases"),
+                "note": str(row.get("note") or ""),
+            }
+        )
+    cols = ["question", "effect", "estimate", "ci_low", "ci_high", "p", "p_holm", "method", "n_readers", "n_cases"]
+    return pd.DataFrame(out, columns=[*cols, "note"])
+
+
+def _sentences(inp: PerceptionInput, descriptive: pd.DataFrame, published: pd.DataFrame) -> list[str]:
     out = []
     simulated = bool(inp.simulated_readers)
     for q in inp.questions:
         means = descriptive[descriptive["question"] == q.key].set_index("group")["mean"].to_dict()
-        table = frames["ordinal"]
-        row = table[table["question"] == q.key].iloc[0].to_dict() if not table.empty else {"note": "not estimable"}
-        row["note"] = str(row.get("note") or "") if str(row.get("note", "")).startswith("not estimable") else ""
-        row["label"] = "ordinal OR" if q.kind == "likert" else "OR"
+        row = published[published["question"] == q.key].iloc[0].to_dict()
+        effect = {k: row[k] for k in ("ci_low", "ci_high", "p_holm", "note")}
+        effect.update(odds_ratio=row["estimate"], label=row["effect"].replace("odds ratio", "OR"))
         rows = inp.of(q.key)
-        out.append(sentence(q, means, row, rows["reader"].nunique(), rows["case"].nunique(), simulated))
+        out.append(sentence(q, means, effect, rows["reader"].nunique(), rows["case"].nunique(), simulated))
     return out
 
 
@@ -209,15 +236,22 @@ def _compute(
     for col in ("welch_p", "mwu_p", "kw_p"):
         tests = holm(tests, col, col + "_holm")
     step("paper")
-    effects = effect_sizes(inp, n_boot=n_boot, seed=seed)
+    effects = _guarded_table(lambda i: effect_sizes(i, n_boot=n_boot, seed=seed), inp)
     step("effect_sizes")
     frames = _model_tables(inp, n_boot_ordinal if stage == "full" else 0, seed, step)
+    published = published_table(inp, frames["ordinal"])
     dose_lmm = []
     if stage == "full":
-        dose_lmm = [models.mixed_linear(inp, q, term="correlation") for q in inp.questions]
+        dose_lmm = [
+            guarded(lambda q=q: models.mixed_linear(inp, q, term="correlation"), {"question": q.key})
+            for q in inp.questions
+        ]
         step("dose_response_mixed")
-    dose = pd.DataFrame([models.spearman_dose_response(inp, q) for q in inp.questions])
+    dose = pd.DataFrame(
+        [guarded(lambda q=q: models.spearman_dose_response(inp, q), {"question": q.key}) for q in inp.questions]
+    )
     tables = {
+        "published": published,
         "completeness": completeness(inp, expected),
         "descriptive": descriptive,
         "distribution": distribution,
@@ -226,13 +260,10 @@ def _compute(
         **frames,
         "dose_response": dose,
         "dose_response_mixed": pd.DataFrame(dose_lmm),
-        "agreement_inter": agreement.inter_reader(inp),
-        "reader_bias": agreement.reader_bias(inp),
-        "agreement_pairwise": agreement.pairwise_agreement(inp),
-        "agreement_intra": agreement.intra_reader(inp),
+        **{name: _guarded_table(build, inp) for name, build in AGREEMENT.items()},
     }
     step("agreement")
-    sentences = _sentences(inp, descriptive, frames)
+    sentences = _sentences(inp, descriptive, published)
     figs = _figures(inp, tables) if figures else {}
     if figures:
         step("figures")

@@ -24,15 +24,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from common.errors import AppError
+from analysis.core.perception.checks import ANALYSED_KINDS, PerceptionInputError, check_tidy
 
-REQUIRED = ("reader", "case_id", "is_pie", "question", "question_kind", "value_numeric")
-ANALYSED_KINDS = ("yes_no", "likert")
+__all__ = [
+    "PerceptionInputError", "PerceptionInput", "QuestionSpec", "prepare", "answer_matrix", "case_key", "not_estimable"
+]  # fmt: skip
+
 GROUPS = ("PIE", "non-PIE")
-
-
-class PerceptionInputError(AppError):
-    """The table cannot be read at all (a required column missing, an unreadable PIE flag)."""
 
 
 def not_estimable(reason: str) -> str:
@@ -75,84 +73,29 @@ class PerceptionInput:
         return int(self.answers["case"].nunique())
 
 
-_TRUE = {"1", "true", "yes", "t", "y", "1.0"}
-_FALSE = {"0", "false", "no", "f", "n", "0.0", ""}
-
-
-def parse_flag(values: pd.Series, name: str) -> pd.Series:
-    """1/0, yes/no, true/false (any case) -> bool; anything else is an error naming the value."""
-    text = values.map(lambda v: str(v).strip().lower() if not (isinstance(v, float) and np.isnan(v)) else "")
-    bad = sorted(set(text[~text.isin(_TRUE | _FALSE)]))
-    if bad:
-        raise PerceptionInputError(f"Column {name!r} must be 1/0, yes/no or true/false (got {bad[:5]}).")
-    return text.isin(_TRUE)
-
-
-def _question_specs(tidy: pd.DataFrame) -> tuple[list[QuestionSpec], dict[str, str]]:
-    specs, skipped = [], {}
-    for key, rows in tidy.groupby("question", sort=False):
-        kind = str(rows["question_kind"].iloc[0])
-        text = str(rows["question_text"].iloc[0]) if "question_text" in rows else str(key)
-        if kind not in ANALYSED_KINDS:
-            skipped[str(key)] = f"{kind} answers are not analysed"
-            continue
-        scale = 2
-        if kind == "likert":
-            given = pd.to_numeric(rows.get("question_scale", pd.Series(dtype=float)), errors="coerce").dropna()
-            observed = pd.to_numeric(rows["value_numeric"], errors="coerce").max()
-            scale = int(given.iloc[0]) if len(given) else int(max(5, np.nan_to_num(observed)))
-        specs.append(QuestionSpec(str(key), text, kind, scale))
-    return specs, skipped
-
-
-def _declared_specs(declared: list[dict], specs: list[QuestionSpec], skipped: dict[str, str]) -> list[QuestionSpec]:
-    """The study's own questions first (so a question nobody answered is still listed), then any others."""
-    out = []
-    for q in declared:
-        if q["kind"] not in ANALYSED_KINDS:
-            skipped[q["key"]] = f"{q['kind']} answers are not analysed"
-            continue
-        out.append(QuestionSpec(q["key"], q.get("text", q["key"]), q["kind"], int(q.get("scale") or 2)))
-    keys = {q.key for q in out} | set(skipped)
-    return out + [s for s in specs if s.key not in keys]
-
-
 def prepare(tidy: pd.DataFrame, questions: list[dict] | None = None) -> PerceptionInput:
-    """Check the tidy table and split it into analysed answers and repeat pairs.
+    """Check the tidy table strictly (``checks.check_tidy``) and split it into answers and repeat pairs.
 
-    Unanswered rows (empty ``value_numeric``) are dropped; a second answer by the same reader to the
-    same case and question (impossible from the database, possible in an edited CSV) is dropped and
-    counted in ``duplicates_dropped``. ``questions`` (key, text, kind, scale) lists the study's questions,
-    so that one nobody answered still gets its "not estimable" entries.
+    Unanswered rows (empty ``value_numeric``) are dropped; an identical second copy of an answer is dropped
+    and counted in ``duplicates_dropped``. ``questions`` (key, text, kind, scale) lists the study's
+    questions, so that one nobody answered still gets its "not estimable" entries, and declares each
+    question's kind and scale (answers outside it are refused).
     """
-    missing = [c for c in REQUIRED if c not in tidy.columns]
-    if missing:
-        raise PerceptionInputError(f"The answer table lacks the column(s) {', '.join(missing)}.")
-    t = tidy.copy()
-    t["is_pie"] = parse_flag(t["is_pie"], "is_pie")
-    t["y"] = pd.to_numeric(t["value_numeric"], errors="coerce")
-    t["reader"] = t["reader"].astype(str)
-    t["case"] = t["case_id"].astype(str)
-    repeat_of = t["repeat_of_case_id"] if "repeat_of_case_id" in t else pd.Series(np.nan, index=t.index)
-    t["repeat_of"] = repeat_of.map(lambda v: "" if pd.isna(v) or v == "" else str(int(float(v))))
-    t["correlation"] = pd.to_numeric(t["correlation"], errors="coerce") if "correlation" in t else np.nan
-    simulated = []
-    if "simulated" in t:
-        flags = parse_flag(t["simulated"], "simulated")
-        simulated = sorted(t.loc[flags, "reader"].unique())
-    specs, skipped = _question_specs(t)
-    if questions:
-        specs = _declared_specs(questions, specs, skipped)
-    keys = [s.key for s in specs]
-    t = t[t["question"].astype(str).isin(keys) & t["y"].notna()]
-    t = t.assign(question=t["question"].astype(str))
-
+    t, kinds, dropped = check_tidy(tidy, questions)
+    declared = {q["key"]: q for q in questions or []}
+    texts = t.groupby("question", sort=False)["question_text"].first() if "question_text" in t else {}
+    specs, skipped = [], {}
+    for key in [*declared, *(k for k in kinds if k not in declared)]:
+        kind, scale = kinds[key] if key in kinds else (declared[key]["kind"], int(declared[key].get("scale") or 2))
+        if kind not in ANALYSED_KINDS:
+            skipped[key] = f"{kind} answers are not analysed"
+            continue
+        text = declared[key].get("text", key) if key in declared else str(texts.get(key, key) or key)
+        specs.append(QuestionSpec(key, text, kind, scale if kind == "likert" else 2))
+    simulated = sorted(t.loc[t["simulated"], "reader"].unique())
+    t = t[t["question"].isin([s.key for s in specs]) & t["y"].notna()]
     main = t[t["repeat_of"] == ""]
-    before = len(main)
-    main = main.drop_duplicates(["reader", "case", "question"], keep="first")
-    cols = ["reader", "case", "is_pie", "question", "y", "correlation"]
-    answers = main[cols].reset_index(drop=True)
-
+    answers = main[["reader", "case", "is_pie", "question", "y", "correlation"]].reset_index(drop=True)
     rep = t[t["repeat_of"] != ""][["reader", "repeat_of", "question", "y"]].rename(
         columns={"repeat_of": "case", "y": "repeat"}
     )
@@ -165,9 +108,15 @@ def prepare(tidy: pd.DataFrame, questions: list[dict] | None = None) -> Percepti
         repeats=repeats.reset_index(drop=True),
         questions=specs,
         skipped_questions=skipped,
-        duplicates_dropped=before - len(main),
+        duplicates_dropped=dropped,
         simulated_readers=simulated,
     )
+
+
+def case_key(case: str) -> tuple:
+    """Sort key for case ids: whole numbers by value (so "9" < "10" and ids shifted by an offset keep their
+    order, as database ids of a re-imported study do), then any other text."""
+    return (0, int(case), "") if case.isascii() and case.isdigit() else (1, 0, case)
 
 
 def answer_matrix(rows: pd.DataFrame, readers: list[str], cases: list[str]) -> np.ndarray:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.core.perception.data import PerceptionInput, QuestionSpec, answer_matrix, not_estimable
+from analysis.core.perception.data import PerceptionInput, QuestionSpec, answer_matrix, case_key, not_estimable
 
 DEFAULT_REPLICATES = 2000
 
@@ -93,7 +93,8 @@ def effect_sizes(inp: PerceptionInput, n_boot: int = DEFAULT_REPLICATES, seed: i
     for q in inp.questions:
         rows = inp.of(q.key)
         readers = sorted(rows["reader"].unique())
-        case_pie = rows.drop_duplicates("case").set_index("case")["is_pie"].sort_index()
+        case_pie = rows.drop_duplicates("case").set_index("case")["is_pie"]
+        case_pie = case_pie.loc[sorted(case_pie.index, key=case_key)]  # replicates draw cases in this order
         cases, pie = list(case_pie.index), case_pie.to_numpy(bool)
         effects = ["difference_in_means", "cliffs_delta" if q.kind == "likert" else "odds_ratio"]
         base = {"n_boot": n_boot, "n_readers": len(readers), "n_cases": len(cases)}

@@ -30,6 +30,15 @@ class RemlFit:
     converged: bool
 
 
+class SingularFitError(ArithmeticError):
+    """The fixed effects cannot be estimated at the optimum (a singular system); the reason is the message."""
+
+
+# A variance ratio above this (s_j / s > 1e3, i.e. variance 1e6 times the residual) is numerically the same
+# as an infinitely variable factor; unbounded, the search ran there and made RX'RX singular (issue 18).
+MAX_THETA = 1e3
+
+
 class _Criterion:
     """The profiled REML deviance as a function of theta, with the cross-products computed once."""
 
@@ -56,12 +65,12 @@ class _Criterion:
         lam = np.repeat(theta, self.sizes)  # Lambda's diagonal: theta_j for each level of factor j
         A = lam[:, None] * self.ZtZ * lam[None, :]
         A[np.diag_indices_from(A)] += 1.0
-        L = linalg.cholesky(A, lower=True)
-        cu = linalg.solve_triangular(L, lam * self.Zty, lower=True)
-        CX = linalg.solve_triangular(L, lam[:, None] * self.ZtX, lower=True)
+        L = linalg.cholesky(A, lower=True, check_finite=False)  # thousands of calls: skip the checks
+        cu = linalg.solve_triangular(L, lam * self.Zty, lower=True, check_finite=False)
+        CX = linalg.solve_triangular(L, lam[:, None] * self.ZtX, lower=True, check_finite=False)
         RXtRX = self.XtX - CX.T @ CX
-        beta = linalg.solve(RXtRX, self.Xty - CX.T @ cu, assume_a="pos")
-        u = linalg.solve_triangular(L.T, cu - CX @ beta, lower=False)  # spherical random effects
+        beta = linalg.solve(RXtRX, self.Xty - CX.T @ cu, assume_a="pos", check_finite=False)
+        u = linalg.solve_triangular(L.T, cu - CX @ beta, lower=False, check_finite=False)  # spherical random effects
         b = lam * u
         fitted = self.X @ beta + sum(b[c] for c in self.cols)
         r2 = float(np.sum((self.y - fitted) ** 2) + u @ u)  # penalised residual sum of squares
@@ -71,7 +80,11 @@ class _Criterion:
         return deviance, beta, RXtRX, r2 / dof
 
     def __call__(self, theta: np.ndarray) -> float:
-        return self.solve(theta)[0]
+        try:
+            value = self.solve(theta)[0]
+        except (np.linalg.LinAlgError, ValueError):  # singular at this theta: steer the search away
+            return np.inf
+        return value if np.isfinite(value) else np.inf
 
 
 def fit_crossed_intercepts(y, X, factors: dict[str, np.ndarray]) -> RemlFit:
@@ -87,13 +100,20 @@ def fit_crossed_intercepts(y, X, factors: dict[str, np.ndarray]) -> RemlFit:
     # criterion is flat in theta_j at 0 (it depends on theta_j^2), so gradient methods started nearby stop
     # there even when a larger theta_j is better (seen: L-BFGS-B and Nelder-Mead, 885.5 vs 884.2). Powell's
     # derivative-free line searches do not (lme4 uses the derivative-free BOBYQA for the same reason).
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        raise SingularFitError("the fixed effects are collinear (a covariate is constant or duplicated)")
     res = optimize.minimize(
-        criterion, np.ones(k), method="Powell", bounds=[(0.0, None)] * k, options={"xtol": 1e-8, "ftol": 1e-12}
+        criterion, np.ones(k), method="Powell", bounds=[(0.0, MAX_THETA)] * k, options={"xtol": 1e-8, "ftol": 1e-12}
     )
     theta = res.x
-    deviance, beta, RXtRX, scale = criterion.solve(theta)
-    cov = scale * np.linalg.inv(RXtRX)
+    try:
+        deviance, beta, RXtRX, scale = criterion.solve(theta)
+        cov = scale * np.linalg.inv(RXtRX)
+    except (np.linalg.LinAlgError, ValueError) as exc:
+        raise SingularFitError(f"singular system at the REML optimum ({exc})") from None
     se = np.sqrt(np.diag(cov))
+    if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(se)) and np.isfinite(deviance)):
+        raise SingularFitError("non-finite estimates at the REML optimum")
     with np.errstate(divide="ignore", invalid="ignore"):
         p = 2 * stats.norm.sf(np.abs(beta / se))
     variances = {name: float(scale * t**2) for name, t in zip(factors, theta, strict=True)}

@@ -1,15 +1,12 @@
-"""Proportional-odds (ordinal logistic) model for a 1-K question, with reader fixed effects.
+"""The proportional-odds (ordinal logistic) likelihood for a 1-K question, with reader fixed effects.
 
 Model: P(Y <= k | x) = logistic(theta_k - x'beta), x = [PIE, reader dummies (first reader as
 reference)]. exp(beta_PIE) is the ordinal odds ratio: > 1 means PIEs get higher ratings, whichever
-reader reads them. The point estimate and its Wald CIs come from statsmodels ``OrderedModel``: the
-model-based one and a cluster-robust one clustered by case (a case read by several readers gives
-correlated answers; reader correlation is absorbed by the fixed effects).
-
-The reported CI is the two-way cluster bootstrap of perception_effects (readers and cases resampled,
-same weights), refitted on weighted data by ``fit_weighted``: the same likelihood and parametrisation
-as OrderedModel (thresholds theta_1, then log increments), minimised by L-BFGS with the analytic
-gradient and warm-started from the full fit. A test checks that it gives statsmodels' estimates.
+reader reads them. Same likelihood and parametrisation as statsmodels ``OrderedModel`` (thresholds
+theta_1, then log increments), minimised by L-BFGS with the analytic gradient (``fit_weighted``; a test
+checks it gives statsmodels' estimates). Weights make the same code serve the bootstrap refits
+(``replicate_fit``). The published numbers are built from it in ``odds_ratio``; the cluster-robust Wald
+inference is in ``clustered``.
 """
 
 from __future__ import annotations
@@ -18,13 +15,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
 from scipy.special import expit
-
-from analysis.core.perception.data import PerceptionInput, QuestionSpec, not_estimable
-from analysis.core.perception.effects import draw_weights
-
-DEFAULT_ORDINAL_REPLICATES = 200
 
 
 def design(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str], list[float]]:
@@ -37,7 +29,7 @@ def design(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str], list[
     return codes, x, readers, levels
 
 
-def _cuts(a: np.ndarray) -> np.ndarray:
+def thresholds(a: np.ndarray) -> np.ndarray:
     return np.cumsum(np.concatenate([a[:1], np.exp(a[1:])]))
 
 
@@ -45,7 +37,7 @@ def negloglik(params: np.ndarray, codes: np.ndarray, x: np.ndarray, w: np.ndarra
     """Weighted negative log-likelihood and its gradient (parameters as in OrderedModel: beta, a)."""
     k = x.shape[1]
     beta, a = params[:k], params[k:]
-    cuts = np.concatenate([[-np.inf], _cuts(a), [np.inf]])
+    cuts = np.concatenate([[-np.inf], thresholds(a), [np.inf]])
     eta = x @ beta
     hi, lo = cuts[codes + 1] - eta, cuts[codes] - eta
     f_hi, f_lo = expit(hi), expit(lo)
@@ -82,7 +74,7 @@ def fit_weighted(codes, x, w, n_levels, start: np.ndarray, maxiter: int = 200) -
     return res.x
 
 
-def _replicate_fit(codes, x, w, n_levels, start: np.ndarray) -> float:
+def replicate_fit(codes, x, w, n_levels, start: np.ndarray) -> float:
     """PIE coefficient of one bootstrap replicate. Levels no drawn answer has are merged away (their
     thresholds would run off to infinity), and the thresholds start from the replicate's own cumulative
     proportions; the coefficients start from the full fit (the warm start)."""
@@ -110,62 +102,3 @@ def fit_statsmodels(codes: np.ndarray, x: np.ndarray, cluster: np.ndarray | None
     if not fit.mle_retvals.get("converged", True):
         messages.append("BFGS did not converge")
     return fit, messages
-
-
-def ordinal_fit(inp: PerceptionInput, q: QuestionSpec) -> dict:
-    """The fast part: OrderedModel point estimate, model-based and case-clustered Wald CIs."""
-    rows = inp.of(q.key)
-    base = {"question": q.key, "model": "OrderedModel (logit), reader fixed effects", "parameter": "PIE"}
-    base.update(n_readers=int(rows["reader"].nunique()), n_cases=int(rows["case"].nunique()), n_answers=len(rows))
-    reason = _reason(rows)
-    if reason:
-        return {**base, "note": not_estimable(reason)}
-    codes, x, _, levels = design(rows)
-    cases = pd.factorize(rows["case"])[0]
-    fit, messages = fit_statsmodels(codes, x, cluster=cases)
-    b, se = float(fit.params[0]), float(fit.bse[0])
-    z = stats.norm.ppf(0.975)
-    model_se = float(np.sqrt(np.diag(fit.normalized_cov_params))[0])  # inverse Hessian: the model-based SE
-    return {
-        **base,
-        "log_or": b,
-        "odds_ratio": float(np.exp(b)),
-        "ci_low_cluster": float(np.exp(b - z * se)),
-        "ci_high_cluster": float(np.exp(b + z * se)),
-        "p_cluster": float(2 * stats.norm.sf(abs(b / se))) if se > 0 else np.nan,
-        "se_model": model_se,
-        "levels": levels,
-        "warnings": "; ".join(messages),
-        "_params": np.asarray(fit.params, float),
-        "note": "",
-    }
-
-
-def _reason(rows: pd.DataFrame) -> str:
-    if rows.empty:
-        return "nobody answered"
-    if rows["is_pie"].all() or not rows["is_pie"].any():
-        return "only one group (PIE or non-PIE) was answered"
-    if rows["y"].nunique() < 2:
-        return f"every answer is {rows['y'].iloc[0]:g}"
-    return ""
-
-
-def ordinal_bootstrap(inp: PerceptionInput, q: QuestionSpec, fast: dict, n_boot: int, seed: int) -> dict:
-    """The slow part: percentile CI of the odds ratio over two-way cluster bootstrap refits."""
-    if "_params" not in fast:
-        return {"n_boot": 0}
-    rows = inp.of(q.key)
-    codes, x, readers, levels = design(rows)
-    case_pie = rows.drop_duplicates("case").set_index("case")["is_pie"]
-    cases = list(case_pie.index)
-    w = draw_weights(len(readers), case_pie.to_numpy(bool), n_boot, seed)
-    r_idx = pd.Index(readers).get_indexer(rows["reader"])
-    c_idx = pd.Index(cases).get_indexer(rows["case"])
-    start = fast["_params"]
-    betas = np.array(
-        [_replicate_fit(codes, x, w.readers[b, r_idx] * w.cases[b, c_idx], len(levels), start) for b in range(n_boot)]
-    )
-    betas = betas[np.isfinite(betas)]
-    lo, hi = np.exp(np.percentile(betas, [2.5, 97.5]))
-    return {"n_boot": n_boot, "ci_low": float(lo), "ci_high": float(hi)}

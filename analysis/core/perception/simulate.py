@@ -4,6 +4,7 @@ For reader r and case c, each question gets a latent score
 
     z = base_q + effect_q * PIE_c + leniency_r + difficulty_c * sign_q + truth_q(c) + noise_r * e,
     leniency_r ~ N(0, reader_sd^2)   (a lenient reader rates everything higher / says "yes" more)
+    effect_q + slope_qr, slope_qr ~ N(0, reader_slope_sd^2)   (readers differ in how much PIEs move them)
     difficulty_c ~ N(0, case_sd^2)   (a hard case: lower quality, higher difficulty, less agreement)
     noise_r ~ Uniform(0.7, 1.3)      (some readers are noisier than others; `noise_range`)
     e ~ logistic(0, 1)
@@ -42,6 +43,9 @@ class ReaderModel:
         default_factory=lambda: {"agree_label": -0.9, "quality": -0.8, "difficulty": 0.8}
     )
     reader_sd: float = 0.5
+    # SD of each reader's own deviation from the PIE effect (latent scale): readers who differ in how much
+    # PIEs bother them. Drawn from a separate stream, so 0 leaves every earlier simulation unchanged.
+    reader_slope_sd: float = 0.0
     case_sd: float = 0.5
     noise_range: tuple[float, float] = (0.7, 1.3)
     # How the hidden truth moves each question's latent score (per point of truth_quality below 3, etc.).
@@ -98,13 +102,15 @@ def simulate(
     lenient = rows["reader"].map(leniency).to_numpy()
     noisy = rows["reader"].map(noise).to_numpy()
     hard = rows["case"].map(difficulty).to_numpy()
+    slopes = np.random.default_rng([seed, 1]).normal(0, model.reader_slope_sd, (len(questions), len(readers)))
     out = []
-    for key, (_, kind, scale) in questions.items():
+    for n, (key, (_, kind, scale)) in enumerate(questions.items()):
         if kind not in ("yes_no", "likert"):
             continue
+        slope = rows["reader"].map(dict(zip(readers, slopes[n], strict=True))).to_numpy()
         z = (
             model.base.get(key, 0.0 if kind == "yes_no" else (scale + 1) / 2)
-            + model.pie_effect.get(key, 0.0) * pie
+            + (model.pie_effect.get(key, 0.0) + slope) * pie
             + lenient
             + hard * model.direction(key)
             + _truth_term(key, rows, model)

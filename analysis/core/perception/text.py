@@ -1,13 +1,17 @@
 """Holm correction per family of tests, and the plain-language sentence per question (never typed in).
 
-A sentence cites the reader fixed-effects model: the ordinal odds ratio for Likert questions and the
-logistic (two-level) odds ratio for yes/no, with its bootstrap CI once computed (the case-clustered
-Wald CI before) and the Holm-adjusted p-value of that model family. "Lower"/"higher" is said only when the CI
-excludes 1; otherwise the sentence says no clear difference was found (a CI that includes 1 is no
-evidence that the groups were rated alike).
+A sentence quotes one method for its claim, its CI and its p: the published odds ratio (reader fixed
+effects; ordinal for Likert, logistic for yes/no) with its two-way clustered Wald CI and the Holm-adjusted
+Wald p of the same model. The CI is the 95% interval of the unadjusted test (and says so), so the claim
+follows the adjusted p: "higher"/"lower" only when the Holm-adjusted p < 0.05 (the CI then excludes 1 as
+well); otherwise the sentence says no clear difference was found (no evidence that the groups were rated
+alike either), "after the Holm adjustment" when the unadjusted CI alone excludes 1. A "not estimable"
+effect gives its reason, never a number.
 """
 
 from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -16,14 +20,20 @@ from statsmodels.stats.multitest import multipletests
 from analysis.core.perception.data import QuestionSpec
 
 
-def holm(table: pd.DataFrame, p_col: str, out_col: str) -> pd.DataFrame:
-    """Add `out_col`: Holm-adjusted `p_col` over the rows with a finite p (the family); others NaN."""
+def holm(table: pd.DataFrame, p_col: str, out_col: str, missing_as_one: bool = False) -> pd.DataFrame:
+    """Add `out_col`: Holm-adjusted `p_col` over the rows with a finite p (the family); others NaN.
+
+    With ``missing_as_one`` every row is in the family and a missing p counts as 1 (it is ranked last, so
+    the others' adjusted p do not depend on it); its own adjusted p stays NaN."""
     table = table.copy()
     p = pd.to_numeric(table.get(p_col, pd.Series(np.nan, index=table.index)), errors="coerce")
     ok = p.notna() & np.isfinite(p)
     table[out_col] = np.nan
     if ok.any():
-        table.loc[ok, out_col] = multipletests(p[ok].to_numpy(), method="holm")[1]
+        if missing_as_one:
+            table.loc[ok, out_col] = multipletests(p.where(ok, 1.0).to_numpy(), method="holm")[1][ok.to_numpy()]
+        else:
+            table.loc[ok, out_col] = multipletests(p[ok].to_numpy(), method="holm")[1]
     return table
 
 
@@ -33,8 +43,20 @@ def fmt_p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
-def _num(v: float, digits: int = 2) -> str:
-    return f"{v:.{digits}f}"
+def fmt_num(v: float, sig: int = 3) -> str:
+    """`sig` significant digits, halves rounded up on the decimal value as written (2.15 -> "2.15",
+    0.12345 -> "0.123", 3.85 at two digits -> "3.9", never binary-float "3.8"); tiny or huge in E notation."""
+    if v is None or not np.isfinite(v):
+        return "—"
+    d = Decimal(repr(float(v)))
+    if d == 0:
+        return "0"
+    r = d.quantize(Decimal(1).scaleb(d.adjusted() - sig + 1), rounding=ROUND_HALF_UP)
+    if r.adjusted() != d.adjusted():  # 9.995 -> 10.0: one digit more before the point
+        r = r.quantize(Decimal(1).scaleb(r.adjusted() - sig + 1), rounding=ROUND_HALF_UP)
+    if -4 <= r.adjusted() < 6:
+        return format(r, "f")
+    return f"{r:.{sig - 1}E}"
 
 
 _WORDS = {
@@ -55,24 +77,29 @@ def sentence(
 ) -> str:
     """One sentence from the numbers. `effect`: odds_ratio, ci_low, ci_high, p_holm, label, or note."""
     name = q.text if q.key not in _WORDS else q.key.replace("_", " ")
-    if effect.get("note", "").startswith("not estimable") or not np.isfinite(effect.get("odds_ratio", np.nan)):
-        reason = effect.get("note") or "not estimable: no model estimate"
+    note = str(effect.get("note") or "")
+    if note.startswith("not estimable") or not np.isfinite(effect.get("odds_ratio", np.nan)):
+        reason = note or "not estimable: no model estimate"
         return f"{q.text}: {reason}."
     up, down = _WORDS.get(q.key, (f"higher on '{q.text}'", f"lower on '{q.text}'"))
     lo, hi = effect["ci_low"], effect["ci_high"]
-    if lo > 1:
+    p = effect.get("p_holm", np.nan)
+    clear = np.isfinite(p) and p < 0.05
+    if clear and lo > 1:
         verb = f"PIEs were rated {up}"
-    elif hi < 1:
+    elif clear and hi < 1:
         verb = f"PIEs were rated {down}"
     else:
         verb = f"No clear difference between PIEs and non-PIEs ({name})"
+        if lo > 1 or hi < 1:  # the unadjusted CI excludes 1, the Holm-adjusted p does not reach 0.05
+            verb += " after the Holm adjustment across questions"
     if q.kind == "yes_no":
         center = f"'yes' {100 * means['PIE']:.0f}% vs {100 * means['non-PIE']:.0f}%"
     else:
-        center = f"mean {_num(means['PIE'], 1)} vs {_num(means['non-PIE'], 1)}"
-    p = effect.get("p_holm", np.nan)
+        center = f"mean {fmt_num(means['PIE'], 2)} vs {fmt_num(means['non-PIE'], 2)}"
     tail = " (simulated readers)" if simulated else ""
     return (
-        f"{verb} ({center}; {effect['label']} {_num(effect['odds_ratio'])}, 95% CI {_num(lo)}-{_num(hi)}; "
+        f"{verb} ({center}; {effect['label']} {fmt_num(effect['odds_ratio'])}, "
+        f"unadjusted 95% CI {fmt_num(lo)}-{fmt_num(hi)}; "
         f"Holm-adjusted {fmt_p(p)}; {n_readers} readers, {n_cases} cases){tail}."
     )

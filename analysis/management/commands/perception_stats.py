@@ -2,12 +2,11 @@
 
 from pathlib import Path
 
-import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
+from analysis.core.perception.checks import PerceptionInputError, read_tidy_csv
 from analysis.core.perception.compute import compute_perception
 from analysis.perception.inputs import study_expected_pairs, study_questions, study_tidy_frame
-from config.commands import user_errors
 from readerstudy.models import Study
 
 PAPER_COLUMNS = ["question", "group", "n", "mean", "sd", "note"]
@@ -41,10 +40,12 @@ class Command(BaseCommand):
             questions = study_questions(study=study)
         else:
             try:
-                tidy = pd.read_csv(opts["csv"])
-            except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-                raise CommandError(f"Cannot read {opts['csv']}: {exc}") from None
-        with user_errors():
+                tidy = read_tidy_csv(opts["csv"])
+            except OSError as exc:
+                raise CommandError(f"Cannot read {opts['csv']}: {exc.strerror}.") from None
+            except PerceptionInputError as exc:
+                raise CommandError(f"{opts['csv']}: {exc}") from None
+        try:
             result = compute_perception(
                 tidy,
                 stage="fast" if opts["fast"] else "full",
@@ -52,6 +53,11 @@ class Command(BaseCommand):
                 questions=questions,
                 seed=opts["seed"],
             )
+        except PerceptionInputError as exc:
+            raise CommandError(str(exc)) from None
+        except Exception as exc:  # the edge: a bug must still reach the user as one line, not a traceback
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise CommandError(f"The statistics could not be computed ({type(exc).__name__}: {first}).") from None
         formats = [f.strip() for f in opts["formats"].split(",") if f.strip()]
         try:
             result.write(opts["out"], formats)
@@ -60,6 +66,9 @@ class Command(BaseCommand):
         table = result.tables["descriptive"][PAPER_COLUMNS].merge(
             result.tables["paper_tests"][["question", "welch_p", "mwu_p", "kw_p"]], on="question", how="left"
         )
+        dropped = result.summary["duplicates_dropped"]
+        if dropped:
+            self.stdout.write(f"{dropped} identical duplicate answer(s) dropped (each counted once).")
         self.stdout.write("Paper-exact (pooled answers, as in the paper's Figure 6):")
         self.stdout.write(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         self.stdout.write("")
