@@ -89,7 +89,7 @@ def answer_place_check(*, assignment: Assignment, case: Case, assignment_id: int
         )
     study = assignment.study
     if study.status != Study.Status.OPEN:
-        raise StudyNotOpenError(f"Study '{study.title}' is {study.status}; answers can no longer be saved.")
+        raise StudyNotOpenError(f"Study '{study.reader_facing_title}' is {study.status}; answers can no longer be saved.")
     position = assignment.order.index(case.id) + 1
     done = completed_case_ids(assignment)
     current = position_after(assignment.order, done)

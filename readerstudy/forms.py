@@ -4,13 +4,11 @@ import math
 import re
 
 from django import forms
-from django.contrib.auth import get_user_model
-
-from config.roles import READERS
+from config.roles import reader_accounts
 
 
 def _readers():
-    return get_user_model().objects.filter(groups__name=READERS, is_active=True).order_by("username")
+    return reader_accounts()
 
 
 class StudyDesignForm(forms.Form):
