@@ -4,6 +4,7 @@ import math
 import re
 
 from django import forms
+
 from config.roles import reader_accounts
 
 
