@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torch.nn.functional import binary_cross_entropy_with_logits
 
+from common.csvsafe import frame_csv_text
 from common.files import atomic_write
 from common.progress import Progress, report
 
@@ -219,7 +220,7 @@ def train_run(
             if state["best_epoch"] == epoch:
                 save_checkpoint(ckpt, best_path)
             save_checkpoint({**ckpt, "generator": generator.get_state(), "stopped_early": stopped}, last_path)
-            csv = pd.DataFrame(history, columns=["epoch", "phase", "loss", "mauc", "map"]).to_csv(index=False)
+            csv = frame_csv_text(pd.DataFrame(history, columns=["epoch", "phase", "loss", "mauc", "map"]))
             atomic_write(out / "history.csv", lambda f, text=csv: f.write(text.encode()))
             try:
                 report(progress, epoch, config.epochs, f"epoch {epoch}: val loss {va['loss']:.4f}, mAP {va['map']:.3f}")
