@@ -7,7 +7,7 @@ class PruningConfig(AppConfig):
 
     def ready(self) -> None:
         from jobs.kinds import JobKind, register_kind
-        from pruning import readerstudy_source, runners, services_experiments
+        from pruning import readerstudy_source, runners, services_experiments, visibility
         from readerstudy.sources import PIE_SELECTION, StudySource, register_source
 
         for kind in [
@@ -19,11 +19,25 @@ class PruningConfig(AppConfig):
                 "default",
                 runners.run_experiment,
                 on_child_finished=services_experiments.on_child_finished,
+                visible_q=visibility.experiment_jobs_q,
             ),
-            JobKind("train", "Train one seed", "gpu", runners.run_train),
-            JobKind("sweep", "Pruning sweep of one seed", "gpu", runners.run_sweep),
-            JobKind("select_pies", "PIE selection", "default", runners.run_select_pies),
-            JobKind("make_synthetic", "Render a synthetic CXR-LT dataset", "default", runners.run_make_synthetic),
+            # Per owner, as the experiments are (pruning.visibility): PIE tables and dataset parameters unblind.
+            JobKind("train", "Train one seed", "gpu", runners.run_train, visible_q=visibility.child_jobs_q),
+            JobKind("sweep", "Pruning sweep of one seed", "gpu", runners.run_sweep, visible_q=visibility.child_jobs_q),
+            JobKind(
+                "select_pies",
+                "PIE selection",
+                "default",
+                runners.run_select_pies,
+                visible_q=visibility.selection_jobs_q,
+            ),  # fmt: skip
+            JobKind(
+                "make_synthetic",
+                "Render a synthetic CXR-LT dataset",
+                "default",
+                runners.run_make_synthetic,
+                visible_q=visibility.synthetic_jobs_q,
+            ),  # fmt: skip
         ]:
             register_kind(kind)
         register_source(
