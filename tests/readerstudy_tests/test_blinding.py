@@ -253,7 +253,7 @@ def test_draft_studies_are_invisible_to_their_readers(secret_study, reader_a, cl
 # export) answers 403 or 404, and nothing a reader receives names a hidden value or PIE status.
 
 READER_SIDE = {
-    "home", "healthz", "no_role", "login", "api-schema", "api-docs",
+    "home", "healthz", "no_role", "login",
     "readerstudy:home", "readerstudy:intro", "readerstudy:read_resume", "readerstudy:read", "readerstudy:done",
     "readerstudy:image", "readerstudy:api-studies", "readerstudy:api-study", "readerstudy:api-reader-next",
     "readerstudy:api-reader-case", "readerstudy:api-reader-viewed", "readerstudy:api-study-answers",

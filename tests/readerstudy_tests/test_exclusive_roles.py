@@ -142,3 +142,10 @@ def test_a_json_only_client_completes_a_whole_form_without_any_html_request(stud
     assert nxt == {"finished": True, "done": 6, "total": 6}
     assert Answer.objects.filter(reader=reader_a).count() == 18
     assert all("/api/" in p for p in paths)
+
+
+def test_readers_get_no_api_schema_and_researchers_the_full_one(reader_a_client, researcher_client):
+    for url in (reverse("api-schema"), reverse("api-docs")):
+        assert reader_a_client.get(url).status_code == 403
+    schema = researcher_client.get(reverse("api-schema"), {"format": "json"}).json()
+    assert "is_pie" in str(schema)
