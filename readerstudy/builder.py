@@ -59,6 +59,7 @@ def study_create_from_candidates(
     *,
     title: str,
     candidates: Sequence[Candidate],
+    reader_title: str = "",
     n_forms: int = 6,
     cases_per_form: int = 40,
     pie_fraction: float = 0.5,
@@ -119,6 +120,7 @@ def study_create_from_candidates(
         with transaction.atomic():
             study = Study.objects.create(
                 title=title,
+                reader_title=reader_title,
                 instructions=instructions,
                 allow_back=allow_back,
                 allow_change=allow_change,

@@ -149,3 +149,13 @@ def test_readers_get_no_api_schema_and_researchers_the_full_one(reader_a_client,
         assert reader_a_client.get(url).status_code == 403
     schema = researcher_client.get(reverse("api-schema"), {"format": "json"}).json()
     assert "is_pie" in str(schema)
+
+
+def test_a_reader_title_set_at_build_time_is_what_readers_see_and_clones_keep(study, reader_a_client, admin_user):
+    from readerstudy import services_drafts
+
+    study.reader_title = "Chest film reading, spring"
+    study.save(update_fields=["reader_title"])
+    assert reader_a_client.get(reverse("readerstudy:api-study", args=[study.pk])).json()["title"] == study.reader_title
+    copy = services_drafts.study_clone(study=study, created_by=admin_user)
+    assert copy.reader_title == study.reader_title and copy.title == "Small study (copy)"
