@@ -4,13 +4,15 @@ and, for zip64, 4.3.14-15): a bounded read from the end of the file, whatever th
 import struct
 from pathlib import Path
 
+from common.errors import AppError
+
 EOCD = b"PK\x05\x06"
 ZIP64_LOCATOR = b"PK\x06\x07"
 ZIP64_EOCD = b"PK\x06\x06"
 TAIL = 22 + 0xFFFF  # the end record plus the longest comment
 
 
-class ZipEndError(ValueError):
+class ZipEndError(AppError):
     """No (or a damaged) end of central directory record."""
 
 
