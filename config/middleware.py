@@ -53,7 +53,8 @@ class ReaderIdleTimeoutMiddleware:
 MAX_PATH = 2048  # characters of the decoded path
 MAX_VALUE = 4096  # characters of one query or path parameter
 MAX_ID = 2**63 - 1  # the largest id a database column holds (SQLite and PostgreSQL bigint)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # in a query value: tab, CR and LF may be text
+_PATH_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # no path of ours holds any control character
 
 
 def _bad_request(request, message: str):
@@ -81,7 +82,7 @@ class CleanInputMiddleware:
         path = request.path_info
         if len(path) > MAX_PATH:
             return "The address is too long."
-        if _CONTROL.search(path):
+        if _PATH_CONTROL.search(path):
             return "The address holds a control character."
         raw = request.META.get("QUERY_STRING", "")
         try:

@@ -83,3 +83,12 @@ def test_bad_input_is_refused_with_a_reason(small_study, reader_a):
     assert r.status_code == 404
     r = client.get(f"/study/api/studies/{small_study.pk}/?x=%ff")
     assert r.status_code == 400 and r.json() == {"detail": "The address is not valid UTF-8."}
+
+
+def test_every_control_character_in_a_path_is_refused_and_text_controls_in_a_query_pass(small_study, reader_a):
+    client = Client()
+    client.force_login(reader_a)
+    for code in [*range(0x20), 0x7F]:
+        r = client.get(f"/study/image/a%{code:02x}b/")
+        assert r.status_code == 400, hex(code)
+    assert client.get(f"/study/{small_study.pk}/?note=a%0d%0ab%09c").status_code == 200
