@@ -8,12 +8,20 @@ class AnalysisConfig(AppConfig):
     def ready(self) -> None:
         from analysis.perception import services as perception
         from analysis.perception import sizing
-        from analysis.reports import runners, services
+        from analysis.reports import runners, selectors, services
         from jobs.kinds import JobKind, register_kind
         from pruning.hooks import ExperimentFollowUp, register_follow_up
 
         # Forgettability + PIE report (Figs 1-5) from prediction stores: CPU work, default queue.
-        register_kind(JobKind(services.JOB_KIND, "Forgettability and PIE report", "default", runners.run_report))
+        register_kind(
+            JobKind(
+                services.JOB_KIND,
+                "Forgettability and PIE report",
+                "default",
+                runners.run_report,
+                visible_q=selectors.report_jobs_q,
+            )
+        )
         # A study's perception statistics (Figure 6 and the reader-aware models): CPU work, default queue.
         register_kind(
             JobKind(

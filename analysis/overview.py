@@ -5,9 +5,10 @@ studies together (see tests/platform_tests/test_app_dependencies.py)."""
 
 from typing import Any
 
-from analysis.models import Report
+from analysis.reports.selectors import reports_visible
 from jobs.models import Job
-from pruning.models import Experiment
+from jobs.selectors import jobs_visible_to
+from pruning.visibility import experiments_visible
 from readerstudy.access import researcher_studies
 from readerstudy.models import Assignment, CaseReading
 
@@ -15,8 +16,11 @@ RECENT = 5
 
 
 def overview(*, user) -> dict[str, Any]:
-    """`user` sees only the studies they have researcher access to (owner, collaborator; admins all)."""
-    experiments = list(Experiment.objects.select_related("dataset", "job").order_by("-created_at", "-id")[:RECENT])
+    """`user` sees only what they may: studies they have researcher access to (owner, collaborator), the
+    experiments and reports of those (pruning.visibility) and the jobs jobs_visible_to lists; admins all."""
+    experiments = list(
+        experiments_visible(user).select_related("dataset", "job").order_by("-created_at", "-id")[:RECENT]
+    )
     studies = list(researcher_studies(user).order_by("-created_at", "-id")[:RECENT])
     assigned = {s.pk: 0 for s in studies}
     for a in Assignment.objects.filter(study__in=studies).only("study_id", "order"):
@@ -27,8 +31,12 @@ def overview(*, user) -> dict[str, Any]:
         s.percent = round(100 * s.n_read / s.n_assigned) if s.n_assigned else 0
     return {
         "experiments": experiments,
-        "reports": list(Report.objects.select_related("job", "created_by").order_by("-created_at", "-id")[:RECENT]),
+        "reports": list(
+            reports_visible(user).select_related("job", "created_by").order_by("-created_at", "-id")[:RECENT]
+        ),
         "studies": studies,
-        "failed_jobs": list(Job.objects.filter(status=Job.Status.FAILED, parent__isnull=True).order_by("-id")[:RECENT]),
-        "n_active_jobs": Job.objects.filter(status__in=Job.ACTIVE).count(),
+        "failed_jobs": list(
+            jobs_visible_to(user).filter(status=Job.Status.FAILED, parent__isnull=True).order_by("-id")[:RECENT]
+        ),
+        "n_active_jobs": jobs_visible_to(user).filter(status__in=Job.ACTIVE).count(),
     }

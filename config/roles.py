@@ -26,7 +26,32 @@ def is_researcher(user: AbstractBaseUser | AnonymousUser) -> bool:
 
 
 def is_reader(user: AbstractBaseUser | AnonymousUser) -> bool:
-    return in_group(user, READERS)
+    """A member of the readers group who is neither admin nor researcher: the roles never mix, since anyone who
+    may see a study's hidden side (PIE status, ground truth, PIE tables) could match it against blinded cases."""
+    return in_group(user, READERS) and not is_researcher(user)
+
+
+def is_dual_role(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """In the readers group and also an admin or researcher: such an account reads nothing (see is_reader)."""
+    return in_group(user, READERS) and is_researcher(user)
+
+
+DUAL_ROLE_MESSAGE = (
+    "This account is also a researcher or admin, and those may never read a study blinded. "
+    "Ask an admin for a separate reader account."
+)
+
+
+def reader_accounts():
+    """Every account that may be given a form: active readers that are neither admin nor researcher."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(groups__name=READERS, is_active=True, is_staff=False, is_superuser=False)
+        .exclude(groups__name=RESEARCHERS)
+        .order_by("username")
+    )
 
 
 def roles_context(request) -> dict:

@@ -10,6 +10,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.proxies import axes_ip_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var")).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -93,6 +95,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the URL: NUL, non-UTF-8 and overlong values are a 400, ids past any column a 404.
+    "config.middleware.CleanInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -163,7 +167,8 @@ AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # no log line per login; lockouts are still logged
-AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0)  # reverse proxies in front of gunicorn
+# Reverse proxies in front of gunicorn: the client address is then read from X-Forwarded-For (config.proxies).
+globals().update(axes_ip_settings(env_int("AXES_PROXY_COUNT", 0)))
 
 # Sessions: shared reading-room workstations. The login cookie dies with the browser, and a reader idle for
 # READER_IDLE_MINUTES is signed out (0 turns it off); the absolute limit is SESSION_COOKIE_AGE.

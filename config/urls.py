@@ -5,8 +5,14 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import IsAuthenticated
 
 from config import views
+from config.api import IsResearcher
+
+# The schema describes the researchers' side (is_pie, anchors, hidden repeats, ground truth), so readers get
+# none: their client needs only what the reading endpoints return (see README, "JSON API").
+RESEARCHERS_ONLY = [IsAuthenticated, IsResearcher]
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -22,6 +28,10 @@ urlpatterns = [
     path("reports/", include("analysis.urls")),
     path("overview/", include("analysis.urls_overview")),  # the admin's home: experiments, reports, studies
     path("study/", include("readerstudy.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=RESEARCHERS_ONLY), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=RESEARCHERS_ONLY),
+        name="api-docs",
+    ),
 ]

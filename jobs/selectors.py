@@ -38,7 +38,7 @@ def job_status_payload(job: Job, online: dict[str, int] | None = None, waiting: 
         "done": job.progress_done,
         "total": job.progress_total,
         "message": job.progress_message,
-        "error": job.error.splitlines()[0] if job.error else "",
+        "error": _public(job.error),
         "enqueue_error": job.enqueue_error,
         "started_at": job.started_at.isoformat() if job.started_at else None,
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
@@ -226,3 +226,12 @@ def job_waiting_text(job: Job, online: dict[str, int], *, now=None) -> str:
         return "waiting for its sub-jobs"
     eta = eta_seconds(job, now=now)
     return f"about {readable_duration(eta)} left" if eta is not None else ""
+
+
+def _public(error: str) -> str:
+    """An error as the pages show it: one line, no server path, no traceback (common.redact)."""
+    from django.conf import settings
+
+    from common.redact import public_text
+
+    return public_text(error, {"artifacts": str(settings.ARTIFACT_ROOT)}).splitlines()[0] if error else ""

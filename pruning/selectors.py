@@ -12,8 +12,12 @@ def dataset_list() -> QuerySet[Dataset]:
     return Dataset.objects.annotate(n_experiments=Count("experiments")).order_by("name")
 
 
-def experiment_list(*, limit: int = 200) -> QuerySet[Experiment]:
-    return Experiment.objects.select_related("dataset", "job", "created_by").order_by("-created_at", "-id")[:limit]
+def experiment_list(*, user=None, limit: int = 200) -> QuerySet[Experiment]:
+    """Newest first; with `user`, only the experiments that user may see (pruning.visibility)."""
+    from pruning.visibility import experiments_visible
+
+    rows = Experiment.objects.all() if user is None else experiments_visible(user)
+    return rows.select_related("dataset", "job", "created_by").order_by("-created_at", "-id")[:limit]
 
 
 def experiment_page(experiment: Experiment) -> dict:

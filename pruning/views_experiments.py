@@ -13,10 +13,10 @@ from django.views.decorators.http import require_POST
 from config.roles import admin_required, researcher_required
 from jobs.models import Job
 from jobs.services import job_requeue
-from pruning import kinds, selectors
+from pruning import kinds, selectors, visibility
 from pruning.engine.errors import DatasetError
 from pruning.forms import DatasetRegisterForm, ExperimentForm, PieSelectionForm, SyntheticForm
-from pruning.models import Experiment, PIESelection, TrainingRun
+from pruning.models import Experiment, TrainingRun
 from pruning.services_datasets import dataset_make_synthetic_start, dataset_register
 from pruning.services_experiments import experiment_create, experiment_start, pie_selection_start
 
@@ -92,7 +92,8 @@ def dataset_synthetic(request: HttpRequest) -> HttpResponse:
 
 @researcher_required
 def experiment_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "pruning/experiment_list.html", {"experiments": selectors.experiment_list()})
+    experiments = selectors.experiment_list(user=request.user)
+    return render(request, "pruning/experiment_list.html", {"experiments": experiments})
 
 
 @admin_required
@@ -114,7 +115,8 @@ def experiment_new(request: HttpRequest) -> HttpResponse:
 
 @researcher_required
 def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    experiment = get_object_or_404(Experiment.objects.select_related("dataset", "job", "created_by"), pk=pk)
+    visible = visibility.experiments_visible(request.user)
+    experiment = get_object_or_404(visible.select_related("dataset", "job", "created_by"), pk=pk)
     context = selectors.experiment_page(experiment)
     context["pie_form"] = PieSelectionForm(
         experiment=experiment,
@@ -179,7 +181,8 @@ RUN_FILES = {
 def run_file(request: HttpRequest, pk: int, seed: int, name: str) -> FileResponse:
     if name not in RUN_FILES:
         raise Http404("unknown file")
-    run = get_object_or_404(TrainingRun.objects.select_related("experiment", "job"), experiment_id=pk, seed=seed)
+    runs = TrainingRun.objects.filter(experiment__in=visibility.experiments_visible(request.user))
+    run = get_object_or_404(runs.select_related("experiment", "job"), experiment_id=pk, seed=seed)
     filename, content_type, attachment = RUN_FILES[name]
     path = run.sweep.store_path if name == "predictions.npz" else run.out_dir / filename
     training = run.job is not None and run.job.status == "running" and not run.is_trained
@@ -208,7 +211,7 @@ def _live_curves(history_path: Path) -> HttpResponse:
 
 @researcher_required
 def pie_table(request: HttpRequest, pk: int) -> FileResponse:
-    selection = get_object_or_404(PIESelection, pk=pk)
+    selection = get_object_or_404(visibility.selections_visible(request.user), pk=pk)
     if not selection.table_path:
         raise Http404("this PIE selection has not finished")
     return _send(

@@ -4,16 +4,18 @@ One module, so that pages, the API, services and exports ask the same question t
 
 - researcher access to a study: admins (all studies), else a member of the researchers group who owns the
   study (`created_by`) or is one of its collaborators;
-- reading a study: a member of the readers group with an assignment in a non-draft study and *no*
-  researcher access to that study (nor ownership/collaboration without the group, nor staff status).
-  This is re-checked on every reader request, since roles change while a study runs.
+- reading a study: a member of the readers group with an assignment in a non-draft study who is *not* in
+  the researchers group, not staff, not superuser (the roles never mix: a researcher of any study can read
+  every PIE table, so matching images would unblind them), and not owner/collaborator of that study.
+  `readable_assignments` is the one place every reader request (pages, API, images, answers) passes through;
+  it re-checks all of this in the same single query at every request, since roles change while a study runs.
 """
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from config.roles import READERS, is_admin, is_researcher
+from config.roles import READERS, RESEARCHERS, is_admin, is_researcher
 from readerstudy.models import Assignment, Study
 
 User = AbstractBaseUser | AnonymousUser
@@ -48,12 +50,12 @@ def readable_assignments(user: User) -> QuerySet[Assignment]:
     """Assignments `user` may work on now (one query, re-run at every reader request)."""
     if not user.is_authenticated or is_admin(user):
         return Assignment.objects.none()
-    in_readers = Exists(
-        get_user_model().groups.through.objects.filter(user_id=OuterRef("reader_id"), group__name=READERS)
-    )
+    memberships = get_user_model().groups.through.objects.filter(user_id=OuterRef("reader_id"))
+    in_readers = Exists(memberships.filter(group__name=READERS))
+    in_researchers = Exists(memberships.filter(group__name=RESEARCHERS))
     granted = Study.objects.filter(_grant_q(user)).values("pk")
     return (
-        Assignment.objects.filter(in_readers, reader=user)
+        Assignment.objects.filter(in_readers, ~in_researchers, reader=user)
         .exclude(study__status=Study.Status.DRAFT)
         .exclude(study_id__in=granted)
     )

@@ -1,10 +1,11 @@
 """Django admin: browse everything; answers are read-only and answered questions are locked."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from config.roles import is_reader, is_researcher
-from readerstudy import services
+from config.roles import READERS, is_researcher
+from readerstudy import admin_users, services
+from readerstudy.errors import ReaderStudyError
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Form, Question, Study
 
 
@@ -26,7 +27,7 @@ class QuestionInline(admin.TabularInline):
 class StudyAdminForm(forms.ModelForm):
     class Meta:
         model = Study
-        fields = ["title", "instructions", "status", "allow_back", "allow_change", "collaborators"]
+        fields = ["title", "reader_title", "instructions", "status", "allow_back", "allow_change", "collaborators"]
 
     def clean_collaborators(self):
         # The same rules as services.study_grant: researchers only, and never someone who reads the study.
@@ -82,8 +83,11 @@ class AssignmentAddForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         study, reader, form = data.get("study"), data.get("reader"), data.get("form")
-        if reader is not None and not is_reader(reader):
-            self.add_error("reader", f"{reader} is not in the readers group.")
+        if study and reader:
+            try:  # the service's own rules, here in clean() so a refusal is a form error and not a 500
+                services.assignment_check(study=study, reader=reader)
+            except ReaderStudyError as exc:
+                self.add_error("reader", exc.message)
         if study and reader and Assignment.objects.filter(study=study, reader=reader).exists():
             self.add_error("reader", f"{reader} already reads a form of this study.")
         if study and form and form.study_id != study.pk:
@@ -97,6 +101,15 @@ class AssignmentAdmin(admin.ModelAdmin):
     list_filter = ["study"]
     readonly_fields = ["study", "reader", "form", "seed", "order", "pseudonym", "started_at", "completed_at",
                        "last_activity_at"]  # fmt: skip
+
+    def changelist_view(self, request, extra_context=None):
+        for name in admin_users.dual_role_readers(Assignment.objects.all()):
+            messages.warning(
+                request,
+                f"{name} has forms to read but is also a researcher or admin, so it reads nothing: give it a "
+                f"separate reader account, or take it out of the '{READERS}' group.",
+            )
+        return super().changelist_view(request, extra_context)
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

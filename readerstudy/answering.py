@@ -89,7 +89,8 @@ def answer_place_check(*, assignment: Assignment, case: Case, assignment_id: int
         )
     study = assignment.study
     if study.status != Study.Status.OPEN:
-        raise StudyNotOpenError(f"Study '{study.title}' is {study.status}; answers can no longer be saved.")
+        title = study.reader_facing_title
+        raise StudyNotOpenError(f"Study '{title}' is {study.status}; answers can no longer be saved.")
     position = assignment.order.index(case.id) + 1
     done = completed_case_ids(assignment)
     current = position_after(assignment.order, done)

@@ -6,13 +6,13 @@ The base view, the researcher permission and the error statuses live in config.a
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api import Api, IsResearcher, errors
-from config.roles import is_researcher
+from config.roles import DUAL_ROLE_MESSAGE, is_dual_role, is_researcher
 from readerstudy import api_serializers as out
 from readerstudy import selectors, services
 from readerstudy.access import researcher_studies
@@ -24,6 +24,8 @@ from readerstudy.tables import answers_tidy
 def _assignment(request: Request, pk: int) -> Assignment:
     assignment = selectors.reader_assignment(reader=request.user, study_id=pk)
     if assignment is None:
+        if is_dual_role(request.user):  # only on the refusal path: readers pay no extra query
+            raise PermissionDenied(DUAL_ROLE_MESSAGE)
         raise NotFound("No such study among yours.")
     return assignment
 
@@ -36,6 +38,8 @@ def _researcher_study(request: Request, pk: int) -> Study | None:
 def _study_full(study: Study) -> dict:
     return {
         **selectors.study_reader_fields(study),
+        "title": study.title,
+        "reader_title": study.reader_facing_title,
         "design": study.design,
         "source": study.source,
         "created_at": study.created_at.isoformat(),
@@ -63,7 +67,8 @@ class StudyList(Api):
         mine = [
             {
                 "id": a.study_id,
-                "title": a.study.title,
+                "assignment": a.pk,
+                "title": a.study.reader_facing_title,
                 "status": a.study.status,
                 "done": p.done,
                 "total": p.total,

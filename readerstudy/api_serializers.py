@@ -36,6 +36,7 @@ class ProgressSerializer(serializers.Serializer):
 
 
 class ReaderStudySerializer(StudyReaderFieldsSerializer):
+    assignment = serializers.IntegerField(help_text="The reader's assignment id, which the answer POST names.")
     progress = ProgressSerializer()
     finished = serializers.BooleanField()
 
@@ -54,6 +55,7 @@ class FlagSerializer(serializers.Serializer):
 
 
 class ReaderCaseSerializer(serializers.Serializer):
+    assignment = serializers.IntegerField(help_text="The reader's assignment id, which the answer POST names.")
     position = serializers.IntegerField()
     total = serializers.IntegerField()
     done = serializers.IntegerField()
@@ -108,6 +110,7 @@ class ReaderAnswerSerializer(serializers.Serializer):
 
 class AssignedStudySerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    assignment = serializers.IntegerField(help_text="The reader's assignment id, which the answer POST names.")
     title = serializers.CharField()
     status = serializers.CharField()
     done = serializers.IntegerField()
@@ -139,6 +142,7 @@ class ReaderStatusSerializer(serializers.Serializer):
 
 
 class StudyFullSerializer(StudyReaderFieldsSerializer):
+    reader_title = serializers.CharField(help_text="The title the study's readers see.")
     design = serializers.JSONField()
     source = serializers.JSONField()
     created_at = serializers.DateTimeField()

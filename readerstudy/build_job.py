@@ -1,8 +1,9 @@
 """Building a study from an upload, as a job (kind "study_build") instead of inside the admin's request.
 
 The request only stores the two uploaded files under ARTIFACT_ROOT/readerstudy/uploads/<random>/ after the
-cheap checks (a zip whose directory is within the size, member-count and compression-ratio limits; see
-readerstudy.upload.check_archive), and queues the job; the admin follows its progress on the job page.
+cheap checks (sizes, and the entry count from the zip's end record: readerstudy.upload.zip_directory_check;
+the central directory itself is parsed in the job, readerstudy.upload.check_archive), and queues the job;
+the admin follows its progress on the job page.
 The worker validates every row, re-encodes the images and writes the study. Whatever happens, the stored
 upload is removed when the job ends, and a failed build leaves no image files behind (the builder removes
 them, the extraction folder is temporary).
@@ -44,13 +45,14 @@ def _store(upload: IO[bytes], target: Path, limit: int) -> None:
 def study_build_start(*, archive: IO[bytes], csv_file: IO[bytes] | None, user, **design: Any):
     """Store the upload, check the zip's directory, and queue the build job; returns the job."""
     from jobs.services import job_create
-    from readerstudy.upload import MAX_CSV_BYTES, MAX_TOTAL_BYTES, check_archive
+    from readerstudy.upload import MAX_CSV_BYTES, MAX_TOTAL_BYTES, zip_directory_check
 
     folder = uploads_root() / secrets.token_hex(12)
     folder.mkdir(parents=True)
     try:
         _store(archive, folder / "archive.zip", MAX_TOTAL_BYTES)
-        check_archive(folder / "archive.zip")
+        # Only the end record here (a bounded read); the job parses the central directory (check_archive).
+        zip_directory_check(folder / "archive.zip")
         if csv_file is not None:
             _store(csv_file, folder / "cases.csv", MAX_CSV_BYTES)
         readers = [u.pk for u in design.pop("readers", [])]

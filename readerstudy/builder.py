@@ -59,6 +59,7 @@ def study_create_from_candidates(
     *,
     title: str,
     candidates: Sequence[Candidate],
+    reader_title: str = "",
     n_forms: int = 6,
     cases_per_form: int = 40,
     pie_fraction: float = 0.5,
@@ -88,7 +89,9 @@ def study_create_from_candidates(
         raise DesignError(f"{len(readers)} readers do not fit {n_forms} forms x {readers_per_form} readers per form.")
     not_readers = [u.get_username() for u in readers if not is_reader(u)]
     if not_readers:
-        raise DesignError(f"Not in the readers group: {', '.join(not_readers)}.")
+        raise DesignError(
+            f"Not reader accounts (not in the readers group, or also a researcher or admin): {', '.join(not_readers)}."
+        )
     if len({u.pk for u in readers}) != len(readers):
         raise DesignError("A reader is listed twice.")
     plan = plan_forms(
@@ -119,6 +122,7 @@ def study_create_from_candidates(
         with transaction.atomic():
             study = Study.objects.create(
                 title=title,
+                reader_title=reader_title,
                 instructions=instructions,
                 allow_back=allow_back,
                 allow_change=allow_change,

@@ -17,36 +17,20 @@ simulated answers gets "_simulated" in the VIA file name (VIA has no field for i
 `simulated` column.
 """
 
-import csv
 import io
 import json
 import zipfile
 from typing import Any
 
-from defusedcsv.csv import _escape as defused_escape
-
+from common.csvsafe import rows_csv_text
 from readerstudy.models import Answer, Assignment, Case, Study
 from readerstudy.tables import FLAG_COLUMNS, TIDY_COLUMNS, answers_tidy, case_flags
 from readerstudy.via import VIA_COLUMNS, write_pie_mapping
 
 
 def _csv_text(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    buffer = io.StringIO()
-    # RFC 4180 line ends: with "\n" alone the writer would leave a "\r" inside free text unquoted, and a
-    # spreadsheet would start a new row there (a way around the formula check below).
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _cell(v) for k, v in row.items()})
-    return buffer.getvalue()
-
-
-def safe_cell(value: Any) -> Any:
-    """Text a spreadsheet will not run as a formula: a leading = + - @ | % (defusedcsv) or tab / CR (OWASP) gets
-    a leading quote; numbers, negative ones included, stay. (common.csvsafe does the same for frames.)"""
-    if isinstance(value, str) and value.startswith(("\t", "\r")):
-        return "'" + value
-    return defused_escape(value)
+    """Through common.csvsafe's one neutraliser (formula triggers quoted, "\r\n" line ends)."""
+    return rows_csv_text(([_cell(row.get(c)) for c in columns] for row in rows), columns)
 
 
 def _cell(value: Any) -> Any:
@@ -55,7 +39,7 @@ def _cell(value: Any) -> Any:
         return int(value)
     if isinstance(value, (dict, list)):
         value = json.dumps(value)
-    return "" if value is None else safe_cell(value)
+    return "" if value is None else value
 
 
 def tidy_csv(*, study: Study) -> str:

@@ -4,17 +4,22 @@ import math
 import re
 
 from django import forms
-from django.contrib.auth import get_user_model
 
-from config.roles import READERS
+from config.roles import reader_accounts
 
 
 def _readers():
-    return get_user_model().objects.filter(groups__name=READERS, is_active=True).order_by("username")
+    return reader_accounts()
 
 
 class StudyDesignForm(forms.Form):
     title = forms.CharField(max_length=200)
+    reader_title = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Title readers see",
+        help_text="Say nothing about PIEs or what is compared; empty shows 'Reader study <id>'.",
+    )
     instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     n_forms = forms.IntegerField(label="Number of forms", min_value=1, max_value=100, initial=6)
     cases_per_form = forms.IntegerField(label="Cases per form", min_value=1, max_value=1000, initial=40)
@@ -97,6 +102,7 @@ class StudyDesignForm(forms.Form):
         d = self.cleaned_data
         return {
             "title": d["title"],
+            "reader_title": d["reader_title"],
             "instructions": d["instructions"],
             "n_forms": d["n_forms"],
             "cases_per_form": d["cases_per_form"],

@@ -1,7 +1,9 @@
 """Case images: copied once into the artifact root under an opaque name, served only to those allowed.
 
 The copy is a re-encoding of the decoded pixels (never a byte copy), so no EXIF, PNG text chunk, ICC
-profile or original file name can survive into what a reader downloads.
+profile or original file name can survive into what a reader downloads; and each copy is encoded with its
+own random PNG row filters (common.png), so equal bytes never cross studies, clones or hidden repeats while
+the pixels stay exactly the same. Decoding is bounded by pixels x bytes per pixel, converted in strips.
 """
 
 import os
@@ -16,6 +18,7 @@ from django.http import FileResponse, Http404
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from common.errors import AppError
+from common.png import write_png
 
 MAX_PIXELS = 8192 * 8192
 
@@ -36,33 +39,90 @@ def study_image_dir(study_id: int) -> Path:
     return Path(settings.ARTIFACT_ROOT) / "readerstudy" / str(study_id)
 
 
-def _pixels_only(image: Image.Image) -> Image.Image:
-    """A fresh image holding only the pixels: grayscale stays 8-bit grayscale, colour becomes RGB."""
-    image = ImageOps.exif_transpose(image)  # honour the orientation before the EXIF goes
+# Bytes per pixel of each decoded mode: a decode is bounded by width x height x this, not by pixels alone
+# (a 130 KB PNG can declare 8192 x 8192 x 16 bits).
+MODE_BYTES = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "I;16": 2, "I;16B": 2, "I;16L": 2, "RGB": 3, "YCbCr": 3}
+MAX_DECODED_BYTES = 8192 * 8192 * 2  # the largest allowed image: 8192 x 8192 at 16 bits (or ~6700^2 RGB)
+STRIP = 512  # rows converted at a time: no whole-image float or channel copies
+
+
+def _check_size(image: Image.Image, name: str) -> None:
+    if image.width * image.height > MAX_PIXELS:
+        raise ImageError(f"{name}: {image.width}x{image.height} pixels is too large.")
+    decoded = image.width * image.height * MODE_BYTES.get(image.mode, 4)
+    if decoded > MAX_DECODED_BYTES:
+        raise ImageError(
+            f"{name}: {image.width}x{image.height} {image.mode} decodes to {decoded / 2**20:.0f} MB, more than "
+            f"the {MAX_DECODED_BYTES / 2**20:.0f} MB allowed; store it smaller or as grayscale."
+        )
+
+
+def _strips(image: Image.Image):
+    for top in range(0, image.height, STRIP):
+        bottom = min(image.height, top + STRIP)
+        yield top, bottom, np.asarray(image.crop((0, top, image.width, bottom)))
+
+
+def _deep_to_8bit(image: Image.Image) -> np.ndarray:
+    """Deeper than 8 bits: stretch min..max to 0..255 (readers adjust window/level in the viewer), one strip at
+    a time in float32, so a 16-bit 8192^2 image needs its decode plus the 64 MB result, not 2 GB."""
+    lo, hi = image.getextrema()
+    out = np.zeros((image.height, image.width), dtype=np.uint8)
+    if hi > lo:
+        scale = np.float32(255.0 / (float(hi) - float(lo)))
+        for top, bottom, strip in _strips(image):
+            values = (strip.astype(np.float32) - np.float32(lo)) * scale
+            out[top:bottom] = np.clip(np.rint(values), 0, 255).astype(np.uint8)
+    return out
+
+
+def _colour_or_gray(image: Image.Image) -> np.ndarray:
+    """RGB pixels, or one channel when all three are equal everywhere (a gray image saved as colour)."""
+    rgb = image.convert("RGB")
+    gray = all(
+        np.array_equal(s[..., 0], s[..., 1]) and np.array_equal(s[..., 1], s[..., 2]) for _, _, s in _strips(rgb)
+    )
+    if not gray:
+        return np.asarray(rgb)
+    out = np.empty((rgb.height, rgb.width), dtype=np.uint8)
+    for top, bottom, strip in _strips(rgb):
+        out[top:bottom] = strip[..., 0]
+    return out
+
+
+def _pixels_only(image: Image.Image) -> np.ndarray:
+    """Only the pixels, as uint8: grayscale stays 8-bit grayscale, colour becomes RGB; EXIF orientation applied
+    to the 8-bit result (cheaper than to a deep decode), and nothing else of the file kept."""
+    orientation = image.getexif().get(0x0112, 1)
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        # Deeper than 8 bits: stretch min..max to 0..255 (readers adjust window/level in the viewer).
-        arr = np.asarray(image, dtype=np.float64)
-        lo, hi = float(arr.min()), float(arr.max())
-        arr = np.zeros_like(arr) if hi <= lo else (arr - lo) * (255.0 / (hi - lo))
-        image = Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), mode="L")
+        pixels = _deep_to_8bit(image)
     elif image.mode in ("L", "LA", "1"):
-        image = image.convert("L")
+        pixels = np.asarray(image.convert("L"))
     else:
-        image = image.convert("RGB")
-        arr = np.asarray(image)
-        if np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 1], arr[..., 2]):
-            image = Image.fromarray(arr[..., 0].copy(), mode="L")
-    return Image.frombytes(image.mode, image.size, image.tobytes())
+        pixels = _colour_or_gray(image)
+    if orientation != 1:
+        oriented = ImageOps.exif_transpose(_with_orientation(Image.fromarray(pixels), orientation))
+        pixels = np.asarray(oriented)
+    return pixels
+
+
+def _with_orientation(image: Image.Image, orientation: int) -> Image.Image:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    image.info["exif"] = exif.tobytes()
+    return image
 
 
 def store_case_image(source: Path, study_id: int, token: str) -> StoredImage:
-    """Decode `source` and write it as ARTIFACT_ROOT/readerstudy/<study>/<token>.png (atomically)."""
+    """Decode `source` and write it as ARTIFACT_ROOT/readerstudy/<study>/<token>.png (atomically).
+
+    Every call encodes afresh with random PNG row filters (common.png): lossless, so the pixels are exactly
+    the source's, but no two files share their bytes (not across studies, clones or hidden repeats)."""
     try:
         with Image.open(source) as im:
-            if im.width * im.height > MAX_PIXELS:
-                raise ImageError(f"{source.name}: {im.width}x{im.height} pixels is too large.")
-            clean = _pixels_only(im)
-    except (UnidentifiedImageError, OSError) as exc:
+            _check_size(im, source.name)
+            pixels = _pixels_only(im)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise ImageError(f"{source.name}: not a readable image ({exc}).") from None
     folder = study_image_dir(study_id)
     folder.mkdir(parents=True, exist_ok=True)
@@ -70,7 +130,7 @@ def store_case_image(source: Path, study_id: int, token: str) -> StoredImage:
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            clean.save(fh, format="PNG")
+            write_png(pixels, fh)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -78,8 +138,8 @@ def store_case_image(source: Path, study_id: int, token: str) -> StoredImage:
     return StoredImage(
         relpath=str(target.relative_to(settings.ARTIFACT_ROOT)),
         n_bytes=target.stat().st_size,
-        width=clean.width,
-        height=clean.height,
+        width=pixels.shape[1],
+        height=pixels.shape[0],
     )
 
 

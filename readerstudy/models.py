@@ -23,6 +23,10 @@ class Study(models.Model):
         CLOSED = "closed"
 
     title = models.CharField(max_length=200)
+    # What readers see instead of `title` (which may say "PIEs and non-PIEs of ..."); empty: a neutral default.
+    reader_title = models.CharField(
+        max_length=200, blank=True, help_text="The title readers see; empty shows 'Reader study <id>'."
+    )
     instructions = models.TextField(blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT, db_index=True)
     allow_back = models.BooleanField(default=True, help_text="Readers may go back to earlier cases.")
@@ -50,6 +54,10 @@ class Study(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+    @property
+    def reader_facing_title(self) -> str:
+        return self.reader_title or f"Reader study {self.pk}"
 
 
 class Question(models.Model):

@@ -89,7 +89,7 @@ def study_reader_fields(study: Study) -> dict[str, Any]:
     """What every reader of `study` may know about it (researchers' payloads add the rest)."""
     return {
         "id": study.pk,
-        "title": study.title,
+        "title": study.reader_facing_title,
         "instructions": study.instructions,
         "status": study.status,
         "allow_back": study.allow_back,
@@ -102,6 +102,8 @@ def reader_study_payload(*, assignment: Assignment, progress: ReaderProgress | N
     progress = progress or reader_progress(assignment=assignment)
     return {
         **study_reader_fields(assignment.study),
+        # The answer POST names its assignment: an API client reads it here (no HTML scraping).
+        "assignment": assignment.pk,
         "progress": {"done": progress.done, "total": progress.total, "current": min(progress.current, progress.total)},
         "finished": progress.finished,
     }
@@ -133,6 +135,7 @@ def reader_case_payload(*, assignment: Assignment, position: int, progress: Read
     )
     can = lambda p: reader_can_view(assignment=assignment, position=p, progress=progress)  # noqa: E731
     return {
+        "assignment": assignment.pk,
         "position": position,
         "total": assignment.total,
         "done": progress.done,
@@ -263,12 +266,8 @@ def study_dashboard(*, study: Study) -> dict[str, Any]:
 
 
 def readers_not_in(*, study: Study) -> list[AbstractBaseUser]:
-    """Active readers without a form in `study` (who could be added while it is a draft)."""
-    from django.contrib.auth import get_user_model
-
-    from config.roles import READERS
+    """Active readers (never researchers or admins) without a form in `study` (addable while it is a draft)."""
+    from config.roles import reader_accounts
 
     taken = Assignment.objects.filter(study=study).values_list("reader_id", flat=True)
-    return list(
-        get_user_model().objects.filter(groups__name=READERS, is_active=True).exclude(pk__in=taken).order_by("username")
-    )
+    return list(reader_accounts().exclude(pk__in=taken))

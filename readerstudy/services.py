@@ -87,10 +87,15 @@ def study_revoke(*, study: Study, user: AbstractBaseUser) -> Study:
 # --- assignments ----------------------------------------------------------------------------------
 
 
-def assignment_create(
-    *, study: Study, reader: AbstractBaseUser, form: Form | None = None, seed: int | None = None
-) -> Assignment:
-    """Give `reader` a form of `study` (the least-read one unless named) in their own stored random order."""
+def assignment_check(*, study: Study, reader: AbstractBaseUser) -> None:
+    """Raise ReaderStudyError unless `reader` may be given a form of `study` (forms and the admin call it in
+    their clean(), so a refusal is a form error, never a 500)."""
+    if is_researcher(reader):
+        # Roles never mix: a researcher or admin can read PIE tables and hidden fields of other studies.
+        raise ReaderStudyError(
+            f"User '{reader.get_username()}' is a researcher or admin and sees hidden study data, so it cannot "
+            "read any study blinded. Use a separate reader account."
+        )
     if not is_reader(reader):
         raise ReaderStudyError(f"User '{reader.get_username()}' is not in the readers group.")
     if is_granted(reader, study):
@@ -100,6 +105,13 @@ def assignment_create(
             "hidden fields (PIE status, ground truth), so they cannot also read it blinded. Use a separate "
             "reader account."
         )
+
+
+def assignment_create(
+    *, study: Study, reader: AbstractBaseUser, form: Form | None = None, seed: int | None = None
+) -> Assignment:
+    """Give `reader` a form of `study` (the least-read one unless named) in their own stored random order."""
+    assignment_check(study=study, reader=reader)
     with transaction.atomic():
         Study.objects.select_for_update().get(pk=study.pk)  # pseudonyms and form choice are per-study counters
         if Assignment.objects.filter(study=study, reader=reader).exists():
@@ -170,7 +182,7 @@ def case_flag(*, reader: AbstractBaseUser, case: Case, flagged: bool, comment: s
     with transaction.atomic():
         assignment = _locked_assignment(reader, case)
         if assignment.study.status != Study.Status.OPEN:
-            raise StudyNotOpenError(f"Study '{assignment.study.title}' is {assignment.study.status}.")
+            raise StudyNotOpenError(f"Study '{assignment.study.reader_facing_title}' is {assignment.study.status}.")
         now = timezone.now()
         reading, _ = CaseReading.objects.get_or_create(assignment=assignment, case=case)
         reading.flagged = bool(flagged)

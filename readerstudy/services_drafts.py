@@ -47,6 +47,7 @@ def study_clone(*, study: Study, created_by: AbstractBaseUser | None = None, tit
         with transaction.atomic():
             copy = Study.objects.create(
                 title=title or f"{study.title} (copy)",
+                reader_title=study.reader_title,
                 instructions=study.instructions,
                 allow_back=study.allow_back,
                 allow_change=study.allow_change,

@@ -35,6 +35,9 @@ MAX_CSV_BYTES = 32 * 1024 * 1024
 MAX_RATIO = 100  # uncompressed / compressed, for members over RATIO_FLOOR bytes
 RATIO_FLOOR = 1024 * 1024
 MAX_FIELD_CHARS = 10000
+MAX_COLUMNS = 200  # a 14 MB header of 400,000 empty columns took 565 MB as DictReader rows
+MAX_FIELDS = 2_000_000  # cells in the whole CSV (20,000 rows x 100 columns)
+MAX_ENTRIES = MAX_MEMBERS + 2000  # every directory entry counts, folders too (200,000 were accepted)
 MAX_ERRORS_SHOWN = 50
 TRUE = {"1", "yes", "true", "pie", "y"}
 FALSE = {"0", "no", "false", "non-pie", "nonpie", "non_pie", "n"}
@@ -60,7 +63,10 @@ def _hidden_value(text: str):
 
 
 def check_archive(archive: IO[bytes] | Path) -> None:
-    """Refuse a zip whose directory announces too much: total size, member count, member size or ratio."""
+    """Refuse a zip whose directory announces too much: entries, total size, member count, member size or ratio.
+    Parses the whole central directory: the build job runs it, after `zip_directory_check`."""
+    if isinstance(archive, Path):
+        zip_directory_check(archive)
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError):
@@ -70,6 +76,8 @@ def check_archive(archive: IO[bytes] | Path) -> None:
 
 
 def _check_members(infos: list[zipfile.ZipInfo]) -> None:
+    if len(infos) > MAX_ENTRIES:
+        raise UploadError(f"The zip has {len(infos)} directory entries; at most {MAX_ENTRIES} are allowed.")
     files = [i for i in infos if not i.is_dir()]
     if len(files) > MAX_MEMBERS:
         raise UploadError(f"The zip holds {len(files)} files; at most {MAX_MEMBERS} are allowed.")
@@ -85,6 +93,19 @@ def _check_members(infos: list[zipfile.ZipInfo]) -> None:
                 f"'{i.filename}' is compressed {i.file_size // max(1, i.compress_size)}:1, more than {MAX_RATIO}:1 "
                 "(a zip bomb?)."
             )
+
+
+def zip_directory_check(path: Path) -> None:
+    """Refuse a zip whose central directory has too many entries, reading only its end record (a few hundred
+    bytes), so the web request never parses a directory of 200,000 entries: the build job does the rest."""
+    from readerstudy.zipend import ZipEndError, directory_size
+
+    try:
+        entries, size = directory_size(path)
+    except ZipEndError:
+        raise UploadError("The upload is not a zip archive.") from None
+    if entries > MAX_ENTRIES or size > MAX_ENTRIES * 1024:
+        raise UploadError(f"The zip has {entries} directory entries; at most {MAX_ENTRIES} are allowed.")
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
@@ -112,18 +133,31 @@ def _read_csv(data: bytes, name: str) -> list[dict[str, str]]:
 
 
 def _parse_csv(text: str, name: str) -> list[dict[str, str]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    columns = [c.strip() for c in (reader.fieldnames or [])]
+    """Rows as {column: value} (as csv.DictReader gives them: short rows padded with "", extra cells dropped),
+    refusing a header or row of more than MAX_COLUMNS cells and more than MAX_FIELDS cells in all before any
+    row becomes a dict."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, [])
+    if len(header) > MAX_COLUMNS:
+        raise UploadError(f"{name} has {len(header)} columns; at most {MAX_COLUMNS} are allowed.")
+    columns = [c.strip() for c in header]
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        raise UploadError(
-            f"{name}: missing column(s) {', '.join(missing)} (found: {', '.join(columns) or 'no header'})."
-        )
-    rows = []
-    for row in reader:
+        shown = ", ".join(columns[:30]) + (", ..." if len(columns) > 30 else "")
+        raise UploadError(f"{name}: missing column(s) {', '.join(missing)} (found: {shown or 'no header'}).")
+    rows, fields = [], len(header)
+    for raw in reader:
+        if not raw:
+            continue  # a blank line (DictReader skips them too)
         if len(rows) > MAX_ROWS:  # stop reading: the count below is then "more than"
             break
-        cells = {(k or "").strip(): v.strip() if isinstance(v, str) else "" for k, v in row.items() if k is not None}
+        fields += len(raw)
+        if len(raw) > MAX_COLUMNS or fields > MAX_FIELDS:
+            raise UploadError(
+                f"{name} row {reader.line_num}: {len(raw)} cells; at most {MAX_COLUMNS} per row and {MAX_FIELDS} "
+                "in all are allowed."
+            )
+        cells = {col: raw[i].strip() if i < len(raw) else "" for i, col in enumerate(columns)}
         if any(len(v) > MAX_FIELD_CHARS for v in cells.values()):
             raise UploadError(f"{name} row {reader.line_num}: a field is longer than {MAX_FIELD_CHARS} characters.")
         rows.append(cells)
@@ -145,6 +179,8 @@ def candidates_from_upload(
 
     The zip's directory is checked against the limits before any member is read (see check_archive), and
     `progress(done, total, message)`, when given, hears about every extracted row."""
+    if isinstance(archive, Path):
+        zip_directory_check(archive)  # before ZipFile() builds an object per directory entry
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError, ValueError):

@@ -153,9 +153,7 @@ def question_key(text: str, taken: set[str]) -> tuple[str, str]:
 
 def write_pie_mapping(rows: list[tuple[str, bool]]) -> str:
     """The mapping file our VIA export writes next to the VIA CSVs (filename, pie)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["filename", "pie"])
-    for filename, pie in sorted(set(rows)):
-        writer.writerow([filename, int(pie)])
-    return buffer.getvalue()
+    from common.csvsafe import rows_csv_text
+
+    # Neutralised as the VIA files are, so a file name still matches its row there when read back.
+    return rows_csv_text(([filename, int(pie)] for filename, pie in sorted(set(rows))), ["filename", "pie"])

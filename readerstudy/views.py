@@ -5,13 +5,14 @@ studies or cases exist); researchers and admins see everything.
 """
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from common.errors import AppError
-from config.roles import admin_required, is_researcher, researcher_required
+from config.roles import DUAL_ROLE_MESSAGE, admin_required, is_dual_role, is_researcher, researcher_required
 from readerstudy import builder, exports, selectors, services, sources
 from readerstudy.access import researcher_studies
 from readerstudy.build_job import study_build_start
@@ -23,6 +24,8 @@ from readerstudy.upload import UploadError
 
 def home(request: HttpRequest) -> HttpResponse:
     context = {"assignments": selectors.reader_assignments(reader=request.user)}
+    if is_dual_role(request.user):
+        messages.warning(request, DUAL_ROLE_MESSAGE)
     if is_researcher(request.user):
         context["studies"] = selectors.study_list(user=request.user)
     return render(request, "readerstudy/home.html", context)
@@ -31,8 +34,16 @@ def home(request: HttpRequest) -> HttpResponse:
 def _assignment_or_404(request: HttpRequest, pk: int) -> Assignment:
     assignment = selectors.reader_assignment(reader=request.user, study_id=pk)
     if assignment is None:
+        _refuse_dual_role(request)
         raise Http404("No such study among yours.")
     return assignment
+
+
+def _refuse_dual_role(request: HttpRequest) -> None:
+    """A clear 403 (not a bare 404) for an account that is both reader and researcher/admin; the check runs
+    only once access has already failed, so the readers' own requests pay nothing for it."""
+    if is_dual_role(request.user):
+        raise PermissionDenied(DUAL_ROLE_MESSAGE)
 
 
 def study_intro(request: HttpRequest, pk: int) -> HttpResponse:
@@ -40,6 +51,7 @@ def study_intro(request: HttpRequest, pk: int) -> HttpResponse:
     if assignment is None and researcher_studies(request.user).filter(pk=pk).exists():
         return redirect("readerstudy:dashboard", pk=pk)
     if assignment is None:
+        _refuse_dual_role(request)
         raise Http404("No such study among yours.")
     progress = selectors.reader_progress(assignment=assignment)
     return render(

@@ -7,7 +7,7 @@ import csv
 import math
 from pathlib import Path
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from analysis.models import Report
 from analysis.reports.who import WHO_FIGURES
@@ -53,8 +53,24 @@ CORRELATION_LABELS = {
 }
 
 
-def report_list(*, limit: int = 200) -> QuerySet[Report]:
-    return Report.objects.select_related("job", "created_by").order_by("-created_at", "-id")[:limit]
+def reports_visible(user) -> QuerySet[Report]:
+    """Reports are per owner, as their experiments are (pies.csv unblinds): admins see all; a researcher sees
+    the reports they made and those of the experiments they may see (pruning.visibility)."""
+    from config.roles import is_admin
+    from pruning.visibility import experiments_visible
+
+    if is_admin(user):
+        return Report.objects.all()
+    return Report.objects.filter(Q(created_by=user) | Q(experiment__in=experiments_visible(user)))
+
+
+def report_jobs_q(user) -> Q:
+    """visible_q of the report job kind: the jobs of the reports `user` may see."""
+    return Q(created_by=user) | Q(params__report_id__in=list(reports_visible(user).values_list("pk", flat=True)))
+
+
+def report_list(*, user, limit: int = 200) -> QuerySet[Report]:
+    return reports_visible(user).select_related("job", "created_by").order_by("-created_at", "-id")[:limit]
 
 
 def report_file_path(*, report: Report, name: str) -> Path | None:

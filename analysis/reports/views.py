@@ -23,7 +23,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @researcher_required
 def home(request: HttpRequest) -> HttpResponse:
     """The researchers' landing page: every report with its job's live status."""
-    return render(request, "analysis/home.html", {"reports": selectors.report_list()})
+    return render(request, "analysis/home.html", {"reports": selectors.report_list(user=request.user)})
 
 
 @researcher_required
@@ -54,7 +54,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
 
 @researcher_required
 def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    report = get_object_or_404(Report.objects.select_related("job", "created_by"), pk=pk)
+    report = get_object_or_404(selectors.reports_visible(request.user).select_related("job", "created_by"), pk=pk)
     files = selectors.report_files(report=report)
     context = {
         "report": report,
@@ -78,7 +78,7 @@ def report_file(request: HttpRequest, pk: int, name: str) -> FileResponse:
     """One file of the report folder. PNGs are shown inline (the page's <img>); everything else,
     SVG included (it could carry script), downloads as an attachment. A figure's SVG or PDF is
     drawn on its first download."""
-    report = get_object_or_404(Report, pk=pk)
+    report = get_object_or_404(selectors.reports_visible(request.user), pk=pk)
     path = selectors.report_file_path(report=report, name=name) or services.report_figure_draw(report=report, name=name)
     if path is None:
         raise Http404("No such file in this report.")

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torch.nn.functional import binary_cross_entropy_with_logits
 
+from common.csvsafe import frame_csv_text
 from common.files import atomic_write
 from common.progress import Progress, report
 
@@ -251,5 +252,5 @@ def _save_epoch(out: Path, model, optimizer, generator, config: TrainConfig, sta
     if state["best_epoch"] == state["epoch"]:
         save_checkpoint(ckpt, out / "best.pt")
     save_checkpoint({**ckpt, "generator": generator.get_state(), "stopped_early": stopped}, out / "last.pt")
-    csv = pd.DataFrame(history, columns=["epoch", "phase", "loss", "mauc", "map"]).to_csv(index=False)
+    csv = frame_csv_text(pd.DataFrame(history, columns=["epoch", "phase", "loss", "mauc", "map"]))
     atomic_write(out / "history.csv", lambda f, text=csv: f.write(text.encode()))

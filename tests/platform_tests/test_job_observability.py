@@ -52,9 +52,7 @@ def test_the_reaper_leaves_a_message_that_waits_and_re_sends_one_that_was_lost(o
     assert job_ids_in_broker([queue_name("gpu")]) == {job.pk}
 
 
-def test_jobs_page_and_command_show_workers_queue_lengths_why_jobs_wait_and_an_eta(
-    own_queues, researcher_client, settings
-):
+def test_jobs_page_and_command_show_workers_queue_lengths_why_jobs_wait_and_an_eta(own_queues, admin_client_, settings):
     settings.JOBS_STALE_AFTER_SECONDS = 60  # a worker seen in the last minute is online
     now = timezone.now()
     WorkerPresence.objects.create(name="cpu-1@box", queues=["default"], last_seen=now - timedelta(seconds=1))
@@ -67,13 +65,14 @@ def test_jobs_page_and_command_show_workers_queue_lengths_why_jobs_wait_and_an_e
         progress_done=1, progress_total=4,
     )  # fmt: skip
 
-    html = researcher_client.get("/jobs/").content.decode()
+    # (an admin: pruning jobs are per owner, and these belong to no experiment; see pruning.visibility)
+    html = admin_client_.get("/jobs/").content.decode()
     assert re.search(r"cpu-1@box · online, seen \d s ago", html)
     assert re.search(r'old-gpu@box · <span class="muted">offline, last seen 60\d s ago', html)
     assert "position 1 in the default queue" in html and "position 2 in the default queue" in html
     assert "no worker listening on gpu" in html
     assert re.search(r"about 9\d s left", html), "30 s for 1 of 4 steps: about 90 s for the other 3"
-    status = researcher_client.get(f"/jobs/status.json?ids={second.pk},{gpu.pk}").json()["jobs"]
+    status = admin_client_.get(f"/jobs/status.json?ids={second.pk},{gpu.pk}").json()["jobs"]
     assert {j["id"]: j["where"] for j in status} == {
         second.pk: "position 2 in the default queue",
         gpu.pk: "no worker listening on gpu",

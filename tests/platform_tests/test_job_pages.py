@@ -7,8 +7,9 @@ from jobs.models import Job
 pytestmark = pytest.mark.django_db
 
 
-def test_job_page_shows_the_kind_label_and_result_fields_as_text(researcher_client):
+def test_job_page_shows_the_kind_label_and_result_fields_as_text(researcher, researcher_client):
     job = Job.objects.create(
+        created_by=researcher,  # training jobs are per owner (pruning.visibility)
         kind="train",
         status=Job.Status.SUCCEEDED,
         params={"training_run_id": 7},

@@ -174,10 +174,13 @@ def test_synthetic_form_starts_a_make_synthetic_job(admin_client_, settings):
     assert response.status_code == 400 and "greater than or equal to 32" in page(response)
 
 
-def test_downloads_of_unfinished_results_are_404_not_errors(researcher_client, synthetic_dataset, tiny_fields):
+def test_downloads_of_unfinished_results_are_404_not_errors(
+    researcher, researcher_client, synthetic_dataset, tiny_fields
+):
     from pruning.services_experiments import experiment_create
 
     experiment = experiment_create(start=False, **tiny_fields(synthetic_dataset))
+    type(experiment).objects.filter(pk=experiment.pk).update(created_by=researcher)  # their own experiment
     assert researcher_client.get(f"/experiments/{experiment.pk}/").status_code == 200
     assert researcher_client.get(f"/experiments/{experiment.pk}/seed-0/curves.png").status_code == 404
     assert researcher_client.get(f"/experiments/{experiment.pk}/seed-0/secrets.txt").status_code == 404

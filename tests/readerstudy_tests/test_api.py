@@ -15,13 +15,17 @@ def post(client, body):
     return client.post(SUBMIT, with_assignment(client, body), content_type="application/json")
 
 
-def test_reader_lists_own_studies_and_gets_the_next_case(study, reader_a_client):
+def test_reader_lists_own_studies_and_gets_the_next_case(study, reader_a, reader_a_client):
     r = reader_a_client.get(reverse("readerstudy:api-studies")).json()
+    mine = Assignment.objects.get(reader=reader_a).pk
+    # The reader sees the neutral reader-facing title, never the researchers' "Small study".
+    title = f"Reader study {study.pk}"
     assert r == {
         "assigned": [
-            {"id": study.pk, "title": "Small study", "status": "open", "done": 0, "total": 6, "finished": False}
+            {"id": study.pk, "assignment": mine, "title": title, "status": "open", "done": 0, "total": 6,
+             "finished": False}
         ]
-    }
+    }  # fmt: skip
     nxt = reader_a_client.get(reverse("readerstudy:api-reader-next", args=[study.pk])).json()
     assert nxt["finished"] is False and nxt["position"] == 1 and nxt["case"]["image_url"].startswith("/study/image/")
 

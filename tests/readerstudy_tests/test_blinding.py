@@ -200,6 +200,39 @@ def test_nothing_a_reader_can_load_reveals_a_hidden_value(secret_study, reader_a
     assert len(anchors) == 2  # anchor cases are shared between the forms, each reader in their own order
 
 
+def test_a_dual_role_account_crawling_the_reading_side_gets_no_case_of_its_study(secret_study, reader_a, client):
+    """Reader A is promoted to researcher (of no study) while assigned: a crawl of every reading page and API
+    payload it was given reaches no case image, token or question of the study, only clear refusals."""
+    from django.contrib.auth.models import Group
+
+    from config.roles import DUAL_ROLE_MESSAGE, RESEARCHERS
+
+    study, _ = secret_study
+    mine = Assignment.objects.get(study=study, reader=reader_a)
+    reader_a.groups.add(Group.objects.get_or_create(name=RESEARCHERS)[0])
+    client.force_login(reader_a)
+    crawl = Crawl(client)
+    reading = ["intro", "read_resume", "done", "api-study", "api-reader-next", "api-study-answers"]
+    crawl.run(
+        [
+            reverse("readerstudy:home"),
+            reverse("readerstudy:api-studies"),
+            *(reverse(f"readerstudy:{name}", args=[study.pk]) for name in reading),
+            *(reverse("readerstudy:read", args=[study.pk, p]) for p in range(1, mine.total + 1)),
+            *(reverse("readerstudy:image", args=[c.token]) for c in Case.objects.filter(pk__in=mine.order)),
+        ]
+    )
+    assert crawl.images == {}
+    refused = {u: s for u, s in crawl.seen.items() if f"/study/{study.pk}/" in u or f"/studies/{study.pk}/" in u}
+    assert len(refused) >= 6 and set(refused.values()) == {403}, refused
+    tokens = set(Case.objects.filter(study=study).values_list("token", flat=True))
+    for url, text in crawl.texts:
+        body = text.replace(url, "")  # (the seeds' own image URLs name tokens the test already knew)
+        assert not any(t in body for t in tokens), f"a case token reaches the dual-role account in {url}"
+        assert "How would you rate" not in text, url
+    assert any(DUAL_ROLE_MESSAGE in text for _, text in crawl.texts)
+
+
 def test_draft_studies_are_invisible_to_their_readers(secret_study, reader_a, client):
     study, _ = secret_study
     study.status = "draft"
@@ -220,7 +253,7 @@ def test_draft_studies_are_invisible_to_their_readers(secret_study, reader_a, cl
 # export) answers 403 or 404, and nothing a reader receives names a hidden value or PIE status.
 
 READER_SIDE = {
-    "home", "healthz", "no_role", "login", "api-schema", "api-docs",
+    "home", "healthz", "no_role", "login",
     "readerstudy:home", "readerstudy:intro", "readerstudy:read_resume", "readerstudy:read", "readerstudy:done",
     "readerstudy:image", "readerstudy:api-studies", "readerstudy:api-study", "readerstudy:api-reader-next",
     "readerstudy:api-reader-case", "readerstudy:api-reader-viewed", "readerstudy:api-study-answers",
