@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from config.api import Api, IsResearcher, errors
 from config.roles import is_researcher
 from readerstudy import api_serializers as out
-from readerstudy import selectors, services
+from readerstudy import hotpath, selectors, services
 from readerstudy.access import researcher_studies
 from readerstudy.answering import MAX_ACTIVE_MS
 from readerstudy.models import Assignment, Case, Study
@@ -26,6 +26,15 @@ def _assignment(request: Request, pk: int) -> Assignment:
     if assignment is None:
         raise NotFound("No such study among yours.")
     return assignment
+
+
+def _reader(request: Request, pk: int) -> tuple[Assignment, selectors.ReaderProgress]:
+    """The hot path's look-up: the reader's assignment (access checked) and their progress, in one query."""
+    state = hotpath.reader_state(reader=request.user, study_id=pk)
+    if state is None:
+        raise NotFound("No such study among yours.")
+    assignment, done = state
+    return assignment, selectors.reader_progress(assignment=assignment, done_case_ids=done)
 
 
 def _researcher_study(request: Request, pk: int) -> Study | None:
@@ -96,10 +105,11 @@ def _case_response(assignment: Assignment, position: int, progress: selectors.Re
     return selectors.reader_case_payload(assignment=assignment, position=position, progress=progress)
 
 
-def _record_view(assignment: Assignment, position: int) -> None:
+def _record_view(assignment: Assignment, position: int, touch_assignment: bool = True) -> None:
     """Start the server-side clock of the case at `position` (POST only: a GET never writes)."""
     if assignment.study.is_open:
-        services.case_view(assignment=assignment, case=Case(pk=assignment.order[position - 1]))
+        case = Case(pk=assignment.order[position - 1])
+        services.case_view(assignment=assignment, case=case, touch_assignment=touch_assignment)
 
 
 class ReaderNext(Api):
@@ -109,8 +119,7 @@ class ReaderNext(Api):
         summary="The reader's next unfinished case, or finished=true",
     )
     def get(self, request: Request, pk: int) -> Response:
-        assignment = _assignment(request, pk)
-        progress = selectors.reader_progress(assignment=assignment)
+        assignment, progress = _reader(request, pk)
         if progress.finished:
             body = {"finished": True, "done": progress.done, "total": progress.total}
             return Response(out.ReaderFinishedSerializer(body).data)
@@ -125,7 +134,8 @@ class ReaderCase(Api):
         summary="The reader's case at a position of their order",
     )
     def get(self, request: Request, pk: int, position: int) -> Response:
-        return Response(out.ReaderCaseSerializer(_case_response(_assignment(request, pk), position)).data)
+        assignment, progress = _reader(request, pk)
+        return Response(out.ReaderCaseSerializer(_case_response(assignment, position, progress)).data)
 
 
 class ReaderCaseViewed(Api):
@@ -136,8 +146,7 @@ class ReaderCaseViewed(Api):
         summary="The reader has the case at this position on screen (starts its server-side clock)",
     )
     def post(self, request: Request, pk: int, position: int) -> Response:
-        assignment = _assignment(request, pk)
-        progress = selectors.reader_progress(assignment=assignment)
+        assignment, progress = _reader(request, pk)
         if not selectors.reader_can_view(assignment=assignment, position=position, progress=progress):
             raise NotFound("This case is not available to you now.")
         _record_view(assignment, position)
@@ -172,12 +181,9 @@ class AnswerSubmit(Api):
         if not data.is_valid():
             return Response({"detail": "Malformed submission.", "errors": data.errors}, status=400)
         d = data.validated_data
-        case = Case.objects.filter(token=d["case"]).first()
-        if case is None:
-            return Response({"detail": "This case is not assigned to you."}, status=status.HTTP_403_FORBIDDEN)
         result = services.answers_submit(
             reader=request.user,
-            case=case,
+            case=Case(token=d["case"]),  # looked up with the reader's assignment, under its lock
             values=d["answers"],
             complete=d["complete"],
             client_active_ms=d["active_ms"],
@@ -194,7 +200,8 @@ class AnswerSubmit(Api):
             assignment = result.assignment  # checked and locked by the save just now
             progress = selectors.reader_progress(assignment=assignment, done_case_ids=result.done_case_ids)
             body["next"] = _case_response(assignment, result.next_position, progress)
-            _record_view(assignment, result.next_position)  # this is a POST: the next case is on screen now
+            # This is a POST: the next case is on screen now (the save just recorded the reader's activity).
+            _record_view(assignment, result.next_position, touch_assignment=False)
         return Response(out.SubmitResultSerializer(body).data)
 
 
