@@ -6,7 +6,8 @@ three autosaves (one answer each), "save & next" (which returns the next case an
 image of the case. CPU time of this process per request (time.process_time, so the machine's load barely
 moves it; PostgreSQL's own CPU is another process and not counted) is printed per kind, for the baseline tree
 (commit 0fadc47, exported with `git archive`, or --baseline-root) and for this tree, in the same run; the
-ratio is last. The client's own work (building the request) is inside both figures.
+ratio is last. With Redis on 127.0.0.1:6379 (and no --no-redis), sessions come from it (CACHE_URL), as
+deployed. The client's own work (building the request) is inside both figures.
 
     .venv/bin/python bench/reader_hot_path.py [--readers 4] [--cases 12] [--rounds 2]
 
@@ -49,6 +50,7 @@ def _setup(tree: Path, pg_url: str, dbname: str, work: Path) -> None:
     )
     for name in ("TEST_RUN_ID", "CELERY_BROKER_URL"):
         os.environ.pop(name, None)
+    os.environ["CELERY_BROKER_KEY_PREFIX"] = f"hot-path-bench-{os.getpid()}:"  # the cache's key prefix too
     sys.path.insert(0, str(tree))
     os.chdir(tree)
 
@@ -157,6 +159,16 @@ def _run_tree(tree: Path, args) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _redis_up() -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 def _mean_all(result: dict) -> float:
     """Mean CPU per request over the whole mix (weighted by how often each kind ran)."""
     total = sum(result["cpu_ms"][k] * result["n"][k] for k in result["n"])
@@ -169,6 +181,7 @@ def main() -> int:
     p.add_argument("--cases", type=int, default=12, help="cases per reader")
     p.add_argument("--rounds", type=int, default=2, help="baseline and ours alternate this many times")
     p.add_argument("--baseline-root", type=Path, help="a source tree of the baseline (default: git archive)")
+    p.add_argument("--no-redis", action="store_true", help="sessions in the database only, as without Redis")
     p.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
     pg_url = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -182,6 +195,11 @@ def main() -> int:
     except psycopg.Error as exc:
         print(f"skipped: this benchmark needs PostgreSQL ({pg_url}: {exc}); set BENCH_PG_URL")
         return 0
+    if not args.no_redis and _redis_up():
+        os.environ["CACHE_URL"] = "redis://127.0.0.1:6379/1"  # sessions from Redis (the baseline ignores it)
+    else:
+        os.environ.pop("CACHE_URL", None)
+    print(f"sessions: {'Redis-cached (CACHE_URL)' if os.environ.get('CACHE_URL') else 'database only'}")
     tmp = None
     base = args.baseline_root
     if base is None:

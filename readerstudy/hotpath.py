@@ -116,6 +116,21 @@ def locked_assignment(*, reader: AbstractBaseUser, token: str) -> tuple[Assignme
     return assignment, Case(pk=row[8], study_id=assignment.study_id, token=token)
 
 
+def reader_image(*, reader: AbstractBaseUser, token: str) -> str | None:
+    """The stored image path of the case behind `token`, if it is on a form this reader may read now."""
+    if not reader.is_authenticated or is_admin(reader):
+        return None
+    access, params = _access(reader)
+    sql = (
+        "SELECT c.image FROM readerstudy_case c WHERE c.token = %s AND EXISTS (SELECT 1 FROM readerstudy_formcase "
+        f"fc JOIN {_A} a ON a.form_id = fc.form_id WHERE fc.case_id = c.id AND a.id IN ({access}))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [token, *params])
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
 def done_case_ids(assignment_id: int) -> set[int]:
     with connection.cursor() as cursor:
         cursor.execute(
