@@ -122,9 +122,9 @@ class ReaderNext(Api):
         assignment, progress = _reader(request, pk)
         if progress.finished:
             body = {"finished": True, "done": progress.done, "total": progress.total}
-            return Response(out.ReaderFinishedSerializer(body).data)
+            return Response(out.allowed(out.ReaderFinishedSerializer, body))
         body = {"finished": False, **_case_response(assignment, progress.current, progress)}
-        return Response(out.ReaderNextCaseSerializer(body).data)
+        return Response(out.allowed(out.ReaderNextCaseSerializer, body))
 
 
 class ReaderCase(Api):
@@ -135,7 +135,7 @@ class ReaderCase(Api):
     )
     def get(self, request: Request, pk: int, position: int) -> Response:
         assignment, progress = _reader(request, pk)
-        return Response(out.ReaderCaseSerializer(_case_response(assignment, position, progress)).data)
+        return Response(out.allowed(out.ReaderCaseSerializer, _case_response(assignment, position, progress)))
 
 
 class ReaderCaseViewed(Api):
@@ -150,7 +150,7 @@ class ReaderCaseViewed(Api):
         if not selectors.reader_can_view(assignment=assignment, position=position, progress=progress):
             raise NotFound("This case is not available to you now.")
         _record_view(assignment, position)
-        return Response(out.ViewedSerializer({"viewed": position}).data)
+        return Response(out.allowed(out.ViewedSerializer, {"viewed": position}))
 
 
 class AnswerSubmitSerializer(serializers.Serializer):
@@ -202,7 +202,7 @@ class AnswerSubmit(Api):
             body["next"] = _case_response(assignment, result.next_position, progress)
             # This is a POST: the next case is on screen now (the save just recorded the reader's activity).
             _record_view(assignment, result.next_position, touch_assignment=False)
-        return Response(out.SubmitResultSerializer(body).data)
+        return Response(out.allowed(out.SubmitResultSerializer, body))
 
 
 class CaseFlagSerializer(serializers.Serializer):
