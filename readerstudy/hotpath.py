@@ -25,6 +25,7 @@ from django.utils.dateparse import parse_datetime
 from config.roles import is_admin
 from readerstudy.models import Assignment, Case, Question, Study
 
+_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 _USER = -7_000_000_001  # placeholder user id, re-bound per request
 _A = "readerstudy_assignment"
 _S = "readerstudy_study"
@@ -77,8 +78,8 @@ def _assignment(row: tuple, reader: AbstractBaseUser) -> Assignment:
 def reader_state(*, reader: AbstractBaseUser, study_id: int) -> tuple[Assignment, set[int]] | None:
     """The reader's assignment in a study (if they may read it now) and the ids of the cases they finished,
     in one query: one row per finished case (one with a NULL case when none is)."""
-    if not reader.is_authenticated or is_admin(reader):
-        return None
+    if not reader.is_authenticated or is_admin(reader) or not _BIGINT_MIN <= study_id <= _BIGINT_MAX:
+        return None  # an id no row can have (the ORM's lookups answer "none" for those too)
     access, params = _access(reader)
     sql = (
         f"SELECT {_COLS}, r.case_id FROM {_A} a JOIN {_S} s ON s.id = a.study_id "

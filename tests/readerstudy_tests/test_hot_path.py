@@ -52,3 +52,28 @@ def test_allow_list_matches_drf_and_drops_undeclared_fields(study, reader_a):
     result = {"saved": {"quality": 3}, "position": 1, "case_completed": True, "form_completed": False,
               "next_position": 2, "next": leaky}  # fmt: skip
     assert out.allowed(out.SubmitResultSerializer, result) == out.SubmitResultSerializer(result).data
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"case": "tok", "assignment": 5, "answers": {"quality": 3}},
+        {"case": "tok", "assignment": 5, "answers": {"quality": 3}, "complete": True, "active_ms": 900},
+        {"case": " tok ", "assignment": 5, "answers": {}},
+        {"case": "tok", "assignment": True, "answers": {}},
+        {"case": "tok", "assignment": 0, "answers": {}},
+        {"case": "tok", "assignment": "5", "answers": {}, "complete": "true"},
+        {"case": "tok", "assignment": 5, "answers": {}, "active_ms": -1},
+        {"case": "t\x00k", "assignment": 5, "answers": {}},
+        {"case": "tok", "assignment": 2**63, "answers": {}},
+    ],
+)
+def test_plain_submission_check_agrees_with_the_serializer_or_defers_to_it(body):
+    from readerstudy.api import AnswerSubmitSerializer, _plain_submission
+
+    plain = _plain_submission(body)
+    data = AnswerSubmitSerializer(data=body)
+    if plain is not None:  # accepted by the fast check: the serializer accepts it too, with the same values
+        assert data.is_valid() and dict(data.validated_data) == plain
+    else:  # deferred: the serializer decides (and words any error)
+        assert body != {"case": "tok", "assignment": 5, "answers": {"quality": 3}}
