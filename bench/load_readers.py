@@ -18,8 +18,10 @@ value that reader had confirmed (HTTP 200) for it; the lost and duplicated count
     .venv/bin/python bench/load_readers.py [--readers 50] [--cases 20] [--workers 4] [--think 1 3]
 
 Needs PostgreSQL on 127.0.0.1:5432 (trust auth; BENCH_PG_URL overrides) where it creates and drops its own
-database. Prints ours (p95 of "save & next" in the paced run), the baseline (the issue's measurement of the
-code before it: p95 208 ms for the next case) and the ratio last.
+database. Runs the code before issue 22 (commit 0fadc47, exported with `git archive`) and this tree one after
+the other, and prints both, with the load average around each, then ours (p95 of "save & next", paced), the
+baseline's from the same run and the ratio last (--no-baseline skips it). Sessions come from Redis
+(--cache-url, default redis://127.0.0.1:6379/2; the baseline ignores it).
 """
 
 from __future__ import annotations
@@ -42,8 +44,10 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-BASELINE_NEXT_P95_MS = 208.0  # issue 10: p95 of the next case at 50 paced readers, before the issue's changes
+# --tree DIR: the source tree whose code is served and set up (this file's own tree unless given).
+TREE = Path(sys.argv[sys.argv.index("--tree") + 1]).resolve() if "--tree" in sys.argv else ROOT
+sys.path.insert(0, str(TREE))
+BASELINE_COMMIT = "0fadc47"  # issue 22: the code before the hot-path work, measured in the same run
 PASSWORD = "load-bench-password-1"
 ANSWERS = {"agree_label": ["yes", "no"], "quality": [1, 2, 3, 4, 5], "difficulty": [1, 2, 3, 4, 5]}
 
@@ -57,7 +61,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def setup_environment(work: Path, pg_url: str, dbname: str) -> dict:
+def setup_environment(work: Path, pg_url: str, dbname: str, cache_url: str = "") -> dict:
     import psycopg
 
     with psycopg.connect(pg_url, autocommit=True) as conn:
@@ -76,6 +80,10 @@ def setup_environment(work: Path, pg_url: str, dbname: str) -> dict:
     }
     env.pop("CELERY_BROKER_URL", None)
     env.pop("TEST_RUN_ID", None)
+    env.pop("CACHE_URL", None)
+    if cache_url:  # sessions from Redis (a tree without CACHE_URL support ignores it)
+        env["CACHE_URL"] = cache_url
+        env["CELERY_BROKER_KEY_PREFIX"] = f"{dbname}:"
     os.environ.update(env)
     return env
 
@@ -379,29 +387,12 @@ def run(name, base, study, usernames, think, max_seconds, gunicorn_pid, dbname) 
     return result
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--readers", type=int, default=50)
-    p.add_argument("--cases", type=int, default=20, help="cases per form (each reader reads one whole form)")
-    p.add_argument("--per-form", type=int, default=5, help="readers per form")
-    p.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
-    p.add_argument("--think", type=float, nargs=2, default=(1.0, 3.0), metavar=("MIN", "MAX"))
-    p.add_argument("--max-seconds", type=float, default=240, help="bound on each run")
-    p.add_argument("--skip-capacity", action="store_true")
-    args = p.parse_args()
-    args.readers = max(1, min(args.readers, 200))
-
+def one_tree(args) -> dict:
+    """Both runs (paced, capacity) against the code of TREE; returns the figures for the summary."""
     pg_url = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     dbname = f"loadbench_{os.getpid()}"
-    import psycopg
-
-    try:
-        psycopg.connect(pg_url, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        print(f"skipped: this benchmark needs PostgreSQL ({pg_url}: {exc}); set BENCH_PG_URL")
-        return 0
     work = Path(tempfile.mkdtemp(prefix="load-readers-"))
-    env = setup_environment(work, pg_url, dbname)
+    env = setup_environment(work, pg_url, dbname, args.cache_url)
     gunicorn = None
     try:
         t0 = time.monotonic()
@@ -410,11 +401,11 @@ def main() -> int:
             f"set-up: {args.readers} readers, 2 studies x {args.cases} cases per form ({time.monotonic() - t0:.0f} s)"
         )
         port = free_port()
-        gunicorn = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(args.workers), "--timeout", "120", "--log-level", "warning"],
-            cwd=ROOT, env=env, start_new_session=True,
-        )  # fmt: skip
+        cmd = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+               "--workers", str(args.workers), "--timeout", "120", "--log-level", "warning"]  # fmt: skip
+        if args.threads > 1:
+            cmd += ["--worker-class", "gthread", "--threads", str(args.threads)]
+        gunicorn = subprocess.Popen(cmd, cwd=TREE, env=env, start_new_session=True)
         base = f"http://127.0.0.1:{port}"
         import requests
 
@@ -425,28 +416,15 @@ def main() -> int:
             except requests.RequestException:
                 time.sleep(0.2)
         usernames = [f"load{i:03d}" for i in range(args.readers)]
-        print(f"gunicorn: {args.workers} sync workers on {base}, PostgreSQL database {dbname}")
-        paced = run("paced", base, studies[0]["pk"], usernames, tuple(args.think), args.max_seconds, gunicorn.pid,
-                    dbname)  # fmt: skip
-        capacity = None
+        print(f"gunicorn: {args.workers} workers x {args.threads} threads on {base}, PostgreSQL database {dbname}")
+        out = {"load_before": os.getloadavg()[0]}
+        out["paced"] = run("paced", base, studies[0]["pk"], usernames, tuple(args.think), args.max_seconds,
+                           gunicorn.pid, dbname)  # fmt: skip
         if not args.skip_capacity:
-            capacity = run("capacity", base, studies[1]["pk"], usernames, (0.0, 0.0), args.max_seconds, gunicorn.pid,
-                           dbname)  # fmt: skip
-            busy = {k: capacity[f"cpu_{k}"] for k in ("gunicorn", "postgres", "loadgen")}
-            top = max(busy, key=busy.get)
-            print(f"   saturation: {capacity['answers_per_s']:.0f} answers/s, "
-                  f"save & next p95 {capacity['latency']['save & next'][2]:.0f} ms; the busiest is {top} "
-                  f"({busy[top]:.2f} of {capacity['cores']} cores; all three share them)")  # fmt: skip
-        ok = all(r is None or (r["lost"] == 0 and r["duplicated"] == 0) for r in (paced, capacity))
-        ours = paced["latency"]["save & next"][2]
-        print(
-            f"\nlost/duplicated in both runs: {'0/0' if ok else 'NOT ZERO'}; "
-            f"paced p95: save {paced['latency']['save'][2]:.0f} ms, save & next {ours:.0f} ms (target < 100 ms)"
-        )
-        print(f"ours (p95 save & next, paced): {ours:.1f} ms")
-        print(f"baseline (p95 next case before issue 10, from the issue): {BASELINE_NEXT_P95_MS:.1f} ms")
-        print(f"ratio baseline/ours: {BASELINE_NEXT_P95_MS / ours:.2f}x")
-        return 0 if ok else 1
+            out["capacity"] = run("capacity", base, studies[1]["pk"], usernames, (0.0, 0.0), args.max_seconds,
+                                  gunicorn.pid, dbname)  # fmt: skip
+        out["load_after"] = os.getloadavg()[0]
+        return out
     finally:
         if gunicorn is not None:
             os.killpg(gunicorn.pid, signal.SIGTERM)
@@ -459,6 +437,86 @@ def main() -> int:
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _summary_row(name: str, r: dict, kind: str) -> str:
+    if kind not in r:
+        return f"{name:9s} {kind:9s} (not run)"
+    x = r[kind]
+    lat = x["latency"]
+    p95 = max(v[2] for v in lat.values())
+    return (f"{name:9s} {kind:9s} p95 save {lat['save'][2]:6.0f}  save&next {lat['save & next'][2]:6.0f}  "
+            f"worst kind {p95:6.0f} ms  {x['req_per_s']:5.0f} req/s  "
+            f"gunicorn CPU {x['server_cpu_ms_per_request']:5.1f} ms/req  "
+            f"lost {x['lost']} dup {x['duplicated']} failed {x['failures']}  "
+            f"load {r['load_before']:.1f}->{r['load_after']:.1f}")  # fmt: skip
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--readers", type=int, default=50)
+    p.add_argument("--cases", type=int, default=20, help="cases per form (each reader reads one whole form)")
+    p.add_argument("--per-form", type=int, default=5, help="readers per form")
+    p.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    p.add_argument("--threads", type=int, default=1, help="threads per worker (>1: the gthread worker class)")
+    p.add_argument("--think", type=float, nargs=2, default=(1.0, 3.0), metavar=("MIN", "MAX"))
+    p.add_argument("--max-seconds", type=float, default=240, help="bound on each run")
+    p.add_argument("--skip-capacity", action="store_true")
+    p.add_argument("--no-baseline", action="store_true", help=f"skip the run of commit {BASELINE_COMMIT}")
+    p.add_argument("--cache-url", default="redis://127.0.0.1:6379/2", help="CACHE_URL for sessions ('' for none)")
+    p.add_argument("--tree", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--json-out", type=Path, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    args.readers = max(1, min(args.readers, 200))
+    if args.tree:
+        result = one_tree(args)
+        args.json_out.write_text(json.dumps(result))
+        return 0
+    pg_url = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    import psycopg
+
+    try:
+        psycopg.connect(pg_url, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        print(f"skipped: this benchmark needs PostgreSQL ({pg_url}: {exc}); set BENCH_PG_URL")
+        return 0
+    tmp = Path(tempfile.mkdtemp(prefix="load-readers-base-"))
+    try:
+        trees = [("ours", ROOT)]
+        if not args.no_baseline:
+            archive = subprocess.run(["git", "archive", BASELINE_COMMIT], cwd=ROOT, capture_output=True, check=True)
+            (tmp / "tree").mkdir()
+            subprocess.run(["tar", "-x", "-C", str(tmp / "tree")], input=archive.stdout, check=True)
+            trees.insert(0, ("baseline", tmp / "tree"))
+        results = {}
+        passthrough = [a for a in sys.argv[1:]]
+        for name, tree in trees:
+            print(f"\n##### {name}: {tree}")
+            out = tmp / f"{name}.json"
+            cmd = [sys.executable, str(Path(__file__).resolve()), *passthrough, "--tree", str(tree), "--json-out",
+                   str(out)]  # fmt: skip
+            subprocess.run(cmd, check=True)
+            results[name] = json.loads(out.read_text())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"\n== summary ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
+          f"{args.readers} readers, {args.workers} workers x {args.threads} threads; latencies p95)")  # fmt: skip
+    for kind in ("paced", "capacity"):
+        for name in results:
+            print(_summary_row(name, results[name], kind))
+    ok = all(r[k]["lost"] == 0 and r[k]["duplicated"] == 0 for r in results.values() for k in ("paced", "capacity")
+             if k in r)  # fmt: skip
+    ours = results["ours"]["paced"]["latency"]["save & next"][2]
+    print(f"lost/duplicated in every run: {'0/0' if ok else 'NOT ZERO'}; targets: paced p95 < 100 ms, "
+          f"capacity >= 250 req/s")  # fmt: skip
+    if "capacity" in results["ours"]:
+        print(f"ours capacity: {results['ours']['capacity']['req_per_s']:.0f} req/s")
+    print(f"ours (p95 save & next, paced): {ours:.1f} ms")
+    if "baseline" in results:
+        base = results["baseline"]["paced"]["latency"]["save & next"][2]
+        print(f"baseline (commit {BASELINE_COMMIT}, same run): {base:.1f} ms")
+        print(f"ratio baseline/ours: {base / ours:.2f}x")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ assignment's row lock): may this case be answered now, are the values valid, wri
 case's clock. `clean_value` is the one validator of answer values (the VIA import uses it too).
 """
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -11,8 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 
 from readerstudy.errors import NotAllowedError, NotYoursError, ReaderStudyError, StudyNotOpenError
+from readerstudy.hotpath import as_datetime, db_time
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Question, Study
 from readerstudy.progress import completed_case_ids, position_after
 
@@ -103,10 +106,23 @@ def answer_place_check(*, assignment: Assignment, case: Case, assignment_id: int
 
 def reading_for_update(*, assignment: Assignment, case: Case, changing: bool) -> CaseReading:
     """The reader's reading of the case, locked: a concurrent "viewed" UPDATE of this row waits for this save,
-    then applies on top of it. Refused when `changing` a finished case where the study forbids it."""
-    reading = CaseReading.objects.select_for_update().filter(assignment=assignment, case=case).first()
-    if reading is None:
-        reading, _ = CaseReading.objects.get_or_create(assignment=assignment, case=case)
+    then applies on top of it. Refused when `changing` a finished case where the study forbids it.
+
+    One upsert: it creates the row if missing and, on a conflict, "updates" it to itself, which takes the row
+    lock on PostgreSQL and returns the row as it is now."""
+    sql = (
+        "INSERT INTO readerstudy_casereading (assignment_id, case_id, server_seconds, client_active_seconds, "
+        "flagged, flag_comment) VALUES (%s, %s, 0, 0, %s, '') ON CONFLICT (assignment_id, case_id) "
+        "DO UPDATE SET case_id = EXCLUDED.case_id "
+        "RETURNING id, first_viewed_at, last_event_at, server_seconds, client_active_seconds, completed_at"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [assignment.pk, case.pk, False])
+        rid, first, last, server_s, active_s, completed = cursor.fetchone()
+    reading = CaseReading(pk=rid, assignment_id=assignment.pk, case_id=case.pk, server_seconds=server_s)
+    reading.client_active_seconds = active_s
+    reading.first_viewed_at, reading.last_event_at = as_datetime(first), as_datetime(last)
+    reading.completed_at = as_datetime(completed)
     if reading.completed_at and not assignment.study.allow_change and changing:
         raise NotAllowedError("Answers to finished cases cannot be changed in this study.")
     return reading
@@ -173,25 +189,24 @@ def answers_write(
         entry = {"value": value, "at": now.isoformat()}
         answer = previous.get(questions[key].pk)
         if answer is None:
-            new.append(
-                Answer(
-                    reader=reader,
-                    case=case,
-                    question=questions[key],
-                    assignment=assignment,
-                    value=value,
-                    created_at=now,
-                    updated_at=now,
-                    history=[entry],
-                )
-            )
+            new.append((questions[key].pk, json.dumps(value), json.dumps([entry])))
         elif answer.value != value:
-            answer.value, answer.updated_at, answer.history = value, now, [*answer.history, entry]
-            changed.append(answer)
-    if new:
-        Answer.objects.bulk_create(new)  # the unique constraint stays the last line of defence
-    if changed:
-        Answer.objects.bulk_update(changed, ["value", "updated_at", "history"])
+            changed.append((json.dumps(value), json.dumps([*answer.history, entry]), answer.pk))
+    at = db_time(now)
+    with connection.cursor() as cursor:
+        if new:  # the unique constraint stays the last line of defence
+            rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(new))
+            params = [p for qid, v, h in new for p in (reader.pk, case.pk, qid, assignment.pk, v, at, at, h, False)]
+            cursor.execute(
+                "INSERT INTO readerstudy_answer (reader_id, case_id, question_id, assignment_id, value, created_at, "
+                f"updated_at, history, simulated) VALUES {rows}",
+                params,
+            )
+        for value, history, pk in changed:
+            cursor.execute(
+                "UPDATE readerstudy_answer SET value = %s, updated_at = %s, history = %s WHERE id = %s",
+                [value, at, history, pk],
+            )
 
 
 def reading_clock_advance(*, reading: CaseReading, now: datetime, active_s: float, complete: bool) -> None:
@@ -205,6 +220,16 @@ def reading_clock_advance(*, reading: CaseReading, now: datetime, active_s: floa
     reading.first_viewed_at = reading.first_viewed_at or now
     if complete and reading.completed_at is None:
         reading.completed_at = now
-    reading.save(
-        update_fields=["server_seconds", "client_active_seconds", "last_event_at", "first_viewed_at", "completed_at"]
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE readerstudy_casereading SET server_seconds = %s, client_active_seconds = %s, last_event_at = %s, "
+            "first_viewed_at = %s, completed_at = %s WHERE id = %s",
+            [
+                reading.server_seconds,
+                reading.client_active_seconds,
+                db_time(now),
+                db_time(reading.first_viewed_at),
+                db_time(reading.completed_at) if reading.completed_at else None,
+                reading.pk,
+            ],
+        )

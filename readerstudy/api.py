@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from config.api import Api, IsResearcher, errors
 from config.roles import DUAL_ROLE_MESSAGE, is_dual_role, is_researcher
 from readerstudy import api_serializers as out
-from readerstudy import selectors, services
+from readerstudy import hotpath, selectors, services
 from readerstudy.access import researcher_studies
 from readerstudy.answering import MAX_ACTIVE_MS
 from readerstudy.models import Assignment, Case, Study
@@ -28,6 +28,15 @@ def _assignment(request: Request, pk: int) -> Assignment:
             raise PermissionDenied(DUAL_ROLE_MESSAGE)
         raise NotFound("No such study among yours.")
     return assignment
+
+
+def _reader(request: Request, pk: int) -> tuple[Assignment, selectors.ReaderProgress]:
+    """The hot path's look-up: the reader's assignment (access checked) and their progress, in one query."""
+    state = hotpath.reader_state(reader=request.user, study_id=pk)
+    if state is None:
+        raise NotFound("No such study among yours.")
+    assignment, done = state
+    return assignment, selectors.reader_progress(assignment=assignment, done_case_ids=done)
 
 
 def _researcher_study(request: Request, pk: int) -> Study | None:
@@ -101,10 +110,11 @@ def _case_response(assignment: Assignment, position: int, progress: selectors.Re
     return selectors.reader_case_payload(assignment=assignment, position=position, progress=progress)
 
 
-def _record_view(assignment: Assignment, position: int) -> None:
+def _record_view(assignment: Assignment, position: int, touch_assignment: bool = True) -> None:
     """Start the server-side clock of the case at `position` (POST only: a GET never writes)."""
     if assignment.study.is_open:
-        services.case_view(assignment=assignment, case=Case(pk=assignment.order[position - 1]))
+        case = Case(pk=assignment.order[position - 1])
+        services.case_view(assignment=assignment, case=case, touch_assignment=touch_assignment)
 
 
 class ReaderNext(Api):
@@ -114,13 +124,12 @@ class ReaderNext(Api):
         summary="The reader's next unfinished case, or finished=true",
     )
     def get(self, request: Request, pk: int) -> Response:
-        assignment = _assignment(request, pk)
-        progress = selectors.reader_progress(assignment=assignment)
+        assignment, progress = _reader(request, pk)
         if progress.finished:
             body = {"finished": True, "done": progress.done, "total": progress.total}
-            return Response(out.ReaderFinishedSerializer(body).data)
+            return Response(out.allowed(out.ReaderFinishedSerializer, body))
         body = {"finished": False, **_case_response(assignment, progress.current, progress)}
-        return Response(out.ReaderNextCaseSerializer(body).data)
+        return Response(out.allowed(out.ReaderNextCaseSerializer, body))
 
 
 class ReaderCase(Api):
@@ -130,7 +139,8 @@ class ReaderCase(Api):
         summary="The reader's case at a position of their order",
     )
     def get(self, request: Request, pk: int, position: int) -> Response:
-        return Response(out.ReaderCaseSerializer(_case_response(_assignment(request, pk), position)).data)
+        assignment, progress = _reader(request, pk)
+        return Response(out.allowed(out.ReaderCaseSerializer, _case_response(assignment, position, progress)))
 
 
 class ReaderCaseViewed(Api):
@@ -141,12 +151,11 @@ class ReaderCaseViewed(Api):
         summary="The reader has the case at this position on screen (starts its server-side clock)",
     )
     def post(self, request: Request, pk: int, position: int) -> Response:
-        assignment = _assignment(request, pk)
-        progress = selectors.reader_progress(assignment=assignment)
+        assignment, progress = _reader(request, pk)
         if not selectors.reader_can_view(assignment=assignment, position=position, progress=progress):
             raise NotFound("This case is not available to you now.")
         _record_view(assignment, position)
-        return Response(out.ViewedSerializer({"viewed": position}).data)
+        return Response(out.allowed(out.ViewedSerializer, {"viewed": position}))
 
 
 class AnswerSubmitSerializer(serializers.Serializer):
@@ -165,6 +174,25 @@ class AnswerSubmitSerializer(serializers.Serializer):
     )
 
 
+def _plain_submission(data) -> dict | None:
+    """The submission as `AnswerSubmitSerializer` would validate it, for the plain JSON the reading page sends
+    (exact types, values in range); None for anything else. Saves building DRF's fields on every autosave."""
+    if type(data) is not dict:
+        return None
+    case, assignment, answers = data.get("case"), data.get("assignment"), data.get("answers")
+    complete, active_ms = data.get("complete", False), data.get("active_ms", 0)
+    plain = (
+        type(case) is str and case and case == case.strip() and "\x00" not in case
+        and type(assignment) is int and 1 <= assignment <= 2**63 - 1
+        and type(answers) is dict and all(type(k) is str for k in answers)
+        and type(complete) is bool
+        and type(active_ms) is int and 0 <= active_ms <= MAX_ACTIVE_MS
+    )  # fmt: skip
+    if not plain:
+        return None
+    return {"case": case, "assignment": assignment, "answers": answers, "complete": complete, "active_ms": active_ms}
+
+
 class AnswerSubmit(Api):
     @extend_schema(
         operation_id="readerstudy_answers_submit",
@@ -173,16 +201,15 @@ class AnswerSubmit(Api):
         summary="Save a reader's answers",
     )
     def post(self, request: Request) -> Response:
-        data = AnswerSubmitSerializer(data=request.data)
-        if not data.is_valid():
-            return Response({"detail": "Malformed submission.", "errors": data.errors}, status=400)
-        d = data.validated_data
-        case = Case.objects.filter(token=d["case"]).first()
-        if case is None:
-            return Response({"detail": "This case is not assigned to you."}, status=status.HTTP_403_FORBIDDEN)
+        d = _plain_submission(request.data)
+        if d is None:  # anything unusual goes through the serializer, which also words the errors
+            data = AnswerSubmitSerializer(data=request.data)
+            if not data.is_valid():
+                return Response({"detail": "Malformed submission.", "errors": data.errors}, status=400)
+            d = data.validated_data
         result = services.answers_submit(
             reader=request.user,
-            case=case,
+            case=Case(token=d["case"]),  # looked up with the reader's assignment, under its lock
             values=d["answers"],
             complete=d["complete"],
             client_active_ms=d["active_ms"],
@@ -199,8 +226,9 @@ class AnswerSubmit(Api):
             assignment = result.assignment  # checked and locked by the save just now
             progress = selectors.reader_progress(assignment=assignment, done_case_ids=result.done_case_ids)
             body["next"] = _case_response(assignment, result.next_position, progress)
-            _record_view(assignment, result.next_position)  # this is a POST: the next case is on screen now
-        return Response(out.SubmitResultSerializer(body).data)
+            # This is a POST: the next case is on screen now (the save just recorded the reader's activity).
+            _record_view(assignment, result.next_position, touch_assignment=False)
+        return Response(out.allowed(out.SubmitResultSerializer, body))
 
 
 class CaseFlagSerializer(serializers.Serializer):

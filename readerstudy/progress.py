@@ -2,14 +2,14 @@
 (progress, which cases may be shown) and services (which case may be answered now), so they live apart from
 either and selectors never import services."""
 
-from readerstudy.models import Assignment, CaseReading
+from readerstudy.models import Assignment
 
 
 def completed_case_ids(assignment: Assignment) -> set[int]:
     """Ids of the cases this reader has finished (one query; progress and positions derive from it)."""
-    return set(
-        CaseReading.objects.filter(assignment=assignment, completed_at__isnull=False).values_list("case_id", flat=True)
-    )
+    from readerstudy.hotpath import done_case_ids  # plain SQL: this runs on every reader request
+
+    return done_case_ids(assignment.pk)
 
 
 def position_after(order: list[int], done: set[int]) -> int:

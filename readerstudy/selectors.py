@@ -8,12 +8,14 @@
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
+from readerstudy import hotpath
 from readerstudy.access import readable_assignments, researcher_studies
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Question, Study
 from readerstudy.progress import completed_case_ids, position_after
@@ -109,8 +111,13 @@ def reader_study_payload(*, assignment: Assignment, progress: ReaderProgress | N
     }
 
 
-def _image_url(case: Case) -> str:
-    return reverse("readerstudy:image", args=[case.token])
+@cache
+def _image_prefix() -> str:
+    return reverse("readerstudy:image", args=["x"]).removesuffix("x/")
+
+
+def _image_url(case: Case | str) -> str:
+    return f"{_image_prefix()}{case if isinstance(case, str) else case.token}/"
 
 
 def reader_case_payload(*, assignment: Assignment, position: int, progress: ReaderProgress) -> dict[str, Any]:
@@ -119,20 +126,9 @@ def reader_case_payload(*, assignment: Assignment, position: int, progress: Read
     nxt = position + 1 if position < assignment.total else None
     # This case and the next one (for the prefetch) in one query; completion comes from the progress.
     ids = [assignment.order[position - 1], *([assignment.order[nxt - 1]] if nxt else [])]
-    reading = CaseReading.objects.filter(assignment=assignment, case=OuterRef("pk"))
-    rows = (
-        Case.objects.filter(pk__in=ids)
-        .only("id", "token", "width", "height", "shown_labels")
-        .annotate(
-            flagged=Subquery(reading.values("flagged")[:1]), flag_comment=Subquery(reading.values("flag_comment")[:1])
-        )
-    )
-    cases = {c.pk: c for c in rows}
+    cases = hotpath.cases_shown(assignment=assignment, case_ids=ids)
     case = cases[ids[0]]
-    completed = case.pk in progress.done_case_ids
-    answers = dict(
-        Answer.objects.filter(reader_id=assignment.reader_id, case=case).values_list("question__key", "value")
-    )
+    completed = ids[0] in progress.done_case_ids
     can = lambda p: reader_can_view(assignment=assignment, position=p, progress=progress)  # noqa: E731
     return {
         "assignment": assignment.pk,
@@ -140,20 +136,20 @@ def reader_case_payload(*, assignment: Assignment, position: int, progress: Read
         "total": assignment.total,
         "done": progress.done,
         "case": {
-            "id": case.token,
-            "image_url": _image_url(case),
-            "width": case.width,
-            "height": case.height,
-            "shown_labels": list(case.shown_labels),
+            "id": case["token"],
+            "image_url": _image_url(case["token"]),
+            "width": case["width"],
+            "height": case["height"],
+            "shown_labels": case["shown_labels"],
         },
-        "answers": answers,
-        "flag": {"flagged": bool(case.flagged), "comment": case.flag_comment or ""},
+        "answers": case["answers"],
+        "flag": {"flagged": case["flagged"], "comment": case["flag_comment"]},
         "completed": completed,
         "editable": study.is_open and (not completed or study.allow_change),
         "prev": position - 1 if position > 1 and can(position - 1) else None,
         "next": nxt if nxt and can(nxt) else None,
         # Warm the browser cache with the next image so "save and next" shows it at once.
-        "prefetch": _image_url(cases[ids[1]]) if nxt else None,
+        "prefetch": _image_url(cases[ids[1]]["token"]) if nxt else None,
     }
 
 

@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from config.roles import is_reader, is_researcher
+from readerstudy import hotpath
 from readerstudy.access import is_granted, readable_assignments
 from readerstudy.answering import (
     MAX_TEXT,
@@ -154,21 +155,27 @@ def _locked_assignment(reader: AbstractBaseUser, case: Case) -> Assignment:
     return assignment
 
 
-def case_view(*, assignment: Assignment, case: Case) -> None:
+def case_view(*, assignment: Assignment, case: Case, touch_assignment: bool = True) -> None:
     """Record that the reader has the case on screen (first view, and the start of the server-side clock).
 
     One upsert of the reading and one UPDATE of the assignment, and no lock on the assignment: a view never
     waits for that reader's saves (each statement waits only for a save holding the same row, then applies
     on top of it). An existing reading keeps its first view; a new one starts with it."""
-    now = timezone.now()
-    stamp = Value(now, output_field=DateTimeField())
-    CaseReading.objects.bulk_create(
-        [CaseReading(assignment=assignment, case=case, first_viewed_at=now, last_viewed_at=now, last_event_at=now)],
-        update_conflicts=True,
-        unique_fields=["assignment", "case"],
-        update_fields=["last_viewed_at", "last_event_at"],
-    )
-    Assignment.objects.filter(pk=assignment.pk).update(last_activity_at=now, started_at=Coalesce("started_at", stamp))
+    at = hotpath.db_time(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO readerstudy_casereading (assignment_id, case_id, first_viewed_at, last_viewed_at, "
+            "last_event_at, server_seconds, client_active_seconds, flagged, flag_comment) "
+            "VALUES (%s, %s, %s, %s, %s, 0, 0, %s, '') ON CONFLICT (assignment_id, case_id) "
+            "DO UPDATE SET last_viewed_at = EXCLUDED.last_viewed_at, last_event_at = EXCLUDED.last_event_at",
+            [assignment.pk, case.pk, at, at, at, False],
+        )
+        if touch_assignment:  # False where the caller has just recorded the reader's activity
+            cursor.execute(
+                "UPDATE readerstudy_assignment SET last_activity_at = %s, started_at = COALESCE(started_at, %s) "
+                "WHERE id = %s",
+                [at, at, assignment.pk],
+            )
 
 
 def case_flag(*, reader: AbstractBaseUser, case: Case, flagged: bool, comment: str = "") -> CaseReading:
@@ -234,12 +241,18 @@ def answers_submit(
     queues): answers queued under another login on a shared computer are refused, never saved as this reader's.
     """
     with transaction.atomic():
-        assignment = _locked_assignment(reader, case)
+        found = hotpath.locked_assignment(reader=reader, token=case.token)
+        if found is None or case.pk not in (None, found[1].pk):
+            raise NotAssignedError("This case is not assigned to you.")
+        assignment, case = found[0], found[1] if case.pk is None else case
         place = answer_place_check(assignment=assignment, case=case, assignment_id=assignment_id)
         reading = reading_for_update(assignment=assignment, case=case, changing=bool(values))
-        questions = {q.key: q for q in assignment.study.questions.all()}
-        # The reader's answers to this case so far, in one query (the assignment lock serialises their writes).
-        previous = {a.question_id: a for a in Answer.objects.filter(reader=reader, case=case)}
+        # The questions and the reader's answers to this case so far, in one query (the assignment lock
+        # serialises their writes).
+        questions, rows = hotpath.questions_and_previous(
+            study_id=assignment.study_id, reader_id=reader.pk, case_id=case.pk
+        )
+        previous = {qid: Answer(pk=aid, value=value, history=history) for qid, (aid, value, history) in rows.items()}
         cleaned, active_s = answers_clean(
             questions=questions,
             values=values,
@@ -282,7 +295,10 @@ def answers_submit(
 
 def _assignment_activity_record(*, assignment: Assignment, now: datetime, form_done: bool) -> None:
     """The reader's last activity (and first start); the form's completion when this save finished it."""
-    updates = {"last_activity_at": now, "started_at": assignment.started_at or now}
-    if form_done and assignment.completed_at is None:
-        updates["completed_at"] = now
-    Assignment.objects.filter(pk=assignment.pk).update(**updates)
+    at = hotpath.db_time(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE readerstudy_assignment SET last_activity_at = %s, started_at = COALESCE(started_at, %s), "
+            "completed_at = CASE WHEN %s THEN COALESCE(completed_at, %s) ELSE completed_at END WHERE id = %s",
+            [at, at, form_done, at, assignment.pk],
+        )

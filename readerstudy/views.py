@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from common.errors import AppError
 from config.roles import DUAL_ROLE_MESSAGE, admin_required, is_dual_role, is_researcher, researcher_required
-from readerstudy import builder, exports, selectors, services, sources
+from readerstudy import builder, exports, hotpath, selectors, services, sources
 from readerstudy.access import researcher_studies
 from readerstudy.build_job import study_build_start
 from readerstudy.forms import SelectionStudyForm, UploadStudyForm
@@ -106,14 +106,14 @@ def done(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def image(request: HttpRequest, token: str) -> HttpResponse:
-    case = None
-    if is_researcher(request.user):
+    # Readers first (one query, and the hot path: a reader has no researcher access to what they read).
+    relpath = hotpath.reader_image(reader=request.user, token=token)
+    if relpath is None and is_researcher(request.user):
         case = Case.objects.filter(token=token, study__in=researcher_studies(request.user)).first()
-    if case is None:
-        case = selectors.reader_can_see_case(reader=request.user, token=token)
-    if case is None:
+        relpath = case.image if case is not None else None
+    if relpath is None:
         raise Http404("No such image.")
-    return image_response(case.image)
+    return image_response(relpath)
 
 
 # --- researchers and admins -----------------------------------------------------------------------

@@ -1,0 +1,191 @@
+"""The reader hot path in plain SQL (issue 22): next case, "viewed", autosave, save & next and the image.
+
+A profile of these requests showed most of their CPU in building ORM queries (about 9 per request), not in
+running them. So the statements here are written once and only re-bound per request. The access rule is not
+restated: `access_sql` compiles `readable_assignments` (readerstudy.access, the one definition of who may
+read what) once per process for a placeholder user and re-binds the user id, so a change of the rule reaches
+the hot path unchanged. It must stay one query whose only per-user input is the user's id (admins are refused
+in Python first, as `readable_assignments` does).
+
+Writes keep every guarantee of the ORM path: the submit takes the reader's assignment row lock (FOR UPDATE,
+PostgreSQL) before it reads anything it decides on, the reading row is locked by an upsert, and the
+(reader, case, question) unique constraint stays the last line of defence.
+"""
+
+import json
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
+from django.utils.dateparse import parse_datetime
+
+from config.roles import is_admin
+from readerstudy.models import Assignment, Case, Question, Study
+
+_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
+_USER = -7_000_000_001  # placeholder user id, re-bound per request
+_A = "readerstudy_assignment"
+_S = "readerstudy_study"
+
+
+@cache
+def access_sql(vendor: str) -> tuple[str, tuple[Any, ...]]:
+    """(SQL selecting the ids of the assignments a placeholder user may read, its parameters)."""
+    from readerstudy.access import readable_assignments
+
+    user = get_user_model()(pk=_USER, is_staff=False, is_superuser=False, is_active=True)
+    sql, params = readable_assignments(user).order_by().values("id").query.sql_with_params()
+    return sql, tuple(params)
+
+
+def _access(user: AbstractBaseUser) -> tuple[str, list[Any]]:
+    sql, params = access_sql(connection.vendor)
+    return sql, [user.pk if p == _USER else p for p in params]
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """A timestamp from a raw row (PostgreSQL gives datetimes, SQLite may give text), always aware."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def db_time(value: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+_COLS = 'a.id, a.form_id, a."order", s.id, s.title, s.status, s.allow_back, s.allow_change'
+
+
+def _assignment(row: tuple, reader: AbstractBaseUser) -> Assignment:
+    """An Assignment with its Study attached, from the first columns of a row (`_COLS`)."""
+    aid, form_id, order, sid, title, status, back, change = row[:8]
+    study = Study(pk=sid, title=title, status=status, allow_back=bool(back), allow_change=bool(change))
+    assignment = Assignment(pk=aid, study_id=sid, form_id=form_id, reader_id=reader.pk, order=_json(order))
+    assignment.study = study
+    return assignment
+
+
+def reader_state(*, reader: AbstractBaseUser, study_id: int) -> tuple[Assignment, set[int]] | None:
+    """The reader's assignment in a study (if they may read it now) and the ids of the cases they finished,
+    in one query: one row per finished case (one with a NULL case when none is)."""
+    if not reader.is_authenticated or is_admin(reader) or not _BIGINT_MIN <= study_id <= _BIGINT_MAX:
+        return None  # an id no row can have (the ORM's lookups answer "none" for those too)
+    access, params = _access(reader)
+    sql = (
+        f"SELECT {_COLS}, r.case_id FROM {_A} a JOIN {_S} s ON s.id = a.study_id "
+        "LEFT JOIN readerstudy_casereading r ON r.assignment_id = a.id AND r.completed_at IS NOT NULL "
+        f"WHERE a.study_id = %s AND a.id IN ({access})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [study_id, *params])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    return _assignment(rows[0], reader), {r[8] for r in rows if r[8] is not None}
+
+
+def locked_assignment(*, reader: AbstractBaseUser, token: str) -> tuple[Assignment, Case] | None:
+    """The reader's assignment holding the case behind `token`, locked (FOR UPDATE on PostgreSQL: a reader's
+    saves in one study run one at a time), and the case; None when the case is not theirs to read."""
+    if not reader.is_authenticated or is_admin(reader):
+        return None
+    access, params = _access(reader)
+    lock = " FOR UPDATE OF a" if connection.features.has_select_for_update_of else ""
+    sql = (
+        f"SELECT {_COLS}, c.id FROM readerstudy_case c JOIN {_A} a ON a.study_id = c.study_id "
+        f"JOIN {_S} s ON s.id = a.study_id "
+        "WHERE c.token = %s AND EXISTS (SELECT 1 FROM readerstudy_formcase fc "
+        "WHERE fc.form_id = a.form_id AND fc.case_id = c.id) "
+        f"AND a.id IN ({access}){lock}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [token, *params])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    assignment = _assignment(row, reader)
+    return assignment, Case(pk=row[8], study_id=assignment.study_id, token=token)
+
+
+def reader_image(*, reader: AbstractBaseUser, token: str) -> str | None:
+    """The stored image path of the case behind `token`, if it is on a form this reader may read now."""
+    if not reader.is_authenticated or is_admin(reader):
+        return None
+    access, params = _access(reader)
+    sql = (
+        "SELECT c.image FROM readerstudy_case c WHERE c.token = %s AND EXISTS (SELECT 1 FROM readerstudy_formcase "
+        f"fc JOIN {_A} a ON a.form_id = fc.form_id WHERE fc.case_id = c.id AND a.id IN ({access}))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [token, *params])
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def done_case_ids(assignment_id: int) -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT case_id FROM readerstudy_casereading WHERE assignment_id = %s AND completed_at IS NOT NULL",
+            [assignment_id],
+        )
+        return {r[0] for r in cursor.fetchall()}
+
+
+def cases_shown(*, assignment: Assignment, case_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The reader-visible fields of these cases (an allow-list: token, size, shown labels), the reader's flag on
+    each, and their answers to the first one (question key -> value), by case id. One query: one row per
+    answer of the first case (a NULL answer where there is none)."""
+    marks = ", ".join(["%s"] * len(case_ids))
+    sql = (
+        "SELECT c.id, c.token, c.width, c.height, c.shown_labels, r.flagged, r.flag_comment, q.key, an.value "
+        "FROM readerstudy_case c "
+        "LEFT JOIN readerstudy_casereading r ON r.case_id = c.id AND r.assignment_id = %s "
+        "LEFT JOIN readerstudy_answer an ON an.case_id = c.id AND an.reader_id = %s AND c.id = %s "
+        "LEFT JOIN readerstudy_question q ON q.id = an.question_id "
+        f"WHERE c.id IN ({marks})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [assignment.pk, assignment.reader_id, case_ids[0], *case_ids])
+        rows = cursor.fetchall()
+    out: dict[int, dict[str, Any]] = {}
+    for cid, token, width, height, labels, flagged, comment, key, value in rows:
+        if cid not in out:
+            out[cid] = {"token": token, "width": width, "height": height, "shown_labels": list(_json(labels) or []),
+                        "flagged": bool(flagged), "flag_comment": comment or "", "answers": {}}  # fmt: skip
+        if key is not None:
+            out[cid]["answers"][key] = _json(value)
+    return out
+
+
+def questions_and_previous(
+    *, study_id: int, reader_id: int, case_id: int
+) -> tuple[dict[str, Question], dict[int, tuple[int, Any, list]]]:
+    """The study's questions by key, and the reader's earlier answers to the case: question id -> (answer id,
+    value, history). One query."""
+    sql = (
+        "SELECT q.id, q.key, q.text, q.kind, q.required, q.options, a.id, a.value, a.history "
+        "FROM readerstudy_question q LEFT JOIN readerstudy_answer a "
+        "ON a.question_id = q.id AND a.reader_id = %s AND a.case_id = %s "
+        'WHERE q.study_id = %s ORDER BY q."order", q.id'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [reader_id, case_id, study_id])
+        rows = cursor.fetchall()
+    questions, previous = {}, {}
+    for qid, key, text, kind, required, options, aid, value, history in rows:
+        questions[key] = Question(
+            pk=qid, study_id=study_id, key=key, text=text, kind=kind, required=bool(required), options=_json(options)
+        )
+        if aid is not None:
+            previous[qid] = (aid, _json(value), _json(history))
+    return questions, previous
