@@ -4,6 +4,8 @@ The base view, the researcher permission and the error statuses live in config.a
 `AppError` reaches the client through its one exception handler.
 """
 
+from typing import NoReturn
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -21,12 +23,18 @@ from readerstudy.models import Assignment, Case, Study
 from readerstudy.tables import answers_tidy
 
 
+def _refuse(request: Request) -> NoReturn:
+    """No readable assignment: a dual-role account hears why (checked only on this refusal path: readers pay
+    no extra query), everyone else that the study is not theirs."""
+    if is_dual_role(request.user):
+        raise PermissionDenied(DUAL_ROLE_MESSAGE)
+    raise NotFound("No such study among yours.")
+
+
 def _assignment(request: Request, pk: int) -> Assignment:
     assignment = selectors.reader_assignment(reader=request.user, study_id=pk)
     if assignment is None:
-        if is_dual_role(request.user):  # only on the refusal path: readers pay no extra query
-            raise PermissionDenied(DUAL_ROLE_MESSAGE)
-        raise NotFound("No such study among yours.")
+        _refuse(request)
     return assignment
 
 
@@ -34,7 +42,7 @@ def _reader(request: Request, pk: int) -> tuple[Assignment, selectors.ReaderProg
     """The hot path's look-up: the reader's assignment (access checked) and their progress, in one query."""
     state = hotpath.reader_state(reader=request.user, study_id=pk)
     if state is None:
-        raise NotFound("No such study among yours.")
+        _refuse(request)
     assignment, done = state
     return assignment, selectors.reader_progress(assignment=assignment, done_case_ids=done)
 

@@ -83,17 +83,7 @@ def study_create_from_candidates(
     with a message saying what is short, before anything is written.
     """
     readers = list(readers)
-    if readers_per_form < 1:
-        raise DesignError(f"Readers per form must be at least 1 (got {readers_per_form}).")
-    if len(readers) > n_forms * readers_per_form:
-        raise DesignError(f"{len(readers)} readers do not fit {n_forms} forms x {readers_per_form} readers per form.")
-    not_readers = [u.get_username() for u in readers if not is_reader(u)]
-    if not_readers:
-        raise DesignError(
-            f"Not reader accounts (not in the readers group, or also a researcher or admin): {', '.join(not_readers)}."
-        )
-    if len({u.pk for u in readers}) != len(readers):
-        raise DesignError("A reader is listed twice.")
+    _check_readers(readers, n_forms, readers_per_form)
     plan = plan_forms(
         candidates,
         n_forms=n_forms,
@@ -139,6 +129,21 @@ def study_create_from_candidates(
             remove_study_images(study.pk)
         raise
     return study
+
+
+def _check_readers(readers: list[AbstractBaseUser], n_forms: int, readers_per_form: int) -> None:
+    """The readers fit the forms, are reader accounts (and nothing else), and none is listed twice."""
+    if readers_per_form < 1:
+        raise DesignError(f"Readers per form must be at least 1 (got {readers_per_form}).")
+    if len(readers) > n_forms * readers_per_form:
+        raise DesignError(f"{len(readers)} readers do not fit {n_forms} forms x {readers_per_form} readers per form.")
+    not_readers = [u.get_username() for u in readers if not is_reader(u)]
+    if not_readers:
+        raise DesignError(
+            f"Not reader accounts (not in the readers group, or also a researcher or admin): {', '.join(not_readers)}."
+        )
+    if len({u.pk for u in readers}) != len(readers):
+        raise DesignError("A reader is listed twice.")
 
 
 def _create_cases_and_forms(study: Study, candidates, plan, rng: random.Random) -> list[Form]:
