@@ -34,6 +34,7 @@ import pandas as pd  # noqa: E402
 
 from analysis.core.perception.calibration import binomial_band, calibrate, null_model, truth  # noqa: E402
 from analysis.core.perception.simulate import ReaderModel  # noqa: E402
+from common.csvsafe import frame_csv_text  # noqa: E402
 
 
 def _designs(text: str) -> list[tuple[str, int, int]]:
@@ -71,7 +72,8 @@ def main() -> None:
             print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"), flush=True)
             print(f"  ({args.reps} studies in {time.perf_counter() - start:.0f} s)\n", flush=True)
     summary = pd.concat(results, ignore_index=True)
-    summary.to_csv(Path(os.environ.get("BENCH_OUT", "/tmp")) / "perception_calibration.csv", index=False)
+    out = Path(os.environ.get("BENCH_OUT", "/tmp")) / "perception_calibration.csv"
+    out.write_text(frame_csv_text(summary), encoding="utf-8")
     print(f"nominal: rejection share 0.050 under the null (99% band at {args.reps} studies: {lo:.3f}-{hi:.3f}); "
           "coverage 0.950")  # fmt: skip
 

@@ -12,8 +12,6 @@ Two analyses (--analysis pie,mrmc_auc):
 studies are built (a split-plot); 0 = every reader reads every case. Reproducible: --seed fixes every cell.
 """
 
-import csv
-import io
 import json
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from analysis.core.perception.mrmc_data import json_ready
 from analysis.core.perception.roemetz import RoeMetz
 from analysis.core.perception.sizing import ANALYSES, SizingRequest, size_study
 from analysis.core.perception.sizing_pie import PieModel, pie_model_from_pilot
+from common.csvsafe import rows_csv_text
 from common.files import atomic_write_text
 from config.commands import user_errors
 
@@ -130,16 +129,10 @@ class Command(BaseCommand):
             self.stdout.write(sentence)
 
     def _write(self, result: dict, out: Path) -> None:
-        text = io.StringIO()
-        writer = csv.DictWriter(
-            text,
-            fieldnames=["analysis", "readers", "cases", "readings", "power", "mc_se", "n_sim", "note"],
-            extrasaction="ignore",
-        )
-        writer.writeheader()
-        writer.writerows(result["grid"])
+        columns = ["analysis", "readers", "cases", "readings", "power", "mc_se", "n_sim", "note"]
+        text = rows_csv_text([[row.get(c) for c in columns] for row in result["grid"]], header=columns)
         try:
-            atomic_write_text(out / "sizing_grid.csv", text.getvalue())
+            atomic_write_text(out / "sizing_grid.csv", text)
             atomic_write_text(out / "sizing.json", json.dumps(json_ready(result), indent=2) + "\n")
         except OSError as exc:
             raise CommandError(f"Cannot write to {out}: {exc.strerror}.") from None
