@@ -193,8 +193,11 @@ class AnswerSubmit(Api):
         if d["complete"] and result.next_position:
             assignment = result.assignment  # checked and locked by the save just now
             progress = selectors.reader_progress(assignment=assignment, done_case_ids=result.done_case_ids)
-            body["next"] = _case_response(assignment, result.next_position, progress)
-            _record_view(assignment, result.next_position)  # this is a POST: the next case is on screen now
+            if progress.waiting:  # the reader finished a session: the next one waits for the washout
+                body["session_break"] = True
+            else:
+                body["next"] = _case_response(assignment, result.next_position, progress)
+                _record_view(assignment, result.next_position)  # this is a POST: the next case is on screen now
         return Response(out.SubmitResultSerializer(body).data)
 
 

@@ -7,7 +7,7 @@ profile or original file name can survive into what a reader downloads.
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +15,7 @@ from django.conf import settings
 from django.http import FileResponse, Http404
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from common.dicom import is_dicom
 from common.errors import AppError
 
 MAX_PIXELS = 8192 * 8192
@@ -30,6 +31,9 @@ class StoredImage:
     n_bytes: int
     width: int
     height: int
+    # DICOM only (readerstudy.dicom): the full-depth pixels' path and the display window in their units.
+    full_depth: str = ""
+    window: dict = field(default_factory=dict)
 
 
 def study_image_dir(study_id: int) -> Path:
@@ -56,7 +60,12 @@ def _pixels_only(image: Image.Image) -> Image.Image:
 
 
 def store_case_image(source: Path, study_id: int, token: str) -> StoredImage:
-    """Decode `source` and write it as ARTIFACT_ROOT/readerstudy/<study>/<token>.png (atomically)."""
+    """Decode `source` and write it as ARTIFACT_ROOT/readerstudy/<study>/<token>.png (atomically); a DICOM file
+    also keeps its full-depth pixels (readerstudy.dicom)."""
+    if is_dicom(source):
+        from readerstudy.dicom import store_dicom_image
+
+        return store_dicom_image(source, study_image_dir(study_id), token)
     try:
         with Image.open(source) as im:
             if im.width * im.height > MAX_PIXELS:
