@@ -33,7 +33,7 @@ def consent_page(request: HttpRequest, pk: int) -> HttpResponse:
     if text is None or not consent.consent_needed(assignment):
         return redirect("readerstudy:read_resume", pk=pk)
     fields = consent.profile_fields(assignment.study)
-    values, errors, status = consent.reader_profile(assignment), {}, 200
+    values, errors = consent.reader_profile(assignment), {}
     renewed = assignment.consent_version > 0
     if request.method == "POST":
         values = {f["key"]: request.POST.get(f["key"], "") for f in fields}
@@ -45,10 +45,9 @@ def consent_page(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("readerstudy:read_resume", pk=pk)
             except AppError as exc:
                 errors = exc.errors or {"agree": exc.message}
-        status = 400
     rows = [{"f": f, "value": values.get(f["key"], ""), "error": errors.get(f["key"])} for f in fields]
     context = {"study": assignment.study, "text": text, "rows": rows, "agree_error": errors.get("agree")}
-    return render(request, "readerstudy/consent.html", {**context, "renewed": renewed}, status=status)
+    return render(request, "readerstudy/consent.html", {**context, "renewed": renewed})
 
 
 def practice_page(request: HttpRequest, pk: int) -> HttpResponse:
@@ -66,7 +65,7 @@ def practice_page(request: HttpRequest, pk: int) -> HttpResponse:
             answer = training.practice_submit(assignment=assignment, practice_case=case, values=values)
         except AppError as exc:
             context.update(case=case, values=values, errors=exc.errors or {"": exc.message})
-            return render(request, "readerstudy/practice.html", context, status=400)
+            return render(request, "readerstudy/practice.html", context)
         feedback = training.practice_feedback(answer)
         return render(request, "readerstudy/practice.html", {**context, "case": case, "feedback": feedback})
     if case is None:  # every practice case answered (the flag is set by the last submit)
