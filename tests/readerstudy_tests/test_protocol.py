@@ -149,3 +149,25 @@ def test_sessions_need_repeats_and_a_draft(protocol_study, artifacts, candidates
     plain = builder.study_create_from_candidates(title="No repeats", candidates=candidates, n_forms=1, cases_per_form=4)
     with pytest.raises(ReaderStudyError, match="this study has 0, too few for 2 sessions"):
         sessions.study_sessions_set(study=plain, sessions=2, washout_days=28)
+
+
+def test_the_statistics_page_reports_answers_by_reader_experience(study, reader_a, reader_b, researcher_client):
+    from django.core.management import call_command
+
+    from analysis.models import PerceptionStats
+    from jobs.services import job_run
+
+    consent.consent_text_set(study=study, text="Consent.")
+    study.refresh_from_db()
+    for reader, years in ((reader_a, "3"), (reader_b, "12")):
+        a = _assignment(study, reader)
+        consent.consent_agree(assignment=a, version=1, profile={**PROFILE, "years_cxr": years})
+    call_command("simulate_readers", "--study", str(study.pk), "--seed", "4")
+    researcher_client.post(reverse("analysis:perception", args=[study.pk]))
+    assert job_run(job_id=PerceptionStats.objects.get(study=study).job.pk) == "succeeded"
+    html = researcher_client.get(reverse("analysis:perception", args=[study.pk])).content.decode()
+    assert 'data-table="experience_groups"' in html and "By reader experience" in html
+    assert "0-4 y" in html and "&gt;=10 y" in html
+    assert 'data-table="experience_model"' in html and "needs &gt;= 3 readers" in html
+    rows = PerceptionStats.objects.get(study=study).summary["tables"]["experience_groups"]
+    assert {r["experience"] for r in rows} == {"0-4 y", ">=10 y"} and sum(r["n_answers"] for r in rows) == 36
