@@ -119,7 +119,11 @@ def profile_clean(fields: list[dict[str, Any]], raw: Mapping[str, Any]) -> dict[
 def consent_agree(*, assignment: Assignment, version: int, profile: Mapping[str, Any]) -> ReaderConsent:
     """Record that the reader agreed to consent text `version` (the one they were shown) with this profile."""
     study = assignment.study
-    if int(version) != study.consent_version:
+    try:
+        version = int(version)
+    except (TypeError, ValueError):
+        version = -1  # a tampered form: treated like an outdated text
+    if version != study.consent_version:
         raise NotAllowedError("The consent text changed while you were reading it; please read the new version.")
     cleaned = profile_clean(profile_fields(study), profile)
     text = ConsentText.objects.get(study=study, version=version)

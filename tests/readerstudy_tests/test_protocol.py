@@ -80,6 +80,8 @@ def test_a_changed_consent_text_makes_readers_agree_again_and_keeps_both_version
     assert protocol_study.consent_version == 2 and consent.consent_needed(a)
     with pytest.raises(NotAllowedError, match="changed while you were reading"):
         consent.consent_agree(assignment=a, version=1, profile=PROFILE)
+    with pytest.raises(NotAllowedError, match="changed while you were reading"):
+        consent.consent_agree(assignment=a, version="two", profile=PROFILE)
     consent.consent_agree(assignment=a, version=2, profile={**PROFILE, "years_cxr": 8})
     texts = list(protocol_study.consent_texts.values_list("version", "text"))
     assert texts == [(1, "I agree to take part (version one)."), (2, "Version two: we also keep reading times.")]
