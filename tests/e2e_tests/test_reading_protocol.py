@@ -13,7 +13,7 @@ from readerstudy import builder, consent, exports, services, sessions, training
 from readerstudy.models import Assignment, CaseReading, PracticeAnswer
 from tests.conftest import PASSWORD
 
-from .conftest import horizontal_overflow
+from .conftest import horizontal_overflow, screenshot
 from .test_reader_study import phantom
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -53,11 +53,12 @@ def login(page, base, user):
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
-def no_overflow_at_1024(page):
+def no_overflow_at_1024(page, name):
     size = page.viewport_size
     page.set_viewport_size({"width": 1024, "height": 768})
     page.wait_for_timeout(100)
     assert horizontal_overflow(page) == [], page.url
+    screenshot(page, f"protocol_{name}_1024", full_page=True)
     page.set_viewport_size(size)
 
 
@@ -79,7 +80,7 @@ def test_reader_passes_consent_practice_session_one_washout_and_session_two(
     # Consent and profile.
     page.wait_for_selector("[data-testid=consent]")
     assert CONSENT in page.inner_text("[data-testid=consent-text]") and "version 1" in page.inner_text("h2")
-    no_overflow_at_1024(page)
+    no_overflow_at_1024(page, "consent")
     page.fill("#pf-years_cxr", "7")
     page.select_option("#pf-subspecialty", "Thoracic / chest")
     page.select_option("#pf-training_level", "Fellow")
@@ -92,14 +93,14 @@ def test_reader_passes_consent_practice_session_one_washout_and_session_two(
     # The practice case, marked as such, then its reference answer.
     page.wait_for_selector("[data-testid=practice-banner]")
     assert "Practice case 1 of 1" in page.inner_text("[data-testid=practice-banner]")
-    no_overflow_at_1024(page)
+    no_overflow_at_1024(page, "practice")
     page.check("input[name=q-agree_label][value=no]")
     page.check("input[name=q-quality][value='2']")
     page.check("input[name=q-difficulty][value='5']")
     page.click("#practice-submit")
     feedback = page.inner_text("[data-testid=practice-feedback]")
     assert "Reference" in feedback and "A clear basal effusion." in page.content()
-    no_overflow_at_1024(page)
+    no_overflow_at_1024(page, "feedback")
     page.click("#practice-next")
 
     # Session 1: the four original cases; then the washout page.
@@ -107,7 +108,7 @@ def test_reader_passes_consent_practice_session_one_washout_and_session_two(
         rate_by_keyboard(page, n, 6)
     page.wait_for_selector("[data-testid=washout]")
     assert "Session 2 of 2 opens" in page.inner_text("[data-testid=washout]")
-    no_overflow_at_1024(page)
+    no_overflow_at_1024(page, "washout")
 
     # The researcher's dashboard lists the reader as waiting.
     other = browser.new_context(viewport={"width": 1024, "height": 768})
