@@ -14,7 +14,7 @@ from readerstudy.design import Candidate
 from readerstudy.models import Assignment, Case
 from tests.conftest import PASSWORD
 
-from .conftest import horizontal_overflow
+from .conftest import horizontal_overflow, screenshot
 from .test_reader_study import phantom
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -93,5 +93,6 @@ def test_rg1_is_shown_inverted_at_its_window_and_window_level_uses_the_full_dept
     page.click("[data-preset=file]")
     page.wait_for_function("document.getElementById('rs-readout').textContent.includes('W 30000')")
     page.set_viewport_size({"width": 1024, "height": 768})
-    page.wait_for_timeout(200)
+    page.wait_for_timeout(300)
     assert horizontal_overflow(page) == []
+    screenshot(page, "dicom_rg1_1024")
