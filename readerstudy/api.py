@@ -17,6 +17,7 @@ from readerstudy import api_serializers as out
 from readerstudy import selectors, services
 from readerstudy.access import researcher_studies
 from readerstudy.answering import MAX_ACTIVE_MS
+from readerstudy.errors import NotAllowedError
 from readerstudy.models import Assignment, Case, Study
 from readerstudy.tables import answers_tidy
 
@@ -105,12 +106,15 @@ def _record_view(assignment: Assignment, position: int) -> None:
 class ReaderNext(Api):
     @extend_schema(
         operation_id="readerstudy_reader_next",
-        responses={200: out.READER_NEXT, **errors(403, 404)},
-        summary="The reader's next unfinished case, or finished=true",
+        responses={200: out.READER_NEXT, **errors(403, 404, 409)},
+        summary="The reader's next unfinished case, or finished=true (409 while the next session's washout runs)",
     )
     def get(self, request: Request, pk: int) -> Response:
         assignment = _assignment(request, pk)
         progress = selectors.reader_progress(assignment=assignment)
+        if progress.waiting:
+            opens = progress.opens_at.strftime("%Y-%m-%d %H:%M")
+            raise NotAllowedError(f"Session {progress.session} opens {opens} UTC, after the washout.")
         if progress.finished:
             body = {"finished": True, "done": progress.done, "total": progress.total}
             return Response(out.ReaderFinishedSerializer(body).data)

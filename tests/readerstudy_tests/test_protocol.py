@@ -135,6 +135,8 @@ def test_repeats_wait_in_session_two_until_the_washout_has_passed(
     assert page.status_code == 200 and "Session 2 of 2 opens" in page.content.decode()
     dashboard = admin_client.get(reverse("readerstudy:dashboard", args=[protocol_study.pk])).content.decode()
     assert "<b>R01</b> (reader_a) finished session 1; session 2 opens" in dashboard
+    nxt = reader_a_client.get(reverse("readerstudy:api-reader-next", args=[protocol_study.pk]))
+    assert nxt.status_code == 409 and "Session 2 opens" in nxt.json()["detail"]
     gate = sessions.study_washout_waits(study=protocol_study)[a.pk]
     finished = CaseReading.objects.filter(assignment=a).latest("completed_at").completed_at
     assert gate.opens_at == finished + timedelta(days=30)
