@@ -55,6 +55,16 @@ def profile_fields_check(fields: Any) -> list[dict[str, Any]]:
     return fields
 
 
+def profile_fields_set(*, study: Study, fields: Any) -> Study:
+    """Set the study's profile fields (an empty list: the defaults); refused once a reader has agreed, so every
+    profile of a study answers the same questions."""
+    if ReaderConsent.objects.filter(assignment__study=study).exists():
+        raise NotAllowedError("Readers have already given their profile; its fields can no longer change.")
+    Study.objects.filter(pk=study.pk).update(profile_fields=profile_fields_check(fields))
+    study.refresh_from_db()
+    return study
+
+
 def consent_current(study: Study) -> ConsentText | None:
     if not study.consent_version:
         return None

@@ -1,6 +1,7 @@
 """Reader pages of the reading protocol (consent and profile, practice cases, the washout wait) and the
 researcher's protocol settings page. HTTP only: who may see what, validate, call a service, render."""
 
+import json
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,6 +107,7 @@ def protocol(request: HttpRequest, pk: int) -> HttpResponse:
         "consent_text": consent.consent_current(study),
         "consent_versions": study.consent_texts.all(),
         "fields": consent.profile_fields(study),
+        "fields_json": json.dumps(study.profile_fields, indent=1) if study.profile_fields else "",
         "practice_cases": study.practice_cases.all(),
         "questions": list(study.questions.all()),
         "n_practice_answers": PracticeAnswer.objects.filter(assignment__study=study).count(),
@@ -129,6 +131,13 @@ def _protocol_change(request: HttpRequest, study) -> None:
     if what == "consent":
         consent.consent_text_set(study=study, text=request.POST.get("text", ""))
         messages.success(request, "Consent text saved; readers agree to a changed text again.")
+    elif what == "profile_fields":
+        try:
+            fields = json.loads(request.POST.get("fields", "").strip() or "[]")
+        except ValueError as exc:
+            raise AppError(f"Profile fields: not valid JSON ({exc}).") from None
+        consent.profile_fields_set(study=study, fields=fields)
+        messages.success(request, "Profile fields saved.")
     elif what == "sessions":
         try:
             n, days = int(request.POST.get("sessions", "")), float(request.POST.get("washout_days", ""))

@@ -175,3 +175,18 @@ def test_the_statistics_page_reports_answers_by_reader_experience(study, reader_
     assert 'data-table="experience_model"' in html and "needs &gt;= 3 readers" in html
     rows = PerceptionStats.objects.get(study=study).summary["tables"]["experience_groups"]
     assert {r["experience"] for r in rows} == {"0-4 y", ">=10 y"} and sum(r["n_answers"] for r in rows) == 36
+
+
+def test_a_study_can_ask_its_own_profile_fields_until_a_reader_has_agreed(protocol_study, reader_a, admin_client):
+    url = reverse("readerstudy:protocol", args=[protocol_study.pk])
+    fields = '[{"key": "board", "label": "Board certified", "kind": "choice", "options": ["yes", "no"]}]'
+    admin_client.post(url, {"what": "profile_fields", "fields": fields})
+    protocol_study.refresh_from_db()
+    assert [f["key"] for f in consent.profile_fields(protocol_study)] == ["board"]
+    bad = admin_client.post(url, {"what": "profile_fields", "fields": '[{"key": "x"}]'}, follow=True)
+    assert "Profile field 1: needs a key, a label and a kind" in bad.content.decode()
+    a = _assignment(protocol_study, reader_a)
+    consent.consent_agree(assignment=a, version=1, profile={"board": "yes"})
+    with pytest.raises(NotAllowedError, match="can no longer change"):
+        consent.profile_fields_set(study=protocol_study, fields=[])
+    assert consent.study_profiles(study=protocol_study)["R01"]["profile_board"] == "yes"
