@@ -14,10 +14,12 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 
+from readerstudy.entry import ENTRY_STEP_MESSAGES, entry_step
 from readerstudy.errors import NotAllowedError, NotYoursError, ReaderStudyError, StudyNotOpenError
 from readerstudy.hotpath import as_datetime, db_time
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Question, Study
 from readerstudy.progress import completed_case_ids, position_after
+from readerstudy.sessions import session_gate
 
 # A gap between two events on a case longer than this counts as this much (the reader walked away).
 MAX_EVENT_GAP = timedelta(minutes=10)
@@ -94,9 +96,16 @@ def answer_place_check(*, assignment: Assignment, case: Case, assignment_id: int
     if study.status != Study.Status.OPEN:
         title = study.reader_facing_title
         raise StudyNotOpenError(f"Study '{title}' is {study.status}; answers can no longer be saved.")
+    step = entry_step(assignment)
+    if step is not None:
+        raise NotAllowedError(ENTRY_STEP_MESSAGES[step])
     position = assignment.order.index(case.id) + 1
     done = completed_case_ids(assignment)
     current = position_after(assignment.order, done)
+    if study.sessions > 1:
+        gate = session_gate(assignment, current)
+        if gate.locked_from is not None and position >= gate.locked_from:
+            raise NotAllowedError(f"Session {gate.session} is not open yet (washout of {study.washout_days:g} days).")
     if position > current:
         raise NotAllowedError(f"Finish case {current} of {assignment.total} first.")
     if position < current and not study.allow_back:

@@ -19,6 +19,7 @@ from readerstudy import api_serializers as out
 from readerstudy import hotpath, selectors, services
 from readerstudy.access import researcher_studies
 from readerstudy.answering import MAX_ACTIVE_MS
+from readerstudy.errors import NotAllowedError
 from readerstudy.models import Assignment, Case, Study
 from readerstudy.tables import answers_tidy
 
@@ -128,11 +129,14 @@ def _record_view(assignment: Assignment, position: int, touch_assignment: bool =
 class ReaderNext(Api):
     @extend_schema(
         operation_id="readerstudy_reader_next",
-        responses={200: out.READER_NEXT, **errors(403, 404)},
-        summary="The reader's next unfinished case, or finished=true",
+        responses={200: out.READER_NEXT, **errors(403, 404, 409)},
+        summary="The reader's next unfinished case, or finished=true (409 while the next session's washout runs)",
     )
     def get(self, request: Request, pk: int) -> Response:
         assignment, progress = _reader(request, pk)
+        if progress.waiting:
+            opens = progress.opens_at.strftime("%Y-%m-%d %H:%M")
+            raise NotAllowedError(f"Session {progress.session} opens {opens} UTC, after the washout.")
         if progress.finished:
             body = {"finished": True, "done": progress.done, "total": progress.total}
             return Response(out.allowed(out.ReaderFinishedSerializer, body))
@@ -233,9 +237,12 @@ class AnswerSubmit(Api):
         if d["complete"] and result.next_position:
             assignment = result.assignment  # checked and locked by the save just now
             progress = selectors.reader_progress(assignment=assignment, done_case_ids=result.done_case_ids)
-            body["next"] = _case_response(assignment, result.next_position, progress)
-            # This is a POST: the next case is on screen now (the save just recorded the reader's activity).
-            _record_view(assignment, result.next_position, touch_assignment=False)
+            if progress.waiting:  # the reader finished a session: the next one waits for the washout
+                body["session_break"] = True
+            else:
+                body["next"] = _case_response(assignment, result.next_position, progress)
+                # This is a POST: the next case is on screen now (the save just recorded the reader's activity).
+                _record_view(assignment, result.next_position, touch_assignment=False)
         return Response(out.allowed(out.SubmitResultSerializer, body))
 
 

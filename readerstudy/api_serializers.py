@@ -44,12 +44,21 @@ class ReaderStudySerializer(StudyReaderFieldsSerializer):
     finished = serializers.BooleanField()
 
 
+class DepthSerializer(serializers.Serializer):
+    url = serializers.CharField(help_text="Raw little-endian uint16 pixels, rows x columns.")
+    max = serializers.IntegerField()
+    center = serializers.FloatField()
+    width = serializers.FloatField()
+    from_file = serializers.BooleanField(help_text="The window came from the DICOM file.")
+
+
 class CaseShownSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="Opaque case token (says nothing about the case).")
     image_url = serializers.CharField()
     width = serializers.IntegerField(allow_null=True)
     height = serializers.IntegerField(allow_null=True)
     shown_labels = serializers.ListField(child=serializers.CharField())
+    depth = DepthSerializer(required=False, allow_null=True, help_text="DICOM: the full-depth pixels and window.")
 
 
 class FlagSerializer(serializers.Serializer):
@@ -100,6 +109,9 @@ class SubmitResultSerializer(serializers.Serializer):
     form_completed = serializers.BooleanField()
     next_position = serializers.IntegerField(allow_null=True)
     next = ReaderCaseSerializer(required=False, help_text="With complete=true: the next case, already on screen.")
+    session_break = serializers.BooleanField(
+        required=False, help_text="The reader finished a session; the next one opens after the washout."
+    )
 
 
 class ReaderAnswerSerializer(serializers.Serializer):
@@ -195,7 +207,7 @@ class TidyAnswerSerializer(serializers.Serializer):
 
     def to_representation(self, row):
         out = super().to_representation(row)
-        out.update({k: v for k, v in row.items() if k.startswith("truth_")})
+        out.update({k: v for k, v in row.items() if k.startswith(("truth_", "profile_", "consent"))})
         return out
 
 

@@ -161,6 +161,8 @@ def _create_cases_and_forms(study: Study, candidates, plan, rng: random.Random) 
             image_bytes=stored.n_bytes,
             width=stored.width,
             height=stored.height,
+            full_depth=stored.full_depth,
+            display_window=stored.window,
             shown_labels=list(c.shown_labels),
             is_pie=bool(c.is_pie),
             source_image_id=c.source_image_id,

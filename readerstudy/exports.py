@@ -24,7 +24,7 @@ from typing import Any
 
 from common.csvsafe import rows_csv_text
 from readerstudy.models import Answer, Assignment, Case, Study
-from readerstudy.tables import FLAG_COLUMNS, TIDY_COLUMNS, answers_tidy, case_flags
+from readerstudy.tables import FLAG_COLUMNS, TIDY_COLUMNS, answers_tidy, case_flags, profile_columns
 from readerstudy.via import VIA_COLUMNS, write_pie_mapping
 
 
@@ -45,7 +45,7 @@ def _cell(value: Any) -> Any:
 def tidy_csv(*, study: Study) -> str:
     rows = answers_tidy(study=study)
     truth = sorted({k for r in rows for k in r if k.startswith("truth_")})
-    return _csv_text(rows, TIDY_COLUMNS + truth)
+    return _csv_text(rows, TIDY_COLUMNS + truth + profile_columns(rows))
 
 
 def flags_csv(*, study: Study) -> str:

@@ -142,12 +142,13 @@ def done_case_ids(assignment_id: int) -> set[int]:
 
 
 def cases_shown(*, assignment: Assignment, case_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The reader-visible fields of these cases (an allow-list: token, size, shown labels), the reader's flag on
-    each, and their answers to the first one (question key -> value), by case id. One query: one row per
-    answer of the first case (a NULL answer where there is none)."""
+    """The reader-visible fields of these cases (an allow-list: token, size, shown labels, DICOM depth), the
+    reader's flag on each, and their answers to the first one (question key -> value), by case id. One query:
+    one row per answer of the first case (a NULL answer where there is none)."""
     marks = ", ".join(["%s"] * len(case_ids))
     sql = (
-        "SELECT c.id, c.token, c.width, c.height, c.shown_labels, r.flagged, r.flag_comment, q.key, an.value "
+        "SELECT c.id, c.token, c.width, c.height, c.shown_labels, c.full_depth, c.display_window, r.flagged, "
+        "r.flag_comment, q.key, an.value "
         "FROM readerstudy_case c "
         "LEFT JOIN readerstudy_casereading r ON r.case_id = c.id AND r.assignment_id = %s "
         "LEFT JOIN readerstudy_answer an ON an.case_id = c.id AND an.reader_id = %s AND c.id = %s "
@@ -158,9 +159,10 @@ def cases_shown(*, assignment: Assignment, case_ids: list[int]) -> dict[int, dic
         cursor.execute(sql, [assignment.pk, assignment.reader_id, case_ids[0], *case_ids])
         rows = cursor.fetchall()
     out: dict[int, dict[str, Any]] = {}
-    for cid, token, width, height, labels, flagged, comment, key, value in rows:
+    for cid, token, width, height, labels, full_depth, window, flagged, comment, key, value in rows:
         if cid not in out:
             out[cid] = {"token": token, "width": width, "height": height, "shown_labels": list(_json(labels) or []),
+                        "full_depth": full_depth, "display_window": _json(window) or {},
                         "flagged": bool(flagged), "flag_comment": comment or "", "answers": {}}  # fmt: skip
         if key is not None:
             out[cid]["answers"][key] = _json(value)

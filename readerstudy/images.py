@@ -9,7 +9,7 @@ the pixels stay exactly the same. Decoding is bounded by pixels x bytes per pixe
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ from django.conf import settings
 from django.http import FileResponse, Http404
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from common.dicom import is_dicom
 from common.errors import AppError
 from common.png import write_png
 
@@ -33,6 +34,9 @@ class StoredImage:
     n_bytes: int
     width: int
     height: int
+    # DICOM only (readerstudy.dicom): the full-depth pixels' path and the display window in their units.
+    full_depth: str = ""
+    window: dict = field(default_factory=dict)
 
 
 def study_image_dir(study_id: int) -> Path:
@@ -114,10 +118,15 @@ def _with_orientation(image: Image.Image, orientation: int) -> Image.Image:
 
 
 def store_case_image(source: Path, study_id: int, token: str) -> StoredImage:
-    """Decode `source` and write it as ARTIFACT_ROOT/readerstudy/<study>/<token>.png (atomically).
+    """Decode `source` and write it as ARTIFACT_ROOT/readerstudy/<study>/<token>.png (atomically); a DICOM file
+    also keeps its full-depth pixels (readerstudy.dicom).
 
     Every call encodes afresh with random PNG row filters (common.png): lossless, so the pixels are exactly
     the source's, but no two files share their bytes (not across studies, clones or hidden repeats)."""
+    if is_dicom(source):
+        from readerstudy.dicom import store_dicom_image
+
+        return store_dicom_image(source, study_image_dir(study_id), token)
     try:
         with Image.open(source) as im:
             _check_size(im, source.name)

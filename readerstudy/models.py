@@ -43,6 +43,14 @@ class Study(models.Model):
         help_text="Researchers who may see this study's dashboard, hidden fields and exports.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Reading protocol (readerstudy.consent / training / sessions): the current consent text version (0 = no
+    # consent step), the profile fields readers fill in (empty = consent.DEFAULT_PROFILE_FIELDS), how many
+    # practice cases come first, and the reading sessions with the washout between them.
+    consent_version = models.PositiveIntegerField(default=0)
+    profile_fields = models.JSONField(default=list, blank=True)
+    practice_count = models.PositiveIntegerField(default=0)
+    sessions = models.PositiveSmallIntegerField(default=1)
+    washout_days = models.FloatField(default=28.0, help_text="Minimum gap between a reader's sessions (days).")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -122,6 +130,12 @@ class Case(models.Model):
     is_anchor = models.BooleanField(default=False)
     # A hidden repeat (intra-reader agreement) is its own case with its own token and image copy.
     repeat_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="repeats")
+    # The reading session the case is read in (repeats go to a later one: readerstudy.sessions).
+    session = models.PositiveSmallIntegerField(default=1)
+    # DICOM (readerstudy.dicom): the full-depth pixels (uint16, after the modality/VOI LUT, MONOCHROME1 inverted)
+    # and the display window from the file ({"center", "width", "max"}); empty for 8-bit images.
+    full_depth = models.CharField(max_length=300, blank=True)
+    display_window = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["study", "id"]
@@ -173,6 +187,11 @@ class Assignment(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
+    # Reading protocol: the consent version this reader last agreed to, when they finished the practice
+    # cases, and the 1-based position at which each session starts in `order` ([1] = one session).
+    consent_version = models.PositiveIntegerField(default=0)
+    practice_done_at = models.DateTimeField(null=True, blank=True)
+    session_starts = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["study", "pseudonym"]
@@ -235,3 +254,12 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reader} · {self.case} · {self.question.key}"
+
+
+# The reading protocol's own tables (consent versions, reader consents, practice cases) live apart.
+from readerstudy.models_protocol import ConsentText, PracticeAnswer, PracticeCase, ReaderConsent  # noqa: E402
+
+__all__ = [
+    "Answer", "Assignment", "Case", "CaseReading", "ConsentText", "Form", "FormCase", "PracticeAnswer",
+    "PracticeCase", "Question", "ReaderConsent", "Study",
+]  # fmt: skip

@@ -8,6 +8,7 @@
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -19,6 +20,7 @@ from readerstudy import hotpath
 from readerstudy.access import readable_assignments, researcher_studies
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Question, Study
 from readerstudy.progress import completed_case_ids, position_after
+from readerstudy.sessions import session_gate
 
 # --- reader side (blinded) ------------------------------------------------------------------------
 
@@ -29,6 +31,15 @@ class ReaderProgress:
     total: int
     current: int  # first unfinished position; total + 1 when finished
     done_case_ids: frozenset[int] = frozenset()
+    # Sessions (readerstudy.sessions): the first position still closed by the washout, and when it opens.
+    locked_from: int | None = None
+    opens_at: datetime | None = None
+    session: int = 1
+
+    @property
+    def waiting(self) -> bool:
+        """The reader finished a session and waits for the washout before the next one opens."""
+        return self.locked_from is not None and self.current >= self.locked_from
 
     @property
     def finished(self) -> bool:
@@ -53,11 +64,16 @@ def reader_assignment(*, reader: AbstractBaseUser, study_id: int) -> Assignment 
 def reader_progress(*, assignment: Assignment, done_case_ids: set[int] | None = None) -> ReaderProgress:
     """Progress from the set of finished cases (one query, none when the caller already has the set)."""
     done = completed_case_ids(assignment) if done_case_ids is None else done_case_ids
+    current = position_after(assignment.order, done)
+    gate = session_gate(assignment, current) if assignment.study.sessions > 1 else None
     return ReaderProgress(
         done=len(done),
         total=assignment.total,
-        current=position_after(assignment.order, done),
+        current=current,
         done_case_ids=frozenset(done),
+        locked_from=gate.locked_from if gate else None,
+        opens_at=gate.opens_at if gate else None,
+        session=gate.session if gate else 1,
     )
 
 
@@ -65,6 +81,8 @@ def reader_can_view(*, assignment: Assignment, position: int, progress: ReaderPr
     """Readers see the case they are on, and earlier ones only where the study allows going back."""
     if not 1 <= position <= assignment.total or position > progress.current:
         return False
+    if progress.locked_from is not None and position >= progress.locked_from:
+        return False  # the next session is still closed by the washout
     return position == progress.current or assignment.study.allow_back
 
 
@@ -120,6 +138,20 @@ def _image_url(case: Case | str) -> str:
     return f"{_image_prefix()}{case if isinstance(case, str) else case.token}/"
 
 
+def _depth_payload(case: dict[str, Any]) -> dict[str, Any] | None:
+    """Where the viewer gets a DICOM case's full-depth pixels, and the file's window in their units."""
+    if not case["full_depth"]:
+        return None
+    w = case["display_window"] or {}
+    return {
+        "url": reverse("readerstudy:image_full", args=[case["token"]]),
+        "max": int(w.get("max", 65535)),
+        "center": float(w.get("center", 32767.5)),
+        "width": float(w.get("width", 65535)),
+        "from_file": bool(w.get("from_file")),
+    }
+
+
 def reader_case_payload(*, assignment: Assignment, position: int, progress: ReaderProgress) -> dict[str, Any]:
     """One case as its reader sees it: image, shown labels, their own answers, and where they may go."""
     study = assignment.study
@@ -141,6 +173,7 @@ def reader_case_payload(*, assignment: Assignment, position: int, progress: Read
             "width": case["width"],
             "height": case["height"],
             "shown_labels": case["shown_labels"],
+            "depth": _depth_payload(case),
         },
         "answers": case["answers"],
         "flag": {"flagged": case["flagged"], "comment": case["flag_comment"]},

@@ -39,6 +39,7 @@ from readerstudy.errors import (
 )
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Form, Question, Study
 from readerstudy.progress import position_after
+from readerstudy.sessions import order_into_sessions
 
 # --- studies and questions ------------------------------------------------------------------------
 
@@ -129,15 +130,16 @@ def assignment_create(
         if seed is None:
             # Derived from the study seed, so rebuilding the same study gives every reader the same order.
             seed = random.Random(f"{study.design.get('seed', 0)}:{pseudonym}").randrange(2**62)
-        cases = list(Case.objects.filter(forms=form).values_list("id", "is_pie", "repeat_of_id"))
+        cases = list(Case.objects.filter(forms=form).values_list("id", "is_pie", "repeat_of_id", "session"))
         order = presentation_order(
             [c[0] for c in cases],
             seed,
             is_pie={c[0]: c[1] for c in cases},
             repeat_of={c[0]: c[2] for c in cases if c[2]},
         )
+        order, starts = order_into_sessions(order, {c[0]: c[3] for c in cases})
         return Assignment.objects.create(
-            study=study, form=form, reader=reader, pseudonym=pseudonym, seed=seed, order=order
+            study=study, form=form, reader=reader, pseudonym=pseudonym, seed=seed, order=order, session_starts=starts
         )
 
 

@@ -4,6 +4,7 @@
 from datetime import datetime
 from typing import Any
 
+from readerstudy.consent import study_profiles
 from readerstudy.models import Answer, Case, CaseReading, Question, Study
 
 
@@ -56,6 +57,10 @@ def answers_tidy(*, study: Study) -> list[dict[str, Any]]:
     readings = {(r.assignment_id, r.case_id): r for r in CaseReading.objects.filter(assignment__study=study)}
     positions: dict[int, dict[int, int]] = {}
     truth_keys = sorted({k for c in Case.objects.filter(study=study) for k in c.hidden_truth})
+    # The reader's consent and profile (readerstudy.consent), by pseudonym: consent_version, consented_at and
+    # profile_<field>; empty for a reader without one. Practice answers are not Answer rows, so none is here.
+    profiles = study_profiles(study=study)
+    profile_keys = sorted({k for p in profiles.values() for k in p})
     rows = []
     for a in answers:
         asg, case, q = a.assignment, a.case, a.question
@@ -94,9 +99,17 @@ def answers_tidy(*, study: Study) -> list[dict[str, Any]]:
             "_order": q.order,
         }
         row.update({f"truth_{k}": case.hidden_truth.get(k) for k in truth_keys})
+        row.update({k: profiles.get(asg.pseudonym, {}).get(k) for k in profile_keys})
         rows.append(row)
     rows.sort(key=lambda r: (r["form"], r["reader"], r["position"] or 0, r.pop("_order")))
     return rows
+
+
+def profile_columns(rows: list[dict[str, Any]]) -> list[str]:
+    """The consent and profile columns present in tidy rows (after TIDY_COLUMNS and the truth_ columns)."""
+    keys = {k for r in rows for k in r if k.startswith("profile_")}
+    consent = [k for k in ("consent_version", "consented_at") if any(k in r for r in rows)]
+    return consent + sorted(keys)
 
 
 FLAG_COLUMNS = [

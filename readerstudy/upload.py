@@ -19,12 +19,13 @@ from typing import IO
 
 from PIL import Image
 
+from common.dicom import DicomError, is_dicom, read_radiograph
 from common.errors import AppError
 from readerstudy.design import Candidate
 
 REQUIRED = ("filename", "shown_labels", "is_pie")
 KNOWN = (*REQUIRED, "source_image_id", "correlation", "dataset")
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".dcm"}
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
 MAX_ROWS = 20000
 # Zip bombs and runaway uploads: checked on the zip's directory before anything is extracted, and every
@@ -289,7 +290,7 @@ class _Rows:
         if member is None:
             return [f"file '{fname}' is not in the zip"]
         if PurePosixPath(member.filename).suffix.lower() not in IMAGE_SUFFIXES:
-            return [f"'{fname}' is not a PNG, JPEG, TIFF or BMP file"]
+            return [f"'{fname}' is not a PNG, JPEG, TIFF, BMP or DICOM (.dcm) file"]
         if member.file_size > MAX_IMAGE_BYTES:
             return [f"'{fname}' is larger than {MAX_IMAGE_BYTES // 2**20} MB"]
         if member.filename in self.seen_files:
@@ -305,6 +306,12 @@ class _Rows:
             return [f"'{fname}' cannot be unpacked ({exc})"]
         except UploadError as exc:
             return [exc.message.rstrip(".")]
+        if is_dicom(target):  # decoded in full now, so a refusal comes before anything is built
+            try:
+                read_radiograph(target, name=fname)
+            except DicomError as exc:
+                return [exc.message.rstrip(".")]
+            return []
         try:
             with Image.open(target) as im:
                 im.verify()

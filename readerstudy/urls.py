@@ -1,6 +1,6 @@
 from django.urls import path
 
-from readerstudy import api, views, views_drafts
+from readerstudy import api, views, views_drafts, views_protocol
 
 app_name = "readerstudy"
 urlpatterns = [
@@ -11,6 +11,11 @@ urlpatterns = [
     path("<int:pk>/read/<int:position>/", views.read, name="read"),
     path("<int:pk>/done/", views.done, name="done"),
     path("image/<str:token>/", views.image, name="image"),
+    path("image/<str:token>/full/", views.image_full, name="image_full"),
+    path("<int:pk>/consent/", views_protocol.consent_page, name="consent"),
+    path("<int:pk>/practice/", views_protocol.practice_page, name="practice"),
+    path("practice-image/<str:token>/", views_protocol.practice_image, name="practice_image"),
+    path("<int:pk>/protocol/", views_protocol.protocol, name="protocol"),
     # researchers and admins
     path("<int:pk>/dashboard/", views.dashboard, name="dashboard"),
     path("<int:pk>/status/", views.set_status, name="set_status"),

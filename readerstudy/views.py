@@ -16,10 +16,14 @@ from config.roles import DUAL_ROLE_MESSAGE, admin_required, is_dual_role, is_res
 from readerstudy import builder, exports, hotpath, selectors, services, sources
 from readerstudy.access import researcher_studies
 from readerstudy.build_job import study_build_start
+from readerstudy.dicom import full_depth_response
+from readerstudy.entry import entry_step
 from readerstudy.forms import SelectionStudyForm, UploadStudyForm
 from readerstudy.images import image_response
 from readerstudy.models import Assignment, Case, Study
+from readerstudy.sessions import study_washout_waits
 from readerstudy.upload import UploadError
+from readerstudy.views_protocol import washout_page
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -53,18 +57,29 @@ def study_intro(request: HttpRequest, pk: int) -> HttpResponse:
     if assignment is None:
         _refuse_dual_role(request)
         raise Http404("No such study among yours.")
+    if study_open_for_entry(assignment) and (step := entry_step(assignment)):
+        return redirect(f"readerstudy:{step}", pk=pk)
     progress = selectors.reader_progress(assignment=assignment)
     return render(
         request, "readerstudy/intro.html", {"study": assignment.study, "assignment": assignment, "progress": progress}
     )
 
 
+def study_open_for_entry(assignment: Assignment) -> bool:
+    """Consent and practice are asked for only while the study is open (a closed one is read-only)."""
+    return assignment.study.is_open
+
+
 def read_resume(request: HttpRequest, pk: int) -> HttpResponse:
     """Where the reader left off: the first unfinished case (with any autosaved answers), or the end."""
     assignment = _assignment_or_404(request, pk)
+    if study_open_for_entry(assignment) and (step := entry_step(assignment)):
+        return redirect(f"readerstudy:{step}", pk=pk)
     progress = selectors.reader_progress(assignment=assignment)
     if progress.finished:
         return redirect("readerstudy:done", pk=pk)
+    if progress.waiting:
+        return washout_page(request, assignment, progress)
     return redirect("readerstudy:read", pk=pk, position=progress.current)
 
 
@@ -75,6 +90,8 @@ def read(request: HttpRequest, pk: int, position: int) -> HttpResponse:
     if not study.is_open:
         messages.info(request, f"This study is {study.status}.")
         return redirect("readerstudy:intro", pk=pk)
+    if entry_step(assignment):
+        return redirect("readerstudy:read_resume", pk=pk)
     if not selectors.reader_can_view(assignment=assignment, position=position, progress=progress):
         return redirect("readerstudy:read_resume", pk=pk)
     # No write here: a GET never starts the reading clock; the page POSTs "viewed" once the case is shown.
@@ -91,6 +108,7 @@ def read(request: HttpRequest, pk: int, position: int) -> HttpResponse:
             "viewed": reverse("readerstudy:api-reader-viewed", args=[pk, 0]).removesuffix("0/viewed/"),
             "read": reverse("readerstudy:read", args=[pk, 0]).removesuffix("0/"),
             "done": reverse("readerstudy:done", args=[pk]),
+            "resume": reverse("readerstudy:read_resume", args=[pk]),
             "studies": reverse("readerstudy:home"),
         },
     }
@@ -116,6 +134,18 @@ def image(request: HttpRequest, token: str) -> HttpResponse:
     return image_response(relpath)
 
 
+def image_full(request: HttpRequest, token: str) -> HttpResponse:
+    """The full-depth pixels of a DICOM case (raw uint16), to the same people as its display image."""
+    case = None
+    if is_researcher(request.user):
+        case = Case.objects.filter(token=token, study__in=researcher_studies(request.user)).first()
+    if case is None:
+        case = selectors.reader_can_see_case(reader=request.user, token=token)
+    if case is None or not case.full_depth:
+        raise Http404("No such image.")
+    return full_depth_response(case.full_depth)
+
+
 # --- researchers and admins -----------------------------------------------------------------------
 
 
@@ -128,6 +158,9 @@ def _researcher_study_or_404(request: HttpRequest, pk: int) -> Study:
 def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     study = _researcher_study_or_404(request, pk)
     context = {"study": study, **selectors.study_dashboard(study=study)}
+    waits = study_washout_waits(study=study)
+    readers = context["readers"]
+    context["washout_waits"] = [(r, waits[r["assignment"].pk]) for r in readers if r["assignment"].pk in waits]
     if study.status == Study.Status.DRAFT:
         context["addable_readers"] = selectors.readers_not_in(study=study)
     return render(request, "readerstudy/dashboard.html", context)

@@ -9,13 +9,13 @@ import pandas as pd
 from django.db.models import Count, Max
 
 from readerstudy.models import Answer, Assignment, Case, Study
-from readerstudy.tables import TIDY_COLUMNS, answers_tidy
+from readerstudy.tables import TIDY_COLUMNS, answers_tidy, profile_columns
 
 
 def study_tidy_frame(*, study: Study) -> pd.DataFrame:
     rows = answers_tidy(study=study)
     truth = sorted({k for r in rows for k in r if k.startswith("truth_")})
-    return pd.DataFrame(rows, columns=TIDY_COLUMNS + truth)
+    return pd.DataFrame(rows, columns=TIDY_COLUMNS + truth + profile_columns(rows))
 
 
 def study_questions(*, study: Study) -> list[dict]:

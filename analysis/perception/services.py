@@ -46,6 +46,9 @@ TABLE_TITLES = {
     "reader_bias": "Reader bias (mean offset from the case consensus)",
     "agreement_intra": "Intra-reader agreement on hidden repeats",
     "agreement_pairwise": "Pairwise exact agreement",
+    "repeat_gaps": "Time between a case and its hidden repeat (days), per reader",
+    "experience_groups": "By reader experience (years reading chest X-rays)",
+    "experience_model": "Linear mixed model with years of experience as a covariate",
 }
 
 
@@ -98,6 +101,7 @@ def run_perception(job: Job, progress) -> dict:
     for step, stage in enumerate(("fast", "full"), start=1):
         progress(step - 1, 3, f"computing the {stage} part")
         stats = compute_perception(tidy, stage=stage, expected=expected, questions=questions, seed=0)
+        _add_protocol_tables(stats, tidy)
         stats.write(out, FIGURE_FORMATS)
         summary = json.loads((out / "summary.json").read_text())
         PerceptionStats.objects.filter(study=study).update(state=state, stage=stage, out_dir=str(out), summary=summary)
@@ -105,6 +109,18 @@ def run_perception(job: Job, progress) -> dict:
         progress(step, 3, f"{stage} part ready")
     progress(3, 3, "done")
     return result
+
+
+def _add_protocol_tables(stats, tidy) -> None:
+    """Experience groups, the experience covariate model and the repeat gaps (analysis.core.perception
+    .experience) join the result's tables and summary, so the page, the CSVs and summary.json carry them."""
+    from analysis.core.perception.experience import protocol_tables
+
+    for name, frame in protocol_tables(tidy).items():
+        if frame.empty:
+            continue
+        stats.tables[name] = frame
+        stats.summary["tables"][name] = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
 
 
 # --- selectors ------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from common.dicom import DicomError, is_dicom, read_radiograph
 from common.labels import read_text_csv, zero_one_labels
 from common.progress import Progress, report
 from pruning.engine.data_decode import decode_images
@@ -241,6 +242,12 @@ def class_frequencies(split: Split) -> pd.Series:
 def _image_problem(path: Path) -> str | None:
     if not path.is_file():
         return "missing"
+    if is_dicom(path):  # decoded in full: no pixel data, multi-frame and undecodable files are refused here
+        try:
+            read_radiograph(path)
+        except DicomError as exc:
+            return exc.message.split(": ", 1)[-1]
+        return None
     try:
         with Image.open(path) as im:
             im.verify()  # reads the whole file and checks structure/CRCs without decoding pixels

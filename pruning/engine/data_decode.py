@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from common.dicom import DicomError, is_dicom, read_radiograph
 from common.progress import Progress, report
 from pruning.engine.errors import DatasetError
 
@@ -54,6 +55,13 @@ def decode_one(path: Path | str, size: int) -> np.ndarray:
     Non-square images are squashed to a square, as the reference code's ``cv2.resize`` does.
     PIL's bilinear resize widens its kernel when shrinking, so downsampling is antialiased.
     """
+    if is_dicom(Path(path)):
+        # DICOM: modality/VOI LUT, MONOCHROME1 inverted, the file's window (common.dicom), then the same resize.
+        try:
+            gray = Image.fromarray(read_radiograph(Path(path)).display8(), mode="L")
+        except DicomError as exc:
+            raise DatasetError(f"{path}: {exc.message}") from None
+        return np.asarray(gray.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=None), dtype=np.uint8)
     try:
         with Image.open(path) as im:
             if im.format == "JPEG":

@@ -29,13 +29,15 @@
   const readout = $("rs-readout");
   const viewer = new window.CxrViewer($("rs-stage"), $("rs-canvas"), {
     onChange(s) {
-      readout.textContent = `${Math.round(s.zoom * 100)}%  ·  W ${Math.round(s.width)}  L ${Math.round(s.level)}` +
+      // Deep (DICOM) images read out in the file's own grey values.
+      const unit = s.depth ? s.depth / 255 : 1;
+      readout.textContent = `${Math.round(s.zoom * 100)}%  ·  W ${Math.round(s.width * unit)}  L ${Math.round(s.level * unit)}` +
         (s.inverted ? "  ·  inverted" : "");
       document.querySelector('[data-tool="invert"]').setAttribute("aria-pressed", String(s.inverted));
       document.querySelector('[data-tool="wl"]').setAttribute("aria-pressed", String(s.wlMode));
       document.querySelectorAll("[data-preset]").forEach((b) => {
-        const p = PRESETS[b.dataset.preset];
-        b.setAttribute("aria-pressed", String(Math.abs(p[0] - s.width) < 0.5 && Math.abs(p[1] - s.level) < 0.5));
+        const p = b.dataset.preset === "file" ? viewer.fileWindow : PRESETS[b.dataset.preset];
+        b.setAttribute("aria-pressed", String(!!p && Math.abs(p[0] - s.width) < 0.5 && Math.abs(p[1] - s.level) < 0.5));
       });
       const view = JSON.stringify({ width: s.width, level: s.level, inverted: s.inverted });
       if (view !== savedView) {
@@ -48,7 +50,10 @@
     const v = JSON.parse(localStorage.getItem(VIEW_KEY));
     if (v && isFinite(v.width) && isFinite(v.level)) viewer.setWindow(v.width, v.level, v.inverted);
   } catch (err) { /* nothing stored, or unreadable: the default window */ }
-  const preset = (name) => viewer.setWindow(PRESETS[name][0], PRESETS[name][1]);
+  const preset = (name) => {
+    const p = name === "file" ? viewer.fileWindow : PRESETS[name];
+    if (p) viewer.setWindow(p[0], p[1]);
+  };
   document.querySelectorAll("[data-preset]").forEach((b) => {
     b.addEventListener("click", () => { preset(b.dataset.preset); b.blur(); });
   });
@@ -316,7 +321,9 @@
     setActive(0);
     advanceActiveFromStart();
     $("rs-loading").hidden = false;
-    viewer.load(payload.case.image_url).then(() => { $("rs-loading").hidden = true; }, (e) => {
+    const fileButton = document.querySelector('[data-preset="file"]');
+    if (fileButton) fileButton.hidden = !(payload.case.depth && payload.case.depth.from_file);
+    viewer.load(payload.case.image_url, payload.case.depth).then(() => { $("rs-loading").hidden = true; }, (e) => {
       $("rs-loading").textContent = e.message;
     });
     if (payload.prefetch) new Image().src = payload.prefetch;
@@ -392,6 +399,7 @@
     }
     delete pending[token]; storePending(); retryDelay = RETRY_FIRST;
     if (data.form_completed && !data.next) { window.location.href = urls.done; return; }
+    if (data.session_break && urls.resume) { window.location.href = urls.resume; return; }
     if (data.next) {
       render(data.next);
       history.pushState({ position: data.next.position }, "", `${urls.read}${data.next.position}/`);

@@ -1,6 +1,10 @@
 /* Image viewer for the reading page: zoom, pan, window/level, invert, fit/reset, full screen.
  * Vanilla JS, no build step. The original pixels are kept once; window/level and invert are applied through
  * a 256-entry lookup table into a second canvas, which is then drawn with the current zoom and pan.
+ * DICOM cases also bring their full-depth pixels (raw uint16, up to 65536 grey levels): window/level then maps
+ * those through a lookup table as long as their range, so a narrow window shows real detail, not 8-bit steps.
+ * Window width and level stay in display units (0-255 of the whole range) for every image, so presets, the
+ * readout and the stored setting mean the same grey range on 8-bit and deep images.
  */
 (function () {
   "use strict";
@@ -21,6 +25,9 @@
     this.drag = null;
     this.pendingLut = false; this.pendingDraw = false;
     this.loadToken = 0;
+    this.src16 = null; this.depthMax = 0;  // full-depth pixels (DICOM) and their largest value
+    this.fileWindow = null;  // [width, level] in display units, from the DICOM file
+    canvas.cxrViewer = this;  // for page scripts and browser tests that read the rendered pixels
     this._bind();
     var self = this;
     if (window.ResizeObserver) {
@@ -31,8 +38,30 @@
     this._resize();
   }
 
-  CxrViewer.prototype.load = function (url) {
+  CxrViewer.prototype.load = function (url, depth) {
     var self = this, token = ++this.loadToken;
+    this.src16 = null; this.fileWindow = null;
+    var png = this._loadPng(url, token);
+    if (!depth) { return png; }
+    var raw = fetch(depth.url, { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) { throw new Error("The full-depth image could not be loaded."); }
+      return r.arrayBuffer();
+    });
+    return Promise.all([png, raw]).then(function (got) {
+      if (!got[0] || token !== self.loadToken) { return false; }
+      var pixels = new Uint16Array(got[1]);
+      if (pixels.length !== self.w * self.h) { throw new Error("The full-depth image does not match its size."); }
+      self.src16 = pixels; self.depthMax = Math.max(1, depth.max);
+      if (depth.from_file) {
+        self.fileWindow = [depth.width * 255 / self.depthMax, depth.center * 255 / self.depthMax];
+        self.setWindow(self.fileWindow[0], self.fileWindow[1]);
+      } else { self._lut(); }
+      return true;
+    });
+  };
+
+  CxrViewer.prototype._loadPng = function (url, token) {
+    var self = this;
     return new Promise(function (resolve, reject) {
       var img = new Image();
       img.onload = function () {
@@ -92,7 +121,7 @@
   // Window width and level in display-pixel units (0-255): the images are 8-bit renderings, so a preset is
   // the part of that range to stretch over the screen's full contrast.
   CxrViewer.prototype.setWindow = function (width, level, inverted) {
-    this.ww = clamp(width, 1, 512);
+    this.ww = clamp(width, this.src16 ? 0.02 : 1, 512);
     this.wl = clamp(level, -128, 383);
     if (inverted !== undefined) { this.inverted = !!inverted; }
     this._lut();
@@ -101,7 +130,10 @@
   CxrViewer.prototype.invert = function () { this.inverted = !this.inverted; this._lut(); };
 
   CxrViewer.prototype.windowLevel = function (dWidth, dLevel) {
-    this.ww = clamp(this.ww + dWidth, 1, 512);
+    // Deep images: drag steps shrink with the window, so a narrow window can still be fine-tuned.
+    var step = this.src16 ? Math.max(0.02, this.ww / 255) : 1;
+    this.ww = clamp(this.ww + dWidth * step, this.src16 ? 0.02 : 1, 512);
+    dLevel *= step;
     this.wl = clamp(this.wl + dLevel, -128, 383);
     this._lut();
   };
@@ -116,7 +148,8 @@
   CxrViewer.prototype.redraw = function () { this._draw(); };
 
   CxrViewer.prototype.state = function () {
-    return { zoom: this.scale, width: this.ww, level: this.wl, inverted: this.inverted, wlMode: this.wlMode };
+    return { zoom: this.scale, width: this.ww, level: this.wl, inverted: this.inverted, wlMode: this.wlMode,
+      depth: this.src16 ? this.depthMax : 0 };
   };
 
   // --- rendering -----------------------------------------------------------------------------------
@@ -129,6 +162,7 @@
 
   CxrViewer.prototype._applyLut = function () {
     if (!this.src) { return; }
+    if (this.src16) { this._applyLut16(); return; }
     var lut = new Uint8ClampedArray(256), lo = this.wl - this.ww / 2, k = 255 / this.ww, i;
     for (i = 0; i < 256; i++) {
       var v = (i - lo) * k;
@@ -137,6 +171,23 @@
     var s = this.src.data, out = new ImageData(this.w, this.h), d = out.data, n = s.length;
     for (i = 0; i < n; i += 4) {
       d[i] = lut[s[i]]; d[i + 1] = lut[s[i + 1]]; d[i + 2] = lut[s[i + 2]]; d[i + 3] = 255;
+    }
+    this.view.getContext("2d").putImageData(out, 0, 0);
+    this._draw();
+  };
+
+  // Full depth: one table entry per grey level of the file (value v sits at v * 255 / max display units).
+  CxrViewer.prototype._applyLut16 = function () {
+    var max = this.depthMax, lut = new Uint8ClampedArray(max + 1), lo = this.wl - this.ww / 2, k = 255 / this.ww;
+    var unit = 255 / max, i, p;
+    for (i = 0; i <= max; i++) {
+      var v = (i * unit - lo) * k;
+      lut[i] = this.inverted ? 255 - clamp(v, 0, 255) : v;
+    }
+    var src = this.src16, out = new ImageData(this.w, this.h), d = out.data, n = src.length;
+    for (p = 0, i = 0; p < n; p++, i += 4) {
+      var g = lut[src[p]];
+      d[i] = g; d[i + 1] = g; d[i + 2] = g; d[i + 3] = 255;
     }
     this.view.getContext("2d").putImageData(out, 0, 0);
     this._draw();

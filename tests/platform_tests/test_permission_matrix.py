@@ -136,6 +136,12 @@ def matrix(world) -> list[tuple]:
         ("readerstudy:done",                 "get",  u("readerstudy:done", args=[pk]),                 302, 302, 302, 404, 404, 404),
         ("readerstudy:image",                "get",  u("readerstudy:image", args=[token]),             302, 200, 404, 200, 404, 200),
         ("readerstudy:dashboard",            "get",  u("readerstudy:dashboard", args=[pk]),            302, 403, 403, 200, 404, 200),
+        # Reading protocol: with no consent text or practice case, readers pass straight on to their cases.
+        ("readerstudy:consent",              "get",  u("readerstudy:consent", args=[pk]),              302, 302, 302, 404, 404, 404),
+        ("readerstudy:practice",             "get",  u("readerstudy:practice", args=[pk]),             302, 302, 302, 404, 404, 404),
+        ("readerstudy:practice_image",       "get",  u("readerstudy:practice_image", args=["nosuch"]), 302, 404, 404, 404, 404, 404),
+        ("readerstudy:image_full",           "get",  u("readerstudy:image_full", args=[token]),        302, 404, 404, 404, 404, 404),
+        ("readerstudy:protocol",             "get",  u("readerstudy:protocol", args=[pk]),             302, 403, 403, 200, 404, 200),
         # Perception statistics: the page exists at once (a GET only reads; its POST queues the job); the HTML
         # report and files only once computed.
         ("analysis:perception",              "get",  u("analysis:perception", args=[pk]),              302, 403, 403, 200, 404, 200),

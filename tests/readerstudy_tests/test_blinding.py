@@ -257,7 +257,8 @@ READER_SIDE = {
     "readerstudy:home", "readerstudy:intro", "readerstudy:read_resume", "readerstudy:read", "readerstudy:done",
     "readerstudy:image", "readerstudy:api-studies", "readerstudy:api-study", "readerstudy:api-reader-next",
     "readerstudy:api-reader-case", "readerstudy:api-reader-viewed", "readerstudy:api-study-answers",
-    "readerstudy:api-answer-submit", "readerstudy:api-case-flag",
+    "readerstudy:api-answer-submit", "readerstudy:api-case-flag", "readerstudy:consent", "readerstudy:practice",
+    "readerstudy:practice_image", "readerstudy:image_full",
 }  # fmt: skip
 SCHEMA = ("api-schema", "api-docs")  # describe the researchers' fields by name; hold no study's data
 MISSING = 987654

@@ -47,6 +47,11 @@ def matrix(study):
         ("done", "get", u("done", pk), 302, 302, 404, 404, 404),
         ("image", "get", u("image", token), 302, 200, 404, 200, 200),
         ("dashboard", "get", u("dashboard", pk), 302, 403, 403, 200, 200),
+        ("consent", "get", u("consent", pk), 302, 302, 404, 404, 404),
+        ("practice", "get", u("practice", pk), 302, 302, 404, 404, 404),
+        ("practice_image", "get", u("practice_image", "nosuch"), 302, 404, 404, 404, 404),
+        ("image_full", "get", u("image_full", token), 302, 404, 404, 404, 404),  # not a DICOM case
+        ("protocol", "get", u("protocol", pk), 302, 403, 403, 200, 200),
         ("set_status", "post", u("set_status", pk), 302, 403, 403, 403, 302),
         # draft-only actions on an open study: admins get a message and a redirect, nothing changes
         ("readers", "post", u("readers", pk), 302, 403, 403, 403, 302),

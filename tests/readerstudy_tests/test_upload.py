@@ -58,7 +58,7 @@ def test_upload_builds_a_balanced_study_with_hidden_truth(artifacts, tmp_path, a
         (GOOD[:2] + ["images/img1.png,Effusion,1,high,NIH,0"], "row 3: correlation 'high' is not a number"),
         (GOOD[:2] + ["images/img0.png,Effusion,1,,NIH,0"], "row 3: 'images/img0.png' is listed again (first on row 2)"),
         (GOOD[:2] + ["broken.png,Effusion,1,,NIH,0"], "row 3: 'broken.png' is not a readable image"),
-        (GOOD[:2] + ["notes.txt,Effusion,1,,NIH,0"], "row 3: 'notes.txt' is not a PNG, JPEG, TIFF or BMP file"),
+        (GOOD[:2] + ["notes.txt,Effusion,1,,NIH,0"], "row 3: 'notes.txt' is not a PNG, JPEG, TIFF, BMP or DICOM"),
         (["filename,shown_labels,is_pie"], "cases.csv has no data rows"),
     ],
 )
