@@ -15,7 +15,8 @@ from django.db import transaction
 
 from config.roles import is_reader
 from readerstudy.design import Candidate, DesignError, plan_forms
-from readerstudy.images import ImageError, remove_study_images, store_case_image
+from readerstudy.dicom import store_case_file
+from readerstudy.images import ImageError, remove_study_images
 from readerstudy.models import Case, Form, FormCase, Question, Study, new_token
 from readerstudy.services import assignment_create
 
@@ -151,7 +152,7 @@ def _create_cases_and_forms(study: Study, candidates, plan, rng: random.Random) 
         c = candidates[i]
         token = new_token()
         try:
-            stored = store_case_image(Path(c.image_path), study.pk, token)
+            stored = store_case_file(Path(c.image_path), study.pk, token)
         except ImageError as exc:
             raise ImageError(f"Case {c.source_image_id}: {exc}") from None
         return Case.objects.create(

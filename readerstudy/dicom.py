@@ -12,9 +12,9 @@ from pathlib import Path
 from django.conf import settings
 from django.http import FileResponse, Http404
 
-from common.dicom import DicomError, read_radiograph
+from common.dicom import DicomError, is_dicom, read_radiograph
 from common.png import write_png
-from readerstudy.images import MAX_PIXELS, ImageError, StoredImage, image_path
+from readerstudy.images import MAX_PIXELS, ImageError, StoredImage, image_path, store_case_image, study_image_dir
 
 
 def _atomic_bytes(target: Path, write) -> None:
@@ -69,3 +69,11 @@ def full_depth_response(relpath: str) -> FileResponse:
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def store_case_file(source: Path, study_id: int, token: str) -> StoredImage:
+    """A case's image from an upload, a PIE selection or a clone: a DICOM file keeps its full-depth pixels
+    beside the display PNG; any other image is re-encoded by readerstudy.images."""
+    if is_dicom(source):
+        return store_dicom_image(source, study_image_dir(study_id), token)
+    return store_case_image(source, study_id, token)

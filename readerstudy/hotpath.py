@@ -20,6 +20,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from config.roles import is_admin
@@ -63,14 +64,50 @@ def db_time(value: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
 
 
-_COLS = 'a.id, a.form_id, a."order", s.id, s.title, s.status, s.allow_back, s.allow_change'
+# The assignment and study fields the reading flow decides on (access, navigation, the reading protocol).
+_COLS = (
+    'a.id, a.form_id, a."order", a.consent_version, a.practice_done_at, a.session_starts, '
+    "s.id, s.title, s.reader_title, s.status, s.allow_back, s.allow_change, s.design, s.consent_version, "
+    "s.practice_count, s.sessions, s.washout_days"
+)
+_N = 17  # columns in _COLS: a query's own columns follow
+
+
+def _datetime(value: Any) -> datetime | None:
+    """A timestamp as the database driver returns it (SQLite: text) as an aware datetime."""
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = parse_datetime(value)
+    return parsed if parsed is None or timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
 
 
 def _assignment(row: tuple, reader: AbstractBaseUser) -> Assignment:
     """An Assignment with its Study attached, from the first columns of a row (`_COLS`)."""
-    aid, form_id, order, sid, title, status, back, change = row[:8]
-    study = Study(pk=sid, title=title, status=status, allow_back=bool(back), allow_change=bool(change))
-    assignment = Assignment(pk=aid, study_id=sid, form_id=form_id, reader_id=reader.pk, order=_json(order))
+    aid, form_id, order, a_consent, practice_done, starts = row[:6]
+    sid, title, reader_title, status, back, change, design, s_consent, practice, sessions, washout = row[6:_N]
+    study = Study(
+        pk=sid,
+        title=title,
+        reader_title=reader_title,
+        status=status,
+        allow_back=bool(back),
+        allow_change=bool(change),
+        design=_json(design) or {},
+        consent_version=s_consent,
+        practice_count=practice,
+        sessions=sessions,
+        washout_days=washout,
+    )
+    assignment = Assignment(
+        pk=aid,
+        study_id=sid,
+        form_id=form_id,
+        reader_id=reader.pk,
+        order=_json(order),
+        consent_version=a_consent,
+        practice_done_at=_datetime(practice_done),
+        session_starts=_json(starts) or [],
+    )
     assignment.study = study
     return assignment
 
@@ -91,7 +128,7 @@ def reader_state(*, reader: AbstractBaseUser, study_id: int) -> tuple[Assignment
         rows = cursor.fetchall()
     if not rows:
         return None
-    return _assignment(rows[0], reader), {r[8] for r in rows if r[8] is not None}
+    return _assignment(rows[0], reader), {r[_N] for r in rows if r[_N] is not None}
 
 
 def locked_assignment(*, reader: AbstractBaseUser, token: str) -> tuple[Assignment, Case] | None:
@@ -114,7 +151,7 @@ def locked_assignment(*, reader: AbstractBaseUser, token: str) -> tuple[Assignme
     if row is None:
         return None
     assignment = _assignment(row, reader)
-    return assignment, Case(pk=row[8], study_id=assignment.study_id, token=token)
+    return assignment, Case(pk=row[_N], study_id=assignment.study_id, token=token)
 
 
 def reader_image(*, reader: AbstractBaseUser, token: str) -> str | None:

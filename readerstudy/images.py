@@ -17,7 +17,6 @@ from django.conf import settings
 from django.http import FileResponse, Http404
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from common.dicom import is_dicom
 from common.errors import AppError
 from common.png import write_png
 
@@ -118,15 +117,11 @@ def _with_orientation(image: Image.Image, orientation: int) -> Image.Image:
 
 
 def store_case_image(source: Path, study_id: int, token: str) -> StoredImage:
-    """Decode `source` and write it as ARTIFACT_ROOT/readerstudy/<study>/<token>.png (atomically); a DICOM file
-    also keeps its full-depth pixels (readerstudy.dicom).
+    """Decode a raster image `source` and write it as ARTIFACT_ROOT/readerstudy/<study>/<token>.png (atomically);
+    DICOM files go through readerstudy.dicom.store_case_file.
 
     Every call encodes afresh with random PNG row filters (common.png): lossless, so the pixels are exactly
     the source's, but no two files share their bytes (not across studies, clones or hidden repeats)."""
-    if is_dicom(source):
-        from readerstudy.dicom import store_dicom_image
-
-        return store_dicom_image(source, study_image_dir(study_id), token)
     try:
         with Image.open(source) as im:
             _check_size(im, source.name)

@@ -12,8 +12,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
 
+from readerstudy.dicom import store_case_file
 from readerstudy.errors import NotAllowedError
-from readerstudy.images import image_path, remove_study_images, store_case_image
+from readerstudy.images import image_path, remove_study_images
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Form, FormCase, Question, Study, new_token
 from readerstudy.services import assignment_create
 
@@ -64,7 +65,7 @@ def study_clone(*, study: Study, created_by: AbstractBaseUser | None = None, tit
             # Originals before their repeats, so each repeat can point at its original's copy.
             for case in Case.objects.filter(study=study).order_by(F("repeat_of_id").asc(nulls_first=True), "id"):
                 token = new_token()
-                stored = store_case_image(Path(image_path(case.image)), copy.pk, token)
+                stored = store_case_file(Path(image_path(case.image)), copy.pk, token)
                 new_case[case.pk] = Case.objects.create(
                     study=copy, token=token, image=stored.relpath, image_bytes=stored.n_bytes, width=stored.width,
                     height=stored.height, shown_labels=case.shown_labels, is_pie=case.is_pie,

@@ -1,5 +1,5 @@
 """The training block: practice cases read before the study's cases, each followed by the researcher's
-reference answer. Practice cases and their answers live in their own tables (models_protocol), so no export,
+reference answer. Practice cases and their answers live in their own tables (readerstudy.models), so no export,
 statistic or simulation of the study's answers can include them."""
 
 from collections.abc import Mapping
@@ -11,8 +11,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from readerstudy.answering import clean_value
+from readerstudy.dicom import store_case_file
 from readerstudy.errors import NotAllowedError, ReaderStudyError
-from readerstudy.images import store_case_image
 from readerstudy.models import Assignment, PracticeAnswer, PracticeCase, Study, new_token
 
 
@@ -46,7 +46,7 @@ def practice_case_add(
         raise NotAllowedError("Practice cases can only be added while the study is a draft.")
     cleaned = _clean_all(study, reference, what="Reference answer")
     token = new_token()
-    stored = store_case_image(Path(image), study.pk, token)
+    stored = store_case_file(Path(image), study.pk, token)
     with transaction.atomic():
         Study.objects.select_for_update().filter(pk=study.pk).first()
         last = PracticeCase.objects.filter(study=study).aggregate(m=Max("order"))["m"] or 0

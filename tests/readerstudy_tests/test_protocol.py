@@ -159,7 +159,7 @@ def test_the_statistics_page_reports_answers_by_reader_experience(study, reader_
     from django.core.management import call_command
 
     from analysis.models import PerceptionStats
-    from jobs.services import job_run
+    from jobs.execution import job_run
 
     consent.consent_text_set(study=study, text="Consent.")
     study.refresh_from_db()
