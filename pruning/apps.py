@@ -22,6 +22,9 @@ class PruningConfig(AppConfig):
             ),
             JobKind("train", "Train one seed", "gpu", runners.run_train),
             JobKind("sweep", "Pruning sweep of one seed", "gpu", runners.run_sweep),
+            JobKind(
+                "method_sweep", "Sweep of one seed under one more compression method", "gpu", runners.run_method_sweep
+            ),
             JobKind("select_pies", "PIE selection", "default", runners.run_select_pies),
             JobKind("make_synthetic", "Render a synthetic CXR-LT dataset", "default", runners.run_make_synthetic),
         ]:

@@ -153,6 +153,7 @@ def sweep_execute(*, sweep: PruningSweep, progress=None) -> dict:
     from pruning.engine.infer import sweep as engine_sweep
     from pruning.engine.nets import build_model
     from pruning.engine.store import read_sidecar
+    from pruning.steps_methods import method_options
 
     experiment = run.experiment
     set_torch_threads(experiment.arch)
@@ -160,6 +161,7 @@ def sweep_execute(*, sweep: PruningSweep, progress=None) -> dict:
     images = decode(test, experiment.image_size, progress)
     model = build_model(experiment.arch, len(test.class_names), init=run.checkpoint_path)
     path = sweep.store_path
+    options = method_options(experiment, experiment.prune_method, run.seed, progress)  # calibration, costs
     result = engine_sweep(
         model,
         images,
@@ -172,6 +174,7 @@ def sweep_execute(*, sweep: PruningSweep, progress=None) -> dict:
         class_names=list(test.class_names),
         batch_size=experiment.batch_size,
         image_size=experiment.image_size,
+        **options,
     )
     achieved = read_sidecar(path).get("achieved", {})
     sweep.predictions_path = str(path)
