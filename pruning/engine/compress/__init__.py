@@ -36,6 +36,7 @@ class MethodSpec:
     needs_calibration: bool = False  # wants training images (static quantization)
     cpu_only: bool = False  # its compressed model runs on CPU kernels only
     axis: str = "level"  # the word for a level in messages ("sparsity" for weight pruning)
+    family: str = "pruning"  # or "quantization" (the cross-method report compares the two)
 
     def validate_levels(self, levels) -> list[float]:
         """The levels as floats in the order given, or MethodError naming the bad one."""
@@ -115,6 +116,7 @@ def _bf16():
 PAPER_LEVELS = tuple(round(0.05 * i, 2) for i in range(20))  # 0, 0.05, ..., 0.95
 _WEIGHTS = "fraction of Conv2d/Linear weights zeroed"
 _S = "sparsity"
+_Q = "quantization"
 _BITS = "fraction of weight bits removed (32-bit = 0)"
 
 REGISTRY: dict[str, MethodSpec] = {
@@ -152,6 +154,7 @@ REGISTRY: dict[str, MethodSpec] = {
             _int8_dynamic,
             (0.0, 0.75),
             cpu_only=True,
+            family=_Q,
         ),
         MethodSpec(
             "int8_static",
@@ -163,9 +166,10 @@ REGISTRY: dict[str, MethodSpec] = {
             (0.0, 0.75),
             needs_calibration=True,
             cpu_only=True,
+            family=_Q,
         ),
-        MethodSpec("fp16", "fp16 weights", _BITS, (0.0, 0.5), 0.5, _fp16, (0.0, 0.5)),
-        MethodSpec("bf16", "bf16 weights", _BITS, (0.0, 0.5), 0.5, _bf16, (0.0, 0.5)),
+        MethodSpec("fp16", "fp16 weights", _BITS, (0.0, 0.5), 0.5, _fp16, (0.0, 0.5), family=_Q),
+        MethodSpec("bf16", "bf16 weights", _BITS, (0.0, 0.5), 0.5, _bf16, (0.0, 0.5), family=_Q),
     )
 }
 METHODS = tuple(REGISTRY)
