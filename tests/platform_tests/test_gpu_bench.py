@@ -20,4 +20,6 @@ def test_gpu_bench_runs_on_the_cpu_at_a_tiny_size_and_prints_every_figure():
     assert any(line.startswith("training (small @ 32 px, batch 16): bf16") for line in lines)
     assert any("inference sweep (3 sparsities x 24 images)" in line for line in lines)
     assert any("prune 3 ratios" in line and "identical zero counts" in line for line in lines)
+    assert any(line.startswith("method int8_static: 2 levels x 24 images") for line in lines)
+    assert any(line.startswith("method structured: 8 levels x 24 images") for line in lines)
     assert lines[-1].startswith("ratio baseline/ours: training"), "the ratio is printed last"

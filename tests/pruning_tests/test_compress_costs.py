@@ -40,8 +40,9 @@ def test_every_level_axis_is_monotone_in_cost(method, arch, tmp_path):
     assert all(c["latency_ms_b1"] > 0 and c["latency_ms_b2"] > 0 and c["device"] == "cpu" for c in costs)
 
 
-def test_structured_pruning_really_shrinks_the_parameter_count_and_the_file(tmp_path):
-    costs = costs_of("structured", "tiny", tmp_path, [0.0, 0.5])
+@pytest.mark.parametrize("arch", ["tiny", "small"])
+def test_structured_pruning_really_shrinks_the_parameter_count_and_the_file(arch, tmp_path):
+    costs = costs_of("structured", arch, tmp_path, [0.0, 0.5])
     assert costs[1]["params"] < 0.6 * costs[0]["params"]
     assert costs[1]["file_bytes"] < costs[0]["file_bytes"]
 

@@ -119,3 +119,37 @@ def test_fp16_weights_are_saved_as_fp16_and_equal_the_dense_weights_rounded():
     stored = comp.storage(net)
     assert stored["fc.weight"].dtype == torch.float16
     assert torch.equal(net.fc.weight, model.fc.weight.half().float())
+
+
+def masked_small_forward(net, x, gone):
+    """SmallNet's own forward with the removed channels zeroed after every stream update (the reference)."""
+    for down, res, width in zip(net.down, net.res, net.widths, strict=True):
+        keep = torch.ones(1, width, 1, 1)
+        keep[0, [c for c in gone if c < width]] = 0
+        skip = nn.functional.avg_pool2d(x, 2, ceil_mode=True)
+        skip = nn.functional.pad(skip, (0, 0, 0, 0, 0, width - skip.shape[1]))
+        x = torch.relu(down(x) + skip) * keep
+        x = torch.relu(x + res(x)) * keep
+    return net.fc(x.mean((2, 3)))
+
+
+def test_structured_pruning_of_the_small_net_equals_zeroing_the_removed_channels_everywhere():
+    torch.manual_seed(0)
+    model = build_model("small", 3, "random").eval()
+    with torch.no_grad():  # non-trivial BatchNorm statistics, so a wrong channel shows
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+    x = to_model_input(torch.from_numpy(np.random.default_rng(3).integers(0, 256, (4, 32, 32), dtype=np.uint8)))
+    comp = compressor("structured", model)
+    for level in (0.3, 0.6):
+        net = comp.apply(model, level)
+        gone = {c for g in comp.smallnet.groups for c in g[: min(round(level * len(g)), len(g) - 1)].tolist()}
+        with torch.no_grad():
+            assert torch.allclose(net(x), masked_small_forward(model, x, gone), atol=1e-5)
+        n_dense, n_net = sum(p.numel() for p in model.parameters()), sum(p.numel() for p in net.parameters())
+        assert n_net < (1 - level) * n_dense  # channels go from both sides of most convs
+    kept_all = comp.smallnet.prune(0.0)
+    with torch.no_grad():
+        assert torch.allclose(kept_all(x), model(x), atol=1e-5)  # nothing removed: the dense function

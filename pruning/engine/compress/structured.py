@@ -9,6 +9,9 @@ smaller file and less compute.
 
 Levels are nested: going up, the same graph is pruned further (one trace per sweep instead of a
 fresh copy, trace and prune per level); going down rebuilds from the dense model.
+
+The demo's ``SmallNet`` (zero-padded skips, which torch-pruning cannot trace) is pruned by the
+dependency-aware code in ``structured_smallnet``, with the same level semantics.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ import copy
 import torch
 from torch import nn
 
-from ..nets import prunable_modules
+from ..nets import SmallNet, prunable_modules
 from . import REGISTRY, MethodError
 from .base import Compressor
+from .structured_smallnet import SmallNetChannels
 
 
 class _Group:
@@ -39,6 +43,10 @@ class StructuredChannels(Compressor):
         self.dense = model
         self.net: nn.Module | None = None
         self.level = 0.0
+        self.smallnet = None
+        if isinstance(model, SmallNet):
+            self.smallnet = SmallNetChannels(model)
+            return
         self._start()  # fail at once when the architecture cannot be traced
 
     def _start(self) -> None:
@@ -67,6 +75,8 @@ class StructuredChannels(Compressor):
     def apply(self, model: nn.Module, level: float) -> nn.Module:
         if level == 0:
             return model
+        if self.smallnet is not None:
+            return self.smallnet.prune(level).to(self.example.device)
         if level < self.level:
             self._start()
         for g in self.groups:
