@@ -20,6 +20,11 @@ urlpatterns = [
         views_methods.experiment_methods_file,
         name="experiment_methods_file",
     ),
+    path(
+        "api/experiments/<int:pk>/methods/",
+        views_methods.MethodsComparisonApi.as_view(),
+        name="api-experiment-methods",
+    ),
     # Perception statistics of reader study <pk>
     path("perception/<int:pk>/", perception_views.perception_detail, name="perception"),
     path("perception/<int:pk>/report.html", perception_views.perception_html, name="perception_html"),

@@ -113,7 +113,7 @@ def method_sweeps(model, test_x, calib_x, methods: list[str], args, device, tmp:
         t = time.perf_counter()
         try:
             sweep(model, test_x, spec.default_levels, name, store, batch_size=args.batch_size, device=device,
-                  calibration=calib_x, costs=CostConfig(repeats=3))  # fmt: skip
+                  calibration=calib_x, costs=CostConfig(repeats=args.cost_repeats))  # fmt: skip
         except MethodError as exc:
             print(f"method {name}: not applicable to {args.arch}: {exc}", flush=True)
             continue
@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--sparsities", type=int, default=20)
     ap.add_argument("--methods", default="layer_l1,nm,structured,int8_static,int8_dynamic,fp16")
     ap.add_argument("--method-images", type=int, default=2000, help="test images per method sweep")
+    ap.add_argument("--cost-repeats", type=int, default=3, help="timed forward passes per level and batch size")
     args = ap.parse_args(argv)
     device = resolve_device(args.device)
     name = "CPU (no GPU: a smoke run, not a GPU figure)"

@@ -5,6 +5,10 @@ from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from analysis.file_responses import artifact_response
 from analysis.reports import methods
@@ -12,6 +16,8 @@ from config.roles import admin_required, researcher_required
 from jobs.models import Job
 from jobs.services import job_create
 from pruning.models import Experiment, MethodSweep
+from readerstudy.api import Api, IsResearcher
+from readerstudy.api_serializers import errors
 
 JOB_KIND = "methods_report"
 FILES = (
@@ -78,3 +84,38 @@ def experiment_methods_file(request: HttpRequest, pk: int, name: str) -> FileRes
     if name not in FILES or not path.is_file():
         raise Http404("No such file in this comparison.")
     return artifact_response(request, path)
+
+
+class MethodsComparisonSerializer(serializers.Serializer):
+    experiment = serializers.IntegerField()
+    methods = serializers.ListField(child=serializers.CharField())
+    computed = serializers.BooleanField()
+    job_id = serializers.IntegerField(allow_null=True)
+    job_status = serializers.CharField(allow_blank=True)
+    comparison = serializers.JSONField(
+        allow_null=True, help_text="comparison.json: statements, correlations, PIE overlap, equal-size tests."
+    )
+
+
+class MethodsComparisonApi(Api):
+    permission_classes = [*Api.permission_classes, IsResearcher]
+
+    @extend_schema(
+        operation_id="analysis_methods_comparison",
+        responses={200: MethodsComparisonSerializer, **errors(403, 404)},
+        summary="An experiment's cross-method comparison, as last computed (reads only)",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        experiment = get_object_or_404(Experiment, pk=pk)
+        summary = methods.experiment_summary(experiment)
+        job = _latest_job(experiment)
+        others = MethodSweep.objects.filter(training_run__experiment=experiment).values_list("method", flat=True)
+        data = {
+            "experiment": experiment.pk,
+            "methods": [experiment.prune_method, *sorted(set(others))],
+            "computed": summary is not None,
+            "job_id": job.pk if job else None,
+            "job_status": job.status if job else "",
+            "comparison": summary,
+        }
+        return Response(MethodsComparisonSerializer(data).data)

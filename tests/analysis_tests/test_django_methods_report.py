@@ -34,6 +34,9 @@ def test_the_cross_method_page_and_command_report_the_comparison_of_an_experimen
     png = researcher_client.get(url + "files/methods_pareto.png")
     assert png.status_code == 200 and png["Content-Type"] == "image/png"
     assert researcher_client.get(url + "files/../../secret").status_code == 404
+    api = researcher_client.get(f"/reports/api/experiments/{experiment.pk}/methods/").json()
+    assert api["computed"] and api["methods"] == ["l1", "int8_dynamic"] and api["job_status"] == "succeeded"
+    assert api["comparison"]["statements"][0].startswith("int8_dynamic vs l1")
 
     stores = [str(p) for p in sorted(experiment.artifact_dir.glob("seed-*/predictions*.npz"))]
     spec = json.dumps(synthetic_dataset.spec)
