@@ -8,12 +8,16 @@ class AnalysisConfig(AppConfig):
     def ready(self) -> None:
         from analysis.perception import services as perception
         from analysis.perception import sizing
-        from analysis.reports import runners, services
+        from analysis.reports import runners, services, views_methods
         from jobs.kinds import JobKind, register_kind
         from pruning.hooks import ExperimentFollowUp, register_follow_up
 
         # Forgettability + PIE report (Figs 1-5) from prediction stores: CPU work, default queue.
         register_kind(JobKind(services.JOB_KIND, "Forgettability and PIE report", "default", runners.run_report))
+        # Cross-method comparison of an experiment's sweeps (one per compression method): CPU work.
+        register_kind(
+            JobKind(views_methods.JOB_KIND, "Cross-method comparison", "default", views_methods.run_methods_report)
+        )
         # A study's perception statistics (Figure 6 and the reader-aware models): CPU work, default queue.
         register_kind(
             JobKind(

@@ -22,6 +22,12 @@ class PruningConfig(AppConfig):
             ),
             JobKind(kinds.TRAIN, "Train one seed", "gpu", runners.run_train),
             JobKind(kinds.SWEEP, "Pruning sweep of one seed", "gpu", runners.run_sweep),
+            JobKind(
+                kinds.METHOD_SWEEP,
+                "Sweep of one seed under one more compression method",
+                "gpu",
+                runners.run_method_sweep,
+            ),
             JobKind(kinds.SELECT_PIES, "PIE selection", "default", runners.run_select_pies),
             JobKind(kinds.MAKE_SYNTHETIC, "Render a synthetic CXR-LT dataset", "default", runners.run_make_synthetic),
         ]:
