@@ -8,9 +8,10 @@ class AnalysisConfig(AppConfig):
     def ready(self) -> None:
         from analysis.perception import services as perception
         from analysis.perception import sizing
-        from analysis.reports import runners, selectors, services
+        from analysis.reports import runners, selectors, services, views_methods
         from jobs.kinds import JobKind, register_kind
         from pruning.hooks import ExperimentFollowUp, register_follow_up
+        from pruning.visibility import experiment_jobs_q
 
         # Forgettability + PIE report (Figs 1-5) from prediction stores: CPU work, default queue.
         register_kind(
@@ -20,6 +21,16 @@ class AnalysisConfig(AppConfig):
                 "default",
                 runners.run_report,
                 visible_q=selectors.report_jobs_q,
+            )
+        )
+        # Cross-method comparison of an experiment's sweeps (one per compression method): CPU work.
+        register_kind(
+            JobKind(
+                views_methods.JOB_KIND,
+                "Cross-method comparison",
+                "default",
+                views_methods.run_methods_report,
+                visible_q=experiment_jobs_q,  # per owner, as the experiment is
             )
         )
         # A study's perception statistics (Figure 6 and the reader-aware models): CPU work, default queue.

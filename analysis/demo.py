@@ -1,7 +1,9 @@
 """The demo chain behind ``make demo`` and ``manage.py demo --here`` (sized by ``DEMO_SCALE``).
 
     1 dataset      render the synthetic CXR-LT (a make_synthetic job)
-    2 experiment   train and prune every seed, select PIEs, write the report (the experiment's job tree)
+    2 experiment   train and prune every seed, select PIEs, write the report (the experiment's job tree);
+                   the same seeds are also quantized to int8 (the scale's ``compare`` methods)
+    2b methods     the cross-method comparison of those sweeps (a methods_report job)
     3 study        build the default reader study from the PIE selection and open it
     4 readers      assign it to the demo readers; simulated readers fill forms (answers marked simulated)
     5 statistics   the perception statistics of those answers
@@ -152,6 +154,30 @@ def stage_experiment(run: DemoRun) -> str:
     )
 
 
+def stage_methods(run: DemoRun) -> str:
+    """The cross-method comparison page of the experiment (pruning vs the scale's compared methods)."""
+    from django.db import transaction
+
+    from analysis.reports import methods
+    from analysis.reports.views_methods import JOB_KIND
+    from jobs.services import job_create
+
+    experiment = run.objects["experiment"]
+    if not experiment.compare_methods:
+        return "no compared methods at this scale"
+    summary = methods.experiment_summary(experiment)
+    if summary is None:
+        with transaction.atomic():
+            job = job_create(kind=JOB_KIND, params={"experiment_id": experiment.pk}, user=_admin())
+        _must_succeed(run.run_job(job.pk), job.pk, "the cross-method comparison")
+        summary = methods.experiment_summary(experiment) or {}
+    for line in summary.get("statements", []):
+        run.write(f"  {line}")
+    return (
+        f"comparison of {len(summary.get('correlations', []))} methods: /reports/experiments/{experiment.pk}/methods/"
+    )
+
+
 DEMO_STUDY_TITLE = "Demo study: PIEs and non-PIEs of {dataset}"
 
 
@@ -237,6 +263,7 @@ def stage_statistics(run: DemoRun) -> str:
 STAGES: list[tuple[str, Callable[[DemoRun], str]]] = [
     ("dataset", stage_dataset),
     ("train, prune, PIEs, report", stage_experiment),
+    ("methods compared", stage_methods),
     ("reader study", stage_study),
     ("readers", stage_readers),
     ("statistics", stage_statistics),

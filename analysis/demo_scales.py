@@ -33,6 +33,8 @@ class DemoScale:
     batch_size: int = 64
     lr: float = 1e-3
     patience: int = 15
+    # more compression methods swept on the same seeds, for the cross-method comparison page (issue 19)
+    compare: tuple[str, ...] = ("int8_static",)
     # reader study
     n_forms: int = 6
     cases_per_form: int = 40
@@ -57,6 +59,7 @@ class DemoScale:
             "batch_size": self.batch_size,
             "lr": self.lr,
             "patience": self.patience,
+            "compare_methods": [{"method": m} for m in self.compare],
         }
 
     def as_dict(self) -> dict:

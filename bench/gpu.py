@@ -10,7 +10,11 @@ pixels do not change the timing) on the device (``pruning.engine.infer.DeviceIma
 * a full 20-sparsity inference sweep over the test set (``infer.sweep``: one sort, nested masks,
   cached normalised inputs, the store written after every sparsity), bf16 vs fp32;
 * pruning 20 ratios: ``PruneOrder.from_model`` + 20 ``apply`` vs ``global_unstructured`` on a
-  fresh copy per ratio (identical zero counts checked).
+  fresh copy per ratio (identical zero counts checked);
+* every other compression method (``--methods``): its default-level sweep over ``--method-images`` test
+  images with measured costs (latency on the sweep's device: the GPU for the pruning methods; int8 runs on
+  CPU kernels only) -- seconds per sweep and the cost at the method's heavy level. A method that cannot
+  apply to ``--arch`` says why and the bench goes on.
 
 No GPU figures exist yet: no GPU was lent to the session that wrote this. ``make test`` runs it on
 the CPU at a tiny size (tests/platform_tests/test_gpu_bench.py) so it cannot rot.
@@ -35,6 +39,8 @@ import torch.nn.utils.prune as torch_prune
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pruning.engine.compress import MethodError, get  # noqa: E402
+from pruning.engine.compress.costs import CostConfig  # noqa: E402
 from pruning.engine.infer import DeviceImages, prepare_model, resolve_device, sweep  # noqa: E402
 from pruning.engine.nets import build_model, prunable_modules  # noqa: E402
 from pruning.engine.prune import PruneOrder  # noqa: E402
@@ -97,6 +103,34 @@ def prune_times(model, ratios: list[float], device) -> tuple[float, float]:
     return ours, base
 
 
+def method_sweeps(model, test_x, calib_x, methods: list[str], args, device, tmp: str) -> dict[str, float]:
+    """Seconds of each method's default-level sweep (with costs), printing its heavy-level cost."""
+    out = {}
+    for name in methods:
+        spec = get(name)
+        store = Path(tmp) / f"{name}.npz"
+        sync(device)
+        t = time.perf_counter()
+        try:
+            sweep(model, test_x, spec.default_levels, name, store, batch_size=args.batch_size, device=device,
+                  calibration=calib_x, costs=CostConfig(repeats=args.cost_repeats))  # fmt: skip
+        except MethodError as exc:
+            print(f"method {name}: not applicable to {args.arch}: {exc}", flush=True)
+            continue
+        sync(device)
+        out[name] = time.perf_counter() - t
+        from pruning.engine.store import read_sidecar
+
+        cost = read_sidecar(store)["costs"][repr(float(spec.heavy_level))]
+        print(
+            f"method {name}: {len(spec.default_levels)} levels x {len(test_x):,} images in {out[name]:.1f} s; at "
+            f"{spec.heavy_level:g}: {cost['params']:,} params, {cost['file_bytes']:,} bytes, "
+            f"{cost['latency_ms_b1']:.1f} / {cost['latency_ms_b64']:.1f} ms (batch 1 / 64, {cost['device']})",
+            flush=True,
+        )
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="auto", help="auto = CUDA when available")
@@ -107,6 +141,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--classes", type=int, default=20)
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--sparsities", type=int, default=20)
+    ap.add_argument("--methods", default="layer_l1,nm,structured,int8_static,int8_dynamic,fp16")
+    ap.add_argument("--method-images", type=int, default=2000, help="test images per method sweep")
+    ap.add_argument("--cost-repeats", type=int, default=3, help="timed forward passes per level and batch size")
     args = ap.parse_args(argv)
     device = resolve_device(args.device)
     name = "CPU (no GPU: a smoke run, not a GPU figure)"
@@ -156,6 +193,13 @@ def main(argv: list[str] | None = None) -> dict:
         f"fp32 {timings['fp32']:.1f} s; max |bf16 - fp32| probability {diff:.3f}",
         flush=True,
     )
+
+    calib_x, _ = synthetic(min(256, args.train_images), args.image_size, args.classes, 3)
+    methods = [m for m in args.methods.split(",") if m]
+    with tempfile.TemporaryDirectory() as tmp:
+        per_method = method_sweeps(model, test_x[: args.method_images], calib_x, methods, args, device, tmp)
+    results.update({f"method_s_{k}": v for k, v in per_method.items()})
+    model = prepare_model(model, device)  # quantized sweeps ran on CPU; the dense model stays on the device
 
     results["prune_s_ours"], results["prune_s_torch"] = prune_times(model, ratios, device)
     print(

@@ -27,6 +27,13 @@ class PruningConfig(AppConfig):
                 kinds.SWEEP, "Pruning sweep of one seed", "gpu", runners.run_sweep, visible_q=visibility.child_jobs_q
             ),
             JobKind(
+                kinds.METHOD_SWEEP,
+                "Sweep of one seed under one more compression method",
+                "gpu",
+                runners.run_method_sweep,
+                visible_q=visibility.child_jobs_q,
+            ),
+            JobKind(
                 kinds.SELECT_PIES,
                 "PIE selection",
                 "default",

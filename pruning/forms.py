@@ -82,6 +82,14 @@ def _sparsity_text(values) -> str:
     return ", ".join(f"{v:g}" for v in values)
 
 
+_METHOD_CHOICES = [(name, spec.label) for name, spec in params.compress.REGISTRY.items()]
+_METHOD_HELP = "; ".join(
+    f"{name}: levels {_sparsity_text(spec.default_levels)} ({spec.unit}), PIEs at {spec.heavy_level:g}"
+    for name, spec in params.compress.REGISTRY.items()
+    if name != "l1"
+)
+
+
 class ExperimentForm(forms.Form):
     dataset = forms.ModelChoiceField(queryset=Dataset.objects.all())
     name = forms.CharField(max_length=200)
@@ -95,13 +103,24 @@ class ExperimentForm(forms.Form):
     batch_size = forms.IntegerField(min_value=1, max_value=4096, initial=256)
     lr = forms.FloatField(min_value=1e-8, max_value=1.0, initial=1e-4, label="Learning rate")
     patience = forms.IntegerField(min_value=0, max_value=1000, initial=15, help_text="Early stopping patience.")
-    prune_method = forms.ChoiceField(choices=Experiment.Method.choices, label="Pruning method")
+    prune_method = forms.ChoiceField(choices=_METHOD_CHOICES, label="Compression method", help_text=_METHOD_HELP)
     sparsities = forms.CharField(
+        required=False,
         initial=_sparsity_text(params.DEFAULT_SPARSITIES),
         widget=forms.TextInput(attrs={"size": 80}),
-        help_text="Comma-separated, each in [0, 1); must include 0 and the PIE sparsity.",
+        label="Levels",
+        help_text="Comma-separated, each in [0, 1); must include 0 and the PIE level. Blank: the method's defaults.",
     )
-    pie_sparsity = forms.FloatField(initial=0.9, label="PIE sparsity")
+    pie_sparsity = forms.FloatField(
+        required=False, initial=0.9, label="PIE level", help_text="Blank: the method's heavy level (0.9 for L1)."
+    )
+    compare_methods = forms.CharField(
+        required=False,
+        label="Also compare",
+        widget=forms.TextInput(attrs={"size": 80}),
+        help_text='More methods swept on the same trained seeds, e.g. "int8_static; structured: 0, 0.25, 0.5" '
+        "(no levels: the method's defaults).",
+    )
     pie_q = forms.FloatField(initial=0.05, label="PIE fraction q")
     pie_definition = forms.ChoiceField(choices=Experiment.PieDefinition.choices, label="PIE definition")
 
@@ -111,9 +130,17 @@ class ExperimentForm(forms.Form):
         except params.ParamError as exc:
             raise ValidationError(str(exc)) from None
 
-    def clean_sparsities(self) -> list[float]:
+    def clean_sparsities(self) -> list[float] | None:
+        if not self.cleaned_data["sparsities"].strip():
+            return None  # the method's defaults (filled in clean, once the method is known)
         try:
             return params.parse_sparsities(self.cleaned_data["sparsities"])
+        except params.ParamError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def clean_compare_methods(self) -> list[dict]:
+        try:
+            return params.parse_compare(self.cleaned_data["compare_methods"])
         except params.ParamError as exc:
             raise ValidationError(str(exc)) from None
 
@@ -125,7 +152,13 @@ class ExperimentForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        if any(f not in cleaned for f in ("seeds", "sparsities", "pie_sparsity", "pie_q", "arch", "init")):
+        spec = params.compress.REGISTRY.get(cleaned.get("prune_method", "l1"))
+        if spec is not None and "sparsities" in cleaned and cleaned["sparsities"] is None:
+            cleaned["sparsities"] = list(spec.default_levels)
+        if spec is not None and "pie_sparsity" in cleaned and cleaned["pie_sparsity"] is None:
+            cleaned["pie_sparsity"] = spec.heavy_level
+        fields = ("seeds", "sparsities", "pie_sparsity", "pie_q", "arch", "init", "compare_methods")
+        if any(f not in cleaned for f in fields):
             return cleaned  # field errors already shown
         errors = params.check_experiment(
             seeds=cleaned["seeds"],
@@ -135,6 +168,7 @@ class ExperimentForm(forms.Form):
             arch=cleaned["arch"],
             init=cleaned["init"],
             prune_method=cleaned.get("prune_method", "l1"),
+            compare_methods=cleaned["compare_methods"],
         )
         for field, message in errors.items():
             self.add_error(field, message)

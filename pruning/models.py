@@ -11,6 +11,7 @@ from django.db.models import Q
 from common.sparsity import TOLERANCE
 from jobs.models import Job
 from pruning import params
+from pruning.engine import compress
 
 # --- Datasets and experiments ---------------------------------------------------------------------
 # Results (checkpoints, prediction stores, PIE tables) live on disk under ARTIFACT_ROOT; these rows say
@@ -90,7 +91,13 @@ class Experiment(models.Model):
     lr = models.FloatField(default=1e-4)
     patience = models.PositiveIntegerField(default=15)
     image_size = models.PositiveIntegerField(default=256)
-    prune_method = models.CharField(max_length=16, choices=Method.choices, default=Method.L1)
+    # Any registered compression method (pruning.engine.compress); ``sparsities`` are its levels.
+    prune_method = models.CharField(
+        max_length=16, choices=[(n, s.label) for n, s in compress.REGISTRY.items()], default=Method.L1
+    )
+    # More methods swept on the same trained seeds, for the cross-method report:
+    # [{"method": "int8_static", "levels": [0.0, 0.75]}, ...] (one MethodSweep per seed and method).
+    compare_methods = models.JSONField(default=list, blank=True)
     sparsities = models.JSONField(default=params.default_sparsities)
     pie_sparsity = models.FloatField(default=0.9)
     pie_q = models.FloatField(default=0.05)
@@ -129,6 +136,7 @@ class Experiment(models.Model):
             arch=self.arch,
             init=self.init if self.source == self.Source.TRAINED else "random",
             prune_method=self.prune_method,
+            compare_methods=self.compare_methods,
         )
         if not isinstance(self.seeds, list):
             errors["seeds"] = "seeds must be a list of integers"
@@ -274,6 +282,40 @@ class PIESelection(models.Model):
     @property
     def table_file(self) -> Path:
         return self.experiment.artifact_dir / "pies" / f"{self.pk}.csv"
+
+    @property
+    def is_done(self) -> bool:
+        return self.finished_at is not None
+
+
+class MethodSweep(models.Model):
+    """Predictions of one trained seed under one more compression method (``Experiment.compare_methods``),
+    beside the experiment's own sweep; its store sits next to that one with the method in its name."""
+
+    training_run = models.ForeignKey(TrainingRun, on_delete=models.PROTECT, related_name="method_sweeps")
+    method = models.CharField(max_length=32)
+    levels = models.JSONField(default=list)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    predictions_path = models.CharField(max_length=500, blank=True)
+    # Measured cost per level ({"0.75": {"params": ..., "file_bytes": ..., ...}}); see compress.costs.
+    costs = models.JSONField(default=dict, blank=True)
+    n_done = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["training_run", "method"]
+        constraints = [
+            models.UniqueConstraint(fields=["training_run", "method"], name="pruning_method_sweep_one_per_method")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} sweep of {self.training_run}"
+
+    @property
+    def store_path(self) -> Path:
+        if self.predictions_path:
+            return Path(self.predictions_path)
+        return self.training_run.out_dir / f"predictions-{self.method}.npz"
 
     @property
     def is_done(self) -> bool:

@@ -1,7 +1,8 @@
 """Parsing and checking experiment parameters typed by people (forms, management commands).
 
 Kept free of torch so the web process can validate a form without loading the engine; the
-choices mirror ``pruning.engine.nets.ARCHS`` and ``pruning.engine.prune.METHODS`` (a test checks).
+choices mirror ``pruning.engine.nets.ARCHS`` (a test checks); methods come from the torch-free registry
+``pruning.engine.compress``.
 """
 
 import math
@@ -9,10 +10,11 @@ import re
 
 from common.errors import AppError
 from common.sparsity import same_sparsity, swept
+from pruning.engine import compress  # torch-free: the registry's entries load their code lazily
 
 ARCHS = ("resnet50", "resnet18", "small", "tiny")
 INITS = ("imagenet", "random")  # or a path to a weights file
-PRUNE_METHODS = ("l1", "random")
+PRUNE_METHODS = compress.METHODS
 PIE_DEFINITIONS = ("spearman", "hooker")
 DEFAULT_SPARSITIES = [round(0.05 * i, 2) for i in range(20)]  # 0, 0.05, ..., 0.95 as in the paper
 MAX_SEEDS = 1000
@@ -76,7 +78,15 @@ def parse_sparsities(text: str | list) -> list[float]:
 
 
 def check_experiment(
-    *, seeds: list, sparsities: list, pie_sparsity: float, pie_q: float, arch: str, init: str, prune_method: str
+    *,
+    seeds: list,
+    sparsities: list,
+    pie_sparsity: float,
+    pie_q: float,
+    arch: str,
+    init: str,
+    prune_method: str,
+    compare_methods: list | None = None,
 ) -> dict[str, str]:
     """Cross-field checks of an experiment; returns {field: message} (empty when all is well)."""
     errors: dict[str, str] = {}
@@ -110,7 +120,53 @@ def check_experiment(
         errors["init"] = "give an init: imagenet, random or a weights file path"
     if prune_method not in PRUNE_METHODS:
         errors["prune_method"] = f"unknown pruning method {prune_method!r}; choose one of {', '.join(PRUNE_METHODS)}"
+    elif values and "sparsities" not in errors:
+        try:
+            compress.get(prune_method).validate_levels(values)
+        except compress.MethodError as exc:
+            errors["sparsities"] = str(exc)
+    try:
+        check_compare(compare_methods or [], prune_method)
+    except ParamError as exc:
+        errors["compare_methods"] = str(exc)
     return errors
+
+
+def check_compare(entries: list, prune_method: str = "") -> list[dict]:
+    """``[{"method": m, "levels": [...]}, ...]`` checked against the registry (levels must include 0, the
+    dense model, and the method's heavy level, which PIEs use); returns it with levels as floats."""
+    out, seen = [], {prune_method}
+    for entry in entries:
+        if not isinstance(entry, dict) or "method" not in entry:
+            raise ParamError(f"compare entry {entry!r} must be {{'method': ..., 'levels': [...]}}")
+        name = entry["method"]
+        if name in seen:
+            raise ParamError(f"method {name!r} is already swept by this experiment")
+        seen.add(name)
+        try:
+            spec = compress.get(name)
+            levels = spec.validate_levels(entry.get("levels") or spec.default_levels)
+        except compress.MethodError as exc:
+            raise ParamError(str(exc)) from None
+        for need, why in ((0.0, "the dense model"), (spec.heavy_level, "its heavy level, which PIEs use")):
+            if not swept(levels, need):
+                raise ParamError(f"{name}: levels must include {need:g} ({why})")
+        out.append({"method": name, "levels": levels})
+    return out
+
+
+def parse_compare(text: str) -> list[dict]:
+    """ "int8_static; structured: 0, 0.25, 0.5" -> checked compare entries (no levels: the defaults)."""
+    entries = []
+    for part in (p.strip() for p in str(text).split(";")):
+        if not part:
+            continue
+        name, _, levels = part.partition(":")
+        entry: dict = {"method": name.strip()}
+        if levels.strip():
+            entry["levels"] = parse_sparsities(levels)
+        entries.append(entry)
+    return check_compare(entries)
 
 
 def default_sparsities() -> list[float]:

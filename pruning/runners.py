@@ -49,6 +49,15 @@ def run_sweep(job: Job, progress) -> dict:
         return sweep_execute(sweep=sweep, progress=progress)
 
 
+def run_method_sweep(job: Job, progress) -> dict:
+    from pruning.models import MethodSweep
+    from pruning.steps_methods import method_sweep_execute
+
+    sweep = MethodSweep.objects.select_related("training_run__experiment__dataset").get(pk=job.params["sweep_id"])
+    with _publishing_fenced(progress):
+        return method_sweep_execute(sweep=sweep, progress=progress)
+
+
 def run_select_pies(job: Job, progress) -> dict:
     from pruning.models import PIESelection
     from pruning.steps import select_execute

@@ -5,7 +5,7 @@ from django.db.models import Count, QuerySet
 from jobs.models import Job
 from jobs.selectors import waiting_reason, workers_queue_order
 from pruning.hooks import follow_ups
-from pruning.models import Dataset, Experiment, PIESelection, TrainingRun
+from pruning.models import Dataset, Experiment, MethodSweep, PIESelection, TrainingRun
 
 
 def dataset_list() -> QuerySet[Dataset]:
@@ -50,6 +50,16 @@ def experiment_page(experiment: Experiment) -> dict:
                 "extra": swept if r.sweep.is_done else "",
             }
         )
+    others = list(
+        MethodSweep.objects.filter(training_run__experiment=experiment)
+        .select_related("job", "training_run")
+        .order_by("method", "training_run__seed")
+    )
+    jobs += [m.job for m in others if m.job]
+    for m in others:
+        extra = f"{m.n_done} levels" if m.is_done else ""
+        label = f"Seed {m.training_run.seed} · sweep {m.method}"
+        steps.append({"label": label, "job": m.job, "done": m.is_done, "extra": extra})
     for s in selections:
         result = f"{s.n_pies} PIEs of {s.n_images}" if s.is_done else ""
         steps.append(
@@ -77,8 +87,52 @@ def experiment_page(experiment: Experiment) -> dict:
         "studies": studies_from_selection(done_selection) if done_selection else [],
         "n_trained": sum(r.is_trained for r in runs),
         "n_swept": sum(r.sweep.is_done for r in runs),
+        "method_rows": method_rows(experiment, runs, others),
         "any_active": any(j.is_active for j in jobs + follow_up_jobs),
     }
+
+
+def method_rows(experiment: Experiment, runs: list, others: list) -> list[dict]:
+    """One row per compression method: its levels, seeds swept and the measured cost at its heavy level
+    (measured on the first seed; see pruning.steps_methods)."""
+    from pruning.engine import compress
+    from pruning.engine.store import read_sidecar
+
+    first = runs[0] if runs else None
+    primary_costs = {}
+    if first is not None and first.sweep.is_done:
+        try:
+            primary_costs = read_sidecar(first.sweep.store_path).get("costs", {})
+        except (OSError, ValueError):
+            primary_costs = {}
+    rows = [(experiment.prune_method, experiment.sparsities, sum(r.sweep.is_done for r in runs), primary_costs)]
+    for name in sorted({m.method for m in others}):
+        mine = [m for m in others if m.method == name]
+        costs = next((m.costs for m in mine if m.costs), {})
+        rows.append((name, mine[0].levels, sum(m.is_done for m in mine), costs))
+    out = []
+    for name, levels, n_done, costs in rows:
+        spec = compress.REGISTRY.get(name)
+        heavy = spec.heavy_level if spec else None
+        dense_cost = costs.get(repr(0.0), {})
+        heavy_cost = costs.get(repr(float(heavy)), {}) if heavy is not None else {}
+        ratio = None
+        if dense_cost.get("file_bytes") and heavy_cost.get("file_bytes"):
+            ratio = dense_cost["file_bytes"] / heavy_cost["file_bytes"]
+        out.append(
+            {
+                "method": name,
+                "label": spec.label if spec else name,
+                "unit": spec.unit if spec else "",
+                "levels": ", ".join(f"{v:g}" for v in levels),
+                "n_done": n_done,
+                "n_seeds": len(runs),
+                "heavy": heavy,
+                "heavy_cost": heavy_cost,
+                "file_ratio": ratio,
+            }
+        )
+    return out
 
 
 def _add_steps_to_come(steps: list[dict], runs, selections, follow_up_jobs, labels: dict) -> None:

@@ -13,6 +13,7 @@ to call from every child's completion hook, from the parent's own runner (start 
 twice in a row. Children are created inside the transaction and enqueued on commit.
 """
 
+import contextlib
 import logging
 
 from django.core.exceptions import ValidationError
@@ -23,9 +24,9 @@ from common.sparsity import swept
 from config.roles import actor
 from jobs.models import Job
 from jobs.services import job_create, job_requeue
-from pruning import kinds
+from pruning import kinds, params
 from pruning.hooks import follow_ups
-from pruning.models import Experiment, PIESelection, PruningSweep, TrainingRun
+from pruning.models import Experiment, MethodSweep, PIESelection, PruningSweep, TrainingRun
 
 log = logging.getLogger(__name__)
 RETRYABLE = (Job.Status.FAILED, Job.Status.CANCELLED)
@@ -37,12 +38,19 @@ def experiment_create(*, user=None, start: bool = True, **fields) -> Experiment:
     with transaction.atomic():
         experiment = Experiment(created_by=actor(user), **fields)
         experiment.seeds = sorted(int(s) for s in experiment.seeds)
+        # Levels as floats, defaults filled in; a bad entry is reported by full_clean below.
+        with contextlib.suppress(params.ParamError):
+            experiment.compare_methods = params.check_compare(experiment.compare_methods or [], experiment.prune_method)
         experiment.full_clean()
         experiment.save()
         claim_artifact_dir(experiment)
         for seed in experiment.seeds:
             run = TrainingRun.objects.create(experiment=experiment, seed=seed)
             PruningSweep.objects.create(training_run=run, predictions_path=str(run.out_dir / "predictions.npz"))
+            for entry in experiment.compare_methods:
+                sweep = MethodSweep(training_run=run, method=entry["method"], levels=entry["levels"])
+                sweep.predictions_path = str(sweep.store_path)
+                sweep.save()
         if start:
             experiment_start(experiment=experiment, user=user)
     return experiment
@@ -117,8 +125,11 @@ def experiment_advance(*, experiment_id: int, retry: bool = False) -> dict:
         for run in runs:
             if not run.is_trained:
                 _ensure_job(run, kinds.TRAIN, {"training_run_id": run.pk}, parent, retry)
-            elif not run.sweep.is_done:
-                _ensure_job(run.sweep, kinds.SWEEP, {"sweep_id": run.sweep.pk}, parent, retry)
+            else:
+                if not run.sweep.is_done:
+                    _ensure_job(run.sweep, kinds.SWEEP, {"sweep_id": run.sweep.pk}, parent, retry)
+                for other in run.method_sweeps.filter(finished_at__isnull=True).select_related("job"):
+                    _ensure_job(other, kinds.METHOD_SWEEP, {"sweep_id": other.pk}, parent, retry)
         if runs and all(run.sweep.is_done for run in runs):
             selection = pie_selection_for(experiment)
             if not selection.is_done:
@@ -180,6 +191,8 @@ def _state(experiment: Experiment) -> dict:
     runs = list(TrainingRun.objects.filter(experiment=experiment).select_related("job", "sweep__job"))
     selection = PIESelection.objects.of_experiment(experiment).select_related("job").first()
     jobs = [r.job for r in runs] + [r.sweep.job for r in runs] + [selection.job if selection else None]
+    others = list(MethodSweep.objects.filter(training_run__experiment=experiment).select_related("job"))
+    jobs += [m.job for m in others]
     parent = experiment.job
     extra = follow_ups()
     follow_up_jobs = []
@@ -193,15 +206,19 @@ def _state(experiment: Experiment) -> dict:
         j.status == Job.Status.SUCCEEDED for j in follow_up_jobs
     )
     blocking = [j for j in jobs if j.status in RETRYABLE]
-    complete = trained == swept == len(runs) > 0 and selected and (followed_up or not extra)
+    others_done = sum(m.is_done for m in others)
+    complete = (
+        trained == swept == len(runs) > 0 and selected and (followed_up or not extra) and others_done == len(others)
+    )
     return {
         "seeds": len(runs),
         "trained": trained,
         "swept": swept,
         "pies_selected": bool(selected),
         "follow_ups_requested": bool(experiment.follow_ups_requested_at),
-        "done": trained + swept + selected + (len(extra) if extra and followed_up else 0),
-        "total": 2 * len(runs) + 1 + len(extra),
+        "method_sweeps": f"{others_done}/{len(others)}",
+        "done": trained + swept + others_done + selected + (len(extra) if extra and followed_up else 0),
+        "total": 2 * len(runs) + len(others) + 1 + len(extra),
         "active": sum(j.is_active for j in jobs),
         "blocking": [
             f"{j.kind} job #{j.pk} {j.status}" + (f": {j.error.splitlines()[0]}" if j.error else "") for j in blocking

@@ -8,7 +8,6 @@ prediction store). The engine is imported lazily: the web process never loads to
 
 import json
 import math
-import os
 from pathlib import Path
 
 from django.conf import settings
@@ -18,39 +17,8 @@ from common.csvsafe import frame_csv_text
 from common.jsonsafe import json_safe
 from common.sparsity import sparsity_index
 from jobs.attempts import fenced
-from pruning.models import Dataset, PIESelection, PruningSweep, TrainingRun
-
-
-def cache_dir() -> Path:
-    """Decoded image arrays (one .npy per image list and size), shared by every run and sweep."""
-    return Path(settings.ARTIFACT_ROOT) / "cache"
-
-
-def set_torch_threads(arch: str) -> int:
-    """CPU threads for torch: TORCH_NUM_THREADS if set; 1 for the tiny net (thread start-up costs
-    more than its convolutions); otherwise every core (a GPU worker runs one job at a time)."""
-    import torch
-
-    if torch.cuda.is_available():
-        return torch.get_num_threads()
-    n = int(os.environ.get("TORCH_NUM_THREADS") or (1 if arch == "tiny" else os.cpu_count() or 1))
-    torch.set_num_threads(max(1, n))
-    return n
-
-
-def load_dataset(dataset: Dataset) -> dict:
-    from pruning.engine.spec import load_splits
-
-    return load_splits(dataset.spec)
-
-
-def decode(split, size: int, progress=None):
-    from pruning.engine.data import decode_images
-
-    return decode_images(split.paths, size, cache_dir=cache_dir(), progress=progress)
-
-
-# --- training -------------------------------------------------------------------------------------
+from pruning.models import PIESelection, PruningSweep, TrainingRun
+from pruning.step_inputs import decode, load_dataset, set_torch_threads
 
 
 def run_summary(run: TrainingRun) -> dict:
@@ -141,6 +109,7 @@ def sweep_execute(*, sweep: PruningSweep, progress=None) -> dict:
     from pruning.engine.infer import sweep as engine_sweep
     from pruning.engine.nets import build_model
     from pruning.engine.store import read_sidecar
+    from pruning.steps_methods import method_options
 
     experiment = run.experiment
     set_torch_threads(experiment.arch)
@@ -148,6 +117,7 @@ def sweep_execute(*, sweep: PruningSweep, progress=None) -> dict:
     images = decode(test, experiment.image_size, progress)
     model = build_model(experiment.arch, len(test.class_names), init=run.checkpoint_path)
     path = sweep.store_path
+    options = method_options(experiment, experiment.prune_method, run.seed, progress)  # calibration, costs
     result = engine_sweep(
         model,
         images,
@@ -160,6 +130,7 @@ def sweep_execute(*, sweep: PruningSweep, progress=None) -> dict:
         class_names=list(test.class_names),
         batch_size=experiment.batch_size,
         image_size=experiment.image_size,
+        **options,
     )
     achieved = read_sidecar(path).get("achieved", {})
     sweep.predictions_path = str(path)

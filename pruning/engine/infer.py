@@ -17,8 +17,9 @@ from torch.nn.functional import interpolate
 
 from common.progress import Progress, report
 
+from . import compress
+from .compress.costs import CostConfig, measure
 from .nets import prunable_modules
-from .prune import PruneOrder, achieved_sparsity, validate_sparsities
 from .store import PredictionSet, read_sidecar, write_sidecar
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -213,16 +214,22 @@ def sweep(
     device: str | torch.device | None = None,
     image_size: int | None = None,
     amp: bool | str = "auto",
+    calibration: np.ndarray | None = None,
+    costs: CostConfig | None = None,
 ) -> PredictionSet:
-    """Predict ``images`` at every sparsity, saving the store after each one.
+    """Predict ``images`` at every level of compression ``method`` (``compress.REGISTRY``; for the
+    paper's ``l1`` the levels are sparsities), saving the store after each one.
 
-    Resumable: sparsities already marked done in the store at ``out_path`` are skipped, so an
+    Resumable: levels already marked done in the store at ``out_path`` are skipped, so an
     interrupted sweep (crash, or ``Cancelled`` raised by ``progress``) restarts where it stopped,
     and a finished store is returned without any inference. ``model`` holds its dense weights
-    again when this returns or raises. ``seed`` only matters for ``method="random"``.
+    again when this returns or raises. ``seed`` only matters for ``method="random"``;
+    ``calibration`` (uint8 training images) only for methods that calibrate (static int8).
+    ``costs``: also measure each level's cost (``compress.costs``) into the sidecar.
     """
+    spec = compress.get(method)
     images = check_images(images)
-    sparsities = validate_sparsities(sparsities)
+    sparsities = spec.validate_levels(sparsities)
     ids = [str(i) for i in image_ids] if image_ids is not None else [str(i) for i in range(len(images))]
     if len(ids) != len(images):
         raise ValueError(f"{len(ids)} image ids for {len(images)} images")
@@ -231,6 +238,8 @@ def sweep(
     classes = classes if classes is not None else [str(c) for c in range(n_out)]
     if len(classes) != n_out:
         raise ValueError(f"{len(classes)} class names for a model with {n_out} outputs")
+    if spec.needs_calibration and (calibration is None or len(calibration) == 0):
+        raise compress.MethodError(f"{method} needs calibration images (training images); none given")
 
     ps = _open_store(out_path, sparsities, ids, classes, method, seed)
     total = len(sparsities)
@@ -238,27 +247,35 @@ def sweep(
     if ps.complete:
         return ps
 
-    dev = resolve_device(device)
+    dev = torch.device("cpu") if spec.cpu_only else resolve_device(device)
     prepare_model(model, dev)
     data = DeviceImages(images, dev)  # converted once for the whole sweep
     data.cache_inputs(image_size)  # and normalised once, when that fits in memory
-    order = PruneOrder.from_model(model, method, seed)  # sorted once for the whole sweep
+    example = data.model_input(0, 1, image_size)
+    calib = None if calibration is None else to_model_input(torch.from_numpy(check_images(calibration)), image_size)
+    # Built once for the whole sweep (a sort, a dependency graph, a calibration).
+    comp = spec.load()(model, seed=seed, calibration=calib, example=example)
     # A sidecar without its store is stale (the store was deleted): start it afresh too.
-    side = (read_sidecar(out_path) if ps.done.any() else {}) or {"method": method, "seed": seed, "n_weights": order.n}
+    side = (read_sidecar(out_path) if ps.done.any() else {}) or {"method": method, "seed": seed}
+    side.update(level_unit=spec.unit, heavy_level=spec.heavy_level)
+    if hasattr(comp, "n_weights"):
+        side["n_weights"] = comp.n_weights
     side.setdefault("achieved", {})
     try:
         for i, r in enumerate(sparsities):
             if ps.done[i]:
                 continue
-            n_zeroed = order.apply(model, r)
-            ps.probs[i] = predict(model, data, batch_size, image_size=image_size, amp=amp)
+            net = comp.apply(model, r)
+            ps.probs[i] = predict(net, data, batch_size, image_size=image_size, amp=amp)
             ps.done[i] = True
-            # Sidecar first: a crash between the two writes leaves an entry for a sparsity
+            # Sidecar first: a crash between the two writes leaves an entry for a level
             # that is redone (and overwritten) on resume, never a done one without its entry.
-            side["achieved"][repr(r)] = {"n_masked": n_zeroed, **achieved_sparsity(model)}
+            side["achieved"][repr(r)] = comp.achieved(net)
+            if costs is not None:
+                side.setdefault("costs", {})[repr(r)] = measure(net, comp.storage(net), example, costs)
             write_sidecar(out_path, side)
             ps.save(out_path)
-            report(progress, int(ps.done.sum()), total, f"sweep: sparsity {r:g} done")
+            report(progress, int(ps.done.sum()), total, f"sweep: {method} level {r:g} done")
     finally:
-        order.restore(model)
+        comp.restore(model)
     return ps

@@ -23,8 +23,15 @@ def add_experiment_arguments(parser, *, seeds_default: str = "0") -> None:
     parser.add_argument("--patience", type=int, default=15)
     parser.add_argument("--image-size", type=int, default=256)
     parser.add_argument("--prune-method", default="l1", choices=params.PRUNE_METHODS)
-    parser.add_argument("--sparsities", default=",".join(f"{s:g}" for s in params.DEFAULT_SPARSITIES))
-    parser.add_argument("--pie-sparsity", type=float, default=0.9)
+    parser.add_argument("--sparsities", default=None, help="levels of --prune-method (default: the method's)")
+    parser.add_argument(
+        "--pie-sparsity", type=float, default=None, help="default: the method's heavy level (0.9 for l1)"
+    )
+    parser.add_argument(
+        "--compare",
+        default="",
+        help='more methods swept on the same seeds, e.g. "int8_static; structured: 0, 0.25, 0.5"',
+    )
     parser.add_argument("--pie-q", type=float, default=0.05)
     parser.add_argument("--pie-definition", default="spearman", choices=params.PIE_DEFINITIONS)
 
@@ -39,7 +46,10 @@ def experiment_fields(options: dict) -> dict:
         raise CommandError(f"no dataset named {options['dataset']!r} (registered: {known})")
     with user_errors():
         seeds = params.parse_seeds(options["seeds"])
-        sparsities = params.parse_sparsities(options["sparsities"])
+        spec = params.compress.get(options["prune_method"])
+        given = options["sparsities"]
+        sparsities = params.parse_sparsities(given) if given is not None else list(spec.default_levels)
+        compare = params.parse_compare(options.get("compare") or "")
     arch = options["arch"]
     init = options["init"] or ("random" if arch == "tiny" else "imagenet")
     fields = {
@@ -55,13 +65,13 @@ def experiment_fields(options: dict) -> dict:
         "image_size": options["image_size"],
         "prune_method": options["prune_method"],
         "sparsities": sparsities,
-        "pie_sparsity": options["pie_sparsity"],
+        "pie_sparsity": spec.heavy_level if options["pie_sparsity"] is None else options["pie_sparsity"],
         "pie_q": options["pie_q"],
         "pie_definition": options["pie_definition"],
+        "compare_methods": compare,
     }
-    errors = params.check_experiment(
-        **{k: fields[k] for k in ("seeds", "sparsities", "pie_sparsity", "pie_q", "arch", "init", "prune_method")}
-    )
+    keys = ("seeds", "sparsities", "pie_sparsity", "pie_q", "arch", "init", "prune_method", "compare_methods")
+    errors = params.check_experiment(**{k: fields[k] for k in keys})
     if errors:
         raise CommandError("; ".join(f"{k}: {v}" for k, v in errors.items()))
     return fields

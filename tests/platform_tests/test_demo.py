@@ -48,13 +48,16 @@ def test_demo_here_runs_the_whole_chain_at_tiny_scale_and_a_second_run_reuses_it
     first = run_demo_here(tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
     out = first.stdout
-    for stage in ("[1/5] dataset:", "[2/5] train, prune, PIEs, report:", "[3/5] reader study:", "[4/5] readers:"):
+    stages = ("[1/6] dataset:", "[2/6] train, prune, PIEs, report:", "[3/6] methods compared:", "[4/6] reader study:")
+    for stage in (*stages, "[5/6] readers:"):
         assert stage in out
+    assert "comparison of 2 methods: /reports/experiments/1/methods/" in out
+    assert "int8_static vs l1 (pruning level" in out  # the equal-size statement, whatever it says
     assert "4 PIEs of 80 test images, report #1" in out  # floor(0.05 * 80 test images)
     assert "leave-one-seed-out Jaccard of the PIE set: mean" in out  # the selection's diagnostics
     assert "study #1: 2 forms x 4 cases (2 PIEs each), opened" in out
     assert "2 simulated readers gave 30 answers (marked simulated)" in out
-    assert "[5/5] statistics: statistics of study #1" in out
+    assert "[6/6] statistics: statistics of study #1" in out
     assert "Demo chain done: dataset" in out and "total" in out
     assert out.count("p = ") == 4 and "rare classes are forgotten first" in out  # the findings, with p-values
     with sqlite3.connect(tmp_path / "var" / "db.sqlite3") as db:

@@ -127,7 +127,12 @@ def matrix(world) -> list[tuple]:
         ("analysis:report_detail",           "get",  u("analysis:report_detail", args=[MISSING]),      302, 403, 403, 404, 404, 404),
         ("analysis:report_rerun",            "post", u("analysis:report_rerun", args=[MISSING]),       302, 403, 403, 403, 403, 404),
         ("analysis:report_file",             "get",  u("analysis:report_file", args=[MISSING, "summary.json"]), 302, 403, 403, 404, 404, 404),
-        ("analysis:api-report-who",          "get",  u("analysis:api-report-who", args=[MISSING]),     403, 403, 403, 404, 404, 404),
+        ("analysis:api-report-who",          "get",  u("analysis:api-report-who", args=[MISSING]),    403, 403, 403, 404, 404, 404),
+        # Cross-method comparison of an experiment (issue 19): researchers read, admins build.
+        ("analysis:experiment_methods",      "get",  u("analysis:experiment_methods", args=[MISSING]), 302, 403, 403, 404, 404, 404),
+        ("analysis:experiment_methods_build", "post", u("analysis:experiment_methods_build", args=[MISSING]), 302, 403, 403, 403, 403, 404),
+        ("analysis:experiment_methods_file", "get",  u("analysis:experiment_methods_file", args=[MISSING, "comparison.json"]), 302, 403, 403, 404, 404, 404),
+        ("analysis:api-experiment-methods",  "get",  u("analysis:api-experiment-methods", args=[MISSING]), 403, 403, 403, 404, 404, 404),
         ("readerstudy:home",                 "get",  u("readerstudy:home"),                            302, 200, 200, 200, 200, 200),
         ("readerstudy:new",                  "get",  u("readerstudy:new"),                             302, 403, 403, 403, 403, 200),
         ("readerstudy:intro",                "get",  u("readerstudy:intro", args=[pk]),                302, 200, 200, 302, 404, 302),

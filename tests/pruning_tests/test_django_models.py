@@ -144,10 +144,11 @@ def test_sparsities_outside_zero_to_one_are_named():
 
 
 def test_web_side_choices_mirror_the_engine():
+    from pruning.engine.compress import METHODS
     from pruning.engine.nets import ARCHS
-    from pruning.engine.prune import METHODS
 
     assert params.ARCHS == ARCHS and params.PRUNE_METHODS == METHODS
+    assert [c for c, _ in Experiment._meta.get_field("prune_method").choices] == list(METHODS)
 
 
 def test_seeds_label_compresses_ranges():

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -84,7 +86,8 @@ def test_sweeping_a_finished_store_again_does_no_inference(model, images, tmp_pa
         raise AssertionError("inference ran on a finished store")
 
     monkeypatch.setattr(infer, "predict", no_inference)
-    monkeypatch.setattr(infer.PruneOrder, "from_model", no_inference)
+    spec = infer.compress.REGISTRY["l1"]
+    monkeypatch.setitem(infer.compress.REGISTRY, "l1", dataclasses.replace(spec, load=no_inference))
     again = sweep(model, images, SPARSITIES, "l1", tmp_path / "p.npz", device="cpu")
     np.testing.assert_array_equal(again.probs, first.probs)
 

@@ -130,6 +130,12 @@ class Command(BaseCommand):
         own.add_argument("--pie-table", metavar="CSV", help="PIE table to use instead of selecting PIEs here")
         own.add_argument("--checkpoint", metavar="PT", help="model checkpoint for the weight histogram")
         own.add_argument("--hidden-truth", metavar="CSV", help="synthetic hidden truth (label_noise, quality)")
+        own.add_argument(
+            "--compare",
+            action="store_true",
+            help="cross-method report instead: --stores holds every method's stores (grouped by the method "
+            "their sidecar names); writes curves, quality_cost, correlations, pie_overlap, comparison.json, PNGs",
+        )
         parser.add_argument(
             "--metadata",
             metavar="CSV",
@@ -166,6 +172,8 @@ class Command(BaseCommand):
             raise CommandError("--prunecxr-preds needs --labels DIR and --dataset NAME.")
         if not paper and not o["dataset_spec"]:
             raise CommandError("--stores needs --dataset-spec (the dataset whose test labels the stores predict).")
+        if o["compare"]:
+            return self._compare(o)
         if not paper:
             return self._run(o, o["out"], lambda bars: self._load_stores(o, bars), " ".join(o["dataset"] or ()))
         datasets = o["dataset"]
@@ -186,6 +194,19 @@ class Command(BaseCommand):
                 )
 
             self._run(o, out, load, dataset)
+
+    def _compare(self, o) -> None:
+        from analysis.reports.methods import build
+
+        if not o["stores"]:
+            raise CommandError("--compare needs --stores (every method's predictions.npz files)")
+        try:
+            comparison = build(o["stores"], _spec(o["dataset_spec"]), o["out"], pie_q=o["pie_q"], n_boot=o["n_boot"])
+        except ValueError as exc:  # AnalysisInputError and MethodError name the file or method
+            raise CommandError(str(exc)) from exc
+        for line in comparison.statements():
+            self.stdout.write(line)
+        self.stdout.write(f"cross-method report written to {o['out']}")
 
     def _load_stores(self, o, bars):
         return load_stores(

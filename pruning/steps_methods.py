@@ -1,0 +1,93 @@
+"""Steps for compression methods beyond the experiment's own: calibration images, measured costs, and
+the sweep of one seed under one more method (a ``MethodSweep``). Same rules as ``pruning.steps``:
+idempotent, resumable from the store, fenced row writes, the engine imported lazily."""
+
+import os
+
+from django.utils import timezone
+
+from common.jsonsafe import json_safe
+from jobs.attempts import fenced
+from pruning.models import Experiment, MethodSweep, TrainingRun
+from pruning.step_inputs import decode, load_dataset, set_torch_threads
+
+CALIBRATION_IMAGES = 256  # torch.ao's examples calibrate on a few hundred images
+
+
+def cost_repeats() -> int:
+    """Timed forward passes per level and batch size (COMPRESS_COST_REPEATS; 0 measures no costs)."""
+    return max(0, int(os.environ.get("COMPRESS_COST_REPEATS", "3")))
+
+
+def calibration_images(experiment: Experiment, progress=None):
+    """A fixed sample of training images (the same for every seed) for methods that calibrate."""
+    import numpy as np
+
+    train = load_dataset(experiment.dataset)["train"]
+    images = decode(train, experiment.image_size, progress)
+    pick = np.sort(np.random.default_rng(0).permutation(len(images))[:CALIBRATION_IMAGES])
+    return np.ascontiguousarray(images[pick])
+
+
+def method_options(experiment: Experiment, method: str, seed: int, progress=None) -> dict:
+    """Keyword arguments ``infer.sweep`` needs for ``method``: calibration images when it calibrates,
+    and a cost measurement on the experiment's first seed only (a level's parameter count, file size and
+    latency depend on the architecture and level, not on the seed, and latency is the slow part)."""
+    from pruning.engine import compress
+    from pruning.engine.compress.costs import CostConfig
+
+    out: dict = {}
+    if compress.get(method).needs_calibration:
+        out["calibration"] = calibration_images(experiment, progress)
+    if experiment.seeds and seed == min(experiment.seeds) and cost_repeats() > 0:
+        out["costs"] = CostConfig(repeats=cost_repeats())
+    return out
+
+
+def method_sweep_summary(sweep: MethodSweep) -> dict:
+    return {
+        "seed": sweep.training_run.seed,
+        "method": sweep.method,
+        "predictions": str(sweep.store_path),
+        "n_done": sweep.n_done,
+    }
+
+
+def method_sweep_execute(*, sweep: MethodSweep, progress=None) -> dict:
+    """Predict the test set at every level of ``sweep.method`` (resuming); a finished one returns at once."""
+    if sweep.is_done and sweep.store_path.is_file():
+        return {**method_sweep_summary(sweep), "skipped": True}
+    run: TrainingRun = sweep.training_run
+    if not run.is_trained:
+        raise ValueError(f"seed {run.seed} of experiment #{run.experiment_id} is not trained yet; train it first")
+    from pruning.engine.infer import sweep as engine_sweep
+    from pruning.engine.nets import build_model
+    from pruning.engine.store import read_sidecar
+
+    experiment = run.experiment
+    set_torch_threads(experiment.arch)
+    test = load_dataset(experiment.dataset)["test"]
+    images = decode(test, experiment.image_size, progress)
+    model = build_model(experiment.arch, len(test.class_names), init=run.checkpoint_path)
+    path = sweep.store_path
+    result = engine_sweep(
+        model,
+        images,
+        sweep.levels,
+        method=sweep.method,
+        out_path=path,
+        seed=run.seed,
+        progress=progress,
+        image_ids=list(test.ids),
+        class_names=list(test.class_names),
+        batch_size=experiment.batch_size,
+        image_size=experiment.image_size,
+        **method_options(experiment, sweep.method, run.seed, progress),
+    )
+    sweep.predictions_path = str(path)
+    sweep.costs = json_safe(read_sidecar(path).get("costs", {}))
+    sweep.n_done = int(result.done.sum())
+    sweep.finished_at = timezone.now()
+    with fenced(progress):
+        sweep.save(update_fields=["predictions_path", "costs", "n_done", "finished_at"])
+    return method_sweep_summary(sweep)
