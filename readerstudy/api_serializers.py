@@ -26,6 +26,7 @@ class StudyReaderFieldsSerializer(serializers.Serializer):
     status = serializers.CharField()
     allow_back = serializers.BooleanField()
     allow_change = serializers.BooleanField()
+    keep_window = serializers.BooleanField(help_text="Window/level carries over from case to case (else it resets).")
     questions = QuestionSerializer(many=True)
 
 

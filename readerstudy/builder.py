@@ -73,6 +73,7 @@ def study_create_from_candidates(
     instructions: str = "",
     allow_back: bool = True,
     allow_change: bool = True,
+    keep_window: bool = False,
     questions: Sequence[dict[str, Any]] | None = None,
 ) -> Study:
     """A draft study of `n_forms` balanced forms drawn from `candidates` (see `design.plan_forms`).
@@ -113,6 +114,7 @@ def study_create_from_candidates(
         "stratify_by_class": stratify_by_class,
         "stratified_matches": plan.stratified_matches,
         "seed": seed,
+        "keep_window": keep_window,  # the reading page keeps window/level across cases (else resets per case)
     }
     study = None
     try:

@@ -38,6 +38,12 @@ class StudyDesignForm(forms.Form):
     add_comment = forms.BooleanField(label="Add an optional free-text comment question", required=False)
     allow_back = forms.BooleanField(label="Readers may go back", required=False, initial=True)
     allow_change = forms.BooleanField(label="Readers may change finished answers", required=False, initial=True)
+    keep_window = forms.BooleanField(
+        label="Keep window/level from one case to the next",
+        required=False,
+        help_text="Off (the default): every case starts at the default window, so one image's setting never "
+        "darkens the next.",
+    )
     seed = forms.IntegerField(min_value=0, initial=0)
 
     def __init__(self, *args, **kwargs):
@@ -109,6 +115,7 @@ class StudyDesignForm(forms.Form):
             "seed": d["seed"],
             "allow_back": d["allow_back"],
             "allow_change": d["allow_change"],
+            "keep_window": d["keep_window"],
             "questions": [*DEFAULT_QUESTIONS, COMMENT_QUESTION] if d["add_comment"] else None,
         }
 

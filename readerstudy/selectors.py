@@ -94,6 +94,7 @@ def study_reader_fields(study: Study) -> dict[str, Any]:
         "status": study.status,
         "allow_back": study.allow_back,
         "allow_change": study.allow_change,
+        "keep_window": bool((study.design or {}).get("keep_window", False)),
         "questions": [reader_question_payload(q) for q in study.questions.all()],
     }
 

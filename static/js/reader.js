@@ -24,7 +24,11 @@
   // --- viewer ---------------------------------------------------------------------------------------
   // Window/level presets in display-pixel units (the images are 8-bit renderings): which grey range to stretch.
   const PRESETS = { lung: [160, 96], mediastinum: [120, 175], bone: [80, 210], default: [255, 127.5] };
-  const VIEW_KEY = `rs-view-${study.id}`;  // W/L and invert persist across cases and reloads (display only)
+  // By default each case starts at the default window (a window set for one image must not darken the next,
+  // which matters where readers rate image quality); a study can keep it across cases and reloads instead.
+  const KEEP_WINDOW = !!study.keep_window;
+  const VIEW_KEY = `rs-view-${study.id}`;  // W/L and invert, kept across cases and reloads (display only)
+  const kept = $("rs-kept");
   let savedView = "";
   const readout = $("rs-readout");
   const viewer = new window.CxrViewer($("rs-stage"), $("rs-canvas"), {
@@ -37,14 +41,17 @@
         const p = PRESETS[b.dataset.preset];
         b.setAttribute("aria-pressed", String(Math.abs(p[0] - s.width) < 0.5 && Math.abs(p[1] - s.level) < 0.5));
       });
+      const isDefault = Math.abs(s.width - PRESETS.default[0]) < 0.5 && Math.abs(s.level - PRESETS.default[1]) < 0.5 &&
+        !s.inverted;
+      kept.hidden = !KEEP_WINDOW || isDefault;
       const view = JSON.stringify({ width: s.width, level: s.level, inverted: s.inverted });
-      if (view !== savedView) {
+      if (KEEP_WINDOW && view !== savedView) {
         savedView = view;
         try { localStorage.setItem(VIEW_KEY, view); } catch (err) { /* private mode: keeps it for this page */ }
       }
     },
   });
-  try {
+  if (KEEP_WINDOW) try {
     const v = JSON.parse(localStorage.getItem(VIEW_KEY));
     if (v && isFinite(v.width) && isFinite(v.level)) viewer.setWindow(v.width, v.level, v.inverted);
   } catch (err) { /* nothing stored, or unreadable: the default window */ }
@@ -316,6 +323,7 @@
     setActive(0);
     advanceActiveFromStart();
     $("rs-loading").hidden = false;
+    if (!KEEP_WINDOW) viewer.setWindow(PRESETS.default[0], PRESETS.default[1], false);
     viewer.load(payload.case.image_url).then(() => { $("rs-loading").hidden = true; }, (e) => {
       $("rs-loading").textContent = e.message;
     });
@@ -418,8 +426,9 @@
   }
 
   $("rs-save").addEventListener("click", saveAndNext);
-  $("rs-prev").addEventListener("click", () => { if (current.prev) go(current.prev); });
-  $("rs-next").addEventListener("click", () => { if (current.next) go(current.next); });
+  // Buttons hand the focus back after a click, so a following Enter is Save & next, never "that button again".
+  $("rs-prev").addEventListener("click", (e) => { e.currentTarget.blur(); if (current.prev) go(current.prev); });
+  $("rs-next").addEventListener("click", (e) => { e.currentTarget.blur(); if (current.next) go(current.next); });
   window.addEventListener("popstate", (e) => {
     if (e.state && e.state.position) go(e.state.position, false);
   });
