@@ -38,6 +38,7 @@ class DemoRun:
     here: bool
     write: Write
     poll_seconds: float = 1.0
+    progress: Write | None = None  # where job progress lines go (default: `write`); stage lines always `write`
     timings: dict[str, float] = field(default_factory=dict)
     objects: dict = field(default_factory=dict)
 
@@ -73,7 +74,7 @@ class DemoRun:
                 line += f"; #{running.pk} {running.kind}: {running.progress_done}/{running.progress_total}"
                 line += f" {running.progress_message}"
             if line != last:
-                self.write(line)
+                (self.progress or self.write)(line)
                 last = line
             if not job.is_active:
                 return job.status
