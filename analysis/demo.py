@@ -219,8 +219,14 @@ def simulate(run: DemoRun, study) -> str:
 
     if Answer.objects.filter(assignment__study=study, simulated=True).exists():
         return "reused the simulated readers' answers"
+    from readerstudy.counts import study_counts
+
     result = study_simulate_readers(study=study, n_readers=run.scale.simulated_readers, seed=0)
-    return f"{result.n_readers} simulated readers gave {result.n_answers} answers (marked simulated)"
+    c = study_counts(study=study)  # the dashboard's and the statistics' definitions
+    return (
+        f"{result.n_readers} simulated readers gave {c.answers} answers to {c.cases} cases and "
+        f"{c.repeat_answers} to hidden repeats ({c.repeat_pairs} repeat pairs), marked simulated"
+    )
 
 
 def stage_statistics(run: DemoRun) -> str:
@@ -232,7 +238,11 @@ def stage_statistics(run: DemoRun) -> str:
     if stats.job_id and stats.job.status != Job.Status.SUCCEEDED:
         _must_succeed(run.run_job(stats.job_id), stats.job_id, "the perception statistics")
     stats.refresh_from_db()
-    return f"statistics of study #{study.pk}: {(stats.summary or {}).get('n_answers', 0)} answers ({stats.stage} part)"
+    summary = stats.summary or {}
+    return (
+        f"statistics of study #{study.pk}: {summary.get('n_answers', 0)} answers, "
+        f"{summary.get('n_repeat_pairs', 0)} repeat pairs ({stats.stage} part)"
+    )
 
 
 STAGES: list[tuple[str, Callable[[DemoRun], str]]] = [

@@ -15,6 +15,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 
 from readerstudy.access import readable_assignments, researcher_studies
+from readerstudy.counts import study_counts
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Question, Study
 from readerstudy.progress import completed_case_ids, position_after
 
@@ -251,15 +252,18 @@ def study_dashboard(*, study: Study) -> dict[str, Any]:
         for a in Assignment.objects.filter(study=study).select_related("reader", "form")
     ]
     cases = study_cases(study=study)
+    counts = study_counts(study=study)
     return {
+        "counts": counts,
         "readers": readers,
         "cases": cases,
         # Cases, not answers: one finished reading is one case a reader rated (three answers in the paper's form).
         "n_readings_done": sum(r["done"] for r in readers),
         "n_readings_total": sum(r["total"] for r in readers),
         "n_flags": sum(c["n_flagged"] for c in cases),
-        "n_pie": sum(c["is_pie"] for c in cases),
-        "n_cases": len(cases),
+        # The one definition of cases and PIEs (readerstudy.counts): hidden repeats are not extra cases.
+        "n_pie": counts.pies,
+        "n_cases": counts.cases,
     }
 
 

@@ -53,7 +53,10 @@ def test_demo_here_runs_the_whole_chain_at_tiny_scale_and_a_second_run_reuses_it
     assert "4 PIEs of 80 test images, report #1" in out  # floor(0.05 * 80 test images)
     assert "leave-one-seed-out Jaccard of the PIE set: mean" in out  # the selection's diagnostics
     assert "study #1: 2 forms x 4 cases (2 PIEs each), opened" in out
-    assert "2 simulated readers gave 30 answers (marked simulated)" in out
+    # 2 readers x (4 cases + 1 hidden repeat) x 3 ratings, counted as readerstudy.counts defines them.
+    assert "2 simulated readers gave 24 answers to " in out
+    assert "and 6 to hidden repeats (2 repeat pairs), marked simulated" in out
+    assert ": 24 answers, 2 repeat pairs (" in out  # the statistics count the same
     assert "[5/5] statistics: statistics of study #1" in out
     assert "Demo chain done: dataset" in out and "total" in out
     assert out.count("p = ") == 4 and "rare classes are forgotten first" in out  # the findings, with p-values
