@@ -190,13 +190,18 @@
   const RETRY_FIRST = 3000;
   const RETRY_MAX = 60000;
   let retryDelay = RETRY_FIRST;
+  let retryAt = 0;
   function scheduleRetry(err) {
-    if (retryTimer) return;
     const why = err && err.status >= 500 ? `the server had a problem (${err.status})` : "connection lost";
+    // A retry already waiting (a second failure meanwhile, e.g. Save & next offline) keeps its time, but the
+    // status must still say so: it would otherwise stay "Saving…" until that retry.
+    if (!retryTimer) {
+      retryAt = Date.now() + retryDelay;
+      retryTimer = setTimeout(() => { retryTimer = null; flush(); }, retryDelay);
+      retryDelay = Math.min(RETRY_MAX, retryDelay * 2);
+    }
     setStatus(`Not saved yet — ${why}; your answers are kept on this device. Trying again in ` +
-      `${Math.round(retryDelay / 1000)} s.`, "error");
-    retryTimer = setTimeout(() => { retryTimer = null; flush(); }, retryDelay);
-    retryDelay = Math.min(RETRY_MAX, retryDelay * 2);
+      `${Math.max(1, Math.round((retryAt - Date.now()) / 1000))} s.`, "error");
   }
 
   function queueAnswer(key, value) {

@@ -151,3 +151,20 @@ def test_window_level_resets_on_every_case_unless_the_study_keeps_it(live_server
     assert page.is_visible("[data-testid=window-kept]")
     page.keyboard.press("r")
     page.wait_for_selector("[data-testid=window-kept]", state="hidden")
+
+
+@pytest.mark.console_errors_expected  # the failed saves are logged by the browser
+def test_offline_a_second_failed_save_says_not_saved_at_once_and_the_answers_go_out_when_back(
+    live_server, page, open_study, reader_a
+):
+    log_in_and_start(page, live_server, reader_a)
+    page.context.set_offline(True)
+    page.keyboard.press("y")  # first failure: a retry in 3 s
+    page.wait_for_function("document.getElementById('rs-status').textContent.startsWith('Not saved yet')")
+    page.keyboard.press("4")  # second failure while that retry waits: the status must not stay "Saving…"
+    page.wait_for_timeout(300)
+    status = page.inner_text("#rs-status")
+    assert status.startswith("Not saved yet — connection lost") and "Trying again in" in status, status
+    page.context.set_offline(False)
+    page.wait_for_function("document.getElementById('rs-status').textContent === 'All answers saved'", timeout=20_000)
+    assert answers(reader_a, 1) == {"agree_label": "yes", "quality": 4}
