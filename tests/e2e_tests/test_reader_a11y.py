@@ -13,8 +13,12 @@ open_study = test_reader_study.open_study
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 TEXT_CHECK_JS = """(root) => {
-  const parse = (c) => { const m = c.match(/[\\d.]+/g) || [0, 0, 0, 0]; return [+m[0], +m[1], +m[2], m[3] === undefined ? 1 : +m[3]]; };
-  const lum = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const parse = (c) => {
+    const m = c.match(/[\\d.]+/g) || [0, 0, 0, 0];
+    return [+m[0], +m[1], +m[2], m[3] === undefined ? 1 : +m[3]];
+  };
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
     return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
   const over = (top, under) => top.slice(0, 3).map((v, i) => v * top[3] + under[i] * (1 - top[3]));
   function background(el) {
@@ -31,7 +35,8 @@ TEXT_CHECK_JS = """(root) => {
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const el = node.parentElement;
-    if (!node.textContent.trim() || !el || el.closest("[hidden], script, style, canvas, noscript, details:not([open]) > :not(summary)")) continue;
+    const skip = "[hidden], script, style, canvas, noscript, details:not([open]) > :not(summary)";
+    if (!node.textContent.trim() || !el || el.closest(skip)) continue;
     const r = el.getBoundingClientRect(), st = getComputedStyle(el);
     if (!r.width || !r.height || st.visibility === "hidden" || st.display === "none") continue;
     if (el.closest("button:disabled, input:disabled")) continue;  // inactive controls are exempt (WCAG 1.4.3)
@@ -43,7 +48,8 @@ TEXT_CHECK_JS = """(root) => {
     const a = lum(over(fg, bg)), b = lum(bg);
     const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
     const large = size >= 24 || (bold && size >= 18.66);
-    const what = `${el.tagName.toLowerCase()}${el.className ? "." + String(el.className).split(" ")[0] : ""} "${node.textContent.trim().slice(0, 30)}"`;
+    const cls = el.className ? "." + String(el.className).split(" ")[0] : "";
+    const what = `${el.tagName.toLowerCase()}${cls} "${node.textContent.trim().slice(0, 30)}"`;
     if (size < 12) bad.push(`${what}: ${size.toFixed(1)} px`);
     if (ratio < (large ? 3 : 4.5)) bad.push(`${what}: contrast ${ratio.toFixed(2)}:1`);
   }
@@ -64,7 +70,7 @@ def test_reading_page_at_1024x768_passes_contrast_and_font_size_and_q3_stays_rea
     page.wait_for_function("document.getElementById('rs-status').textContent === 'All answers saved'")
     page.wait_for_timeout(400)  # the colour transitions have ended
     problems = text_problems(page)
-    assert problems == [], '\n'.join(problems)
+    assert problems == [], "\n".join(problems)
     anchors = page.eval_on_selector_all(
         ".rs-likert .rs-opt-text", "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))"
     )

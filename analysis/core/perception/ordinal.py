@@ -125,7 +125,12 @@ def ordinal_fit(inp: PerceptionInput, q: QuestionSpec) -> dict:
     fit, messages = fit_statsmodels(codes, x, cluster=cases)
     b, se = float(fit.params[0]), float(fit.bse[0])
     z = stats.norm.ppf(0.975)
-    model_se = float(np.sqrt(np.diag(fit.normalized_cov_params))[0])  # inverse Hessian: the model-based SE
+    # Inverse Hessian: the model-based SE. statsmodels leaves no matrix when the Hessian is singular (small,
+    # separated data): then that SE is not estimable, said in the warnings, not a crash of the whole page.
+    cov = np.asarray(fit.normalized_cov_params if fit.normalized_cov_params is not None else np.nan, float)
+    model_se = float(np.sqrt(np.diag(cov))[0]) if cov.ndim == 2 else np.nan
+    if cov.ndim != 2:
+        messages.append("singular Hessian: no model-based SE")
     return {
         **base,
         "log_or": b,
