@@ -19,3 +19,13 @@ def test_the_job_admin_is_read_only_for_status_attempt_token_and_result(admin_cl
     job.refresh_from_db()
     assert (job.status, job.attempt_token, job.result) == (Job.Status.RUNNING, "tok123", {"a": 1})
     assert admin_client_.get(reverse("admin:jobs_job_add")).status_code == 403
+
+
+def test_start_job_lists_every_job_kind_and_offers_only_those_without_parameters(admin_client_):
+    from jobs.kinds import JOB_KINDS
+
+    page = admin_client_.get(reverse("jobs:job_list")).content.decode()
+    for kind in JOB_KINDS.values():
+        disabled = "" if kind.startable_without_params else " disabled"
+        assert f'<option value="{kind.name}"{disabled}>{kind.label}</option>' in page
+    assert len(JOB_KINDS) > 5
