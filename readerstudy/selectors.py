@@ -236,9 +236,15 @@ def study_dashboard(*, study: Study) -> dict[str, Any]:
         .annotate(n=Count("id"))
         .values_list("assignment_id", "n")
     )
+    changes: dict[int, int] = defaultdict(int)  # answers changed after they were first given (history > 1 entry)
+    histories = Answer.objects.filter(assignment__study=study).values_list("assignment_id", "history")
+    for assignment_id, history in histories:
+        changes[assignment_id] += len(history or []) > 1
     readers = [
         {
             "assignment": a,
+            "n_changed": changes[a.pk],
+            "total_minutes": sum(seconds[a.pk]) / 60 if seconds[a.pk] else None,
             "pseudonym": a.pseudonym,
             "username": a.reader.get_username(),
             "form": a.form.number,
@@ -261,6 +267,12 @@ def study_dashboard(*, study: Study) -> dict[str, Any]:
         "n_readings_done": sum(r["done"] for r in readers),
         "n_readings_total": sum(r["total"] for r in readers),
         "n_flags": sum(c["n_flagged"] for c in cases),
+        "flags": list(
+            CaseReading.objects.filter(assignment__study=study, flagged=True)
+            .select_related("assignment")
+            .order_by("assignment__pseudonym", "flagged_at")
+            .values("assignment__pseudonym", "case_id", "flag_comment", "flagged_at")
+        ),
         # The one definition of cases and PIEs (readerstudy.counts): hidden repeats are not extra cases.
         "n_pie": counts.pies,
         "n_cases": counts.cases,

@@ -33,7 +33,16 @@ def _context(request: HttpRequest, study) -> dict:
         "figures": perception.perception_figures(stats),
         "completeness": stats.summary.get("tables", {}).get("completeness", []),
         "mrmc": study_vgc(study=study),
+        "report": _source_report(study),
     }
+
+
+def _source_report(study):
+    """The forgettability report of the experiment the study's cases came from (the newest), if any."""
+    from analysis.models import Report
+
+    experiment_id = (study.source or {}).get("experiment_id")
+    return Report.objects.filter(experiment_id=experiment_id).order_by("-id").first() if experiment_id else None
 
 
 @researcher_required
