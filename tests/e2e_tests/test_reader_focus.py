@@ -21,6 +21,8 @@ def log_in_and_start(page, live_server, reader):
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.get_by_role("link", name="Start").click()
+    page.wait_for_selector(".rs-instructions")  # the instructions come first
+    page.click("#start")
     wait_for_case(page, 1)
 
 
@@ -168,3 +170,24 @@ def test_offline_a_second_failed_save_says_not_saved_at_once_and_the_answers_go_
     page.context.set_offline(False)
     page.wait_for_function("document.getElementById('rs-status').textContent === 'All answers saved'", timeout=20_000)
     assert answers(reader_a, 1) == {"agree_label": "yes", "quality": 4}
+
+
+def test_start_shows_the_study_instructions_before_case_1_and_resume_goes_straight_back(
+    live_server, page, open_study, reader_a
+):
+    from tests.conftest import PASSWORD
+
+    page.goto(live_server.url + "/study/")
+    page.fill("input[name=username]", reader_a.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.get_by_role("link", name="Start").click()
+    assert "Use the viewer tools as you would on a workstation." in page.inner_text(".rs-instructions")
+    page.click("#start")
+    wait_for_case(page, 1)
+    for key in ("y", "4", "2", "Enter"):
+        page.keyboard.press(key)
+    wait_for_case(page, 2)
+    page.goto(live_server.url + "/study/")
+    page.get_by_role("link", name="Resume").click()
+    wait_for_case(page, 2)

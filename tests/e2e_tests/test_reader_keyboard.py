@@ -38,6 +38,9 @@ def test_reader_rates_a_whole_form_keyboard_only_with_a_persistent_window_and_a_
     page.wait_for_selector("[data-testid=my-study]")
     page.focus("[data-testid=my-study] a.button")
     page.keyboard.press("Enter")
+    page.wait_for_selector(".rs-instructions")  # the study's instructions before case 1
+    page.focus("#start")
+    page.keyboard.press("Enter")
     wait_for_case(page, 1)
 
     # Lung window by key; the toolbar shows it pressed, and it stays on the next image.
