@@ -38,6 +38,14 @@ DEFAULT_QUESTIONS: tuple[dict[str, Any], ...] = (
     },
 )
 COMMENT_QUESTION: dict[str, Any] = {"key": "comment", "text": "Comment (optional)", "kind": "text", "required": False}
+# An optional confidence rating after the paper's questions (analysed like any Likert question, never required).
+CONFIDENCE_QUESTION: dict[str, Any] = {
+    "key": "confidence",
+    "text": "How confident are you in your answers?",
+    "kind": "likert",
+    "required": False,
+    "options": ["Not at all", "Slightly", "Moderately", "Very", "Completely"],
+}
 
 
 def _create_questions(study: Study, specs: Iterable[dict[str, Any]]) -> None:

@@ -36,6 +36,7 @@ class StudyDesignForm(forms.Form):
     )
     stratify_by_class = forms.BooleanField(label="Match non-PIEs to the PIEs' classes", required=False)
     add_comment = forms.BooleanField(label="Add an optional free-text comment question", required=False)
+    add_confidence = forms.BooleanField(label="Add an optional confidence rating (1-5)", required=False)
     allow_back = forms.BooleanField(label="Readers may go back", required=False, initial=True)
     allow_change = forms.BooleanField(label="Readers may change finished answers", required=False, initial=True)
     keep_window = forms.BooleanField(
@@ -98,7 +99,7 @@ class StudyDesignForm(forms.Form):
 
     def design_kwargs(self) -> dict:
         """The builder's keyword arguments (everything but the candidates)."""
-        from readerstudy.builder import COMMENT_QUESTION, DEFAULT_QUESTIONS
+        from readerstudy.builder import COMMENT_QUESTION, CONFIDENCE_QUESTION, DEFAULT_QUESTIONS
 
         d = self.cleaned_data
         return {
@@ -116,7 +117,13 @@ class StudyDesignForm(forms.Form):
             "allow_back": d["allow_back"],
             "allow_change": d["allow_change"],
             "keep_window": d["keep_window"],
-            "questions": [*DEFAULT_QUESTIONS, COMMENT_QUESTION] if d["add_comment"] else None,
+            "questions": [
+                *DEFAULT_QUESTIONS,
+                *([CONFIDENCE_QUESTION] if d.get("add_confidence") else []),
+                *([COMMENT_QUESTION] if d["add_comment"] else []),
+            ]
+            if d["add_comment"] or d.get("add_confidence")
+            else None,
         }
 
 
