@@ -82,6 +82,7 @@ def study_create_from_candidates(
     allow_back: bool = True,
     allow_change: bool = True,
     keep_window: bool = False,
+    allow_unable: bool = False,
     questions: Sequence[dict[str, Any]] | None = None,
 ) -> Study:
     """A draft study of `n_forms` balanced forms drawn from `candidates` (see `design.plan_forms`).
@@ -123,6 +124,7 @@ def study_create_from_candidates(
         "stratified_matches": plan.stratified_matches,
         "seed": seed,
         "keep_window": keep_window,  # the reading page keeps window/level across cases (else resets per case)
+        "allow_unable": allow_unable,  # readers may answer "unable to assess" (answering.UNABLE), not a rating
     }
     study = None
     try:

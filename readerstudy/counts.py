@@ -11,6 +11,7 @@
 
 from dataclasses import asdict, dataclass
 
+from readerstudy.answering import UNABLE
 from readerstudy.models import Answer, Case, Study
 
 RATED_KINDS = ("yes_no", "likert")  # the kinds the perception statistics analyse (analysis.core.perception.data)
@@ -21,6 +22,7 @@ DEFINITIONS = {
     "repeats": "hidden repeats: copies of cases shown again to measure intra-reader agreement",
     "answers": "yes/no and Likert ratings of cases (not of hidden repeats; free text is not counted)",
     "repeat_answers": "ratings of hidden repeats",
+    "unable": '"unable to assess" answers: counted, never a rating',
     "repeat_pairs": "a reader's rating of a hidden repeat and of its original (one pair per reader and repeat)",
 }
 
@@ -33,6 +35,7 @@ class StudyCounts:
     answers: int
     repeat_answers: int
     repeat_pairs: int
+    unable: int = 0  # "unable to assess" answers (to cases and repeats): counted, not ratings
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -42,7 +45,8 @@ def study_counts(*, study: Study) -> StudyCounts:
     """The study's counts by the definitions above (a handful of queries, whatever the size)."""
     cases = Case.objects.filter(study=study)
     originals = cases.filter(repeat_of__isnull=True)
-    rated = Answer.objects.filter(assignment__study=study, question__kind__in=RATED_KINDS).exclude(value=None)
+    given = Answer.objects.filter(assignment__study=study, question__kind__in=RATED_KINDS).exclude(value=None)
+    rated = given.exclude(value=UNABLE)
     on_repeats = rated.filter(case__repeat_of__isnull=False)
     firsts = set(rated.filter(case__repeat_of__isnull=True).values_list("assignment_id", "case_id", "question_id"))
     pairs = {
@@ -59,4 +63,5 @@ def study_counts(*, study: Study) -> StudyCounts:
         answers=rated.filter(case__repeat_of__isnull=True).count(),
         repeat_answers=on_repeats.count(),
         repeat_pairs=len(pairs),
+        unable=given.filter(value=UNABLE).count(),
     )

@@ -37,6 +37,11 @@ class StudyDesignForm(forms.Form):
     stratify_by_class = forms.BooleanField(label="Match non-PIEs to the PIEs' classes", required=False)
     add_comment = forms.BooleanField(label="Add an optional free-text comment question", required=False)
     add_confidence = forms.BooleanField(label="Add an optional confidence rating (1-5)", required=False)
+    allow_unable = forms.BooleanField(
+        label="Readers may answer 'unable to assess' to a question",
+        required=False,
+        help_text="Counted and exported, never a rating: the statistics leave it out and report how many.",
+    )
     allow_back = forms.BooleanField(label="Readers may go back", required=False, initial=True)
     allow_change = forms.BooleanField(label="Readers may change finished answers", required=False, initial=True)
     keep_window = forms.BooleanField(
@@ -117,6 +122,7 @@ class StudyDesignForm(forms.Form):
             "allow_back": d["allow_back"],
             "allow_change": d["allow_change"],
             "keep_window": d["keep_window"],
+            "allow_unable": d["allow_unable"],
             "questions": [
                 *DEFAULT_QUESTIONS,
                 *([CONFIDENCE_QUESTION] if d.get("add_confidence") else []),

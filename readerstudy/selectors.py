@@ -96,6 +96,7 @@ def study_reader_fields(study: Study) -> dict[str, Any]:
         "allow_back": study.allow_back,
         "allow_change": study.allow_change,
         "keep_window": bool((study.design or {}).get("keep_window", False)),
+        "allow_unable": bool((study.design or {}).get("allow_unable", False)),
         "questions": [reader_question_payload(q) for q in study.questions.all()],
     }
 

@@ -212,11 +212,13 @@
   }
 
   // --- the form -------------------------------------------------------------------------------------
+  const UNABLE = "unable_to_assess";  // where the study allows it: U on the active question
   function fieldValue(fs) {
     const kind = fs.dataset.kind;
     if (kind === "text") return fs.querySelector("textarea").value;
     const checked = fs.querySelector("input:checked");
     if (!checked) return null;
+    if (checked.value === UNABLE) return UNABLE;  // an answer, not a rating
     return kind === "likert" ? parseInt(checked.value, 10) : checked.value;
   }
 
@@ -470,8 +472,12 @@
       if (k >= 0) { setActive(k); answer(fieldsets[k], key.toLowerCase() === "y" ? "yes" : "no"); advanceActive(); }
       return true;
     }
+    if ((key === "u" || key === "U") && study.allow_unable && fs && fs.dataset.kind !== "text") {
+      answer(fs, UNABLE); advanceActive();
+      return true;
+    }
     if (/^[1-9]$/.test(key) && fs && (fs.dataset.kind === "likert" || fs.dataset.kind === "choice")) {
-      const inputs = fs.querySelectorAll("input");
+      const inputs = fs.querySelectorAll(`input:not([value="${UNABLE}"])`);
       const n = parseInt(key, 10);
       if (n <= inputs.length) { answer(fs, fs.dataset.kind === "likert" ? n : inputs[n - 1].value); advanceActive(); }
       return true;

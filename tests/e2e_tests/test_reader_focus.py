@@ -191,3 +191,21 @@ def test_start_shows_the_study_instructions_before_case_1_and_resume_goes_straig
     page.goto(live_server.url + "/study/")
     page.get_by_role("link", name="Resume").click()
     wait_for_case(page, 2)
+
+
+def test_where_the_study_allows_it_u_answers_unable_to_assess_and_the_digits_stay_ratings(
+    live_server, page, open_study, reader_a
+):
+    open_study.design = {**open_study.design, "allow_unable": True}
+    open_study.save(update_fields=["design"])
+    log_in_and_start(page, live_server, reader_a)
+    assert page.locator(".rs-unable").count() == 3  # one per rated question
+    for key in ("y", "u", "5", "Enter"):
+        page.keyboard.press(key)
+    wait_for_case(page, 2)
+    page.click(".rs-q:nth-child(3) .rs-unable")  # the mouse too (Q3)
+    for key in ("n", "2", "Enter"):
+        page.keyboard.press(key)
+    wait_for_case(page, 3)
+    assert answers(reader_a, 1) == {"agree_label": "yes", "quality": "unable_to_assess", "difficulty": 5}
+    assert answers(reader_a, 2) == {"agree_label": "no", "quality": 2, "difficulty": "unable_to_assess"}

@@ -28,6 +28,7 @@ from common.errors import AppError
 
 REQUIRED = ("reader", "case_id", "is_pie", "question", "question_kind", "value_numeric")
 ANALYSED_KINDS = ("yes_no", "likert")
+UNABLE = "unable_to_assess"  # the export's value of an "unable to assess" answer (no value_numeric)
 GROUPS = ("PIE", "non-PIE")
 
 
@@ -62,6 +63,7 @@ class PerceptionInput:
     skipped_questions: dict[str, str] = field(default_factory=dict)  # key -> reason
     duplicates_dropped: int = 0
     simulated_readers: list[str] = field(default_factory=list)
+    unable: int = 0  # "unable to assess" answers to analysed questions: counted, left out of every model
 
     def of(self, key: str) -> pd.DataFrame:
         return self.answers[self.answers["question"] == key]
@@ -144,7 +146,9 @@ def prepare(tidy: pd.DataFrame, questions: list[dict] | None = None) -> Percepti
     if questions:
         specs = _declared_specs(questions, specs, skipped)
     keys = [s.key for s in specs]
-    t = t[t["question"].astype(str).isin(keys) & t["y"].notna()]
+    analysed = t["question"].astype(str).isin(keys)
+    unable = int((analysed & (t["value"].astype(str) == UNABLE)).sum()) if "value" in t else 0
+    t = t[analysed & t["y"].notna()]
     t = t.assign(question=t["question"].astype(str))
 
     main = t[t["repeat_of"] == ""]
@@ -167,6 +171,7 @@ def prepare(tidy: pd.DataFrame, questions: list[dict] | None = None) -> Percepti
         skipped_questions=skipped,
         duplicates_dropped=before - len(main),
         simulated_readers=simulated,
+        unable=unable,
     )
 
 
