@@ -25,8 +25,11 @@ browser:
 	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)) || \
 	  (echo "Could not install Debian's chromium (needs root: apt-get install chromium)"; exit 1)
 
+# DEBUG off (DEMO=1): the site's own 404/500 pages. `exec`: the shell becomes the demo process, so the SIGTERM
+# make forwards to its child reaches it and it stops the server, worker and beat (no orphan keeps the port).
+DEMO_ARGS ?=
 demo: $(STAMP)
-	DEMO=1 $(PY) manage.py demo --host $(HOST) --port $(PORT)  # DEBUG off: the site's own 404/500 pages
+	exec env DEMO=1 $(PY) manage.py demo --host $(HOST) --port $(PORT) $(DEMO_ARGS)
 
 # Each pytest run gets its own test database, broker folder and artifact root (tests/isolation.py).
 test: $(STAMP) browser

@@ -40,6 +40,7 @@ class DemoRun:
     here: bool
     write: Write
     poll_seconds: float = 1.0
+    progress: Write | None = None  # where job progress lines go (default: `write`); stage lines always `write`
     timings: dict[str, float] = field(default_factory=dict)
     objects: dict = field(default_factory=dict)
 
@@ -75,7 +76,7 @@ class DemoRun:
                 line += f"; #{running.pk} {running.kind}: {running.progress_done}/{running.progress_total}"
                 line += f" {running.progress_message}"
             if line != last:
-                self.write(line)
+                (self.progress or self.write)(line)
                 last = line
             if not job.is_active:
                 return job.status
@@ -244,8 +245,14 @@ def simulate(run: DemoRun, study) -> str:
 
     if Answer.objects.filter(assignment__study=study, simulated=True).exists():
         return "reused the simulated readers' answers"
+    from readerstudy.counts import study_counts
+
     result = study_simulate_readers(study=study, n_readers=run.scale.simulated_readers, seed=0)
-    return f"{result.n_readers} simulated readers gave {result.n_answers} answers (marked simulated)"
+    c = study_counts(study=study)  # the dashboard's and the statistics' definitions
+    return (
+        f"{result.n_readers} simulated readers gave {c.answers} answers to {c.cases} cases and "
+        f"{c.repeat_answers} to hidden repeats ({c.repeat_pairs} repeat pairs), marked simulated"
+    )
 
 
 def stage_statistics(run: DemoRun) -> str:
@@ -257,7 +264,11 @@ def stage_statistics(run: DemoRun) -> str:
     if stats.job_id and stats.job.status != Job.Status.SUCCEEDED:
         _must_succeed(run.run_job(stats.job_id), stats.job_id, "the perception statistics")
     stats.refresh_from_db()
-    return f"statistics of study #{study.pk}: {(stats.summary or {}).get('n_answers', 0)} answers ({stats.stage} part)"
+    summary = stats.summary or {}
+    return (
+        f"statistics of study #{study.pk}: {summary.get('n_answers', 0)} answers, "
+        f"{summary.get('n_repeat_pairs', 0)} repeat pairs ({stats.stage} part)"
+    )
 
 
 STAGES: list[tuple[str, Callable[[DemoRun], str]]] = [

@@ -298,7 +298,9 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PruneCXR platform API",
-    "DESCRIPTION": "Reader study, pruning jobs and analysis reports.",
+    # Only what the API serves: pruning, jobs and the forgettability reports have pages, not endpoints.
+    "DESCRIPTION": "Reader studies (reading, answers, flags, cases, exports of answers) and their perception "
+    "statistics. Experiments, jobs and forgettability reports are on the site's pages; they have no API.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],

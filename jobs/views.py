@@ -26,6 +26,8 @@ def job_list(request: HttpRequest) -> HttpResponse:
             "jobs": jobs,
             "queues": selectors.queue_overview() if broker_ok else selectors.queue_overview(broker=False),
             "startable": [k for k in JOB_KINDS.values() if k.startable_without_params],
+            # Every other kind is listed too (disabled), so an admin sees what the platform runs and where.
+            "with_params": [k for k in JOB_KINDS.values() if not k.startable_without_params],
             "broker_ok": broker_ok,
             "broker_detail": broker_detail,
         },

@@ -28,6 +28,7 @@ MAX_TEXT = 5000
 MAX_ACTIVE_MS = 24 * 3600 * 1000
 
 _INT = re.compile(r"^[+-]?\d+$")
+UNABLE = "unable_to_assess"  # the stored value of "unable to assess" (studies with design["allow_unable"])
 
 
 def clean_value(question: Question, raw: Any) -> Any:
@@ -43,6 +44,11 @@ def clean_value(question: Question, raw: Any) -> Any:
         if "\x00" in raw:
             raise ValueError("The text contains a NUL character; remove it (PostgreSQL cannot store it).")
         return raw.strip()
+    if raw == UNABLE:
+        # "Unable to assess": an answer, counted, but not a rating (exports give it no number).
+        if not (question.study.design or {}).get("allow_unable"):
+            raise ValueError("This study does not offer 'unable to assess'; choose an answer.")
+        return UNABLE
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise ValueError("This question needs an answer.")
     if kind == Question.Kind.YES_NO:

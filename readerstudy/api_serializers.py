@@ -29,6 +29,8 @@ class StudyReaderFieldsSerializer(serializers.Serializer):
     status = serializers.CharField()
     allow_back = serializers.BooleanField()
     allow_change = serializers.BooleanField()
+    keep_window = serializers.BooleanField(help_text="Window/level carries over from case to case (else it resets).")
+    allow_unable = serializers.BooleanField(help_text='Answers may be "unable_to_assess" (counted, not a rating).')
     questions = QuestionSerializer(many=True)
 
 

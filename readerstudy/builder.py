@@ -39,6 +39,14 @@ DEFAULT_QUESTIONS: tuple[dict[str, Any], ...] = (
     },
 )
 COMMENT_QUESTION: dict[str, Any] = {"key": "comment", "text": "Comment (optional)", "kind": "text", "required": False}
+# An optional confidence rating after the paper's questions (analysed like any Likert question, never required).
+CONFIDENCE_QUESTION: dict[str, Any] = {
+    "key": "confidence",
+    "text": "How confident are you in your answers?",
+    "kind": "likert",
+    "required": False,
+    "options": ["Not at all", "Slightly", "Moderately", "Very", "Completely"],
+}
 
 
 def _create_questions(study: Study, specs: Iterable[dict[str, Any]]) -> None:
@@ -75,6 +83,8 @@ def study_create_from_candidates(
     instructions: str = "",
     allow_back: bool = True,
     allow_change: bool = True,
+    keep_window: bool = False,
+    allow_unable: bool = False,
     questions: Sequence[dict[str, Any]] | None = None,
 ) -> Study:
     """A draft study of `n_forms` balanced forms drawn from `candidates` (see `design.plan_forms`).
@@ -107,6 +117,8 @@ def study_create_from_candidates(
         "stratify_by_class": stratify_by_class,
         "stratified_matches": plan.stratified_matches,
         "seed": seed,
+        "keep_window": keep_window,  # the reading page keeps window/level across cases (else resets per case)
+        "allow_unable": allow_unable,  # readers may answer "unable to assess" (answering.UNABLE), not a rating
     }
     study = None
     try:

@@ -187,6 +187,16 @@ def max_allowed_run(n_pie: int, n_non: int) -> int:
     return max(5, 2 * math.ceil(big / (small + 1)))
 
 
+def repeat_min_gap(n: int, n_repeats: int, n_originals: int | None = None) -> int:
+    """How many positions a hidden repeat sits at least after its original in an order of `n` cases.
+
+    A quarter of the form (at least 2), less only where the form is too full of repeats to allow it: the
+    `n_originals` repeated cases (one per repeat unless given) must fit before the last gap-1 slots of the
+    n - n_repeats cases that are not repeats."""
+    n_originals = n_repeats if n_originals is None else n_originals
+    return max(1, min(max(2, n // 4), n - n_repeats - n_originals + 1))
+
+
 def presentation_order(
     case_ids: Sequence[int],
     seed: int,
@@ -197,27 +207,48 @@ def presentation_order(
 ) -> list[int]:
     """A reader's order of a form's cases: a seeded shuffle that never groups PIEs.
 
-    Shuffles are drawn from `random.Random(seed)` until one has no run of same-PIE-status cases longer
-    than `max_allowed_run` and puts every hidden repeat at least a quarter of the form away from its
-    original. The same (case ids, seed) always gives the same order, so the stored seed recreates it.
+    Every hidden repeat comes after its original, at least `repeat_min_gap` positions later, by
+    construction: the other cases are shuffled, originals are kept out of the last slots, and each repeat is
+    inserted at a random place far enough after its original (an insertion never shortens another pair's
+    gap). Such orders are drawn from `random.Random(seed)` until one has no run of same-PIE-status cases
+    longer than `max_allowed_run` (else the one with the shortest run). The same (case ids, seed) always
+    gives the same order, so the stored seed recreates it.
     """
-    repeat_of = repeat_of or {}
-    base = sorted(case_ids)
-    n = len(base)
-    n_pie = sum(bool(is_pie[c]) for c in base)
+    base_ids = sorted(case_ids)
+    present = set(base_ids)
+    pairs = sorted((r, o) for r, o in (repeat_of or {}).items() if r in present and o in present and r != o)
+    repeats = {r for r, _ in pairs}
+    base = [c for c in base_ids if c not in repeats]
+    n = len(base_ids)
+    n_pie = sum(bool(is_pie[c]) for c in base_ids)
     limit = max_allowed_run(n_pie, n - n_pie)
-    min_gap = max(2, n // 4)
+    gap = repeat_min_gap(n, len(pairs), len({o for _, o in pairs}))
     rng = random.Random(seed)
-    best, best_score = list(base), None
+    best, best_run = None, None
     for _ in range(max_attempts):
-        order = list(base)
-        rng.shuffle(order)
-        pos = {c: k for k, c in enumerate(order)}
+        order = _order_with_repeats(base, pairs, gap, rng)
         run = longest_run([bool(is_pie[c]) for c in order])
-        gap = min((abs(pos[c] - pos[o]) for c, o in repeat_of.items() if c in pos and o in pos), default=n)
-        if run <= limit and gap >= min(min_gap, n - 1):
+        if run <= limit:
             return order
-        score = (run, -gap)
-        if best_score is None or score < best_score:
-            best, best_score = order, score
-    return best
+        if best_run is None or run < best_run:
+            best, best_run = order, run
+    return best if best is not None else []
+
+
+def _order_with_repeats(base: list[int], pairs: list[tuple[int, int]], gap: int, rng: random.Random) -> list[int]:
+    order = list(base)
+    rng.shuffle(order)
+    originals = {o for _, o in pairs}
+    # No original in the last gap-1 slots, so each repeat has room at least `gap` after it: swap any there
+    # with a randomly chosen non-original further up.
+    head = len(order) - gap + 1
+    free = [k for k in range(head) if order[k] not in originals]
+    rng.shuffle(free)
+    for k in range(max(head, 0), len(order)):
+        if order[k] in originals:
+            j = free.pop()
+            order[k], order[j] = order[j], order[k]
+    for repeat, original in rng.sample(pairs, len(pairs)):
+        p = order.index(original)
+        order.insert(rng.randint(p + gap, len(order)), repeat)
+    return order

@@ -41,8 +41,20 @@ class StudyDesignForm(forms.Form):
     )
     stratify_by_class = forms.BooleanField(label="Match non-PIEs to the PIEs' classes", required=False)
     add_comment = forms.BooleanField(label="Add an optional free-text comment question", required=False)
+    add_confidence = forms.BooleanField(label="Add an optional confidence rating (1-5)", required=False)
+    allow_unable = forms.BooleanField(
+        label="Readers may answer 'unable to assess' to a question",
+        required=False,
+        help_text="Counted and exported, never a rating: the statistics leave it out and report how many.",
+    )
     allow_back = forms.BooleanField(label="Readers may go back", required=False, initial=True)
     allow_change = forms.BooleanField(label="Readers may change finished answers", required=False, initial=True)
+    keep_window = forms.BooleanField(
+        label="Keep window/level from one case to the next",
+        required=False,
+        help_text="Off (the default): every case starts at the default window, so one image's setting never "
+        "darkens the next.",
+    )
     seed = forms.IntegerField(min_value=0, initial=0)
 
     def __init__(self, *args, **kwargs):
@@ -97,7 +109,7 @@ class StudyDesignForm(forms.Form):
 
     def design_kwargs(self) -> dict:
         """The builder's keyword arguments (everything but the candidates)."""
-        from readerstudy.builder import COMMENT_QUESTION, DEFAULT_QUESTIONS
+        from readerstudy.builder import COMMENT_QUESTION, CONFIDENCE_QUESTION, DEFAULT_QUESTIONS
 
         d = self.cleaned_data
         return {
@@ -115,7 +127,15 @@ class StudyDesignForm(forms.Form):
             "seed": d["seed"],
             "allow_back": d["allow_back"],
             "allow_change": d["allow_change"],
-            "questions": [*DEFAULT_QUESTIONS, COMMENT_QUESTION] if d["add_comment"] else None,
+            "keep_window": d["keep_window"],
+            "allow_unable": d["allow_unable"],
+            "questions": [
+                *DEFAULT_QUESTIONS,
+                *([CONFIDENCE_QUESTION] if d.get("add_confidence") else []),
+                *([COMMENT_QUESTION] if d["add_comment"] else []),
+            ]
+            if d["add_comment"] or d.get("add_confidence")
+            else None,
         }
 
 

@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from readerstudy import hotpath
 from readerstudy.access import readable_assignments, researcher_studies
+from readerstudy.counts import study_counts
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Question, Study
 from readerstudy.progress import completed_case_ids, position_after
 from readerstudy.sessions import session_gate
@@ -114,6 +115,8 @@ def study_reader_fields(study: Study) -> dict[str, Any]:
         "status": study.status,
         "allow_back": study.allow_back,
         "allow_change": study.allow_change,
+        "keep_window": bool((study.design or {}).get("keep_window", False)),
+        "allow_unable": bool((study.design or {}).get("allow_unable", False)),
         "questions": [reader_question_payload(q) for q in study.questions.all()],
     }
 
@@ -266,9 +269,15 @@ def study_dashboard(*, study: Study) -> dict[str, Any]:
         .annotate(n=Count("id"))
         .values_list("assignment_id", "n")
     )
+    changes: dict[int, int] = defaultdict(int)  # answers changed after they were first given (history > 1 entry)
+    histories = Answer.objects.filter(assignment__study=study).values_list("assignment_id", "history")
+    for assignment_id, history in histories:
+        changes[assignment_id] += len(history or []) > 1
     readers = [
         {
             "assignment": a,
+            "n_changed": changes[a.pk],
+            "total_minutes": sum(seconds[a.pk]) / 60 if seconds[a.pk] else None,
             "pseudonym": a.pseudonym,
             "username": a.reader.get_username(),
             "form": a.form.number,
@@ -282,15 +291,24 @@ def study_dashboard(*, study: Study) -> dict[str, Any]:
         for a in Assignment.objects.filter(study=study).select_related("reader", "form")
     ]
     cases = study_cases(study=study)
+    counts = study_counts(study=study)
     return {
+        "counts": counts,
         "readers": readers,
         "cases": cases,
         # Cases, not answers: one finished reading is one case a reader rated (three answers in the paper's form).
         "n_readings_done": sum(r["done"] for r in readers),
         "n_readings_total": sum(r["total"] for r in readers),
         "n_flags": sum(c["n_flagged"] for c in cases),
-        "n_pie": sum(c["is_pie"] for c in cases),
-        "n_cases": len(cases),
+        "flags": list(
+            CaseReading.objects.filter(assignment__study=study, flagged=True)
+            .select_related("assignment")
+            .order_by("assignment__pseudonym", "flagged_at")
+            .values("assignment__pseudonym", "case_id", "flag_comment", "flagged_at")
+        ),
+        # The one definition of cases and PIEs (readerstudy.counts): hidden repeats are not extra cases.
+        "n_pie": counts.pies,
+        "n_cases": counts.cases,
     }
 
 

@@ -37,7 +37,16 @@ def _context(request: HttpRequest, study) -> dict:
         "published": perception.perception_published(stats),
         "failure": perception.perception_failure(stats.job),
         "ties": study_pie_ties(study=study),
+        "report": _source_report(study),
     }
+
+
+def _source_report(study):
+    """The forgettability report of the experiment the study's cases came from (the newest), if any."""
+    from analysis.models import Report
+
+    experiment_id = (study.source or {}).get("experiment_id")
+    return Report.objects.filter(experiment_id=experiment_id).order_by("-id").first() if experiment_id else None
 
 
 @researcher_required

@@ -69,8 +69,18 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "class_summary": selectors.report_class_summary(report=report),
         "pie_tests": selectors.report_pie_tests(report=report),
         "synthetic_findings": selectors.report_synthetic_findings(report=report),
+        "studies": _studies_of(request, report),
     }
     return render(request, "analysis/report_detail.html", context)
+
+
+def _studies_of(request: HttpRequest, report: Report) -> list:
+    """The reader studies built from this report's experiment that the user may see (with their statistics)."""
+    from readerstudy.access import researcher_studies
+
+    if not report.experiment_id:
+        return []
+    return list(researcher_studies(request.user).filter(source__experiment_id=report.experiment_id).order_by("id"))
 
 
 @researcher_required

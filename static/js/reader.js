@@ -24,7 +24,11 @@
   // --- viewer ---------------------------------------------------------------------------------------
   // Window/level presets in display-pixel units (the images are 8-bit renderings): which grey range to stretch.
   const PRESETS = { lung: [160, 96], mediastinum: [120, 175], bone: [80, 210], default: [255, 127.5] };
-  const VIEW_KEY = `rs-view-${study.id}`;  // W/L and invert persist across cases and reloads (display only)
+  // By default each case starts at the default window (a window set for one image must not darken the next,
+  // which matters where readers rate image quality); a study can keep it across cases and reloads instead.
+  const KEEP_WINDOW = !!study.keep_window;
+  const VIEW_KEY = `rs-view-${study.id}`;  // W/L and invert, kept across cases and reloads (display only)
+  const kept = $("rs-kept");
   let savedView = "";
   const readout = $("rs-readout");
   const viewer = new window.CxrViewer($("rs-stage"), $("rs-canvas"), {
@@ -39,14 +43,17 @@
         const p = b.dataset.preset === "file" ? viewer.fileWindow : PRESETS[b.dataset.preset];
         b.setAttribute("aria-pressed", String(!!p && Math.abs(p[0] - s.width) < 0.5 && Math.abs(p[1] - s.level) < 0.5));
       });
+      const isDefault = Math.abs(s.width - PRESETS.default[0]) < 0.5 && Math.abs(s.level - PRESETS.default[1]) < 0.5 &&
+        !s.inverted;
+      kept.hidden = !KEEP_WINDOW || isDefault;
       const view = JSON.stringify({ width: s.width, level: s.level, inverted: s.inverted });
-      if (view !== savedView) {
+      if (KEEP_WINDOW && view !== savedView) {
         savedView = view;
         try { localStorage.setItem(VIEW_KEY, view); } catch (err) { /* private mode: keeps it for this page */ }
       }
     },
   });
-  try {
+  if (KEEP_WINDOW) try {
     const v = JSON.parse(localStorage.getItem(VIEW_KEY));
     if (v && isFinite(v.width) && isFinite(v.level)) viewer.setWindow(v.width, v.level, v.inverted);
   } catch (err) { /* nothing stored, or unreadable: the default window */ }
@@ -188,13 +195,18 @@
   const RETRY_FIRST = 3000;
   const RETRY_MAX = 60000;
   let retryDelay = RETRY_FIRST;
+  let retryAt = 0;
   function scheduleRetry(err) {
-    if (retryTimer) return;
     const why = err && err.status >= 500 ? `the server had a problem (${err.status})` : "connection lost";
+    // A retry already waiting (a second failure meanwhile, e.g. Save & next offline) keeps its time, but the
+    // status must still say so: it would otherwise stay "Saving…" until that retry.
+    if (!retryTimer) {
+      retryAt = Date.now() + retryDelay;
+      retryTimer = setTimeout(() => { retryTimer = null; flush(); }, retryDelay);
+      retryDelay = Math.min(RETRY_MAX, retryDelay * 2);
+    }
     setStatus(`Not saved yet — ${why}; your answers are kept on this device. Trying again in ` +
-      `${Math.round(retryDelay / 1000)} s.`, "error");
-    retryTimer = setTimeout(() => { retryTimer = null; flush(); }, retryDelay);
-    retryDelay = Math.min(RETRY_MAX, retryDelay * 2);
+      `${Math.max(1, Math.round((retryAt - Date.now()) / 1000))} s.`, "error");
   }
 
   function queueAnswer(key, value) {
@@ -205,11 +217,13 @@
   }
 
   // --- the form -------------------------------------------------------------------------------------
+  const UNABLE = "unable_to_assess";  // where the study allows it: U on the active question
   function fieldValue(fs) {
     const kind = fs.dataset.kind;
     if (kind === "text") return fs.querySelector("textarea").value;
     const checked = fs.querySelector("input:checked");
     if (!checked) return null;
+    if (checked.value === UNABLE) return UNABLE;  // an answer, not a rating
     return kind === "likert" ? parseInt(checked.value, 10) : checked.value;
   }
 
@@ -323,6 +337,7 @@
     $("rs-loading").hidden = false;
     const fileButton = document.querySelector('[data-preset="file"]');
     if (fileButton) fileButton.hidden = !(payload.case.depth && payload.case.depth.from_file);
+    if (!KEEP_WINDOW) viewer.setWindow(PRESETS.default[0], PRESETS.default[1], false);
     viewer.load(payload.case.image_url, payload.case.depth).then(() => { $("rs-loading").hidden = true; }, (e) => {
       $("rs-loading").textContent = e.message;
     });
@@ -426,8 +441,9 @@
   }
 
   $("rs-save").addEventListener("click", saveAndNext);
-  $("rs-prev").addEventListener("click", () => { if (current.prev) go(current.prev); });
-  $("rs-next").addEventListener("click", () => { if (current.next) go(current.next); });
+  // Buttons hand the focus back after a click, so a following Enter is Save & next, never "that button again".
+  $("rs-prev").addEventListener("click", (e) => { e.currentTarget.blur(); if (current.prev) go(current.prev); });
+  $("rs-next").addEventListener("click", (e) => { e.currentTarget.blur(); if (current.next) go(current.next); });
   window.addEventListener("popstate", (e) => {
     if (e.state && e.state.position) go(e.state.position, false);
   });
@@ -464,8 +480,12 @@
       if (k >= 0) { setActive(k); answer(fieldsets[k], key.toLowerCase() === "y" ? "yes" : "no"); advanceActive(); }
       return true;
     }
+    if ((key === "u" || key === "U") && study.allow_unable && fs && fs.dataset.kind !== "text") {
+      answer(fs, UNABLE); advanceActive();
+      return true;
+    }
     if (/^[1-9]$/.test(key) && fs && (fs.dataset.kind === "likert" || fs.dataset.kind === "choice")) {
-      const inputs = fs.querySelectorAll("input");
+      const inputs = fs.querySelectorAll(`input:not([value="${UNABLE}"])`);
       const n = parseInt(key, 10);
       if (n <= inputs.length) { answer(fs, fs.dataset.kind === "likert" ? n : inputs[n - 1].value); advanceActive(); }
       return true;

@@ -16,6 +16,7 @@
     toggle.querySelector("span").textContent = flagged ? "Flagged — remove flag" : "Flag this case";
     box.classList.toggle("is-flagged", flagged);
     comment.hidden = !flagged;
+    document.getElementById("rs-flag-hint").hidden = !flagged;
     if (text !== undefined) comment.value = text;
   }
 
@@ -41,8 +42,18 @@
     const flagged = toggle.getAttribute("aria-pressed") !== "true";
     show(flagged, flagged ? undefined : "");
     save(flagged);
-    if (flagged) comment.focus();
+    // Focus goes back to the case, so the next Enter is Save & next and answer keys answer: a key never
+    // changes a flag (or lands in its comment) unless the reader moves into the flag box on purpose.
+    toggle.blur();
   });
+  // Enter ends the comment (Shift+Enter is a new line); so does any click outside the box, also on the
+  // image, whose pointerdown keeps the focus where it was.
+  comment.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.ctrlKey && !e.metaKey) { e.preventDefault(); comment.blur(); }
+  });
+  document.addEventListener("pointerdown", (e) => {
+    if (document.activeElement === comment && !box.contains(e.target)) comment.blur();
+  }, true);
   comment.addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(() => { timer = null; save(true); }, 700);

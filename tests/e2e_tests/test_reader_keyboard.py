@@ -27,6 +27,9 @@ def readout(page) -> str:
 def test_reader_rates_a_whole_form_keyboard_only_with_a_persistent_window_and_a_flag(
     live_server, page, open_study, reader_a
 ):
+    # This study keeps window/level from case to case (the default resets it: see test_reader_focus.py).
+    open_study.design = {**open_study.design, "keep_window": True}
+    open_study.save(update_fields=["design"])
     page.goto(live_server.url + "/study/")
     page.keyboard.type(reader_a.username)  # the username box has the focus
     page.keyboard.press("Tab")
@@ -35,6 +38,9 @@ def test_reader_rates_a_whole_form_keyboard_only_with_a_persistent_window_and_a_
     page.wait_for_selector("[data-testid=my-study]")
     page.focus("[data-testid=my-study] a.button")
     page.keyboard.press("Enter")
+    page.wait_for_selector(".rs-instructions")  # the study's instructions before case 1
+    page.focus("#start")
+    page.keyboard.press("Enter")
     wait_for_case(page, 1)
 
     # Lung window by key; the toolbar shows it pressed, and it stays on the next image.
@@ -42,10 +48,12 @@ def test_reader_rates_a_whole_form_keyboard_only_with_a_persistent_window_and_a_
     page.wait_for_function("document.getElementById('rs-readout').textContent.includes('W 160  L 96')")
     assert page.get_attribute("[data-preset=lung]", "aria-pressed") == "true"
 
-    # Flag case 1: focus the flag button with the keyboard, say why, leave the box with Esc.
+    # Flag case 1: focus the flag button with the keyboard, then the comment box (Tab), say why, leave with Esc.
     page.focus("#rs-flag-toggle")
     page.keyboard.press("Enter")
     page.wait_for_selector("#rs-flag-comment:not([hidden])")
+    page.focus("#rs-flag-toggle")
+    page.keyboard.press("Tab")
     page.keyboard.type("Left costophrenic angle cut off")
     page.keyboard.press("Escape")
     page.wait_for_function("document.getElementById('rs-flag-status').textContent.includes('Flag saved')")

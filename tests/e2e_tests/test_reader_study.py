@@ -85,6 +85,7 @@ def test_reader_rates_a_form_with_mouse_and_keyboard_resumes_after_reload_and_fi
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.get_by_role("link", name="Start").click()
+    page.click("#start")  # "Start reading" under the study's instructions
     wait_for_case(page, 1)
 
     # Case 1 with the mouse; the viewer tools too.
@@ -173,6 +174,7 @@ def test_reader_answers_survive_a_server_error_and_an_expired_session(live_serve
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.get_by_role("link", name="Start").click()
+    page.click("#start")  # "Start reading" under the study's instructions
     wait_for_case(page, 1)
     pending = f"localStorage.getItem('rs-pending-{reader_a.pk}-{open_study.pk}')"
 

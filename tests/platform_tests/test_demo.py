@@ -56,7 +56,10 @@ def test_demo_here_runs_the_whole_chain_at_tiny_scale_and_a_second_run_reuses_it
     assert "4 PIEs of 80 test images, report #1" in out  # floor(0.05 * 80 test images)
     assert "leave-one-seed-out Jaccard of the PIE set: mean" in out  # the selection's diagnostics
     assert "study #1: 2 forms x 4 cases (2 PIEs each), opened" in out
-    assert "2 simulated readers gave 30 answers (marked simulated)" in out
+    # 2 readers x (4 cases + 1 hidden repeat) x 3 ratings, counted as readerstudy.counts defines them.
+    assert "2 simulated readers gave 24 answers to " in out
+    assert "and 6 to hidden repeats (2 repeat pairs), marked simulated" in out
+    assert ": 24 answers, 2 repeat pairs (" in out  # the statistics count the same
     assert "[6/6] statistics: statistics of study #1" in out
     assert "Demo chain done: dataset" in out and "total" in out
     assert out.count("p = ") == 4 and "rare classes are forgotten first" in out  # the findings, with p-values
@@ -140,3 +143,60 @@ def test_sigterm_stops_the_demo_and_its_worker(tmp_path):
         pass
     else:
         raise AssertionError(f"worker {worker_pid} still runs after the demo got SIGTERM")
+
+
+def test_sigterm_to_make_demo_stops_server_worker_and_beat_and_nothing_stays_listening(tmp_path):
+    """What `docker stop` or `kill <make>` does: make forwards SIGTERM to its child, which `exec` made the
+    demo process itself; it stops the worker (beat runs inside it) and the server, and the port is free."""
+    import re
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in (*SERVICE_VARS, "CELERY_BEAT_SCHEDULE_FILENAME")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", VAR_DIR=str(tmp_path / "var"), PYTHONUNBUFFERED="1")
+    env.pop("MAKEFLAGS", None)
+    # -o: never re-install the virtualenv from the test; --no-data: the server and worker only.
+    cmd = ["make", "-s", "-o", ".venv/.installed", "demo", f"PORT={port}", "DEMO_ARGS=--no-data"]
+    make = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output, worker_pid = "", None
+        deadline = time.monotonic() + 120
+        while "Open http://" not in output and time.monotonic() < deadline and make.poll() is None:
+            output += make.stdout.readline()
+            if m := re.search(r"Celery worker started \(pid (\d+)", output):
+                worker_pid = int(m.group(1))
+        assert worker_pid, output
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the server is listening
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"nothing listens on {port}:\n{output}")
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=30).read()
+        make.send_signal(signal.SIGTERM)
+        rest, _ = make.communicate(timeout=60)
+    finally:
+        if make.poll() is None:
+            make.kill()
+    assert f"Celery worker (pid {worker_pid}) stopped." in rest, output + rest
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(worker_pid, 0)  # the worker's group: worker, pool and the embedded beat
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError(f"the worker's process group {worker_pid} outlived make")
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still has a listener"
+    # The terminal has the demo's lines, not the request log (that goes to a file).
+    assert "demo-server.log" in output + rest and '"GET ' not in output + rest
+    assert '"GET /accounts/login/' in (tmp_path / "var" / "demo-server.log").read_text()

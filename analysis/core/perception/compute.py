@@ -273,7 +273,9 @@ def _compute(
         "n_readers": inp.n_readers,
         "n_cases": inp.n_cases,
         "n_answers": len(inp.answers),
-        "n_repeat_pairs": len(inp.repeats),
+        # One pair per reader and hidden repeat (not per question): readerstudy.counts' definition.
+        "n_repeat_pairs": int(len(inp.repeats[["reader", "case"]].drop_duplicates())),
+        "n_unable": inp.unable,
         "questions": [{"key": q.key, "text": q.text, "kind": q.kind, "scale": q.scale} for q in inp.questions],
         "skipped_questions": inp.skipped_questions,
         "duplicates_dropped": inp.duplicates_dropped,

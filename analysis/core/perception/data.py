@@ -30,6 +30,7 @@ __all__ = [
     "PerceptionInputError", "PerceptionInput", "QuestionSpec", "prepare", "answer_matrix", "case_key", "not_estimable"
 ]  # fmt: skip
 
+UNABLE = "unable_to_assess"  # the export's value of an "unable to assess" answer (no value_numeric)
 GROUPS = ("PIE", "non-PIE")
 
 
@@ -60,6 +61,7 @@ class PerceptionInput:
     skipped_questions: dict[str, str] = field(default_factory=dict)  # key -> reason
     duplicates_dropped: int = 0
     simulated_readers: list[str] = field(default_factory=list)
+    unable: int = 0  # "unable to assess" answers to analysed questions: counted, left out of every model
 
     def of(self, key: str) -> pd.DataFrame:
         return self.answers[self.answers["question"] == key]
@@ -93,7 +95,9 @@ def prepare(tidy: pd.DataFrame, questions: list[dict] | None = None) -> Percepti
         text = declared[key].get("text", key) if key in declared else str(texts.get(key, key) or key)
         specs.append(QuestionSpec(key, text, kind, scale if kind == "likert" else 2))
     simulated = sorted(t.loc[t["simulated"], "reader"].unique())
-    t = t[t["question"].isin([s.key for s in specs]) & t["y"].notna()]
+    analysed = t["question"].isin([s.key for s in specs])
+    unable = int((analysed & (t["value"].astype(str) == UNABLE)).sum()) if "value" in t else 0
+    t = t[analysed & t["y"].notna()]
     main = t[t["repeat_of"] == ""]
     answers = main[["reader", "case", "is_pie", "question", "y", "correlation"]].reset_index(drop=True)
     rep = t[t["repeat_of"] != ""][["reader", "repeat_of", "question", "y"]].rename(
@@ -110,6 +114,7 @@ def prepare(tidy: pd.DataFrame, questions: list[dict] | None = None) -> Percepti
         skipped_questions=skipped,
         duplicates_dropped=dropped,
         simulated_readers=simulated,
+        unable=unable,
     )
 
 

@@ -20,7 +20,8 @@ _TITLES = {"agree_label": "Label correctness", "quality": "Image quality", "diff
 _AXES = {
     "agree_label": "Radiologist score\n(0 = no, 1 = yes)",
     "quality": "Radiologist score\n(1 = poor, ..., 5 = excellent)",
-    "difficulty": "Radiologist score\n(1 = very easy, ..., 5 = very difficult)",
+    # Wrapped: on one line it is wider than the last panel and was cut off at the figure's right edge.
+    "difficulty": "Radiologist score\n(1 = very easy, ...,\n5 = very difficult)",
 }
 
 

@@ -11,6 +11,8 @@ again reuses everything that exists. Ctrl-C stops the server and the worker.
 each stage's time and the synthetic findings with their p-values, and exits non-zero if a stage fails.
 """
 
+import logging
+import logging.config
 import signal
 import threading
 from pathlib import Path
@@ -51,6 +53,10 @@ class Command(BaseCommand):
         self.stdout.write("Demo accounts (username / password):")
         call_command("demo_accounts", stdout=self.stdout)
         chain = None if no_data else DemoRun(scale=demo_scale(scale or settings.DEMO_SCALE), here=here, write=self.say)
+        var = Path(settings.VAR_DIR)
+        if chain is not None and not here:
+            # The terminal shows the stage lines; every job's progress goes to a file (also on the Jobs page).
+            chain.progress = _line_file(var / "demo-jobs.log")
         if no_server:
             if chain is not None and here:
                 self.run_here(chain)
@@ -64,6 +70,8 @@ class Command(BaseCommand):
             worker = start_worker(Path(settings.VAR_DIR) / "demo-worker.log", beat=True)
             self.stdout.write(self.style.SUCCESS(f"Celery worker started (pid {worker.pid}, log {worker.log_path})."))
             self.stdout.write(self.style.SUCCESS(f"\n  Open http://{host}:{port}/  and log in as admin / admin-demo\n"))
+            self.stdout.write(f"Server log: {var / 'demo-server.log'}; job progress: {var / 'demo-jobs.log'}.")
+            _server_log_to(var / "demo-server.log")
             self.stdout.flush()
             if chain is not None:
                 threading.Thread(target=self.run_in_background, args=(chain,), daemon=True, name="demo-chain").start()
@@ -109,3 +117,27 @@ class Command(BaseCommand):
 
 def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _line_file(path: Path):
+    """A writer appending each line to `path` (opened per line, so the file can be tailed or rotated)."""
+
+    def write(line: str) -> None:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+    return write
+
+
+def _server_log_to(path: Path) -> None:
+    """The web server's request log into a file, so the terminal keeps the demo's own lines.
+
+    Into settings.LOGGING, not just onto the logger: runserver's WSGI set-up runs django.setup() again,
+    which re-applies that dict (and would drop a handler added here by hand)."""
+    handler = {"class": "logging.FileHandler", "filename": str(path), "encoding": "utf-8", "formatter": "demo"}
+    settings.LOGGING.setdefault("formatters", {})["demo"] = {"format": "[{asctime}] {message}", "style": "{"}
+    settings.LOGGING.setdefault("handlers", {})["demo_server"] = handler
+    loggers = settings.LOGGING.setdefault("loggers", {})
+    for name in ("django.server", "django.request"):
+        loggers[name] = {"handlers": ["demo_server"], "level": "INFO", "propagate": False}
+    logging.config.dictConfig(settings.LOGGING)
