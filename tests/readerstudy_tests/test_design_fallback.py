@@ -1,0 +1,34 @@
+"""Presentation orders when no shuffle meets the constraints (issue 18: stored reader orders must be
+recreated exactly from the stored seed, so which fallback shuffle wins, and how many are drawn, matter)."""
+
+import inspect
+import random
+
+from readerstudy.design import presentation_order
+
+NO_PIE = {1: False, 2: False, 3: False}
+# Three cases that are each other's repeats: in three slots some pair is always adjacent, below the
+# minimum gap of 2, so every shuffle is refused and all score the same.
+EVERY_PAIR = {1: 2, 2: 3, 3: 1}
+
+
+def first_shuffle(ids, seed):
+    order = sorted(ids)
+    random.Random(seed).shuffle(order)
+    return order
+
+
+def test_when_every_shuffle_ties_the_first_one_drawn_from_the_seed_is_kept():
+    for seed in range(10):
+        got = presentation_order([3, 1, 2], seed, is_pie=NO_PIE, repeat_of=EVERY_PAIR)
+        assert got == first_shuffle([1, 2, 3], seed), seed
+
+
+def test_the_fallback_keeps_the_earliest_best_order_for_a_stored_seed():
+    # Seed 0: the first shuffle is [1, 3, 2]; later ties must not replace it (2000 draws).
+    assert presentation_order([1, 2, 3], 0, is_pie=NO_PIE, repeat_of=EVERY_PAIR) == [1, 3, 2]
+
+
+def test_the_default_budget_is_2000_shuffles_as_stored_seeds_assume():
+    # The budget decides which fallback order a stored seed recreates; changing it changes stored orders.
+    assert inspect.signature(presentation_order).parameters["max_attempts"].default == 2000
