@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from analysis.core.forgettability import change_at, compute_forgettability, median_relative_change
-from analysis.core.metrics import class_metrics, metrics_frame
+from analysis.core.metrics import check_labels, class_metrics, metrics_frame
 
 
 def test_f1_on_the_score_path_is_silent_and_nan_for_a_class_with_no_positive_and_no_prediction():
@@ -60,3 +60,10 @@ def test_change_at_returns_float_values_for_integer_curves():
     at = change_at(np.array([[0, 0], [-1, 0]]), [0, 0.95])
     assert at.values.dtype == np.float64
     assert at.values.tolist() == [-1.0, 0.0] and at.is_target and at.sparsity == 0.95
+
+
+def test_valid_uint8_labels_are_used_as_they_are_without_a_copy():
+    # Label matrices of a full test set are large; a valid uint8 one is checked, not duplicated.
+    y = np.array([[1, 0], [0, 1]], dtype=np.uint8)
+    assert check_labels(y) is y
+    assert check_labels(y.astype(np.int64)).dtype == np.uint8

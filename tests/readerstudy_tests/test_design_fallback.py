@@ -1,10 +1,9 @@
 """Presentation orders when no shuffle meets the constraints (issue 18: stored reader orders must be
 recreated exactly from the stored seed, so which fallback shuffle wins, and how many are drawn, matter)."""
 
-import inspect
 import random
 
-from readerstudy.design import presentation_order
+from readerstudy.design import longest_run, presentation_order
 
 NO_PIE = {1: False, 2: False, 3: False}
 # Three cases that are each other's repeats: in three slots some pair is always adjacent, below the
@@ -30,5 +29,14 @@ def test_the_fallback_keeps_the_earliest_best_order_for_a_stored_seed():
 
 
 def test_the_default_budget_is_2000_shuffles_as_stored_seeds_assume():
-    # The budget decides which fallback order a stored seed recreates; changing it changes stored orders.
-    assert inspect.signature(presentation_order).parameters["max_attempts"].default == 2000
+    # 14 alternating cases, 13 of them repeats of case 1: some case always sits next to case 1, so every
+    # shuffle is refused and the least-grouped one is kept. For seed 3283 the first perfectly alternating
+    # shuffle is the 2001st: the stored order is the best of the first 2000 (longest run 2).
+    ids = list(range(1, 15))
+    is_pie = {c: c % 2 == 0 for c in ids}
+    repeats = {c: 1 for c in ids[1:]}
+    stored = [2, 8, 9, 7, 14, 3, 11, 4, 5, 1, 12, 13, 6, 10]
+    assert presentation_order(ids, 3283, is_pie=is_pie, repeat_of=repeats) == stored
+    assert longest_run([is_pie[c] for c in stored]) == 2
+    one_more = presentation_order(ids, 3283, is_pie=is_pie, repeat_of=repeats, max_attempts=2001)
+    assert longest_run([is_pie[c] for c in one_more]) == 1
