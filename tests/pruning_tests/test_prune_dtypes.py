@@ -78,3 +78,23 @@ def test_on_cpu_the_first_model_s_weights_become_consecutive_views_of_one_buffer
     order.apply(model, 0.6)  # recognised as bound: the weights stay where they are
     assert model[0].weight.data_ptr() == first.data_ptr()
     assert model[0].weight.flatten().tolist() == [0.5, 0.0, 0.0]
+
+
+def test_an_order_built_from_a_model_on_another_device_lives_on_that_device():
+    model = five_weights().to("meta")  # no data: only where the tensors live can be checked
+    for method in ("l1", "random"):
+        order = PruneOrder.from_model(model, method)
+        assert (order.rank.device.type, order.dense_flat.device.type) == ("meta", "meta")
+
+
+def test_ranks_are_int32_below_2_to_the_31_weights_and_int64_from_there():
+    assert PruneOrder.from_model(tiny_conv_net()).rank.dtype == torch.int32  # thousands of weights
+    # A meta model holds exactly 2**31 weights without memory; its ranks no longer fit in int32.
+    huge = nn.Sequential(nn.Linear(2**16, 2**15, bias=False, device="meta"))
+    order = PruneOrder.from_model(huge)
+    assert order.n == 2**31 and order.rank.dtype == torch.int64
+
+
+def tiny_conv_net():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 8, 3), nn.Conv2d(8, 8, 3), nn.Flatten(), nn.Linear(8 * 4 * 4, 3))
