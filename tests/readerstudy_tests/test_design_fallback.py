@@ -28,7 +28,7 @@ def test_the_fallback_keeps_the_earliest_best_order_for_a_stored_seed():
     assert presentation_order([1, 2, 3], 0, is_pie=NO_PIE, repeat_of=EVERY_PAIR) == [1, 3, 2]
 
 
-def test_the_default_budget_is_2000_shuffles_as_stored_seeds_assume():
+def test_the_2000_shuffle_budget_decides_which_fallback_order_a_stored_seed_recreates():
     # 14 alternating cases, 13 of them repeats of case 1: some case always sits next to case 1, so every
     # shuffle is refused and the least-grouped one is kept. For seed 3283 the first perfectly alternating
     # shuffle is the 2001st: the stored order is the best of the first 2000 (longest run 2).
