@@ -89,9 +89,12 @@ def test_an_order_built_from_a_model_on_another_device_lives_on_that_device():
 
 def test_ranks_are_int32_below_2_to_the_31_weights_and_int64_from_there():
     assert PruneOrder.from_model(tiny_conv_net()).rank.dtype == torch.int32  # thousands of weights
-    # A meta model holds exactly 2**31 weights without memory; its ranks no longer fit in int32.
-    huge = nn.Sequential(nn.Linear(2**16, 2**15, bias=False, device="meta"))
-    order = PruneOrder.from_model(huge)
+    # A meta model holds exactly 2**31 weights without memory; its ranks no longer fit in int32. Every
+    # tensor made here defaults to meta too: code that put one on the CPU would allocate 16 GB (the test
+    # above checks devices on a small model).
+    with torch.device("meta"):
+        huge = nn.Sequential(nn.Linear(2**16, 2**15, bias=False))
+        order = PruneOrder.from_model(huge)
     assert order.n == 2**31 and order.rank.dtype == torch.int64
 
 
