@@ -141,10 +141,11 @@ def score(module: str, equivalents: dict[str, tuple[str, str]], show_survivors: 
         elif code in SURVIVED and listed and not equivalents[name][1].startswith("untested:"):
             excluded += 1
         else:
-            counts[{0: "survived", 33: "no tests"}.get(code, f"other({code})")] += 1
+            counts[{0: "survived", 33: "no tests", None: "not run"}.get(code, f"other({code})")] += 1
             survivors.append(name)
-            untested += listed  # listed as untested (CUDA or big-endian only): a survivor, counted apart
-        if name in equivalents and code not in SURVIVED:
+            # listed as untested (CUDA, big-endian, 2**32 weights): a survivor, counted apart
+            untested += listed and equivalents[name][1].startswith("untested:")
+        if name in equivalents and code is not None and code not in SURVIVED:
             stale.append(name)
     total = sum(counts.values())
     pct = 100.0 * (counts["killed"] + counts["timeout"]) / total if total else 100.0
@@ -153,6 +154,8 @@ def score(module: str, equivalents: dict[str, tuple[str, str]], show_survivors: 
         f"{excluded:3d} equivalent  {total - counts['killed'] - counts['timeout']:3d} survived "
         f"({untested} of them listed as untested)  {pct:5.1f}%"
     )
+    if counts["not run"]:
+        line += f"\n    {counts['not run']} mutants not run yet (counted as survivors): the run was interrupted"
     for name in stale:
         what = "timed out" if codes[name] in TIMEOUT else "killed now"
         line += f"\n    stale entry in {EQUIVALENTS.name} ({what}): {name}"
