@@ -50,15 +50,17 @@ def n_pruned(sparsity: float, n: int) -> int:
 
 
 def _sort_key_order(scores: torch.Tensor) -> torch.Tensor:
-    """Stable ascending argsort of non-negative float32 ``scores`` (ties by index).
+    """Stable ascending argsort of non-negative ``scores`` (ties by index).
 
     Non-negative IEEE floats order like their bit patterns, so ``bits << b | index`` is a unique
     int64 key; one unstable sort of it is a stable argsort (about 2x faster than
-    ``torch.sort(stable=True)`` on ResNet50's 23.5M weights).
+    ``torch.sort(stable=True)`` on ResNet50's 23.5M weights). The key holds float32 bits, which
+    widen half and bfloat16 exactly; float64 scores would be rounded (1 + 1e-12 and 1.0 would
+    tie), so they, and models too large for a 32-bit index, take the stable sort instead.
     """
     n = scores.numel()
     b = max(1, (n - 1).bit_length())
-    if b > 32:
+    if b > 32 or scores.dtype == torch.float64:
         return torch.sort(scores, stable=True).indices
     key = scores.float().view(torch.int32).to(torch.int64)
     key <<= b  # in place: each temporary of ResNet50's size costs ~190 MB of page faults
