@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from common.csvsafe import frame_csv_text
 from common.files import atomic_write
 
 from .forgettability import median_relative_change
@@ -91,7 +92,7 @@ class MethodComparison:
             ("correlations.csv", self.correlations),
             ("pie_overlap.csv", self.overlap),
         ):
-            text = frame.to_csv(index=False).encode()
+            text = frame_csv_text(frame).encode()
             atomic_write(out / name, lambda f, text=text: f.write(text))
             paths.append(out / name)
         meta = json.dumps(self.summary(), indent=1).encode()

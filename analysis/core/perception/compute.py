@@ -207,6 +207,14 @@ def _figures(inp, tables: dict[str, pd.DataFrame]) -> dict:
     }
 
 
+def _paper_tests(inp: PerceptionInput) -> pd.DataFrame:
+    """The paper's per-question tests, each p also Holm-adjusted across the questions."""
+    tests = paper_tests_table(inp)
+    for col in ("welch_p", "mwu_p", "kw_p"):
+        tests = holm(tests, col, col + "_holm")
+    return tests
+
+
 def _compute(
     tidy: pd.DataFrame,
     *,
@@ -232,9 +240,7 @@ def _compute(
 
     inp = prepare(tidy, questions)
     descriptive, distribution = descriptive_table(inp), distribution_table(inp)
-    tests = paper_tests_table(inp)
-    for col in ("welch_p", "mwu_p", "kw_p"):
-        tests = holm(tests, col, col + "_holm")
+    tests = _paper_tests(inp)
     step("paper")
     effects = _guarded_table(lambda i: effect_sizes(i, n_boot=n_boot, seed=seed), inp)
     step("effect_sizes")
