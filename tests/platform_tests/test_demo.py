@@ -166,7 +166,9 @@ def test_sigterm_to_make_demo_stops_server_worker_and_beat_and_nothing_stays_lis
     try:
         output, worker_pid = "", None
         deadline = time.monotonic() + 120
-        while "Open http://" not in output and time.monotonic() < deadline and make.poll() is None:
+        # Read up to the log-file line through readline: communicate() below reads the pipe itself and would
+        # miss whatever readline had already buffered.
+        while "Server log:" not in output and time.monotonic() < deadline and make.poll() is None:
             output += make.stdout.readline()
             if m := re.search(r"Celery worker started \(pid (\d+)", output):
                 worker_pid = int(m.group(1))
