@@ -298,9 +298,13 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PruneCXR platform API",
-    # Only what the API serves: pruning, jobs and the forgettability reports have pages, not endpoints.
-    "DESCRIPTION": "Reader studies (reading, answers, flags, cases, exports of answers) and their perception "
-    "statistics. Experiments, jobs and forgettability reports are on the site's pages; they have no API.",
+    # Only what the API serves (tests/platform_tests/test_api_docs_link.py checks it against the paths).
+    "DESCRIPTION": "Reader studies under /study/api/ (reading, answers, flags, cases, exports of answers) and their "
+    "perception statistics under /reports/api/perception/. Read-only results of an experiment, for its owner, "
+    "those granted a study built from it, and admins: its cross-method comparison "
+    "(/reports/api/experiments/{id}/methods/) and a forgettability report's subgroup, calibration and "
+    "uncertainty sections (/reports/api/reports/{id}/who/). Creating experiments, running jobs and building "
+    "reports happen on the site's pages; they have no API.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],

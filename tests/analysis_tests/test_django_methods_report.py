@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_cross_method_page_and_command_report_the_comparison_of_an_experiments_methods(
-    synthetic_dataset, tiny_fields, no_analysis, admin_client_, researcher_client, monkeypatch, tmp_path
+    synthetic_dataset, tiny_fields, no_analysis, admin_client_, researcher, researcher_client, monkeypatch, tmp_path
 ):
     from django.core.management import call_command
 
@@ -21,7 +21,7 @@ def test_the_cross_method_page_and_command_report_the_comparison_of_an_experimen
 
     monkeypatch.setenv("COMPRESS_COST_REPEATS", "1")
     fields = tiny_fields(synthetic_dataset, sparsities=[0, 0.5, 0.9], compare_methods=[{"method": "int8_dynamic"}])
-    experiment = experiment_create(**fields)
+    experiment = experiment_create(user=researcher, **fields)  # the researcher's own: others get 404
     assert run_tree_here(experiment.job.pk, lambda line: None) == Job.Status.SUCCEEDED
     url = f"/reports/experiments/{experiment.pk}/methods/"
     assert "Not computed yet" in researcher_client.get(url).content.decode()

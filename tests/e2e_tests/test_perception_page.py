@@ -54,6 +54,9 @@ def test_statistics_page_renders_its_figures_load_and_a_csv_download_parses(
         assert loaded, f"figure {k} did not load"
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "statistics", readme=True)
+    # Every table but the published one sits under the collapsed "More"; its CSV links open with it.
+    expect(page.get_by_test_id("csv-descriptive")).to_be_hidden()
+    page.get_by_test_id("more-tables").locator("summary").click()
     with page.expect_download() as info:
         page.get_by_test_id("csv-descriptive").click()
     table = pd.read_csv(info.value.path())

@@ -84,10 +84,15 @@ def test_admin_runs_an_experiment_builds_a_study_and_a_researcher_downloads_the_
     expect(page.locator("#overview-studies")).to_contain_text(study.title)
     screenshot(page, "overview", readme=True)
 
-    # A researcher reads the report and downloads a table and a figure in two formats.
+    # Reports are per owner (pruning.visibility): a researcher who neither owns the experiment nor is granted
+    # a study built from it sees no report; once the admin adds them as the study's collaborator, they do.
     page.context.clear_cookies()
     login(page, live_server.url, researcher)
     page.get_by_role("link", name="Reports").first.click()
+    expect(page.locator("#reports a")).to_have_count(0)
+    study.collaborators.add(researcher)
+    page.reload()
+    # A granted researcher reads the report and downloads a table and a figure in two formats.
     page.locator("#reports a").first.click()
     expect(page.locator("#downloads")).to_be_visible()
     screenshot(page, "report", readme=True)

@@ -27,8 +27,10 @@ def test_who_sections_render_at_1024_px_with_figures_and_downloads(live_server, 
         expect(section).to_be_visible()
         assert section.locator("p.who-sentence").count() >= 1
         for img in section.locator("img.figure").all():
+            # The figures load lazily: scrolling one into view starts its request; wait until it has ended.
             img.scroll_into_view_if_needed()
-            assert img.evaluate("i => i.complete && i.naturalWidth > 0"), f"a {key} figure did not load"
+            page.wait_for_function("i => i.complete", arg=img.element_handle(), timeout=10_000)
+            assert img.evaluate("i => i.naturalWidth > 0"), f"a {key} figure did not load: {img.get_attribute('src')}"
     assert "nan" not in page.get_by_test_id("who-subgroups").inner_text().lower().split()
     assert horizontal_overflow(page) == []
     page.get_by_test_id("who-subgroups").scroll_into_view_if_needed()

@@ -127,7 +127,9 @@ def test_experiment_command_runs_the_whole_pipeline_here_and_every_step_again_is
     again.refresh_from_db()
     assert again.n_pies == 8
 
-    # Researchers read the results through role-checked views; readers cannot.
+    # The owner reads the results through role-checked views; readers cannot. A command records no creator,
+    # and experiments are per owner now (pruning.visibility), so the researcher is made its owner.
+    Experiment.objects.filter(pk=experiment.pk).update(created_by=researcher)
     client = _client(researcher)
     page = client.get(f"/experiments/{experiment.pk}/")
     assert page.status_code == 200 and b"2 PIEs of 40" in page.content
