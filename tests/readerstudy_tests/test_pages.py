@@ -86,6 +86,18 @@ def test_dashboard_shows_progress_and_hidden_fields(study, reader_a, researcher_
     assert "non-PIE" in page
 
 
+def test_researchers_see_pseudonyms_only_and_admins_also_see_the_accounts(
+    study, reader_a, researcher_client, admin_client_
+):
+    """A researcher reads R01, never the login behind it (the answers they analyse stay pseudonymised); the admin
+    who manages the assignments sees both."""
+    url = reverse("readerstudy:dashboard", args=[study.pk])
+    researcher_page = researcher_client.get(url).content.decode()
+    admin_page = admin_client_.get(url).content.decode()
+    assert "R01" in researcher_page and reader_a.username not in researcher_page
+    assert "R01" in admin_page and reader_a.username in admin_page
+
+
 def test_admin_opens_and_closes_a_study(study, admin_client_):
     url = reverse("readerstudy:set_status", args=[study.pk])
     admin_client_.post(url, {"action": "close"})
