@@ -31,9 +31,12 @@ _INT = re.compile(r"^[+-]?\d+$")
 UNABLE = "unable_to_assess"  # the stored value of "unable to assess" (studies with design["allow_unable"])
 
 
-def clean_value(question: Question, raw: Any) -> Any:
-    """The one validator of answer values: returns the stored form or raises ValueError with a clear message."""
+def clean_value(question: Question, raw: Any, *, shown_labels: list[str] | None = None) -> Any:
+    """The one validator of answer values: returns the stored form or raises ValueError with a clear message.
+    `shown_labels`: the labels the reader was shown with the case (a labels answer may name only those)."""
     kind = question.kind
+    if kind == Question.Kind.LABELS:
+        return clean_labels(raw, shown_labels or [])
     if kind == Question.Kind.TEXT:
         if raw is None:
             return ""
@@ -64,6 +67,47 @@ def clean_value(question: Question, raw: Any) -> Any:
             return raw
         raise ValueError(f"Choose one of: {', '.join(question.options)} (got {raw!r}).")
     raise ValueError(f"Unknown question type {kind!r}.")
+
+
+def clean_labels(raw: Any, shown_labels: list[str]) -> dict[str, Any]:
+    """{"labels": [...], "missing": bool}: shown labels the reader disagrees with, in the order shown, and
+    whether a finding is missing. Only shown labels pass, and the message names nothing else (blinding)."""
+    if raw is None or raw == "":
+        raw = {}
+    if isinstance(raw, list):
+        raw = {"labels": raw}
+    if not isinstance(raw, dict) or set(raw) - {"labels", "missing"}:
+        raise ValueError('Send {"labels": [shown labels], "missing": true/false}.')
+    labels, missing = raw.get("labels") or [], raw.get("missing", False)
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels) or not isinstance(missing, bool):
+        raise ValueError('Send {"labels": [shown labels], "missing": true/false}.')
+    unknown = [x for x in labels if x not in shown_labels]
+    if unknown:
+        raise ValueError(f"{unknown[0][:100]!r} is not a label shown with this case.")
+    return {"labels": [x for x in shown_labels if x in labels], "missing": missing}
+
+
+def disagreement_clean(*, questions: dict[str, Question], previous: dict[int, Any], cleaned: dict[str, Any]) -> None:
+    """Labels disagreed with go with a "no" to their yes/no question: a labels answer is refused unless that
+    answer is (now) "no", and an earlier one is emptied when the answer changes away from "no". `previous`
+    maps question id -> the stored value."""
+    for key, question in questions.items():
+        if question.kind != Question.Kind.LABELS or not question.options or question.options[0] not in questions:
+            continue
+        agree = questions[question.options[0]]
+        said = cleaned.get(agree.key, previous.get(agree.pk))
+        given = cleaned.get(key, previous.get(question.pk))
+        if said == "no" or not given or given == EMPTY_LABELS:
+            continue
+        if key in cleaned:
+            raise ReaderStudyError(
+                f'{question.text}: answer "no" to "{agree.text}" first.',
+                {key: f'Name labels only after answering "no" to "{agree.text}".'},
+            )
+        cleaned[key] = dict(EMPTY_LABELS)  # the yes/no answer changed away from "no": nothing is disagreed with
+
+
+EMPTY_LABELS: dict[str, Any] = {"labels": [], "missing": False}
 
 
 def _likert_value(question: Question, raw: Any) -> int:
@@ -105,6 +149,8 @@ def answer_place_check(*, assignment: Assignment, case: Case, assignment_id: int
     step = entry_step(assignment)
     if step is not None:
         raise NotAllowedError(ENTRY_STEP_MESSAGES[step])
+    if assignment.review_opened_at is not None:
+        raise NotAllowedError("You have seen the reference labels, so your answers are locked.")
     position = assignment.order.index(case.id) + 1
     done = completed_case_ids(assignment)
     current = position_after(assignment.order, done)
@@ -150,6 +196,7 @@ def answers_clean(
     answered: set[int],
     complete: bool,
     client_active_ms: Any,
+    shown_labels: list[str] | None = None,
 ) -> tuple[dict[str, Any], float]:
     """Every value cleaned (question key -> stored value) and the client's active seconds, or one
     ReaderStudyError naming the first problem and carrying all of them (key -> message). `answered` holds the
@@ -162,7 +209,7 @@ def answers_clean(
             errors[str(key)] = f"Unknown question {key!r}."
             continue
         try:
-            cleaned[question.key] = clean_value(question, raw)
+            cleaned[question.key] = clean_value(question, raw, shown_labels=shown_labels)
         except ValueError as exc:
             errors[question.key] = str(exc)
     if complete:

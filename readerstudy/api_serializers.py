@@ -31,6 +31,7 @@ class StudyReaderFieldsSerializer(serializers.Serializer):
     allow_change = serializers.BooleanField()
     keep_window = serializers.BooleanField(help_text="Window/level carries over from case to case (else it resets).")
     allow_unable = serializers.BooleanField(help_text='Answers may be "unable_to_assess" (counted, not a rating).')
+    allow_review = serializers.BooleanField(help_text="Finished readers may review their answers beside the reference.")
     questions = QuestionSerializer(many=True)
 
 

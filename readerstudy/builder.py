@@ -38,6 +38,15 @@ DEFAULT_QUESTIONS: tuple[dict[str, Any], ...] = (
         "options": ["Very easy", "Easy", "Moderate", "Difficult", "Very difficult"],
     },
 )
+# After a "no" to the label question: which of the shown labels the reader disagrees with (optional; not a
+# rating). Its one option is the key of the yes/no question it follows (answering.disagreement_clean).
+DISAGREE_QUESTION: dict[str, Any] = {
+    "key": "disagree_labels",
+    "text": "Which of the shown labels do you disagree with?",
+    "kind": "labels",
+    "required": False,
+    "options": ["agree_label"],
+}
 COMMENT_QUESTION: dict[str, Any] = {"key": "comment", "text": "Comment (optional)", "kind": "text", "required": False}
 # An optional confidence rating after the paper's questions (analysed like any Likert question, never required).
 CONFIDENCE_QUESTION: dict[str, Any] = {
@@ -85,6 +94,7 @@ def study_create_from_candidates(
     allow_change: bool = True,
     keep_window: bool = False,
     allow_unable: bool = False,
+    allow_review: bool = False,
     questions: Sequence[dict[str, Any]] | None = None,
 ) -> Study:
     """A draft study of `n_forms` balanced forms drawn from `candidates` (see `design.plan_forms`).
@@ -119,6 +129,7 @@ def study_create_from_candidates(
         "seed": seed,
         "keep_window": keep_window,  # the reading page keeps window/level across cases (else resets per case)
         "allow_unable": allow_unable,  # readers may answer "unable to assess" (answering.UNABLE), not a rating
+        "allow_review": allow_review,  # finished readers may see the reference labels (readerstudy.review)
     }
     study = None
     try:

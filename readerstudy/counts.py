@@ -65,3 +65,26 @@ def study_counts(*, study: Study) -> StudyCounts:
         repeat_pairs=len(pairs),
         unable=given.filter(value=UNABLE).count(),
     )
+
+
+def label_disagreements(*, study: Study) -> list[dict[str, object]]:
+    """Per shown label: of the "no" answers to a label-agreement question on cases showing it, how many named
+    it in the labels question that follows (kind "labels"); the last row counts "a finding is missing" over
+    all those "no" answers. Not ratings: the perception statistics never read labels answers."""
+    asks = {q.options[0] for q in study.questions.filter(kind="labels") if q.options}
+    if not asks:
+        return []
+    noes = Answer.objects.filter(assignment__study=study, question__key__in=asks, value="no")
+    shown: dict[str, int] = {}
+    for labels in noes.values_list("case__shown_labels", flat=True):
+        for label in labels or []:
+            shown[label] = shown.get(label, 0) + 1
+    named: dict[str, int] = {}
+    missing = 0
+    given = Answer.objects.filter(assignment__study=study, question__kind="labels")
+    for value in given.values_list("value", flat=True):
+        for label in (value or {}).get("labels", []):
+            named[label] = named.get(label, 0) + 1
+        missing += bool((value or {}).get("missing"))
+    out = [{"label": k, "disagreed": named.get(k, 0), "asked": n} for k, n in sorted(shown.items())]
+    return [*out, {"label": "(a finding is missing)", "disagreed": missing, "asked": noes.count()}]

@@ -40,6 +40,12 @@ class StudyDesignForm(forms.Form):
         label="Hidden repeat cases per form (intra-reader agreement)", min_value=0, initial=0
     )
     stratify_by_class = forms.BooleanField(label="Match non-PIEs to the PIEs' classes", required=False)
+    ask_disagreed_labels = forms.BooleanField(
+        label="After a 'no' to the label question, ask which shown label the reader disagrees with",
+        required=False,
+        initial=True,
+        help_text="Optional for the reader; exported and counted per label, never a rating.",
+    )
     add_comment = forms.BooleanField(label="Add an optional free-text comment question", required=False)
     add_confidence = forms.BooleanField(label="Add an optional confidence rating (1-5)", required=False)
     allow_unable = forms.BooleanField(
@@ -54,6 +60,11 @@ class StudyDesignForm(forms.Form):
         required=False,
         help_text="Off (the default): every case starts at the default window, so one image's setting never "
         "darkens the next.",
+    )
+    allow_review = forms.BooleanField(
+        label="Readers who finished may review their answers next to the reference labels",
+        required=False,
+        help_text="Off by default. Answers are locked once a reader opens the review; PIE status is never shown.",
     )
     seed = forms.IntegerField(min_value=0, initial=0)
 
@@ -109,9 +120,10 @@ class StudyDesignForm(forms.Form):
 
     def design_kwargs(self) -> dict:
         """The builder's keyword arguments (everything but the candidates)."""
-        from readerstudy.builder import COMMENT_QUESTION, CONFIDENCE_QUESTION, DEFAULT_QUESTIONS
+        from readerstudy.builder import COMMENT_QUESTION, CONFIDENCE_QUESTION, DEFAULT_QUESTIONS, DISAGREE_QUESTION
 
         d = self.cleaned_data
+        extras = d["add_comment"] or d.get("add_confidence") or d.get("ask_disagreed_labels")
         return {
             "title": d["title"],
             "reader_title": d["reader_title"],
@@ -129,12 +141,15 @@ class StudyDesignForm(forms.Form):
             "allow_change": d["allow_change"],
             "keep_window": d["keep_window"],
             "allow_unable": d["allow_unable"],
+            "allow_review": d.get("allow_review", False),
             "questions": [
-                *DEFAULT_QUESTIONS,
+                DEFAULT_QUESTIONS[0],
+                *([DISAGREE_QUESTION] if d.get("ask_disagreed_labels") else []),
+                *DEFAULT_QUESTIONS[1:],
                 *([CONFIDENCE_QUESTION] if d.get("add_confidence") else []),
                 *([COMMENT_QUESTION] if d["add_comment"] else []),
             ]
-            if d["add_comment"] or d.get("add_confidence")
+            if extras
             else None,
         }
 

@@ -66,11 +66,11 @@ def db_time(value: datetime) -> Any:
 
 # The assignment and study fields the reading flow decides on (access, navigation, the reading protocol).
 _COLS = (
-    'a.id, a.form_id, a."order", a.consent_version, a.practice_done_at, a.session_starts, '
+    'a.id, a.form_id, a."order", a.consent_version, a.practice_done_at, a.session_starts, a.review_opened_at, '
     "s.id, s.title, s.reader_title, s.status, s.allow_back, s.allow_change, s.design, s.consent_version, "
     "s.practice_count, s.sessions, s.washout_days"
 )
-_N = 17  # columns in _COLS: a query's own columns follow
+_N = 18  # columns in _COLS: a query's own columns follow
 
 
 def _datetime(value: Any) -> datetime | None:
@@ -83,8 +83,8 @@ def _datetime(value: Any) -> datetime | None:
 
 def _assignment(row: tuple, reader: AbstractBaseUser) -> Assignment:
     """An Assignment with its Study attached, from the first columns of a row (`_COLS`)."""
-    aid, form_id, order, a_consent, practice_done, starts = row[:6]
-    sid, title, reader_title, status, back, change, design, s_consent, practice, sessions, washout = row[6:_N]
+    aid, form_id, order, a_consent, practice_done, starts, review_opened = row[:7]
+    sid, title, reader_title, status, back, change, design, s_consent, practice, sessions, washout = row[7:_N]
     study = Study(
         pk=sid,
         title=title,
@@ -107,6 +107,7 @@ def _assignment(row: tuple, reader: AbstractBaseUser) -> Assignment:
         consent_version=a_consent,
         practice_done_at=_datetime(practice_done),
         session_starts=_json(starts) or [],
+        review_opened_at=_datetime(review_opened),
     )
     assignment.study = study
     return assignment
@@ -133,13 +134,14 @@ def reader_state(*, reader: AbstractBaseUser, study_id: int) -> tuple[Assignment
 
 def locked_assignment(*, reader: AbstractBaseUser, token: str) -> tuple[Assignment, Case] | None:
     """The reader's assignment holding the case behind `token`, locked (FOR UPDATE on PostgreSQL: a reader's
-    saves in one study run one at a time), and the case; None when the case is not theirs to read."""
+    saves in one study run one at a time), and the case (id and shown labels, which a labels answer is checked
+    against); None when the case is not theirs to read."""
     if not reader.is_authenticated or is_admin(reader):
         return None
     access, params = _access(reader)
     lock = " FOR UPDATE OF a" if connection.features.has_select_for_update_of else ""
     sql = (
-        f"SELECT {_COLS}, c.id FROM readerstudy_case c JOIN {_A} a ON a.study_id = c.study_id "
+        f"SELECT {_COLS}, c.id, c.shown_labels FROM readerstudy_case c JOIN {_A} a ON a.study_id = c.study_id "
         f"JOIN {_S} s ON s.id = a.study_id "
         "WHERE c.token = %s AND EXISTS (SELECT 1 FROM readerstudy_formcase fc "
         "WHERE fc.form_id = a.form_id AND fc.case_id = c.id) "
@@ -151,7 +153,8 @@ def locked_assignment(*, reader: AbstractBaseUser, token: str) -> tuple[Assignme
     if row is None:
         return None
     assignment = _assignment(row, reader)
-    return assignment, Case(pk=row[_N], study_id=assignment.study_id, token=token)
+    case = Case(pk=row[_N], study_id=assignment.study_id, token=token, shown_labels=list(_json(row[_N + 1]) or []))
+    return assignment, case
 
 
 def reader_image(*, reader: AbstractBaseUser, token: str) -> str | None:

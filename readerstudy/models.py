@@ -74,6 +74,9 @@ class Question(models.Model):
         LIKERT = "likert", "Likert scale"
         CHOICE = "choice", "Single choice"
         TEXT = "text", "Free text"
+        # Which of the case's shown labels the reader disagrees with (asked after answering "no" to the yes/no
+        # question whose key is options[0]): value {"labels": [...], "missing": bool}; not a rating.
+        LABELS = "labels", "Labels disagreed with"
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="questions")
     order = models.PositiveIntegerField()
@@ -81,7 +84,8 @@ class Question(models.Model):
     text = models.CharField(max_length=500)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     required = models.BooleanField(default=True)
-    # Likert: one text anchor per point (K = len); choice: the options. Unused for yes/no and text.
+    # Likert: one text anchor per point (K = len); choice: the options; labels: [key of its yes/no question].
+    # Unused for yes/no and text.
     options = models.JSONField(default=list, blank=True)
 
     class Meta:
@@ -104,6 +108,8 @@ class Question(models.Model):
                 raise ValidationError({"options": "A single-choice question needs at least 2 non-empty options."})
             if len(set(self.options)) != len(self.options):
                 raise ValidationError({"options": "Options of a single-choice question must differ."})
+        if self.kind == self.Kind.LABELS and (len(self.options) != 1 or not isinstance(self.options[0], str)):
+            raise ValidationError({"options": "A labels question names the key of its yes/no question, only that."})
 
     @property
     def scale(self) -> int:
@@ -192,6 +198,9 @@ class Assignment(models.Model):
     consent_version = models.PositiveIntegerField(default=0)
     practice_done_at = models.DateTimeField(null=True, blank=True)
     session_starts = models.JSONField(default=list, blank=True)
+    # When the reader first opened the review of reference labels (studies with design["allow_review"]):
+    # from then on their answers are locked, so nothing is changed after seeing the truth.
+    review_opened_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["study", "pseudonym"]

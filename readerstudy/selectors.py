@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from readerstudy import hotpath
 from readerstudy.access import readable_assignments, researcher_studies
-from readerstudy.counts import study_counts
+from readerstudy.counts import label_disagreements, study_counts
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Question, Study
 from readerstudy.progress import completed_case_ids, position_after
 from readerstudy.sessions import session_gate
@@ -117,6 +117,7 @@ def study_reader_fields(study: Study) -> dict[str, Any]:
         "allow_change": study.allow_change,
         "keep_window": bool((study.design or {}).get("keep_window", False)),
         "allow_unable": bool((study.design or {}).get("allow_unable", False)),
+        "allow_review": bool((study.design or {}).get("allow_review", False)),
         "questions": [reader_question_payload(q) for q in study.questions.all()],
     }
 
@@ -181,7 +182,9 @@ def reader_case_payload(*, assignment: Assignment, position: int, progress: Read
         "answers": case["answers"],
         "flag": {"flagged": case["flagged"], "comment": case["flag_comment"]},
         "completed": completed,
-        "editable": study.is_open and (not completed or study.allow_change),
+        "editable": study.is_open
+        and assignment.review_opened_at is None  # locked once the reader has seen the reference labels
+        and (not completed or study.allow_change),
         "prev": position - 1 if position > 1 and can(position - 1) else None,
         "next": nxt if nxt and can(nxt) else None,
         # Warm the browser cache with the next image so "save and next" shows it at once.
@@ -309,6 +312,7 @@ def study_dashboard(*, study: Study) -> dict[str, Any]:
         # The one definition of cases and PIEs (readerstudy.counts): hidden repeats are not extra cases.
         "n_pie": counts.pies,
         "n_cases": counts.cases,
+        "label_disagreements": label_disagreements(study=study),
     }
 
 

@@ -26,6 +26,7 @@ from readerstudy.answering import (
     answer_place_check,
     answers_clean,
     answers_write,
+    disagreement_clean,
     reading_clock_advance,
     reading_for_update,
 )
@@ -247,6 +248,7 @@ def answers_submit(
         if found is None or case.pk not in (None, found[1].pk):
             raise NotAssignedError("This case is not assigned to you.")
         assignment, case = found[0], found[1] if case.pk is None else case
+        shown_labels = found[1].shown_labels  # as stored, whatever the caller's Case object holds
         place = answer_place_check(assignment=assignment, case=case, assignment_id=assignment_id)
         reading = reading_for_update(assignment=assignment, case=case, changing=bool(values))
         # The questions and the reader's answers to this case so far, in one query (the assignment lock
@@ -261,7 +263,9 @@ def answers_submit(
             answered=set(previous),
             complete=complete,
             client_active_ms=client_active_ms,
+            shown_labels=shown_labels,
         )
+        disagreement_clean(questions=questions, previous={q: a.value for q, a in previous.items()}, cleaned=cleaned)
         now = timezone.now()
         answers_write(
             reader=reader,

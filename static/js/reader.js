@@ -221,6 +221,7 @@
   function fieldValue(fs) {
     const kind = fs.dataset.kind;
     if (kind === "text") return fs.querySelector("textarea").value;
+    if (kind === "labels") return labelsValue(fs);
     const checked = fs.querySelector("input:checked");
     if (!checked) return null;
     if (checked.value === UNABLE) return UNABLE;  // an answer, not a rating
@@ -229,8 +230,59 @@
 
   function setFieldValue(fs, value) {
     if (fs.dataset.kind === "text") { fs.querySelector("textarea").value = value == null ? "" : value; return; }
+    if (fs.dataset.kind === "labels") { setLabelsValue(fs, value); return; }
     fs.querySelectorAll("input").forEach((input) => { input.checked = value != null && String(value) === input.value; });
     fs.classList.toggle("is-answered", value != null && value !== "");
+  }
+
+  // --- "which shown label do you disagree with" (kind "labels"): shown after a "no" to its yes/no question ---
+  // One checkbox per label shown with the case, plus "a finding is missing"; the value is
+  // {labels: [...], missing: bool} (null when nothing is ticked). The server accepts only shown labels.
+  // "A finding is missing" is the last checkbox, marked data-missing (its value is no label's name).
+  function labelsValue(fs) {
+    const ticked = [...fs.querySelectorAll("input:checked")];
+    if (!ticked.length) return null;
+    return { labels: ticked.filter((i) => !i.dataset.missing).map((i) => i.value), missing: ticked.some((i) => !!i.dataset.missing) };
+  }
+  function setLabelsValue(fs, value) {
+    const labels = (value && value.labels) || [];
+    fs.querySelectorAll("input").forEach((input) => {
+      input.checked = input.dataset.missing ? !!(value && value.missing) : labels.includes(input.value);
+    });
+    fs.classList.toggle("is-answered", !!fs.querySelector("input:checked"));
+  }
+  function buildLabels(fs, shown) {
+    const box = fs.querySelector(".rs-disagree");
+    box.textContent = "";
+    [...shown, null].forEach((label, k) => {
+      const opt = document.createElement("label");
+      opt.className = "rs-opt";
+      const input = document.createElement("input");
+      input.type = "checkbox"; input.value = label === null ? "" : label;
+      if (label === null) input.dataset.missing = "1";
+      const key = document.createElement("span");
+      key.className = "rs-key"; key.textContent = String(k + 1);
+      const text = document.createElement("span");
+      text.className = "rs-opt-text"; text.textContent = label === null ? "A finding is missing" : label;
+      opt.append(input, key, text);
+      box.appendChild(opt);
+    });
+  }
+  // Show each labels question only while its yes/no question says "no"; leaving "no" clears its ticks
+  // (sent with the yes/no answer, so the server never sees labels next to a "yes").
+  function syncDisagree() {
+    fieldsets.filter((fs) => fs.dataset.kind === "labels").forEach((fs) => {
+      const agree = fieldsets.find((f) => f.dataset.key === fs.dataset.after);
+      const show = !!agree && fieldValue(agree) === "no";
+      if (!show && labelsValue(fs) && current.editable) answer(fs, { labels: [], missing: false });
+      fs.hidden = !show;
+    });
+  }
+  function toggleLabel(fs, n) {
+    const inputs = fs.querySelectorAll("input");
+    if (n > inputs.length) return;
+    inputs[n - 1].checked = !inputs[n - 1].checked;
+    answer(fs, labelsValue(fs) || { labels: [], missing: false });
   }
 
   function clearErrors() {
@@ -248,19 +300,27 @@
     return shown;
   }
 
-  function setActive(i) {
-    activeIndex = Math.max(0, Math.min(fieldsets.length - 1, i));
+  function setActive(i, step) {
+    i = Math.max(0, Math.min(fieldsets.length - 1, i));
+    // Arrow keys step over hidden questions (a labels question before its "no").
+    while (step && fieldsets[i].hidden && i + step >= 0 && i + step < fieldsets.length) i += step;
+    if (fieldsets[i].hidden) return;
+    activeIndex = i;
     fieldsets.forEach((fs, k) => fs.classList.toggle("is-active", k === activeIndex));
   }
+
+  // Questions Enter-flow answering moves to: not free text, and not the optional labels picker (so "n 3 3"
+  // still rates the next questions; ↓ or a click reaches the picker).
+  const flowKind = (fs) => fs.dataset.kind !== "text" && fs.dataset.kind !== "labels" && !fs.hidden;
 
   function advanceActive() {
     // Next unanswered choice-type question after the current one; else stay.
     for (let step = 1; step <= fieldsets.length; step++) {
       const k = (activeIndex + step) % fieldsets.length;
       const fs = fieldsets[k];
-      if (fs.dataset.kind !== "text" && fieldValue(fs) == null) { setActive(k); return; }
+      if (flowKind(fs) && fieldValue(fs) == null) { setActive(k); return; }
     }
-    setActive(Math.min(activeIndex + 1, fieldsets.length - 1));
+    setActive(Math.min(activeIndex + 1, fieldsets.length - 1), 1);
   }
 
   function answer(fs, value) {
@@ -269,6 +329,7 @@
     fs.classList.remove("has-error");
     fs.querySelector(".rs-qerror").textContent = "";
     queueAnswer(fs.dataset.key, value);
+    if (fs.dataset.kind === "yes_no") syncDisagree();
   }
 
   fieldsets.forEach((fs, k) => {
@@ -277,6 +338,10 @@
         setActive(k);
         answer(fs, fieldValue(fs));
         advanceActive();
+      } else if (e.target.type === "checkbox") {
+        setActive(k);
+        answer(fs, labelsValue(fs) || { labels: [], missing: false });
+        e.target.blur();  // the focus goes back to the case: Enter stays Save & next
       }
     });
     fs.addEventListener("pointerdown", () => setActive(k));
@@ -320,10 +385,12 @@
     const queued = pending[payload.case.id] || {};
     fieldsets.forEach((fs) => {
       const key = fs.dataset.key;
+      if (fs.dataset.kind === "labels") buildLabels(fs, payload.case.shown_labels);
       const v = key in queued ? queued[key] : payload.answers[key];
       setFieldValue(fs, v == null ? null : v);
       fs.querySelectorAll("input, textarea").forEach((el) => { el.disabled = !payload.editable; });
     });
+    syncDisagree();
     clearErrors();
     $("rs-prev").disabled = !payload.prev;
     $("rs-next").disabled = !payload.next;
@@ -347,7 +414,7 @@
   }
 
   function advanceActiveFromStart() {
-    const k = fieldsets.findIndex((fs) => fs.dataset.kind !== "text" && fieldValue(fs) == null);
+    const k = fieldsets.findIndex((fs) => flowKind(fs) && fieldValue(fs) == null);
     if (k >= 0) setActive(k);
   }
 
@@ -388,7 +455,7 @@
     const answers = {};
     const missing = [];
     fieldsets.forEach((fs) => {
-      const v = fieldValue(fs);
+      const v = fs.hidden ? null : fieldValue(fs);
       if (v != null && !(fs.dataset.kind !== "text" && v === "")) answers[fs.dataset.key] = v;
       if (fs.dataset.required === "1" && (v == null || v === "")) missing.push(fs);
     });
@@ -453,8 +520,8 @@
 
   // Keys that act on the viewer or move between questions and cases.
   const KEYS = {
-    ArrowDown: () => setActive(activeIndex + 1),
-    ArrowUp: () => setActive(activeIndex - 1),
+    ArrowDown: () => setActive(activeIndex + 1, 1),
+    ArrowUp: () => setActive(activeIndex - 1, -1),
     ArrowLeft: () => { if (current.prev) go(current.prev); },
     ArrowRight: () => { if (current.next) go(current.next); },
     l: () => preset("lung"),
@@ -482,6 +549,10 @@
     }
     if ((key === "u" || key === "U") && study.allow_unable && fs && fs.dataset.kind !== "text") {
       answer(fs, UNABLE); advanceActive();
+      return true;
+    }
+    if (/^[1-9]$/.test(key) && fs && fs.dataset.kind === "labels" && !fs.hidden) {
+      toggleLabel(fs, parseInt(key, 10));
       return true;
     }
     if (/^[1-9]$/.test(key) && fs && (fs.dataset.kind === "likert" || fs.dataset.kind === "choice")) {
