@@ -1,8 +1,9 @@
 """DICOM radiographs to pixels (pure: pydicom + numpy, no Django): the one reader of .dcm files that the
 reader study's upload and the pruning datasets use.
 
-`read_radiograph(path)` returns the full-depth pixels and the display window and drops every header
-element: nothing but pixels and two window numbers leaves this module, so no name, id, date or burned-in
+`read_radiograph(path)` returns the full-depth pixels, the display window and the pixel spacing (for the
+viewer's ruler) and drops every other header element: nothing but pixels and those numbers leaves this
+module, so no name, id, date or burned-in
 text field of the header can reach a page. The steps, in the order the DICOM standard applies them:
 
 1. refuse what we cannot show faithfully, naming the file: no pixel data, more than one frame, colour, or a
@@ -38,6 +39,10 @@ class Radiograph:
     center: float  # display window in pixel units (from the file, else the full range)
     width: float
     window_from_file: bool
+    # mm per pixel (row, column) for the viewer's ruler: PixelSpacing (calibrated to the patient) or else
+    # ImagerPixelSpacing (at the detector, so lengths include the X-ray magnification); None when neither is set.
+    spacing_mm: tuple[float, float] | None = None
+    spacing_source: str = ""
 
     def display8(self) -> np.ndarray:
         """The default display rendering: the window applied linearly to 0..255 (DICOM PS3.3 C.11.2.1.2)."""
@@ -90,6 +95,18 @@ def _decoded(ds, name: str) -> np.ndarray:
         raise DicomError(f"{name}: the pixel data cannot be decoded ({type(exc).__name__}: {exc}).") from None
 
 
+def _spacing(ds) -> tuple[tuple[float, float] | None, str]:
+    for tag in ("PixelSpacing", "ImagerPixelSpacing"):
+        value = ds.get(tag)
+        try:
+            row, col = (float(v) for v in value)
+        except (TypeError, ValueError):
+            continue
+        if 0 < row < 100 and 0 < col < 100:  # a plausible mm per pixel; anything else is a broken header
+            return (row, col), tag
+    return None, ""
+
+
 def read_radiograph(path: Path, name: str | None = None) -> Radiograph:
     """The full-depth radiograph of a single-frame grayscale DICOM file (see the module docstring)."""
     import pydicom
@@ -120,6 +137,13 @@ def read_radiograph(path: Path, name: str | None = None) -> Radiograph:
         center, width = (center - lo) * scale, width * scale
     else:
         center, width = max_value / 2, float(max(max_value, 1))
+    spacing, source = _spacing(ds)
     return Radiograph(
-        pixels=pixels, max_value=max_value, center=float(center), width=float(width), window_from_file=from_file
+        pixels=pixels,
+        max_value=max_value,
+        center=float(center),
+        width=float(width),
+        window_from_file=from_file,
+        spacing_mm=spacing,
+        spacing_source=source,
     )

@@ -55,6 +55,12 @@ class DepthSerializer(serializers.Serializer):
     from_file = serializers.BooleanField(help_text="The window came from the DICOM file.")
 
 
+class SpacingSerializer(serializers.Serializer):
+    row_mm = serializers.FloatField(help_text="mm between pixel rows.")
+    col_mm = serializers.FloatField(help_text="mm between pixel columns.")
+    detector = serializers.BooleanField(help_text="At the detector (ImagerPixelSpacing): includes magnification.")
+
+
 class CaseShownSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="Opaque case token (says nothing about the case).")
     image_url = serializers.CharField()
@@ -62,6 +68,7 @@ class CaseShownSerializer(serializers.Serializer):
     height = serializers.IntegerField(allow_null=True)
     shown_labels = serializers.ListField(child=serializers.CharField())
     depth = DepthSerializer(required=False, allow_null=True, help_text="DICOM: the full-depth pixels and window.")
+    pixel_spacing = SpacingSerializer(required=False, allow_null=True, help_text="DICOM: mm per pixel, for the ruler.")
 
 
 class FlagSerializer(serializers.Serializer):

@@ -47,6 +47,12 @@ def store_dicom_image(source: Path, folder: Path, token: str) -> StoredImage:
         "width": round(radiograph.width, 3),
         "max": radiograph.max_value,
         "from_file": radiograph.window_from_file,
+        # mm per pixel (row, column) and which header element gave it: the viewer's ruler reads mm from it
+        **(
+            {"spacing": list(radiograph.spacing_mm), "spacing_from": radiograph.spacing_source}
+            if radiograph.spacing_mm
+            else {}
+        ),
     }
     return StoredImage(
         relpath=str(display.relative_to(root)),

@@ -156,6 +156,16 @@ def _depth_payload(case: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def _spacing_payload(case: dict[str, Any]) -> dict[str, Any] | None:
+    """mm per pixel (row, column) for the viewer's ruler, where the DICOM file gave it; None otherwise."""
+    w = case["display_window"] or {}
+    spacing = w.get("spacing")
+    if not spacing:
+        return None
+    detector = w.get("spacing_from") != "PixelSpacing"  # ImagerPixelSpacing: lengths include the magnification
+    return {"row_mm": float(spacing[0]), "col_mm": float(spacing[1]), "detector": detector}
+
+
 def reader_case_payload(*, assignment: Assignment, position: int, progress: ReaderProgress) -> dict[str, Any]:
     """One case as its reader sees it: image, shown labels, their own answers, and where they may go."""
     study = assignment.study
@@ -178,6 +188,7 @@ def reader_case_payload(*, assignment: Assignment, position: int, progress: Read
             "height": case["height"],
             "shown_labels": case["shown_labels"],
             "depth": _depth_payload(case),
+            "pixel_spacing": _spacing_payload(case),
         },
         "answers": case["answers"],
         "flag": {"flagged": case["flagged"], "comment": case["flag_comment"]},

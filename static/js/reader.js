@@ -73,7 +73,13 @@
     invert: () => viewer.invert(),
     reset: () => viewer.reset(),
     fullscreen: () => viewer.fullscreen($("rs-viewer")),
+    // Measuring aids (reader_tools.js): they take no key of their own beyond D and G, so answering goes on.
+    ruler: () => { viewer.setRulerMode(!viewer.rulerMode); pressed("ruler", viewer.rulerMode); },
+    magnifier: () => { const on = !viewer.loupe || !viewer.loupe.on; viewer.setMagnifier(on, $("rs-loupe")); pressed("magnifier", on); },
   };
+  function pressed(tool, on) { document.querySelector(`[data-tool="${tool}"]`).setAttribute("aria-pressed", String(on)); }
+  const measure = $("rs-measure");
+  viewer.onMeasure = (text) => { if (measure.textContent !== text) measure.textContent = text; };
   document.querySelectorAll("[data-tool]").forEach((b) => {
     b.addEventListener("click", () => { tools[b.dataset.tool](); b.blur(); });
   });
@@ -342,6 +348,7 @@
         setActive(k);
         answer(fs, labelsValue(fs) || { labels: [], missing: false });
         e.target.blur();  // the focus goes back to the case: Enter stays Save & next
+        advanceActive();  // and the number keys rate the next question again (↑ comes back to the picker)
       }
     });
     fs.addEventListener("pointerdown", () => setActive(k));
@@ -405,6 +412,7 @@
     const fileButton = document.querySelector('[data-preset="file"]');
     if (fileButton) fileButton.hidden = !(payload.case.depth && payload.case.depth.from_file);
     if (!KEEP_WINDOW) viewer.setWindow(PRESETS.default[0], PRESETS.default[1], false);
+    viewer.spacing = payload.case.pixel_spacing || null;  // mm per pixel for the ruler, where the file gave it
     viewer.load(payload.case.image_url, payload.case.depth).then(() => { $("rs-loading").hidden = true; }, (e) => {
       $("rs-loading").textContent = e.message;
     });
@@ -536,6 +544,8 @@
     _: () => viewer.zoom(0.8),
     w: () => tools.wl(),
     f: () => tools.fullscreen(),
+    d: () => tools.ruler(),
+    g: () => tools.magnifier(),
     "?": () => { const keys = document.querySelector(".rs-keys"); keys.open = !keys.open; },
   };
 

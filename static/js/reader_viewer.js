@@ -1,4 +1,6 @@
-/* Image viewer for the reading page: zoom, pan, window/level, invert, fit/reset, full screen.
+/* Image viewer for the reading page: zoom, pan, window/level, invert, fit/reset, full screen, and two
+ * measuring aids (reader_tools.js): a ruler (drag to measure, in image pixels and, where the DICOM file gives
+ * the pixel spacing, in mm) and a magnifier (a loupe that follows the pointer).
  * Vanilla JS, no build step. The original pixels are kept once; window/level and invert are applied through
  * a 256-entry lookup table into a second canvas, which is then drawn with the current zoom and pan.
  * DICOM cases also bring their full-depth pixels (raw uint16, up to 65536 grey levels): window/level then maps
@@ -27,6 +29,9 @@
     this.loadToken = 0;
     this.src16 = null; this.depthMax = 0;  // full-depth pixels (DICOM) and their largest value
     this.fileWindow = null;  // [width, level] in display units, from the DICOM file
+    this.rulerMode = false;  // a left-drag measures instead of panning (reader_tools.js draws and reads out)
+    this.ruler = null;       // {x0, y0, x1, y1} in image pixels: it stays on the anatomy through zoom and pan
+    this.spacing = null;     // {row_mm, col_mm, detector} of the shown case, when its DICOM file gave it
     canvas.cxrViewer = this;  // for page scripts and browser tests that read the rendered pixels
     this._bind();
     var self = this;
@@ -40,7 +45,7 @@
 
   CxrViewer.prototype.load = function (url, depth) {
     var self = this, token = ++this.loadToken;
-    this.src16 = null; this.fileWindow = null;
+    this.src16 = null; this.fileWindow = null; this.ruler = null;  // a measurement belongs to its image
     var png = this._loadPng(url, token);
     if (!depth) { return png; }
     var raw = fetch(depth.url, { credentials: "same-origin" }).then(function (r) {
@@ -210,6 +215,7 @@
       ctx.imageSmoothingEnabled = this.scale < 3;  // show real pixels when zoomed far in
       ctx.imageSmoothingQuality = "high";
       ctx.drawImage(this.view, this.tx, this.ty, this.w * this.scale, this.h * this.scale);
+      if (this.paintOverlay) { this.paintOverlay(ctx); }  // the ruler (reader_tools.js)
     }
     this.onChange(this.state());
   };
@@ -223,15 +229,25 @@
     if (this.fitted) { this.fit(); } else { this._draw(); }
   };
 
+  // Stage (CSS px) <-> image pixel coordinates.
+  CxrViewer.prototype.toImage = function (x, y) { return [(x - this.tx) / this.scale, (y - this.ty) / this.scale]; };
+  CxrViewer.prototype.toStage = function (ix, iy) { return [this.tx + ix * this.scale, this.ty + iy * this.scale]; };
+
   // --- mouse, pen and touch ------------------------------------------------------------------------
   CxrViewer.prototype._bind = function () {
     var self = this, c = this.canvas;
     c.addEventListener("contextmenu", function (e) { e.preventDefault(); });
     c.addEventListener("pointerdown", function (e) {
       var wl = e.button === 2 || e.shiftKey || (self.wlMode && e.button === 0);
-      self.drag = { x: e.clientX, y: e.clientY, wl: wl, id: e.pointerId };
+      // Ruler mode: a plain left-drag measures; right-drag and Shift-drag still set window/level.
+      var measure = self.rulerMode && e.button === 0 && !e.shiftKey;
+      self.drag = { x: e.clientX, y: e.clientY, wl: wl && !measure, measure: measure, id: e.pointerId };
       c.setPointerCapture(e.pointerId);
-      c.classList.add(wl ? "is-wl" : "is-panning");
+      if (measure) {
+        var r = c.getBoundingClientRect(), p = self.toImage(e.clientX - r.left, e.clientY - r.top);
+        self.ruler = { x0: p[0], y0: p[1], x1: p[0], y1: p[1] };
+        self._draw();
+      } else { c.classList.add(wl ? "is-wl" : "is-panning"); }
       e.preventDefault();
     });
     c.addEventListener("pointermove", function (e) {
@@ -239,7 +255,11 @@
       if (!d || d.id !== e.pointerId) { return; }
       var dx = e.clientX - d.x, dy = e.clientY - d.y;
       d.x = e.clientX; d.y = e.clientY;
-      if (d.wl) {
+      if (d.measure) {
+        var r = c.getBoundingClientRect(), p = self.toImage(e.clientX - r.left, e.clientY - r.top);
+        self.ruler.x1 = p[0]; self.ruler.y1 = p[1];
+        self._draw();
+      } else if (d.wl) {
         // Radiology convention: horizontal drag = window width (contrast), vertical = level (brightness).
         self.windowLevel(dx, -dy);
       } else {
