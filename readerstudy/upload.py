@@ -5,6 +5,8 @@ CSV columns (header row required; UTF-8):
   shown_labels   the label(s) readers judge, separated by "|" or ";" (may be empty)       required
   is_pie         1/0, yes/no, true/false or PIE/non-PIE                                    required
   source_image_id, correlation, dataset                                                   optional
+  reference_labels  the reference label(s), "|" or ";" separated: hidden, shown only in the finished
+                 reader's review where the study allows it (readerstudy.review)                 optional
   any other column                                                                         hidden ground truth
 The CSV is either uploaded separately or is the one .csv file in the zip. Zip member names are never used
 as paths on disk (each image is extracted under a generated name), so a hostile archive cannot escape.

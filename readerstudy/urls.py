@@ -1,6 +1,6 @@
 from django.urls import path
 
-from readerstudy import api, views, views_drafts, views_protocol
+from readerstudy import api, views, views_drafts, views_protocol, views_review
 
 app_name = "readerstudy"
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/read/", views.read_resume, name="read_resume"),
     path("<int:pk>/read/<int:position>/", views.read, name="read"),
     path("<int:pk>/done/", views.done, name="done"),
+    path("<int:pk>/review/", views_review.review, name="review"),
     path("image/<str:token>/", views.image, name="image"),
     path("image/<str:token>/full/", views.image_full, name="image_full"),
     path("<int:pk>/consent/", views_protocol.consent_page, name="consent"),

@@ -31,6 +31,7 @@ DUAL_DIFFERS = {
     "readerstudy:read_resume": 403,
     "readerstudy:read": 403,
     "readerstudy:done": 403,
+    "readerstudy:review": 403,
     "readerstudy:api-study": 403,
     "readerstudy:api-reader-next": 403,
     "readerstudy:api-reader-case": 403,
@@ -79,6 +80,7 @@ def world(settings, tmp_path, django_user_model):
         cases_per_form=4,
         readers=[users["reader_a"], users["reader_b"]],
         created_by=users["owner"],
+        allow_review=True,
     )
     services.assignment_create(study=study, reader=users["dual"])
     users["dual"].groups.add(Group.objects.get_or_create(name=RESEARCHERS)[0])
@@ -139,6 +141,9 @@ def matrix(world) -> list[tuple]:
         ("readerstudy:read_resume",          "get",  u("readerstudy:read_resume", args=[pk]),          302, 302, 302, 404, 404, 404),
         ("readerstudy:read",                 "get",  u("readerstudy:read", args=[pk, 1]),              302, 200, 200, 404, 404, 404),
         ("readerstudy:done",                 "get",  u("readerstudy:done", args=[pk]),                 302, 302, 302, 404, 404, 404),
+        # The review of reference labels (the world's study allows it): its readers, once finished (until
+        # then it sends them back to their cases); nobody else, researchers included (they have the dashboard).
+        ("readerstudy:review",               "get",  u("readerstudy:review", args=[pk]),               302, 302, 302, 404, 404, 404),
         ("readerstudy:image",                "get",  u("readerstudy:image", args=[token]),             302, 200, 404, 200, 404, 200),
         ("readerstudy:dashboard",            "get",  u("readerstudy:dashboard", args=[pk]),            302, 403, 403, 200, 404, 200),
         # Reading protocol: with no consent text or practice case, readers pass straight on to their cases.
