@@ -22,7 +22,7 @@ LOGIN = "/accounts/login/"
 @pytest.fixture
 def solo(artifacts, candidates, reader_a, reader_b, admin_user, researcher):
     s = builder.study_create_from_candidates(
-        title="Solo", candidates=candidates, n_forms=1, cases_per_form=4, readers=[reader_a], seed=3
+        title="Solo", candidates=candidates, n_forms=1, cases_per_form=4, readers=[reader_a], seed=3, allow_review=True
     )
     other = builder.study_create_from_candidates(
         title="Other", candidates=candidates, n_forms=1, cases_per_form=4, readers=[reader_b], seed=4
@@ -45,6 +45,9 @@ def matrix(study):
         ("read_resume", "get", u("read_resume", pk), 302, 302, 404, 404, 404),
         ("read", "get", u("read", pk, 1), 302, 200, 404, 404, 404),
         ("done", "get", u("done", pk), 302, 302, 404, 404, 404),
+        # Review of reference labels (Solo allows it): reader A is sent to their cases until finished; B reads
+        # another study, so it does not exist for them; researchers have the dashboard instead.
+        ("review", "get", u("review", pk), 302, 302, 404, 404, 404),
         ("image", "get", u("image", token), 302, 200, 404, 200, 200),
         ("dashboard", "get", u("dashboard", pk), 302, 403, 403, 200, 200),
         ("consent", "get", u("consent", pk), 302, 302, 404, 404, 404),
