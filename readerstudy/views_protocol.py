@@ -58,7 +58,9 @@ def practice_page(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("readerstudy:read_resume", pk=pk)
     study = assignment.study
     case = training.practice_next(assignment)
-    context = {"study": study, "questions": list(study.questions.all()), "total": study.practice_count}
+    # Practice asks the rating questions; the optional "which label is wrong" list is not practised.
+    questions = list(study.questions.exclude(kind="labels"))
+    context = {"study": study, "questions": questions, "total": study.practice_count}
     if request.method == "POST":
         case = get_object_or_404(PracticeCase, study=study, token=request.POST.get("case", ""))
         values = {q.key: request.POST.get(f"q-{q.key}", "") for q in context["questions"]}
@@ -109,7 +111,7 @@ def protocol(request: HttpRequest, pk: int) -> HttpResponse:
         "fields": consent.profile_fields(study),
         "fields_json": json.dumps(study.profile_fields, indent=1) if study.profile_fields else "",
         "practice_cases": study.practice_cases.all(),
-        "questions": list(study.questions.all()),
+        "questions": list(study.questions.exclude(kind="labels")),  # not practised (see practice_page)
         "n_practice_answers": PracticeAnswer.objects.filter(assignment__study=study).count(),
     }
     return render(request, "readerstudy/protocol.html", context)

@@ -106,6 +106,9 @@ def test_exports_carry_labels_the_statistics_skip_them_and_the_dashboard_counts_
         {"labels": ["Effusion", "Cardiomegaly"], "missing": True},
     ]
     assert rows["value_numeric"].isna().all() and set(rows["question_kind"]) == {"labels"}
+    via = exports.via_csv(assignment=Assignment.objects.get(study=study, reader=reader_a))
+    assert "Effusion" not in via and DISAGREE_QUESTION["text"] not in via  # VIA has no such field
+    assert via.count("Do you fully agree with the label?") == 2
     counts = study_counts(study=study)
     assert counts.answers == 6  # the labels answers are not ratings
     inp = prepare(tidy)
@@ -114,5 +117,11 @@ def test_exports_carry_labels_the_statistics_skip_them_and_the_dashboard_counts_
     table = {row["label"]: (row["disagreed"], row["asked"]) for row in label_disagreements(study=study)}
     assert table == {"Cardiomegaly": (1, 2), "Effusion": (2, 2), "(a finding is missing)": (1, 2)}
     client.force_login(researcher)
+    rows = client.get(reverse("readerstudy:api-study-answers", args=[study.pk])).json()["answers"]
+    picked = [r["value"] for r in rows if r["question"] == "disagree_labels"]
+    assert sorted(picked, key=lambda v: len(v["labels"])) == [
+        {"labels": ["Effusion"], "missing": False},
+        {"labels": ["Effusion", "Cardiomegaly"], "missing": True},
+    ]  # the JSON export carries it as given
     page = client.get(reverse("readerstudy:dashboard", args=[study.pk])).content.decode()
     assert 'data-testid="label-disagreements"' in page and "Cardiomegaly" in page
