@@ -11,7 +11,8 @@ The paper's script ignores which image is a PIE: it sorts rows by filename and c
 "PIE". `paper_order=True` prefixes file names with "a_" (PIE) / "b_" (non-PIE) so that this sort puts
 the PIEs first and the script's labels come out right; rows are written PIEs first either way.
 Hidden repeat cases are not part of the paper's design and stay out of the VIA file (the tidy export
-has them), and so do the answers naming which shown label is wrong (question kind "labels"). Unanswered cases are left out, and file names end in an image extension. The zip also holds
+has them), and so do the answers naming which shown label is wrong (question kind "labels"). Unanswered
+cases are left out, and file names end in an image extension. The zip also holds
 pie_mapping.csv (filename, pie), so the export imports back with `import_via_survey`. A reader with
 simulated answers gets "_simulated" in the VIA file name (VIA has no field for it); the tidy export has a
 `simulated` column.
