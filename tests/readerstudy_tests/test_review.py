@@ -83,6 +83,15 @@ def test_opening_the_review_locks_the_answers_and_shows_only_the_reference(revie
     assert 'data-testid="review-link"' in done
 
 
+def test_the_dashboard_marks_readers_who_saw_the_reference(reviewable, reader_a, reader_a_client, researcher_client):
+    answer_all(reader_a, reviewable)
+    dashboard = reverse("readerstudy:dashboard", args=[reviewable.pk])
+    pseudonym = Assignment.objects.get(study=reviewable, reader=reader_a).pseudonym
+    assert f'data-testid="reviewed-{pseudonym}"' not in researcher_client.get(dashboard).content.decode()
+    reader_a_client.post(url(reviewable))
+    assert f'data-testid="reviewed-{pseudonym}"' in researcher_client.get(dashboard).content.decode()
+
+
 def test_researchers_and_readers_of_another_study_get_404(
     reviewable, reader_a, researcher_client, admin_client, tmp_path, django_user_model
 ):
