@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from readerstudy.design import presentation_order
 from readerstudy.models import Case, Form
-from readerstudy.selectors import study_reader_fields
+from readerstudy.selectors import spacing_payload, study_reader_fields
 
 PREVIEW_SEED = 0  # a fixed order, so the admin sees the same sequence each time
 
@@ -43,6 +43,7 @@ def preview_case_payload(*, form: Form, position: int, order: list[int] | None =
             "width": case.width,
             "height": case.height,
             "shown_labels": list(case.shown_labels),
+            "pixel_spacing": spacing_payload({"display_window": case.display_window}),  # the ruler's mm
         },
         "answers": {},
         "flag": {"flagged": False, "comment": ""},

@@ -156,7 +156,7 @@ def _depth_payload(case: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _spacing_payload(case: dict[str, Any]) -> dict[str, Any] | None:
+def spacing_payload(case: dict[str, Any]) -> dict[str, Any] | None:
     """mm per pixel (row, column) for the viewer's ruler, where the DICOM file gave it; None otherwise."""
     w = case["display_window"] or {}
     spacing = w.get("spacing")
@@ -188,7 +188,7 @@ def reader_case_payload(*, assignment: Assignment, position: int, progress: Read
             "height": case["height"],
             "shown_labels": case["shown_labels"],
             "depth": _depth_payload(case),
-            "pixel_spacing": _spacing_payload(case),
+            "pixel_spacing": spacing_payload(case),
         },
         "answers": case["answers"],
         "flag": {"flagged": case["flagged"], "comment": case["flag_comment"]},

@@ -78,7 +78,7 @@ def test_preview_shows_the_readers_page_without_writing_or_revealing_anything(dr
     assert page.status_code == 200 and b"nothing is saved" in page.content
     case = admin_client_.get(reverse("readerstudy:preview_case", args=[draft.pk, 1, 2])).json()
     assert case["editable"] is False and case["position"] == 2 and case["total"] == 7  # 6 cases + 1 hidden repeat
-    assert set(case["case"]) == {"id", "image_url", "width", "height", "shown_labels"}
+    assert set(case["case"]) == {"id", "image_url", "width", "height", "shown_labels", "pixel_spacing"}
     assert admin_client_.get(reverse("readerstudy:preview_case", args=[draft.pk, 1, 8])).status_code == 404
     assert researcher_client.get(reverse("readerstudy:preview", args=[draft.pk, 1, 1])).status_code == 403
     assert not CaseReading.objects.exists() and not Answer.objects.exists()
