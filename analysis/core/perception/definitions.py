@@ -7,7 +7,7 @@ DEFINITIONS = {
     "odds ratio on the latent logistic scale of the answers, conditional on the reader and averaged over "
     "cases (a marginal-over-cases OR: with case-to-case variation it is nearer 1 than the case-conditional "
     "OR of a random-intercept model). OR > 1 = PIEs rated higher / said 'yes' more. CI and p: Wald, two-way "
-    "cluster-robust by reader and case, Student t with Satterthwaite df; the default because it kept 95% "
+    "cluster-robust by reader and case, Student t with readers - 1 df; the default because it kept 95% "
     "coverage in the planted-effect calibration also when readers differ in their PIE effect (reader SD 1 on "
     "the latent scale), where the case-clustered interval did not. 'not estimable (separation)' when the "
     "likelihood keeps rising as the OR goes to 0 or infinity (e.g. every PIE answer is 'yes').",
