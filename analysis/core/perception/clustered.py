@@ -120,7 +120,7 @@ def wald(fit: OrdinalFit, readers: np.ndarray, cases: np.ndarray, j: int = 0) ->
     m_answer, _ = _meat(fit.scores, np.arange(len(cases)))
     v_case = var(m_case)
     # Not floored at v_case: with R - 1 df the t interval expects a variance estimate that is sometimes
-    # smaller than the truth, and a floor made it conservative (type-I error 0.4-1.3% instead of 5% when
+    # smaller than the truth, and a floor made it conservative (type-I error 0-1.3% instead of 5% when
     # readers agree, measured with bench/perception_calibration.py). When every case is read once (the
     # default forms design), m_case = m_answer and this is the reader-clustered variance. A non-positive
     # estimate (a negative reader part, crossed designs) falls back to the larger one-way variance.
