@@ -20,12 +20,12 @@ from statsmodels.stats.multitest import multipletests
 from analysis.core.perception.calibration import binomial_band, calibrate, null_model
 from analysis.core.perception.clustered import OrdinalFit, answer_scores, fit_ordinal, wald
 from analysis.core.perception.compute import compute_perception
-from analysis.core.perception.data import QuestionSpec, prepare
+from analysis.core.perception.data import prepare
 from analysis.core.perception.mixed_reml import fit_crossed_intercepts
 from analysis.core.perception.odds_ratio import ordinal_fit
 from analysis.core.perception.ordinal import design, fit_statsmodels, negloglik
 from analysis.core.perception.simulate import ReaderModel, simulated_tidy
-from analysis.core.perception.text import fmt_num, sentence
+from analysis.core.perception.text import fmt_num
 from tests.analysis_tests.perception_data import fixed_tidy
 
 REPS = 200
@@ -153,21 +153,3 @@ def test_one_reader_gets_the_case_clustered_interval_and_says_so():
     assert np.isfinite(row["odds_ratio"])
     assert (row["ci_low"], row["ci_high"]) == (row["ci_low_case"], row["ci_high_case"])
     assert "one reader" in row["warnings"]
-
-
-def test_a_pilot_with_few_readers_says_its_no_clear_difference_is_not_evidence_of_no_effect():
-    quality = QuestionSpec("quality", "How would you rate the image quality?", "likert", 5)
-    means = {"PIE": 2.9, "non-PIE": 3.1}
-    unclear = {"odds_ratio": 0.6, "ci_low": 0.1, "ci_high": 3.6, "p_holm": 0.4, "label": "ordinal OR"}
-    note = "; with 3 readers the test (Student t with 2 df) has little power, so this is no evidence that"
-    assert note in sentence(quality, means, unclear, 3, 60)
-    assert sentence(quality, means, unclear, 3, 60).endswith("rated alike.")
-    assert "little power" not in sentence(quality, means, unclear, 4, 60)
-    assert "little power" not in sentence(quality, means, unclear, 1, 60)  # one reader: case sampling only
-    clear = {**unclear, "ci_high": 0.9, "p_holm": 0.01}
-    assert "little power" not in sentence(quality, means, clear, 3, 60)
-    two = sentence(quality, means, unclear, 2, 60, simulated=True)
-    assert two.endswith(
-        "60 cases) (simulated readers); with 2 readers the test (Student t with 1 df) has little "
-        "power, so this is no evidence that PIEs and non-PIEs are rated alike."
-    )
