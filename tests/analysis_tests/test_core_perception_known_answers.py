@@ -329,3 +329,21 @@ def test_sentence_boundaries_and_notes():
     noted = {"odds_ratio": 2.0, "ci_low": 1.5, "ci_high": 3.0, "label": "OR", "note": "not estimable: one reader"}
     assert sentence(agree, means, noted, 1, 4) == "Do you fully agree with the label?: not estimable: one reader."
     assert sentence(agree, means, {}, 1, 4) == "Do you fully agree with the label?: not estimable: no model estimate."
+
+
+def test_a_pilot_with_few_readers_says_its_no_clear_difference_is_not_evidence_of_no_effect():
+    quality = QuestionSpec("quality", "How would you rate the image quality?", "likert", 5)
+    means = {"PIE": 2.9, "non-PIE": 3.1}
+    unclear = {"odds_ratio": 0.6, "ci_low": 0.1, "ci_high": 3.6, "p_holm": 0.4, "label": "ordinal OR"}
+    note = "; with 3 readers the test (Student t with 2 df) has little power, so this is no evidence that"
+    assert note in sentence(quality, means, unclear, 3, 60)
+    assert sentence(quality, means, unclear, 3, 60).endswith("rated alike.")
+    assert "little power" not in sentence(quality, means, unclear, 4, 60)
+    assert "little power" not in sentence(quality, means, unclear, 1, 60)  # one reader: case sampling only
+    clear = {**unclear, "ci_high": 0.9, "p_holm": 0.01}
+    assert "little power" not in sentence(quality, means, clear, 3, 60)
+    two = sentence(quality, means, unclear, 2, 60, simulated=True)
+    assert two.endswith(
+        "60 cases) (simulated readers); with 2 readers the test (Student t with 1 df) has little "
+        "power, so this is no evidence that PIEs and non-PIEs are rated alike."
+    )

@@ -1,10 +1,13 @@
 """The published effect: planted-effect calibration at small scale, separation, singular fits, Holm, rounding.
 
 The calibration test runs the page's own code (calibration.estimates -> odds_ratio.ordinal_fit) on seeded
-studies drawn from the reader model with a known effect. Under the null the published p may reject at most
-as often as the upper end of the 99% binomial band around 5% allows, and its CI must cover the truth in at
-least 93% of the studies, also when readers differ in their PIE effect (reader SD 1 on the latent scale).
-bench/perception_calibration.py runs the same check with full replicate counts at the paper's sizes.
+studies drawn from the reader model with a known effect. Under the null the published p may reject, over
+all questions, at most as often as the upper end of the 99% binomial band around 5% allows, and its CI must
+cover the truth in at least 93% of all the tests (each question: at least the lower end of that band
+around 95%), also when readers differ in their PIE effect (reader SD 1 on the latent scale). The test is
+not conservative (type-I error near 5%, bench/perception_calibration.py), so a per-question 93% at a few
+dozen studies would fail by chance; bench/perception_calibration.py runs the same check with 1000 studies
+per cell at the paper's sizes.
 """
 
 from dataclasses import replace
@@ -15,7 +18,7 @@ import pytest
 from statsmodels.stats.multitest import multipletests
 
 from analysis.core.perception.calibration import binomial_band, calibrate, null_model
-from analysis.core.perception.clustered import answer_scores, fit_ordinal, wald
+from analysis.core.perception.clustered import OrdinalFit, answer_scores, fit_ordinal, wald
 from analysis.core.perception.compute import compute_perception
 from analysis.core.perception.data import prepare
 from analysis.core.perception.mixed_reml import fit_crossed_intercepts
@@ -25,7 +28,7 @@ from analysis.core.perception.simulate import ReaderModel, simulated_tidy
 from analysis.core.perception.text import fmt_num
 from tests.analysis_tests.perception_data import fixed_tidy
 
-REPS = 60
+REPS = 200
 DESIGN = ("forms", 4, 24)  # 4 readers, each reading their own 24 cases (12 PIEs): the default design, small
 
 
@@ -33,15 +36,17 @@ DESIGN = ("forms", 4, 24)  # 4 readers, each reading their own 24 cases (12 PIEs
 def test_published_p_keeps_its_type_i_error_and_its_ci_covers_the_truth_under_the_null(slope_sd):
     model = replace(null_model(ReaderModel()), reader_slope_sd=slope_sd)
     table = calibrate(DESIGN, model, range(REPS), methods=("odds_ratio_twoway",))
-    _, upper = binomial_band(REPS * 3)  # three questions: 180 tests at 5% each
+    _, upper = binomial_band(REPS * 3)  # three questions: 600 tests at 5% each
+    _, upper_one = binomial_band(REPS)
     assert table["failed"].sum() == 0
     assert table["rejected"].mean() <= upper
-    assert (table["covered"] >= 0.93).all()
+    assert table["covered"].mean() >= 0.93
+    assert (table["covered"] >= 1 - upper_one).all()
 
 
 def test_case_clustered_ci_alone_under_covers_when_readers_differ_which_is_why_it_is_not_published():
     model = replace(null_model(ReaderModel()), reader_slope_sd=1.0)
-    table = calibrate(DESIGN, model, range(REPS), methods=("odds_ratio_case",))
+    table = calibrate(DESIGN, model, range(60), methods=("odds_ratio_case",))  # a gross failure: 60 are enough
     assert table["covered"].mean() < 0.90
 
 
@@ -59,7 +64,33 @@ def test_cluster_scores_are_the_per_answer_gradient_and_the_case_se_matches_stat
     # statsmodels adds (N - 1) / (N - K) to the same G / (G - 1) sandwich.
     n, k = len(codes), len(fit.params)
     assert w["se_case"] * np.sqrt((n - 1) / (n - k)) == pytest.approx(ref.bse[0], rel=1e-3)
-    assert w["se"] >= w["se_case"] and w["df"] == 2
+    # The two-way variance is the CGM sum of the case, reader and answer sandwiches, not floored at the case
+    # one (a floor made the t(R - 1) test conservative); t with readers - 1 = 2 df.
+    bread = np.linalg.inv(fit.hessian)
+    s = answer_scores(fit.params, codes, x, len(levels))
+
+    def sandwich(groups):
+        sums = pd.DataFrame(s).groupby(np.asarray(groups)).sum().to_numpy()
+        g = len(sums)
+        return (bread @ (sums.T @ sums) @ bread)[0, 0] * g / (g - 1)
+
+    two_way = sandwich(cases) + sandwich(rows["reader"]) - sandwich(np.arange(len(codes)))
+    assert two_way > 0 and w["se"] == pytest.approx(np.sqrt(two_way), rel=1e-9) and w["df"] == 2
+    assert w["ci_high"] == pytest.approx(np.exp(w["log_or"] + 4.302652729911275 * w["se"]), rel=1e-9)
+
+
+def test_a_negative_two_way_variance_falls_back_to_the_larger_one_way_variance():
+    # 3 readers x 3 cases, one coefficient, identity Hessian. Scores summing to ~0 in every reader and every
+    # case make M_case + M_reader - M_answer negative; reader A sums to 2e, cases 0 and 1 to e each.
+    e = 0.1
+    grid = np.array([[1 + e, -1 + e, 0], [-1, 0, 1], [0, 1, -1]])
+    readers, cases = np.repeat(["A", "B", "C"], 3), np.tile([0, 1, 2], 3)
+    fit = OrdinalFit(params=np.array([0.5]), hessian=np.eye(1), scores=grid.reshape(-1, 1), converged=True)
+    w = wald(fit, readers, cases)
+    v_reader, v_case = (2 * e) ** 2 * 3 / 2, 2 * e**2 * 3 / 2  # squared sums times G / (G - 1) = 3 / 2
+    assert v_reader + v_case - (grid**2).sum() * 9 / 8 < 0
+    assert w["se"] == pytest.approx(np.sqrt(v_reader)) and w["se_case"] == pytest.approx(np.sqrt(v_case))
+    assert w["df"] == 2
 
 
 def test_separation_is_not_estimable_and_leaves_the_other_questions_holm_p_alone():

@@ -26,7 +26,7 @@ from analysis.core.perception.effects import draw_weights
 from analysis.core.perception.ordinal import design, replicate_fit
 
 DEFAULT_ORDINAL_REPLICATES = 200
-METHOD = "Wald, two-way cluster-robust (reader and case), Student t with Satterthwaite df"
+METHOD = "Wald, two-way cluster-robust (reader and case), Student t with readers - 1 df"
 
 
 def _reason(rows: pd.DataFrame) -> str:
