@@ -13,6 +13,7 @@ PostgreSQL) before it reads anything it decides on, the reading row is locked by
 """
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -131,27 +132,116 @@ def reader_state(*, reader: AbstractBaseUser, study_id: int) -> tuple[Assignment
     return _assignment(rows[0], reader), {r[_N] for r in rows if r[_N] is not None}
 
 
-def locked_assignment(*, reader: AbstractBaseUser, token: str) -> tuple[Assignment, Case] | None:
-    """The reader's assignment holding the case behind `token`, locked (FOR UPDATE on PostgreSQL: a reader's
-    saves in one study run one at a time), and the case; None when the case is not theirs to read."""
+class Batch:
+    """Statements sent in one round trip where the database allows it, with each one's rows in order (an empty
+    list for a statement that returns none). On PostgreSQL with client-side binding (Django's default) the
+    statements go as one simple-protocol query; each still runs as its own statement, so under READ COMMITTED
+    a statement after a row lock reads what was committed before the lock was granted. Elsewhere (SQLite,
+    server-side binding) they run one by one. The round trips, not the statements, cost the CPU here."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, list[Any]]] = []
+
+    def add(self, sql: str, params: list[Any]) -> None:
+        self.statements.append((sql, params))
+
+    def run(self) -> list[list[tuple]]:
+        if not self.statements:
+            return []
+        one_trip = connection.vendor == "postgresql" and not connection.settings_dict["OPTIONS"].get(
+            "server_side_binding"
+        )
+        with connection.cursor() as cursor:
+            if not one_trip:
+                return [_rows(cursor, sql, params) for sql, params in self.statements]
+            cursor.execute(";\n".join(sql for sql, _ in self.statements), [p for _, ps in self.statements for p in ps])
+            out = [cursor.fetchall() if cursor.description else []]
+            while cursor.nextset():
+                out.append(cursor.fetchall() if cursor.description else [])
+            return out
+
+
+def _rows(cursor: Any, sql: str, params: list[Any]) -> list[tuple]:
+    cursor.execute(sql, params)
+    return cursor.fetchall() if cursor.description else []
+
+
+@dataclass
+class SubmitState:
+    """What a save decides on, read in one round trip (`submit_state`)."""
+
+    assignment: Assignment
+    case: Case
+    done: set[int]  # ids of the cases the reader had finished
+    reading: tuple  # the reader's reading of the case, created if missing and locked (`_READING_UPSERT`)
+    questions: dict[str, Question]  # the study's questions by key
+    previous: dict[int, tuple[int, Any, list]]  # question id -> (answer id, value, history) of the reader's answers
+
+
+# The reading of the case by the reader's assignment in the case's study (rs_assignment_reader_unique: one),
+# created if missing; on a conflict it "updates" the row to itself, which takes the row lock on PostgreSQL and
+# returns the row as it is now. It can run before access is known: a refused save rolls back.
+_READING_UPSERT = (
+    "INSERT INTO readerstudy_casereading (assignment_id, case_id, server_seconds, client_active_seconds, flagged, "
+    f"flag_comment) SELECT a.id, c.id, 0, 0, %s, '' FROM readerstudy_case c JOIN {_A} a ON a.study_id = c.study_id "
+    "WHERE c.token = %s AND a.reader_id = %s ON CONFLICT (assignment_id, case_id) DO UPDATE SET case_id = "
+    "EXCLUDED.case_id RETURNING id, first_viewed_at, last_event_at, server_seconds, client_active_seconds, "
+    "completed_at"
+)
+
+
+def submit_state(*, reader: AbstractBaseUser, token: str) -> SubmitState | None:
+    """For a save (inside its transaction): the reader's assignment holding the case behind `token`, locked
+    first (FOR UPDATE on PostgreSQL: a reader's saves in one study run one at a time), then, read after the
+    lock, the cases they finished, the study's questions with their answers to the case, and their reading
+    of the case (locked). One round trip on PostgreSQL. None when the case is not theirs to read."""
     if not reader.is_authenticated or is_admin(reader):
         return None
     access, params = _access(reader)
     lock = " FOR UPDATE OF a" if connection.features.has_select_for_update_of else ""
-    sql = (
+    batch = Batch()
+    batch.add(
         f"SELECT {_COLS}, c.id FROM readerstudy_case c JOIN {_A} a ON a.study_id = c.study_id "
         f"JOIN {_S} s ON s.id = a.study_id "
         "WHERE c.token = %s AND EXISTS (SELECT 1 FROM readerstudy_formcase fc "
         "WHERE fc.form_id = a.form_id AND fc.case_id = c.id) "
-        f"AND a.id IN ({access}){lock}"
+        f"AND a.id IN ({access}){lock}",
+        [token, *params],
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [token, *params])
-        row = cursor.fetchone()
-    if row is None:
+    batch.add(
+        f"SELECT r.case_id FROM readerstudy_casereading r JOIN {_A} a ON a.id = r.assignment_id "
+        "JOIN readerstudy_case c ON c.study_id = a.study_id "
+        "WHERE c.token = %s AND a.reader_id = %s AND r.completed_at IS NOT NULL",
+        [token, reader.pk],
+    )
+    batch.add(
+        "SELECT q.id, q.key, q.text, q.kind, q.required, q.options, an.id, an.value, an.history "
+        "FROM readerstudy_question q JOIN readerstudy_case c ON c.study_id = q.study_id "
+        "LEFT JOIN readerstudy_answer an ON an.question_id = q.id AND an.reader_id = %s AND an.case_id = c.id "
+        'WHERE c.token = %s ORDER BY q."order", q.id',
+        [reader.pk, token],
+    )
+    batch.add(_READING_UPSERT, [False, token, reader.pk])
+    found, done, question_rows, reading = batch.run()
+    if not found:
         return None
-    assignment = _assignment(row, reader)
-    return assignment, Case(pk=row[_N], study_id=assignment.study_id, token=token)
+    assignment = _assignment(found[0], reader)
+    case = Case(pk=found[0][_N], study_id=assignment.study_id, token=token)
+    questions, previous = _questions(assignment.study, question_rows)
+    return SubmitState(assignment, case, {r[0] for r in done}, reading[0], questions, previous)
+
+
+def _questions(study: Study, rows: list[tuple]) -> tuple[dict[str, Question], dict[int, tuple[int, Any, list]]]:
+    questions, previous = {}, {}
+    for qid, key, text, kind, required, options, aid, value, history in rows:
+        question = Question(
+            pk=qid, study_id=study.pk, key=key, text=text, kind=kind, required=bool(required), options=_json(options)
+        )
+        question.study = study  # clean_value reads the study's design ("unable to assess")
+        questions[key] = question
+        if aid is not None:
+            previous[qid] = (aid, _json(value), _json(history))
+    return questions, previous
 
 
 def reader_image(*, reader: AbstractBaseUser, token: str) -> str | None:
@@ -204,27 +294,3 @@ def cases_shown(*, assignment: Assignment, case_ids: list[int]) -> dict[int, dic
         if key is not None:
             out[cid]["answers"][key] = _json(value)
     return out
-
-
-def questions_and_previous(
-    *, study_id: int, reader_id: int, case_id: int
-) -> tuple[dict[str, Question], dict[int, tuple[int, Any, list]]]:
-    """The study's questions by key, and the reader's earlier answers to the case: question id -> (answer id,
-    value, history). One query."""
-    sql = (
-        "SELECT q.id, q.key, q.text, q.kind, q.required, q.options, a.id, a.value, a.history "
-        "FROM readerstudy_question q LEFT JOIN readerstudy_answer a "
-        "ON a.question_id = q.id AND a.reader_id = %s AND a.case_id = %s "
-        'WHERE q.study_id = %s ORDER BY q."order", q.id'
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [reader_id, case_id, study_id])
-        rows = cursor.fetchall()
-    questions, previous = {}, {}
-    for qid, key, text, kind, required, options, aid, value, history in rows:
-        questions[key] = Question(
-            pk=qid, study_id=study_id, key=key, text=text, kind=kind, required=bool(required), options=_json(options)
-        )
-        if aid is not None:
-            previous[qid] = (aid, _json(value), _json(history))
-    return questions, previous

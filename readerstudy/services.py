@@ -243,18 +243,16 @@ def answers_submit(
     queues): answers queued under another login on a shared computer are refused, never saved as this reader's.
     """
     with transaction.atomic():
-        found = hotpath.locked_assignment(reader=reader, token=case.token)
-        if found is None or case.pk not in (None, found[1].pk):
+        # The locked assignment, then what the save decides on, read under the lock (one round trip).
+        state = hotpath.submit_state(reader=reader, token=case.token)
+        if state is None or case.pk not in (None, state.case.pk):
             raise NotAssignedError("This case is not assigned to you.")
-        assignment, case = found[0], found[1] if case.pk is None else case
-        place = answer_place_check(assignment=assignment, case=case, assignment_id=assignment_id)
-        reading = reading_for_update(assignment=assignment, case=case, changing=bool(values))
-        # The questions and the reader's answers to this case so far, in one query (the assignment lock
-        # serialises their writes).
-        questions, rows = hotpath.questions_and_previous(
-            study_id=assignment.study_id, reader_id=reader.pk, case_id=case.pk
-        )
-        previous = {qid: Answer(pk=aid, value=value, history=history) for qid, (aid, value, history) in rows.items()}
+        assignment, case, questions = state.assignment, state.case if case.pk is None else case, state.questions
+        place = answer_place_check(assignment=assignment, case=case, assignment_id=assignment_id, done=state.done)
+        reading = reading_for_update(assignment=assignment, case=case, changing=bool(values), row=state.reading)
+        previous = {
+            qid: Answer(pk=aid, value=value, history=history) for qid, (aid, value, history) in state.previous.items()
+        }
         cleaned, active_s = answers_clean(
             questions=questions,
             values=values,
@@ -263,6 +261,7 @@ def answers_submit(
             client_active_ms=client_active_ms,
         )
         now = timezone.now()
+        writes = hotpath.Batch()
         answers_write(
             reader=reader,
             case=case,
@@ -271,12 +270,14 @@ def answers_submit(
             previous=previous,
             cleaned=cleaned,
             now=now,
+            batch=writes,
         )
-        reading_clock_advance(reading=reading, now=now, active_s=active_s, complete=complete)
+        reading_clock_advance(reading=reading, now=now, active_s=active_s, complete=complete, batch=writes)
         done = place.done | {case.pk} if reading.completed_at is not None else place.done
         next_current = position_after(assignment.order, done) if complete else place.current
         form_done = next_current > assignment.total
-        _assignment_activity_record(assignment=assignment, now=now, form_done=form_done)
+        _assignment_activity_record(assignment=assignment, now=now, form_done=form_done, batch=writes)
+        writes.run()  # every write of the save in one round trip (PostgreSQL)
 
     position = place.position
     if complete:
@@ -295,12 +296,13 @@ def answers_submit(
     )
 
 
-def _assignment_activity_record(*, assignment: Assignment, now: datetime, form_done: bool) -> None:
+def _assignment_activity_record(
+    *, assignment: Assignment, now: datetime, form_done: bool, batch: hotpath.Batch
+) -> None:
     """The reader's last activity (and first start); the form's completion when this save finished it."""
     at = hotpath.db_time(now)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE readerstudy_assignment SET last_activity_at = %s, started_at = COALESCE(started_at, %s), "
-            "completed_at = CASE WHEN %s THEN COALESCE(completed_at, %s) ELSE completed_at END WHERE id = %s",
-            [at, at, form_done, at, assignment.pk],
-        )
+    batch.add(
+        "UPDATE readerstudy_assignment SET last_activity_at = %s, started_at = COALESCE(started_at, %s), "
+        "completed_at = CASE WHEN %s THEN COALESCE(completed_at, %s) ELSE completed_at END WHERE id = %s",
+        [at, at, form_done, at, assignment.pk],
+    )
