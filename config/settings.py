@@ -187,7 +187,7 @@ if not CACHE_URL and os.environ.get("CELERY_BROKER_URL", "").startswith(("redis:
 if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.ReusedClientRedisCache",  # Django's, one client per pool
             "LOCATION": CACHE_URL,
             # One prefix per test run (tests/isolation.py), as for the broker's keys.
             "KEY_PREFIX": os.environ.get("CELERY_BROKER_KEY_PREFIX", ""),
