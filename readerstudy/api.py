@@ -119,11 +119,11 @@ def _case_response(assignment: Assignment, position: int, progress: selectors.Re
     return selectors.reader_case_payload(assignment=assignment, position=position, progress=progress)
 
 
-def _record_view(assignment: Assignment, position: int, touch_assignment: bool = True) -> None:
+def _record_view(assignment: Assignment, position: int) -> None:
     """Start the server-side clock of the case at `position` (POST only: a GET never writes)."""
     if assignment.study.is_open:
         case = Case(pk=assignment.order[position - 1])
-        services.case_view(assignment=assignment, case=case, touch_assignment=touch_assignment)
+        services.case_view(assignment=assignment, case=case)
 
 
 class ReaderNext(Api):
@@ -226,6 +226,7 @@ class AnswerSubmit(Api):
             complete=d["complete"],
             client_active_ms=d["active_ms"],
             assignment_id=d["assignment"],
+            view_next=True,  # the reading page shows the case this answer returns (its "viewed" is recorded)
         )
         body = {
             "saved": result.saved,
@@ -235,14 +236,11 @@ class AnswerSubmit(Api):
             "next_position": result.next_position,
         }
         if d["complete"] and result.next_position:
-            assignment = result.assignment  # checked and locked by the save just now
-            progress = selectors.reader_progress(assignment=assignment, done_case_ids=result.done_case_ids)
+            assignment, progress = result.assignment, result.progress  # checked and locked by the save just now
             if progress.waiting:  # the reader finished a session: the next one waits for the washout
                 body["session_break"] = True
-            else:
+            else:  # the save recorded its "viewed" (view_next)
                 body["next"] = _case_response(assignment, result.next_position, progress)
-                # This is a POST: the next case is on screen now (the save just recorded the reader's activity).
-                _record_view(assignment, result.next_position, touch_assignment=False)
         return Response(out.allowed(out.SubmitResultSerializer, body))
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -39,6 +39,7 @@ from readerstudy.errors import (
 )
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Form, Question, Study
 from readerstudy.progress import position_after
+from readerstudy.selectors import ReaderProgress, reader_progress
 from readerstudy.sessions import order_into_sessions
 
 # --- studies and questions ------------------------------------------------------------------------
@@ -157,27 +158,31 @@ def _locked_assignment(reader: AbstractBaseUser, case: Case) -> Assignment:
     return assignment
 
 
-def case_view(*, assignment: Assignment, case: Case, touch_assignment: bool = True) -> None:
+def case_view(*, assignment: Assignment, case: Case) -> None:
     """Record that the reader has the case on screen (first view, and the start of the server-side clock).
 
-    One upsert of the reading and one UPDATE of the assignment, and no lock on the assignment: a view never
-    waits for that reader's saves (each statement waits only for a save holding the same row, then applies
-    on top of it). An existing reading keeps its first view; a new one starts with it."""
+    One UPDATE of the assignment, then one upsert of the reading, in one round trip (on PostgreSQL one implicit
+    transaction). The assignment row comes first, as in a save (assignment lock, then reading rows): a view
+    that meets a save of the same reader waits for it, then applies on top of it, and the two can never
+    deadlock. An existing reading keeps its first view; a new one starts with it."""
     at = hotpath.db_time(timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO readerstudy_casereading (assignment_id, case_id, first_viewed_at, last_viewed_at, "
-            "last_event_at, server_seconds, client_active_seconds, flagged, flag_comment) "
-            "VALUES (%s, %s, %s, %s, %s, 0, 0, %s, '') ON CONFLICT (assignment_id, case_id) "
-            "DO UPDATE SET last_viewed_at = EXCLUDED.last_viewed_at, last_event_at = EXCLUDED.last_event_at",
-            [assignment.pk, case.pk, at, at, at, False],
-        )
-        if touch_assignment:  # False where the caller has just recorded the reader's activity
-            cursor.execute(
-                "UPDATE readerstudy_assignment SET last_activity_at = %s, started_at = COALESCE(started_at, %s) "
-                "WHERE id = %s",
-                [at, at, assignment.pk],
-            )
+    batch = hotpath.Batch()
+    batch.add(
+        "UPDATE readerstudy_assignment SET last_activity_at = %s, started_at = COALESCE(started_at, %s) WHERE id = %s",
+        [at, at, assignment.pk],
+    )
+    _case_view_add(batch, assignment_id=assignment.pk, case_id=case.pk, at=at)
+    batch.run()
+
+
+def _case_view_add(batch: hotpath.Batch, *, assignment_id: int, case_id: int, at: Any) -> None:
+    batch.add(
+        "INSERT INTO readerstudy_casereading (assignment_id, case_id, first_viewed_at, last_viewed_at, "
+        "last_event_at, server_seconds, client_active_seconds, flagged, flag_comment) "
+        "VALUES (%s, %s, %s, %s, %s, 0, 0, %s, '') ON CONFLICT (assignment_id, case_id) "
+        "DO UPDATE SET last_viewed_at = EXCLUDED.last_viewed_at, last_event_at = EXCLUDED.last_event_at",
+        [assignment_id, case_id, at, at, at, False],
+    )
 
 
 def case_flag(*, reader: AbstractBaseUser, case: Case, flagged: bool, comment: str = "") -> CaseReading:
@@ -224,6 +229,7 @@ class SubmitResult:
     # For the caller's next payload, so it needs no second look-up of either.
     assignment: Assignment | None = None
     done_case_ids: set[int] | None = None
+    progress: ReaderProgress | None = None  # after "save and next" with a next case
 
 
 def answers_submit(
@@ -234,6 +240,7 @@ def answers_submit(
     complete: bool = False,
     client_active_ms: Any = 0,
     assignment_id: int | None = None,
+    view_next: bool = False,
 ) -> SubmitResult:
     """Save answers (question key -> value) of one reader to one case, all or nothing.
 
@@ -241,6 +248,8 @@ def answers_submit(
     the case is marked finished. Errors name the question; nothing is written when any value is bad.
     `assignment_id` is the assignment the answers were given in (the browser sends it with every answer it
     queues): answers queued under another login on a shared computer are refused, never saved as this reader's.
+    `view_next`: the caller shows the next case at once ("save and next" of the reading page), so its "viewed"
+    is recorded in the same transaction (not when a washout closes it).
     """
     with transaction.atomic():
         # The locked assignment, then what the save decides on, read under the lock (one round trip).
@@ -277,14 +286,17 @@ def answers_submit(
         next_current = position_after(assignment.order, done) if complete else place.current
         form_done = next_current > assignment.total
         _assignment_activity_record(assignment=assignment, now=now, form_done=form_done, batch=writes)
+        position, next_position, progress = place.position, None, None
+        if complete:
+            nxt = position + 1 if position < next_current else next_current
+            next_position = None if nxt > assignment.total else nxt
+        if next_position:
+            progress = reader_progress(assignment=assignment, done_case_ids=done)
+            if view_next and not progress.waiting:  # the next case is on screen once this save returns
+                next_case = assignment.order[next_position - 1]
+                _case_view_add(writes, assignment_id=assignment.pk, case_id=next_case, at=hotpath.db_time(now))
         writes.run()  # every write of the save in one round trip (PostgreSQL)
 
-    position = place.position
-    if complete:
-        nxt = position + 1 if position < next_current else next_current
-        next_position = None if nxt > assignment.total else nxt
-    else:
-        next_position = None
     return SubmitResult(
         saved=cleaned,
         case_completed=reading.completed_at is not None,
@@ -293,6 +305,7 @@ def answers_submit(
         form_completed=form_done,
         assignment=assignment,
         done_case_ids=done,
+        progress=progress,
     )
 
 

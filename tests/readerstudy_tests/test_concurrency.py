@@ -77,3 +77,24 @@ def test_concurrent_save_and_next_completes_the_case_once(study, reader_a):
     assert all(len(a.history) == 1 for a in Answer.objects.filter(reader=reader_a))
     assert {r.next_position for r in results} == {2}
     assert assignment.readings.filter(completed_at__isnull=False).count() == 1
+
+
+def test_views_racing_saves_that_record_the_next_view_never_deadlock(study, reader_a):
+    """A "viewed" (assignment UPDATE, then the reading's upsert, one round trip) against "save and next" that
+    records the next case's view in its transaction (assignment lock, then reading rows): both take the
+    assignment row first, so neither waits on the other in a cycle, and every view lands."""
+    assignment = Assignment.objects.select_related("study").get(study=study, reader=reader_a)
+    first, second = (Case.objects.get(pk=pk) for pk in assignment.order[:2])
+    values = {"agree_label": "no", "quality": 2, "difficulty": 5}
+
+    def save():
+        services.answers_submit(reader=reader_a, case=first, values=values, complete=True, view_next=True)
+
+    def view(case):
+        services.case_view(assignment=assignment, case=case)
+
+    jobs = [(save, ()) if i % 2 else (view, (second if i % 4 else first,)) for i in range(N_THREADS)]
+    assert run_in_threads(lambda fn, args: fn(*args), jobs) == []
+    reading = assignment.readings.get(case=second)
+    assert reading.first_viewed_at is not None and reading.last_viewed_at is not None
+    assert assignment.readings.filter(completed_at__isnull=False).count() == 1
