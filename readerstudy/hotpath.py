@@ -20,7 +20,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -141,6 +141,7 @@ class Batch:
 
     def __init__(self) -> None:
         self.statements: list[tuple[str, list[Any]]] = []
+        self.begin = self.commit = False  # set by SaveTransaction: BEGIN before, COMMIT after (one trip only)
 
     def add(self, sql: str, params: list[Any]) -> None:
         self.statements.append((sql, params))
@@ -148,17 +149,54 @@ class Batch:
     def run(self) -> list[list[tuple]]:
         if not self.statements:
             return []
-        one_trip = connection.vendor == "postgresql" and not connection.settings_dict["OPTIONS"].get(
-            "server_side_binding"
-        )
         with connection.cursor() as cursor:
-            if not one_trip:
+            if not one_trip():
                 return [_rows(cursor, sql, params) for sql, params in self.statements]
-            cursor.execute(";\n".join(sql for sql, _ in self.statements), [p for _, ps in self.statements for p in ps])
+            sql = ";\n".join(["BEGIN"] * self.begin + [sql for sql, _ in self.statements] + ["COMMIT"] * self.commit)
+            cursor.execute(sql, [p for _, ps in self.statements for p in ps])
             out = [cursor.fetchall() if cursor.description else []]
             while cursor.nextset():
                 out.append(cursor.fetchall() if cursor.description else [])
-            return out
+            return out[self.begin : len(out) - self.commit]
+
+
+def one_trip() -> bool:
+    """Several statements in one execute: PostgreSQL with client-side binding (Django's default)."""
+    return connection.vendor == "postgresql" and not connection.settings_dict["OPTIONS"].get("server_side_binding")
+
+
+class SaveTransaction:
+    """The transaction of a save. In a request on PostgreSQL (autocommit, no atomic block around), BEGIN goes
+    with the save's first batch and COMMIT with its last (`first`, `last`), so the transaction costs no round
+    trip of its own (transaction.atomic() costs two, BEGIN and COMMIT, and most of its CPU); an exception
+    anywhere in between, or a failed batch, rolls back. Elsewhere, or inside an atomic block (tests, imports),
+    it is transaction.atomic(). No ORM transaction may start in between (nothing on the save's path does)."""
+
+    def __enter__(self) -> "SaveTransaction":
+        self.inline = one_trip() and connection.get_autocommit() and not connection.in_atomic_block
+        self.committed = False
+        if not self.inline:
+            self._atomic = transaction.atomic()
+            self._atomic.__enter__()
+        return self
+
+    def first(self, batch: Batch) -> Batch:
+        batch.begin = self.inline
+        return batch
+
+    def last(self, batch: Batch) -> list[list[tuple]]:
+        batch.commit = self.inline
+        rows = batch.run()
+        self.committed = self.inline
+        return rows
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if not self.inline:
+            return bool(self._atomic.__exit__(exc_type, exc, tb))
+        if not self.committed:  # an exception, or a batch that failed part way: nothing of the save stays
+            with connection.cursor() as cursor:
+                cursor.execute("ROLLBACK")
+        return False
 
 
 def _rows(cursor: Any, sql: str, params: list[Any]) -> list[tuple]:
@@ -190,16 +228,17 @@ _READING_UPSERT = (
 )
 
 
-def submit_state(*, reader: AbstractBaseUser, token: str) -> SubmitState | None:
+def submit_state(*, reader: AbstractBaseUser, token: str, tx: SaveTransaction) -> SubmitState | None:
     """For a save (inside its transaction): the reader's assignment holding the case behind `token`, locked
     first (FOR UPDATE on PostgreSQL: a reader's saves in one study run one at a time), then, read after the
     lock, the cases they finished, the study's questions with their answers to the case, and their reading
-    of the case (locked). One round trip on PostgreSQL. None when the case is not theirs to read."""
+    of the case (locked). One round trip on PostgreSQL (with the BEGIN of `tx`). None when the case is not
+    theirs to read."""
     if not reader.is_authenticated or is_admin(reader):
         return None
     access, params = _access(reader)
     lock = " FOR UPDATE OF a" if connection.features.has_select_for_update_of else ""
-    batch = Batch()
+    batch = tx.first(Batch())
     batch.add(
         f"SELECT {_COLS}, c.id FROM readerstudy_case c JOIN {_A} a ON a.study_id = c.study_id "
         f"JOIN {_S} s ON s.id = a.study_id "

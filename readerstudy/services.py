@@ -251,9 +251,9 @@ def answers_submit(
     `view_next`: the caller shows the next case at once ("save and next" of the reading page), so its "viewed"
     is recorded in the same transaction (not when a washout closes it).
     """
-    with transaction.atomic():
+    with hotpath.SaveTransaction() as tx:
         # The locked assignment, then what the save decides on, read under the lock (one round trip).
-        state = hotpath.submit_state(reader=reader, token=case.token)
+        state = hotpath.submit_state(reader=reader, token=case.token, tx=tx)
         if state is None or case.pk not in (None, state.case.pk):
             raise NotAssignedError("This case is not assigned to you.")
         assignment, case, questions = state.assignment, state.case if case.pk is None else case, state.questions
@@ -295,7 +295,7 @@ def answers_submit(
             if view_next and not progress.waiting:  # the next case is on screen once this save returns
                 next_case = assignment.order[next_position - 1]
                 _case_view_add(writes, assignment_id=assignment.pk, case_id=next_case, at=hotpath.db_time(now))
-        writes.run()  # every write of the save in one round trip (PostgreSQL)
+        tx.last(writes)  # every write of the save, and its COMMIT, in one round trip (PostgreSQL)
 
     return SubmitResult(
         saved=cleaned,

@@ -98,3 +98,23 @@ def test_views_racing_saves_that_record_the_next_view_never_deadlock(study, read
     reading = assignment.readings.get(case=second)
     assert reading.first_viewed_at is not None and reading.last_viewed_at is not None
     assert assignment.readings.filter(completed_at__isnull=False).count() == 1
+
+
+def test_a_refused_save_outside_any_atomic_block_rolls_back_and_leaves_no_transaction_open(study, reader_a):
+    """On PostgreSQL a request's save sends BEGIN with its reads and COMMIT with its writes
+    (hotpath.SaveTransaction); a refusal in between must roll back and leave the connection idle."""
+    from readerstudy.errors import ReaderStudyError
+
+    assignment = Assignment.objects.get(study=study, reader=reader_a)
+    case = Case.objects.get(pk=assignment.order[0])
+    with pytest.raises(ReaderStudyError):
+        services.answers_submit(reader=reader_a, case=case, values={"quality": 99, "agree_label": "yes"})
+    assert connection.get_autocommit() and not connection.in_atomic_block
+    if connection.vendor == "postgresql":
+        from psycopg.pq import TransactionStatus
+
+        assert connection.connection.info.transaction_status == TransactionStatus.IDLE
+    assert not Answer.objects.filter(reader=reader_a).exists()
+    assert not assignment.readings.exists()  # the reading the save's upsert created went with the rollback
+    services.answers_submit(reader=reader_a, case=case, values={"agree_label": "yes"})
+    assert list(Answer.objects.filter(reader=reader_a).values_list("value", flat=True)) == ["yes"]
