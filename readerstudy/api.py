@@ -112,11 +112,13 @@ class StudyDetail(Api):
         return Response(out.ReaderStudySerializer(payload).data)
 
 
-def _case_response(assignment: Assignment, position: int, progress: selectors.ReaderProgress | None = None) -> dict:
+def _case_response(
+    assignment: Assignment, position: int, progress: selectors.ReaderProgress | None = None, rows: list | None = None
+) -> dict:
     progress = progress or selectors.reader_progress(assignment=assignment)
     if not selectors.reader_can_view(assignment=assignment, position=position, progress=progress):
         raise NotFound("This case is not available to you now.")
-    return selectors.reader_case_payload(assignment=assignment, position=position, progress=progress)
+    return selectors.reader_case_payload(assignment=assignment, position=position, progress=progress, rows=rows)
 
 
 def _record_view(assignment: Assignment, position: int) -> None:
@@ -239,8 +241,8 @@ class AnswerSubmit(Api):
             assignment, progress = result.assignment, result.progress  # checked and locked by the save just now
             if progress.waiting:  # the reader finished a session: the next one waits for the washout
                 body["session_break"] = True
-            else:  # the save recorded its "viewed" (view_next)
-                body["next"] = _case_response(assignment, result.next_position, progress)
+            else:  # the save recorded its "viewed" and read its rows (view_next)
+                body["next"] = _case_response(assignment, result.next_position, progress, result.next_rows)
         return Response(out.allowed(out.SubmitResultSerializer, body))
 
 

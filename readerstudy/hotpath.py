@@ -307,10 +307,35 @@ def done_case_ids(assignment_id: int) -> set[int]:
         return {r[0] for r in cursor.fetchall()}
 
 
-def cases_shown(*, assignment: Assignment, case_ids: list[int]) -> dict[int, dict[str, Any]]:
+def cases_shown(
+    *, assignment: Assignment, case_ids: list[int], rows: list[tuple] | None = None
+) -> dict[int, dict[str, Any]]:
     """The reader-visible fields of these cases (an allow-list: token, size, shown labels, DICOM depth), the
     reader's flag on each, and their answers to the first one (question key -> value), by case id. One query:
-    one row per answer of the first case (a NULL answer where there is none)."""
+    one row per answer of the first case (a NULL answer where there is none). `rows`: that query's rows, read
+    already in a batch of the caller's (`cases_shown_add`)."""
+    if rows is None:
+        batch = Batch()
+        cases_shown_add(batch, assignment=assignment, case_ids=case_ids)
+        rows = batch.run()[0]
+    out: dict[int, dict[str, Any]] = {}
+    for cid, token, width, height, labels, full_depth, window, flagged, comment, key, value in rows:
+        if cid not in out:
+            out[cid] = {"token": token, "width": width, "height": height, "shown_labels": list(_json(labels) or []),
+                        "full_depth": full_depth, "display_window": _json(window) or {},
+                        "flagged": bool(flagged), "flag_comment": comment or "", "answers": {}}  # fmt: skip
+        if key is not None:
+            out[cid]["answers"][key] = _json(value)
+    return out
+
+
+def shown_ids(assignment: Assignment, position: int) -> list[int]:
+    """The ids of the case at `position` and of the next one (for the prefetch), as a case payload shows them."""
+    nxt = position + 1 if position < assignment.total else None
+    return [assignment.order[position - 1], *([assignment.order[nxt - 1]] if nxt else [])]
+
+
+def cases_shown_add(batch: Batch, *, assignment: Assignment, case_ids: list[int]) -> None:
     marks = ", ".join(["%s"] * len(case_ids))
     sql = (
         "SELECT c.id, c.token, c.width, c.height, c.shown_labels, c.full_depth, c.display_window, r.flagged, "
@@ -321,15 +346,4 @@ def cases_shown(*, assignment: Assignment, case_ids: list[int]) -> dict[int, dic
         "LEFT JOIN readerstudy_question q ON q.id = an.question_id "
         f"WHERE c.id IN ({marks})"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [assignment.pk, assignment.reader_id, case_ids[0], *case_ids])
-        rows = cursor.fetchall()
-    out: dict[int, dict[str, Any]] = {}
-    for cid, token, width, height, labels, full_depth, window, flagged, comment, key, value in rows:
-        if cid not in out:
-            out[cid] = {"token": token, "width": width, "height": height, "shown_labels": list(_json(labels) or []),
-                        "full_depth": full_depth, "display_window": _json(window) or {},
-                        "flagged": bool(flagged), "flag_comment": comment or "", "answers": {}}  # fmt: skip
-        if key is not None:
-            out[cid]["answers"][key] = _json(value)
-    return out
+    batch.add(sql, [assignment.pk, assignment.reader_id, case_ids[0], *case_ids])

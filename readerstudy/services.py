@@ -230,6 +230,7 @@ class SubmitResult:
     assignment: Assignment | None = None
     done_case_ids: set[int] | None = None
     progress: ReaderProgress | None = None  # after "save and next" with a next case
+    next_rows: list[tuple] | None = None  # with view_next: the next case's `hotpath.cases_shown` rows
 
 
 def answers_submit(
@@ -295,7 +296,11 @@ def answers_submit(
             if view_next and not progress.waiting:  # the next case is on screen once this save returns
                 next_case = assignment.order[next_position - 1]
                 _case_view_add(writes, assignment_id=assignment.pk, case_id=next_case, at=hotpath.db_time(now))
-        tx.last(writes)  # every write of the save, and its COMMIT, in one round trip (PostgreSQL)
+                # ... and its payload's rows are read in the same round trip, after the writes.
+                ids = hotpath.shown_ids(assignment, next_position)
+                hotpath.cases_shown_add(writes, assignment=assignment, case_ids=ids)
+        results = tx.last(writes)  # every write of the save, and its COMMIT, in one round trip (PostgreSQL)
+        next_rows = results[-1] if view_next and progress is not None and not progress.waiting else None
 
     return SubmitResult(
         saved=cleaned,
@@ -306,6 +311,7 @@ def answers_submit(
         assignment=assignment,
         done_case_ids=done,
         progress=progress,
+        next_rows=next_rows,
     )
 
 
