@@ -1,9 +1,10 @@
 """Claim: 50 radiologists reading at once lose nothing, and saves stay fast (issue 10).
 
-Starts gunicorn (several sync workers) on a fresh PostgreSQL database on loopback, then simulates N readers
-(default 50), each logging in and reading a whole form through the same HTTP API the reading page uses:
-autosave of each answer, "save & next", back-navigation with an answer change, and racing double submits
-(the same "save & next" sent twice at once, as a double click does). Two runs:
+Starts gunicorn (as the Docker image does: 2 gthread workers x 4 threads; --workers, --threads) on a fresh
+PostgreSQL database on loopback, then simulates N readers (default 50), each logging in and reading a whole
+form through the same HTTP API the reading page uses: autosave of each answer, "save & next", back-navigation
+with an answer change, and racing double submits (the same "save & next" sent twice at once, as a double click
+does). Two runs:
 
 1. paced: a think time drawn from 1-3 s (--think) between a reader's actions on a case, about ten times
    faster than a radiologist; reports throughput and p50/p95/p99 of "save" (autosave), "save & next"
@@ -44,7 +45,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # load_report, next to this file
-from load_report import BASELINE_COMMIT, children, cpu_seconds, pct, postgres_cpu_seconds, print_run, print_summary  # noqa: E402
+from load_report import (  # noqa: E402
+    BASELINE_COMMIT,
+    children,
+    cpu_seconds,
+    pct,
+    postgres_cpu_seconds,
+    print_run,
+    print_summary,
+)
 
 # --tree DIR: the source tree whose code is served and set up (this file's own tree unless given).
 TREE = Path(sys.argv[sys.argv.index("--tree") + 1]).resolve() if "--tree" in sys.argv else ROOT
@@ -390,8 +399,8 @@ def main() -> int:
     p.add_argument("--readers", type=int, default=50)
     p.add_argument("--cases", type=int, default=20, help="cases per form (each reader reads one whole form)")
     p.add_argument("--per-form", type=int, default=5, help="readers per form")
-    p.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    p.add_argument("--threads", type=int, default=1, help="threads per worker (>1: the gthread worker class)")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default: the Docker image's)")
+    p.add_argument("--threads", type=int, default=4, help="threads per worker (>1: the gthread worker class)")
     p.add_argument("--think", type=float, nargs=2, default=(1.0, 3.0), metavar=("MIN", "MAX"))
     p.add_argument("--max-seconds", type=float, default=240, help="bound on each run")
     p.add_argument("--skip-capacity", action="store_true")
