@@ -1,9 +1,10 @@
 """Claim: 50 radiologists reading at once lose nothing, and saves stay fast (issue 10).
 
-Starts gunicorn (several sync workers) on a fresh PostgreSQL database on loopback, then simulates N readers
-(default 50), each logging in and reading a whole form through the same HTTP API the reading page uses:
-autosave of each answer, "save & next", back-navigation with an answer change, and racing double submits
-(the same "save & next" sent twice at once, as a double click does). Two runs:
+Starts gunicorn (as the Docker image does: 2 gthread workers x 4 threads; --workers, --threads) on a fresh
+PostgreSQL database on loopback, then simulates N readers (default 50), each logging in and reading a whole
+form through the same HTTP API the reading page uses: autosave of each answer, "save & next", back-navigation
+with an answer change, and racing double submits (the same "save & next" sent twice at once, as a double click
+does). Two runs:
 
 1. paced: a think time drawn from 1-3 s (--think) between a reader's actions on a case, about ten times
    faster than a radiologist; reports throughput and p50/p95/p99 of "save" (autosave), "save & next"
@@ -34,7 +35,6 @@ import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,10 +44,20 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # load_report, next to this file
+from load_report import (  # noqa: E402
+    BASELINE_COMMIT,
+    children,
+    cpu_seconds,
+    pct,
+    postgres_cpu_seconds,
+    print_run,
+    print_summary,
+)
+
 # --tree DIR: the source tree whose code is served and set up (this file's own tree unless given).
 TREE = Path(sys.argv[sys.argv.index("--tree") + 1]).resolve() if "--tree" in sys.argv else ROOT
 sys.path.insert(0, str(TREE))
-BASELINE_COMMIT = "0fadc47"  # issue 22: the code before the hot-path work, measured in the same run
 PASSWORD = "load-bench-password-1"
 ANSWERS = {"agree_label": ["yes", "no"], "quality": [1, 2, 3, 4, 5], "difficulty": [1, 2, 3, 4, 5]}
 
@@ -271,51 +281,6 @@ class Reader(threading.Thread):
             case = data.get("next")
 
 
-# --- measuring ------------------------------------------------------------------------------------
-
-
-def proc_stat(pid: int) -> list[str] | None:
-    """The fields of /proc/PID/stat after the command name, or None when the process is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def cpu_seconds(pids, fields: tuple[int, int] = (11, 12)) -> float:
-    """User + system CPU of `pids` (fields 13, 14: what they collected from children that exited)."""
-    ticks = sum(int(stat[f]) for pid in pids if (stat := proc_stat(pid)) for f in fields)
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    return [pid, *map(int, out)]
-
-
-def postgres_cpu_seconds(dbname: str) -> float:
-    """CPU of PostgreSQL: the live backends of `dbname`, plus what the postmaster has collected from children
-    that exited (cutime + cstime; any database's, but on a quiet machine that is ours), so a connection
-    closed mid-run still counts. Live backends alone went negative when connections were recycled."""
-    backends, postmasters = [], set()
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                cmd = (proc / "cmdline").read_bytes().decode(errors="replace")
-            except OSError:
-                continue
-            if cmd.startswith("postgres:") and f" {dbname} " in cmd and (stat := proc_stat(int(proc.name))):
-                backends.append(int(proc.name))
-                postmasters.add(int(stat[1]))  # the parent
-    return cpu_seconds(backends) + cpu_seconds(postmasters, fields=(13, 14))
-
-
-def pct(values: list[float], q: int) -> float:
-    if len(values) < 2:
-        return values[0] * 1000 if values else float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000
-
-
 def verify(stats: Stats, study_pk: int) -> tuple[int, int, int]:
     """(rows, lost, duplicated): lost = a confirmed answer missing or holding another value."""
     from django.db.models import Count
@@ -360,6 +325,7 @@ def run(name, base, study, usernames, think, max_seconds, gunicorn_pid, dbname) 
         "wall_s": wall,
         "requests": stats.requests,
         "req_per_s": stats.requests / wall,
+        "answers_saved": stats.answers_saved,
         "answers_per_s": stats.answers_saved / wall,
         "failures": len(stats.failures),
         "rows": rows,
@@ -372,18 +338,7 @@ def run(name, base, study, usernames, think, max_seconds, gunicorn_pid, dbname) 
         "cores": cores,
         "latency": {k: (len(v), pct(v, 50), pct(v, 95), pct(v, 99)) for k, v in sorted(stats.latency.items())},
     }
-    print(f"\n== {name} run: {len(usernames)} readers, think {think[0]}-{think[1]} s, {wall:.1f} s")
-    print(f"   {stats.requests} requests ({result['req_per_s']:.0f}/s), {stats.answers_saved} answers saved "
-          f"({result['answers_per_s']:.1f}/s), {len(stats.failures)} failed requests")  # fmt: skip
-    for kind, (n, p50, p95, p99) in result["latency"].items():
-        print(f"   {kind:12s} n={n:5d}  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  p99 {p99:6.1f} ms")
-    print(f"   CPU (cores busy): gunicorn {result['cpu_gunicorn']:.2f}, PostgreSQL {result['cpu_postgres']:.2f}, "
-          f"load generator {result['cpu_loadgen']:.2f} of {cores}")  # fmt: skip
-    print(f"   gunicorn CPU per request: {server_cpu_ms:.1f} ms")
-    print(f"   database: {rows} answers; {len(stats.expected)} confirmed (reader, case, question) values; "
-          f"lost {lost}, duplicated {dup}")  # fmt: skip
-    for f in stats.failures[:5]:
-        print("   failure:", f)
+    print_run(result, name, think, stats.failures)
     return result
 
 
@@ -439,26 +394,13 @@ def one_tree(args) -> dict:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _summary_row(name: str, r: dict, kind: str) -> str:
-    if kind not in r:
-        return f"{name:9s} {kind:9s} (not run)"
-    x = r[kind]
-    lat = x["latency"]
-    p95 = max(v[2] for v in lat.values())
-    return (f"{name:9s} {kind:9s} p95 save {lat['save'][2]:6.0f}  save&next {lat['save & next'][2]:6.0f}  "
-            f"worst kind {p95:6.0f} ms  {x['req_per_s']:5.0f} req/s  "
-            f"gunicorn CPU {x['server_cpu_ms_per_request']:5.1f} ms/req  "
-            f"lost {x['lost']} dup {x['duplicated']} failed {x['failures']}  "
-            f"load {r['load_before']:.1f}->{r['load_after']:.1f}")  # fmt: skip
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--readers", type=int, default=50)
     p.add_argument("--cases", type=int, default=20, help="cases per form (each reader reads one whole form)")
     p.add_argument("--per-form", type=int, default=5, help="readers per form")
-    p.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    p.add_argument("--threads", type=int, default=1, help="threads per worker (>1: the gthread worker class)")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default: the Docker image's)")
+    p.add_argument("--threads", type=int, default=4, help="threads per worker (>1: the gthread worker class)")
     p.add_argument("--think", type=float, nargs=2, default=(1.0, 3.0), metavar=("MIN", "MAX"))
     p.add_argument("--max-seconds", type=float, default=240, help="bound on each run")
     p.add_argument("--skip-capacity", action="store_true")
@@ -499,23 +441,7 @@ def main() -> int:
             results[name] = json.loads(out.read_text())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\n== summary ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
-          f"{args.readers} readers, {args.workers} workers x {args.threads} threads; latencies p95)")  # fmt: skip
-    for kind in ("paced", "capacity"):
-        for name in results:
-            print(_summary_row(name, results[name], kind))
-    ok = all(r[k]["lost"] == 0 and r[k]["duplicated"] == 0 for r in results.values() for k in ("paced", "capacity")
-             if k in r)  # fmt: skip
-    ours = results["ours"]["paced"]["latency"]["save & next"][2]
-    print(f"lost/duplicated in every run: {'0/0' if ok else 'NOT ZERO'}; targets: paced p95 < 100 ms, "
-          f"capacity >= 250 req/s")  # fmt: skip
-    if "capacity" in results["ours"]:
-        print(f"ours capacity: {results['ours']['capacity']['req_per_s']:.0f} req/s")
-    print(f"ours (p95 save & next, paced): {ours:.1f} ms")
-    if "baseline" in results:
-        base = results["baseline"]["paced"]["latency"]["save & next"][2]
-        print(f"baseline (commit {BASELINE_COMMIT}, same run): {base:.1f} ms")
-        print(f"ratio baseline/ours: {base / ours:.2f}x")
+    ok = print_summary(results, args)
     return 0 if ok else 1
 
 

@@ -7,7 +7,10 @@ image of the case. CPU time of this process per request (time.process_time, so t
 moves it; PostgreSQL's own CPU is another process and not counted) is printed per kind, for the baseline tree
 (commit 0fadc47, exported with `git archive`, or --baseline-root) and for this tree, in the same run; the
 ratio is last. With Redis on 127.0.0.1:6379 (and no --no-redis), sessions come from it (CACHE_URL), as
-deployed. The client's own work (building the request) is inside both figures.
+deployed. Each tree's `config.wsgi` is imported after the set-up, as gunicorn's workers do (ours then freezes
+the start-up objects out of the garbage collector). The client's own work (building the request) is inside
+both figures. Full garbage collections land on whichever request triggers them, so one kind can carry them
+all in one run; the mean over the mix is the fair summary.
 
     .venv/bin/python bench/reader_hot_path.py [--readers 4] [--cases 12] [--rounds 2]
 
@@ -102,6 +105,7 @@ def worker(tree: Path, n_readers: int, n_cases: int, pg_url: str) -> dict:
         from django.db import connections
         from django.test import Client
 
+        import config.wsgi  # noqa: F401 (the tree's own WSGI start-up, as gunicorn runs it; ours freezes the GC)
         from readerstudy.models import Assignment
 
         cpu, wall, statuses = defaultdict(list), defaultdict(list), defaultdict(int)

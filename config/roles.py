@@ -17,7 +17,24 @@ def is_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
 
 
 def in_group(user: AbstractBaseUser | AnonymousUser, name: str) -> bool:
-    return bool(user.is_authenticated and user.groups.filter(name=name).exists())
+    return bool(user.is_authenticated and name in group_names(user))
+
+
+def group_names(user: AbstractBaseUser) -> frozenset[str]:
+    """The user's group names, asked once per user object: a request's user lives for that request, whose
+    role checks (page, menu, middleware) asked the group table up to three times. `user.groups.add/remove`
+    on that same object forget them (`forget_group_names`); other objects of the user keep theirs, like
+    Django's own permission cache."""
+    names = getattr(user, "_group_names", None)
+    if names is None:
+        names = user._group_names = frozenset(user.groups.values_list("name", flat=True))
+    return names
+
+
+def forget_group_names(sender, instance, action: str, **kwargs) -> None:
+    """m2m_changed receiver (connected in readerstudy's AppConfig.ready): a changed membership is asked again."""
+    if action.startswith("post_") and hasattr(instance, "_group_names"):
+        del instance._group_names
 
 
 def is_researcher(user: AbstractBaseUser | AnonymousUser) -> bool:

@@ -176,6 +176,13 @@ globals().update(axes_ip_settings(env_int("AXES_PROXY_COUNT", 0)))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600)
 READER_IDLE_MINUTES = env_int("READER_IDLE_MINUTES", 30)
+# Case images behind their permission check: empty, Django streams the file (FileResponse: gunicorn sends it
+# with sendfile through wsgi.file_wrapper); a path prefix such as /_images/, the response carries only an
+# X-Accel-Redirect to that prefix + the file's path under ARTIFACT_ROOT, for nginx to send (an `internal`
+# location aliased to ARTIFACT_ROOT; README, Deploying).
+READER_IMAGES_X_ACCEL = os.environ.get("READER_IMAGES_X_ACCEL", "")
+if READER_IMAGES_X_ACCEL and not (READER_IMAGES_X_ACCEL.startswith("/") and READER_IMAGES_X_ACCEL.endswith("/")):
+    raise ImproperlyConfigured(f"READER_IMAGES_X_ACCEL={READER_IMAGES_X_ACCEL!r}: a path like /_images/, or empty.")
 SESSION_COOKIE_HTTPONLY = True
 # Cache: Redis when CACHE_URL (or a redis:// CELERY_BROKER_URL) names one. Sessions are then read from it
 # (cached_db: written through to the database, so a Redis restart logs nobody out), which takes one query off
@@ -187,7 +194,7 @@ if not CACHE_URL and os.environ.get("CELERY_BROKER_URL", "").startswith(("redis:
 if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.ReusedClientRedisCache",  # Django's, one client per pool
             "LOCATION": CACHE_URL,
             # One prefix per test run (tests/isolation.py), as for the broker's keys.
             "KEY_PREFIX": os.environ.get("CELERY_BROKER_KEY_PREFIX", ""),

@@ -12,13 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection
 
 from readerstudy.entry import ENTRY_STEP_MESSAGES, entry_step
 from readerstudy.errors import NotAllowedError, NotYoursError, ReaderStudyError, StudyNotOpenError
-from readerstudy.hotpath import as_datetime, db_time
+from readerstudy.hotpath import Batch, as_datetime, db_time
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Question, Study
-from readerstudy.progress import completed_case_ids, position_after
+from readerstudy.progress import position_after
 from readerstudy.sessions import session_gate
 
 # A gap between two events on a case longer than this counts as this much (the reader walked away).
@@ -135,9 +134,10 @@ class Place:
     current: int  # first unfinished position
 
 
-def answer_place_check(*, assignment: Assignment, case: Case, assignment_id: int | None) -> Place:
+def answer_place_check(*, assignment: Assignment, case: Case, assignment_id: int | None, done: set[int]) -> Place:
     """Refuse answers from another login, to a study that is not open, or to a case the reader may not answer
-    now (ahead of their first unfinished case, or behind it where going back is off)."""
+    now (ahead of their first unfinished case, or behind it where going back is off). `done`: the ids of the
+    cases the reader finished, read under the assignment's lock."""
     if assignment_id is not None and assignment_id != assignment.pk:
         raise NotYoursError(
             "These answers were given under another reader's login on this computer; they were not saved."
@@ -152,7 +152,6 @@ def answer_place_check(*, assignment: Assignment, case: Case, assignment_id: int
     if assignment.review_opened_at is not None:
         raise NotAllowedError("You have seen the reference labels, so your answers are locked.")
     position = assignment.order.index(case.id) + 1
-    done = completed_case_ids(assignment)
     current = position_after(assignment.order, done)
     if study.sessions > 1:
         gate = session_gate(assignment, current)
@@ -165,21 +164,12 @@ def answer_place_check(*, assignment: Assignment, case: Case, assignment_id: int
     return Place(position=position, done=done, current=current)
 
 
-def reading_for_update(*, assignment: Assignment, case: Case, changing: bool) -> CaseReading:
+def reading_for_update(*, assignment: Assignment, case: Case, changing: bool, row: tuple) -> CaseReading:
     """The reader's reading of the case, locked: a concurrent "viewed" UPDATE of this row waits for this save,
     then applies on top of it. Refused when `changing` a finished case where the study forbids it.
 
-    One upsert: it creates the row if missing and, on a conflict, "updates" it to itself, which takes the row
-    lock on PostgreSQL and returns the row as it is now."""
-    sql = (
-        "INSERT INTO readerstudy_casereading (assignment_id, case_id, server_seconds, client_active_seconds, "
-        "flagged, flag_comment) VALUES (%s, %s, 0, 0, %s, '') ON CONFLICT (assignment_id, case_id) "
-        "DO UPDATE SET case_id = EXCLUDED.case_id "
-        "RETURNING id, first_viewed_at, last_event_at, server_seconds, client_active_seconds, completed_at"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [assignment.pk, case.pk, False])
-        rid, first, last, server_s, active_s, completed = cursor.fetchone()
+    `row`: the reading as the save's upsert returned it (`hotpath.submit_state`: created if missing, locked)."""
+    rid, first, last, server_s, active_s, completed = row
     reading = CaseReading(pk=rid, assignment_id=assignment.pk, case_id=case.pk, server_seconds=server_s)
     reading.client_active_seconds = active_s
     reading.first_viewed_at, reading.last_event_at = as_datetime(first), as_datetime(last)
@@ -243,9 +233,10 @@ def answers_write(
     previous: dict[int, Answer],
     cleaned: dict[str, Any],
     now: datetime,
+    batch: Batch,
 ) -> None:
     """Create the new answers and update the changed ones (each keeps its history); `previous` maps question
-    id -> the reader's earlier answer to this case."""
+    id -> the reader's earlier answer to this case. The statements join `batch` (run by the caller)."""
     new, changed = [], []
     for key, value in cleaned.items():
         entry = {"value": value, "at": now.isoformat()}
@@ -255,25 +246,27 @@ def answers_write(
         elif answer.value != value:
             changed.append((json.dumps(value), json.dumps([*answer.history, entry]), answer.pk))
     at = db_time(now)
-    with connection.cursor() as cursor:
-        if new:  # the unique constraint stays the last line of defence
-            rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(new))
-            params = [p for qid, v, h in new for p in (reader.pk, case.pk, qid, assignment.pk, v, at, at, h, False)]
-            cursor.execute(
-                "INSERT INTO readerstudy_answer (reader_id, case_id, question_id, assignment_id, value, created_at, "
-                f"updated_at, history, simulated) VALUES {rows}",
-                params,
-            )
-        for value, history, pk in changed:
-            cursor.execute(
-                "UPDATE readerstudy_answer SET value = %s, updated_at = %s, history = %s WHERE id = %s",
-                [value, at, history, pk],
-            )
+    if new:  # the unique constraint stays the last line of defence
+        rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(new))
+        params = [p for qid, v, h in new for p in (reader.pk, case.pk, qid, assignment.pk, v, at, at, h, False)]
+        batch.add(
+            "INSERT INTO readerstudy_answer (reader_id, case_id, question_id, assignment_id, value, created_at, "
+            f"updated_at, history, simulated) VALUES {rows}",
+            params,
+        )
+    for value, history, pk in changed:
+        batch.add(
+            "UPDATE readerstudy_answer SET value = %s, updated_at = %s, history = %s WHERE id = %s",
+            [value, at, history, pk],
+        )
 
 
-def reading_clock_advance(*, reading: CaseReading, now: datetime, active_s: float, complete: bool) -> None:
+def reading_clock_advance(
+    *, reading: CaseReading, now: datetime, active_s: float, complete: bool, batch: Batch
+) -> None:
     """Add the time since the case's last event (capped) to its server clock and the client's active time
-    (no more than that gap plus slack), and mark the case finished on "save and next"."""
+    (no more than that gap plus slack), and mark the case finished on "save and next" (the UPDATE joins
+    `batch`)."""
     gap = now - reading.last_event_at if reading.last_event_at else timedelta(0)
     gap = min(max(gap, timedelta(0)), MAX_EVENT_GAP)
     reading.server_seconds += gap.total_seconds()
@@ -282,16 +275,15 @@ def reading_clock_advance(*, reading: CaseReading, now: datetime, active_s: floa
     reading.first_viewed_at = reading.first_viewed_at or now
     if complete and reading.completed_at is None:
         reading.completed_at = now
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE readerstudy_casereading SET server_seconds = %s, client_active_seconds = %s, last_event_at = %s, "
-            "first_viewed_at = %s, completed_at = %s WHERE id = %s",
-            [
-                reading.server_seconds,
-                reading.client_active_seconds,
-                db_time(now),
-                db_time(reading.first_viewed_at),
-                db_time(reading.completed_at) if reading.completed_at else None,
-                reading.pk,
-            ],
-        )
+    batch.add(
+        "UPDATE readerstudy_casereading SET server_seconds = %s, client_active_seconds = %s, last_event_at = %s, "
+        "first_viewed_at = %s, completed_at = %s WHERE id = %s",
+        [
+            reading.server_seconds,
+            reading.client_active_seconds,
+            db_time(now),
+            db_time(reading.first_viewed_at),
+            db_time(reading.completed_at) if reading.completed_at else None,
+            reading.pk,
+        ],
+    )

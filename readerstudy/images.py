@@ -11,10 +11,11 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 from django.conf import settings
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from common.errors import AppError
@@ -159,12 +160,22 @@ def image_path(relpath: str) -> Path:
     return path
 
 
-def image_response(relpath: str) -> FileResponse:
-    """The image bytes with headers that say nothing about the case (no file name, no modification time)."""
+def image_response(relpath: str) -> HttpResponse:
+    """The image bytes with headers that say nothing about the case (no file name, no modification time).
+
+    Called after the permission check. With READER_IMAGES_X_ACCEL set, the body is left to nginx (an
+    X-Accel-Redirect to the file's internal path); otherwise a FileResponse, which gunicorn sends with
+    sendfile (wsgi.file_wrapper) instead of reading it through Python."""
     path = image_path(relpath)
     if not path.is_file():
         raise Http404("No such image.")
-    response = FileResponse(path.open("rb"), content_type="image/png")
+    prefix = settings.READER_IMAGES_X_ACCEL
+    if prefix:
+        response = HttpResponse(content_type="image/png")
+        inside = path.relative_to(Path(settings.ARTIFACT_ROOT).resolve()).as_posix()
+        response["X-Accel-Redirect"] = prefix + quote(inside)
+    else:
+        response = FileResponse(path.open("rb"), content_type="image/png")
     # Private: the browser may keep it (prefetch of the next case) but shared caches must not.
     if "Content-Disposition" in response:
         del response["Content-Disposition"]  # would carry the on-disk name

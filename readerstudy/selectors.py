@@ -166,13 +166,16 @@ def spacing_payload(case: dict[str, Any]) -> dict[str, Any] | None:
     return {"row_mm": float(spacing[0]), "col_mm": float(spacing[1]), "detector": detector}
 
 
-def reader_case_payload(*, assignment: Assignment, position: int, progress: ReaderProgress) -> dict[str, Any]:
-    """One case as its reader sees it: image, shown labels, their own answers, and where they may go."""
+def reader_case_payload(
+    *, assignment: Assignment, position: int, progress: ReaderProgress, rows: list[tuple] | None = None
+) -> dict[str, Any]:
+    """One case as its reader sees it: image, shown labels, their own answers, and where they may go. `rows`:
+    `hotpath.cases_shown`'s, when a save has read them already (save & next)."""
     study = assignment.study
     nxt = position + 1 if position < assignment.total else None
     # This case and the next one (for the prefetch) in one query; completion comes from the progress.
-    ids = [assignment.order[position - 1], *([assignment.order[nxt - 1]] if nxt else [])]
-    cases = hotpath.cases_shown(assignment=assignment, case_ids=ids)
+    ids = hotpath.shown_ids(assignment, position)
+    cases = hotpath.cases_shown(assignment=assignment, case_ids=ids, rows=rows)
     case = cases[ids[0]]
     completed = ids[0] in progress.done_case_ids
     can = lambda p: reader_can_view(assignment=assignment, position=p, progress=progress)  # noqa: E731

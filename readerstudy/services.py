@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -40,6 +40,7 @@ from readerstudy.errors import (
 )
 from readerstudy.models import Answer, Assignment, Case, CaseReading, Form, Question, Study
 from readerstudy.progress import position_after
+from readerstudy.selectors import ReaderProgress, reader_progress
 from readerstudy.sessions import order_into_sessions
 
 # --- studies and questions ------------------------------------------------------------------------
@@ -158,27 +159,31 @@ def _locked_assignment(reader: AbstractBaseUser, case: Case) -> Assignment:
     return assignment
 
 
-def case_view(*, assignment: Assignment, case: Case, touch_assignment: bool = True) -> None:
+def case_view(*, assignment: Assignment, case: Case) -> None:
     """Record that the reader has the case on screen (first view, and the start of the server-side clock).
 
-    One upsert of the reading and one UPDATE of the assignment, and no lock on the assignment: a view never
-    waits for that reader's saves (each statement waits only for a save holding the same row, then applies
-    on top of it). An existing reading keeps its first view; a new one starts with it."""
+    One UPDATE of the assignment, then one upsert of the reading, in one round trip (on PostgreSQL one implicit
+    transaction). The assignment row comes first, as in a save (assignment lock, then reading rows): a view
+    that meets a save of the same reader waits for it, then applies on top of it, and the two can never
+    deadlock. An existing reading keeps its first view; a new one starts with it."""
     at = hotpath.db_time(timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO readerstudy_casereading (assignment_id, case_id, first_viewed_at, last_viewed_at, "
-            "last_event_at, server_seconds, client_active_seconds, flagged, flag_comment) "
-            "VALUES (%s, %s, %s, %s, %s, 0, 0, %s, '') ON CONFLICT (assignment_id, case_id) "
-            "DO UPDATE SET last_viewed_at = EXCLUDED.last_viewed_at, last_event_at = EXCLUDED.last_event_at",
-            [assignment.pk, case.pk, at, at, at, False],
-        )
-        if touch_assignment:  # False where the caller has just recorded the reader's activity
-            cursor.execute(
-                "UPDATE readerstudy_assignment SET last_activity_at = %s, started_at = COALESCE(started_at, %s) "
-                "WHERE id = %s",
-                [at, at, assignment.pk],
-            )
+    batch = hotpath.Batch()
+    batch.add(
+        "UPDATE readerstudy_assignment SET last_activity_at = %s, started_at = COALESCE(started_at, %s) WHERE id = %s",
+        [at, at, assignment.pk],
+    )
+    _case_view_add(batch, assignment_id=assignment.pk, case_id=case.pk, at=at)
+    batch.run()
+
+
+def _case_view_add(batch: hotpath.Batch, *, assignment_id: int, case_id: int, at: Any) -> None:
+    batch.add(
+        "INSERT INTO readerstudy_casereading (assignment_id, case_id, first_viewed_at, last_viewed_at, "
+        "last_event_at, server_seconds, client_active_seconds, flagged, flag_comment) "
+        "VALUES (%s, %s, %s, %s, %s, 0, 0, %s, '') ON CONFLICT (assignment_id, case_id) "
+        "DO UPDATE SET last_viewed_at = EXCLUDED.last_viewed_at, last_event_at = EXCLUDED.last_event_at",
+        [assignment_id, case_id, at, at, at, False],
+    )
 
 
 def case_flag(*, reader: AbstractBaseUser, case: Case, flagged: bool, comment: str = "") -> CaseReading:
@@ -225,6 +230,8 @@ class SubmitResult:
     # For the caller's next payload, so it needs no second look-up of either.
     assignment: Assignment | None = None
     done_case_ids: set[int] | None = None
+    progress: ReaderProgress | None = None  # after "save and next" with a next case
+    next_rows: list[tuple] | None = None  # with view_next: the next case's `hotpath.cases_shown` rows
 
 
 def answers_submit(
@@ -235,6 +242,7 @@ def answers_submit(
     complete: bool = False,
     client_active_ms: Any = 0,
     assignment_id: int | None = None,
+    view_next: bool = False,
 ) -> SubmitResult:
     """Save answers (question key -> value) of one reader to one case, all or nothing.
 
@@ -242,21 +250,21 @@ def answers_submit(
     the case is marked finished. Errors name the question; nothing is written when any value is bad.
     `assignment_id` is the assignment the answers were given in (the browser sends it with every answer it
     queues): answers queued under another login on a shared computer are refused, never saved as this reader's.
+    `view_next`: the caller shows the next case at once ("save and next" of the reading page), so its "viewed"
+    is recorded in the same transaction (not when a washout closes it).
     """
-    with transaction.atomic():
-        found = hotpath.locked_assignment(reader=reader, token=case.token)
-        if found is None or case.pk not in (None, found[1].pk):
+    with hotpath.SaveTransaction() as tx:
+        # The locked assignment, then what the save decides on, read under the lock (one round trip).
+        state = hotpath.submit_state(reader=reader, token=case.token, tx=tx)
+        if state is None or case.pk not in (None, state.case.pk):
             raise NotAssignedError("This case is not assigned to you.")
-        assignment, case = found[0], found[1] if case.pk is None else case
-        shown_labels = found[1].shown_labels  # as stored, whatever the caller's Case object holds
-        place = answer_place_check(assignment=assignment, case=case, assignment_id=assignment_id)
-        reading = reading_for_update(assignment=assignment, case=case, changing=bool(values))
-        # The questions and the reader's answers to this case so far, in one query (the assignment lock
-        # serialises their writes).
-        questions, rows = hotpath.questions_and_previous(
-            study_id=assignment.study_id, reader_id=reader.pk, case_id=case.pk
-        )
-        previous = {qid: Answer(pk=aid, value=value, history=history) for qid, (aid, value, history) in rows.items()}
+        assignment, case, questions = state.assignment, state.case if case.pk is None else case, state.questions
+        shown_labels = state.case.shown_labels  # as stored, whatever the caller's Case object holds
+        place = answer_place_check(assignment=assignment, case=case, assignment_id=assignment_id, done=state.done)
+        reading = reading_for_update(assignment=assignment, case=case, changing=bool(values), row=state.reading)
+        previous = {
+            qid: Answer(pk=aid, value=value, history=history) for qid, (aid, value, history) in state.previous.items()
+        }
         cleaned, active_s = answers_clean(
             questions=questions,
             values=values,
@@ -267,6 +275,7 @@ def answers_submit(
         )
         disagreement_clean(questions=questions, previous={q: a.value for q, a in previous.items()}, cleaned=cleaned)
         now = timezone.now()
+        writes = hotpath.Batch()
         answers_write(
             reader=reader,
             case=case,
@@ -275,19 +284,28 @@ def answers_submit(
             previous=previous,
             cleaned=cleaned,
             now=now,
+            batch=writes,
         )
-        reading_clock_advance(reading=reading, now=now, active_s=active_s, complete=complete)
+        reading_clock_advance(reading=reading, now=now, active_s=active_s, complete=complete, batch=writes)
         done = place.done | {case.pk} if reading.completed_at is not None else place.done
         next_current = position_after(assignment.order, done) if complete else place.current
         form_done = next_current > assignment.total
-        _assignment_activity_record(assignment=assignment, now=now, form_done=form_done)
+        _assignment_activity_record(assignment=assignment, now=now, form_done=form_done, batch=writes)
+        position, next_position, progress = place.position, None, None
+        if complete:
+            nxt = position + 1 if position < next_current else next_current
+            next_position = None if nxt > assignment.total else nxt
+        if next_position:
+            progress = reader_progress(assignment=assignment, done_case_ids=done)
+            if view_next and not progress.waiting:  # the next case is on screen once this save returns
+                next_case = assignment.order[next_position - 1]
+                _case_view_add(writes, assignment_id=assignment.pk, case_id=next_case, at=hotpath.db_time(now))
+                # ... and its payload's rows are read in the same round trip, after the writes.
+                ids = hotpath.shown_ids(assignment, next_position)
+                hotpath.cases_shown_add(writes, assignment=assignment, case_ids=ids)
+        results = tx.last(writes)  # every write of the save, and its COMMIT, in one round trip (PostgreSQL)
+        next_rows = results[-1] if view_next and progress is not None and not progress.waiting else None
 
-    position = place.position
-    if complete:
-        nxt = position + 1 if position < next_current else next_current
-        next_position = None if nxt > assignment.total else nxt
-    else:
-        next_position = None
     return SubmitResult(
         saved=cleaned,
         case_completed=reading.completed_at is not None,
@@ -296,15 +314,18 @@ def answers_submit(
         form_completed=form_done,
         assignment=assignment,
         done_case_ids=done,
+        progress=progress,
+        next_rows=next_rows,
     )
 
 
-def _assignment_activity_record(*, assignment: Assignment, now: datetime, form_done: bool) -> None:
+def _assignment_activity_record(
+    *, assignment: Assignment, now: datetime, form_done: bool, batch: hotpath.Batch
+) -> None:
     """The reader's last activity (and first start); the form's completion when this save finished it."""
     at = hotpath.db_time(now)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE readerstudy_assignment SET last_activity_at = %s, started_at = COALESCE(started_at, %s), "
-            "completed_at = CASE WHEN %s THEN COALESCE(completed_at, %s) ELSE completed_at END WHERE id = %s",
-            [at, at, form_done, at, assignment.pk],
-        )
+    batch.add(
+        "UPDATE readerstudy_assignment SET last_activity_at = %s, started_at = COALESCE(started_at, %s), "
+        "completed_at = CASE WHEN %s THEN COALESCE(completed_at, %s) ELSE completed_at END WHERE id = %s",
+        [at, at, form_done, at, assignment.pk],
+    )

@@ -77,3 +77,44 @@ def test_concurrent_save_and_next_completes_the_case_once(study, reader_a):
     assert all(len(a.history) == 1 for a in Answer.objects.filter(reader=reader_a))
     assert {r.next_position for r in results} == {2}
     assert assignment.readings.filter(completed_at__isnull=False).count() == 1
+
+
+def test_views_racing_saves_that_record_the_next_view_never_deadlock(study, reader_a):
+    """A "viewed" (assignment UPDATE, then the reading's upsert, one round trip) against "save and next" that
+    records the next case's view in its transaction (assignment lock, then reading rows): both take the
+    assignment row first, so neither waits on the other in a cycle, and every view lands."""
+    assignment = Assignment.objects.select_related("study").get(study=study, reader=reader_a)
+    first, second = (Case.objects.get(pk=pk) for pk in assignment.order[:2])
+    values = {"agree_label": "no", "quality": 2, "difficulty": 5}
+
+    def save():
+        services.answers_submit(reader=reader_a, case=first, values=values, complete=True, view_next=True)
+
+    def view(case):
+        services.case_view(assignment=assignment, case=case)
+
+    jobs = [(save, ()) if i % 2 else (view, (second if i % 4 else first,)) for i in range(N_THREADS)]
+    assert run_in_threads(lambda fn, args: fn(*args), jobs) == []
+    reading = assignment.readings.get(case=second)
+    assert reading.first_viewed_at is not None and reading.last_viewed_at is not None
+    assert assignment.readings.filter(completed_at__isnull=False).count() == 1
+
+
+def test_a_refused_save_outside_any_atomic_block_rolls_back_and_leaves_no_transaction_open(study, reader_a):
+    """On PostgreSQL a request's save sends BEGIN with its reads and COMMIT with its writes
+    (hotpath.SaveTransaction); a refusal in between must roll back and leave the connection idle."""
+    from readerstudy.errors import ReaderStudyError
+
+    assignment = Assignment.objects.get(study=study, reader=reader_a)
+    case = Case.objects.get(pk=assignment.order[0])
+    with pytest.raises(ReaderStudyError):
+        services.answers_submit(reader=reader_a, case=case, values={"quality": 99, "agree_label": "yes"})
+    assert connection.get_autocommit() and not connection.in_atomic_block
+    if connection.vendor == "postgresql":
+        from psycopg.pq import TransactionStatus
+
+        assert connection.connection.info.transaction_status == TransactionStatus.IDLE
+    assert not Answer.objects.filter(reader=reader_a).exists()
+    assert not assignment.readings.exists()  # the reading the save's upsert created went with the rollback
+    services.answers_submit(reader=reader_a, case=case, values={"agree_label": "yes"})
+    assert list(Answer.objects.filter(reader=reader_a).values_list("value", flat=True)) == ["yes"]
