@@ -68,4 +68,4 @@ def test_save_and_next_returns_the_allow_listed_next_case(study, reader_a, reade
     data = r.json()
     assert r.status_code == 200 and data["case_completed"] and data["next_position"] == 2
     assert data["next"]["position"] == 2 and data["next"]["case"]["id"] != case.token
-    assert set(data["next"]["case"]) <= {"id", "image_url", "width", "height", "shown_labels", "depth"}
+    assert set(data["next"]["case"]) <= {"id", "image_url", "width", "height", "shown_labels", "depth", "pixel_spacing"}
