@@ -21,11 +21,22 @@ class Compressor:
     name: str  # its entry in the registry (compress/__init__.py)
 
     def __init__(
-        self, model: nn.Module, *, seed: int = 0, calibration: torch.Tensor | None = None, example: torch.Tensor
+        self,
+        model: nn.Module,
+        *,
+        seed: int = 0,
+        calibration: torch.Tensor | None = None,
+        example: torch.Tensor,
+        params: dict | None = None,
+        training=None,
+        scratch=None,
     ) -> None:
         self.seed = seed
         self.example = example  # one float model input [1, 3, S, S] (for tracing)
         self.calibration = calibration  # float model inputs [B, 3, S, S] (static quantization)
+        self.params = params or {}  # the method's parameters, validated (MethodSpec.validate_params)
+        self.training = training  # compress.imp.TrainingSet, for methods that fine-tune
+        self.scratch = scratch  # a folder of the sweep's own, for state a resumed sweep reloads
 
     def apply(self, model: nn.Module, level: float) -> nn.Module:
         raise NotImplementedError
