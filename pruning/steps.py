@@ -17,7 +17,7 @@ from common.csvsafe import frame_csv_text
 from common.jsonsafe import json_safe
 from common.sparsity import sparsity_index
 from jobs.attempts import fenced
-from pruning.models import PIESelection, PruningSweep, TrainingRun
+from pruning.models import MethodSweep, PIESelection, PruningSweep, TrainingRun
 from pruning.step_inputs import decode, load_dataset, set_torch_threads
 
 
@@ -33,18 +33,11 @@ def run_summary(run: TrainingRun) -> dict:
     }
 
 
-def train_execute(*, run: TrainingRun, progress=None) -> dict:
-    """Train one seed (resuming from ``last.pt``); a trained run returns its summary, doing nothing."""
-    if run.is_trained and Path(run.checkpoint_path).is_file():
-        return {**run_summary(run), "skipped": True}
-    from pruning.engine.train import TrainConfig, train_run
+def train_config(experiment, seed: int, class_names: list[str]):
+    """The experiment's training settings as the engine's TrainConfig (training, and IMP's fine-tuning)."""
+    from pruning.engine.train import TrainConfig
 
-    experiment = run.experiment
-    set_torch_threads(experiment.arch)
-    splits = load_dataset(experiment.dataset)
-    train_images = decode(splits["train"], experiment.image_size, progress)
-    val_images = decode(splits["val"], experiment.image_size, progress)
-    config = TrainConfig(
+    return TrainConfig(
         arch=experiment.arch,
         init=experiment.init,
         epochs=experiment.epochs,
@@ -52,10 +45,24 @@ def train_execute(*, run: TrainingRun, progress=None) -> dict:
         lr=experiment.lr,
         patience=experiment.patience,
         image_size=experiment.image_size,
-        seed=run.seed,
-        class_names=list(splits["train"].class_names),
+        seed=seed,
+        class_names=class_names,
         allow_download=settings.ALLOW_WEIGHTS_DOWNLOAD,
     )
+
+
+def train_execute(*, run: TrainingRun, progress=None) -> dict:
+    """Train one seed (resuming from ``last.pt``); a trained run returns its summary, doing nothing."""
+    if run.is_trained and Path(run.checkpoint_path).is_file():
+        return {**run_summary(run), "skipped": True}
+    from pruning.engine.train import train_run
+
+    experiment = run.experiment
+    set_torch_threads(experiment.arch)
+    splits = load_dataset(experiment.dataset)
+    train_images = decode(splits["train"], experiment.image_size, progress)
+    val_images = decode(splits["val"], experiment.image_size, progress)
+    config = train_config(experiment, run.seed, list(splits["train"].class_names))
     out = train_run(
         config,
         train_images,
@@ -156,15 +163,18 @@ def selection_summary(selection: PIESelection) -> dict:
     }
 
 
-def prediction_sets(experiment, progress=None) -> tuple[list, list[int]]:
-    """Every seed's finished prediction store (by seed), or ValueError naming the unfinished seeds."""
+def prediction_sets(experiment, progress=None, method: str = "") -> tuple[list, list[int]]:
+    """Every seed's finished prediction store (by seed) of the experiment's own sweep, or of a compared
+    ``method``'s sweeps; ValueError naming the unfinished seeds."""
     from pruning.engine.store import PredictionSet
 
-    sweeps = list(PruningSweep.objects.filter(training_run__experiment=experiment).select_related("training_run"))
+    model = MethodSweep.objects.filter(method=method) if method else PruningSweep.objects
+    sweeps = list(model.filter(training_run__experiment=experiment).select_related("training_run"))
     sweeps.sort(key=lambda s: s.training_run.seed)
     todo = [s.training_run.seed for s in sweeps if not s.is_done]
     if not sweeps or todo:
-        raise ValueError(f"experiment #{experiment.pk}: seed(s) {todo} not swept yet" if todo else "no seeds")
+        what = f"experiment #{experiment.pk}" + (f" ({method})" if method else "")
+        raise ValueError(f"{what}: seed(s) {todo} not swept yet" if todo else f"{what}: no seeds")
     sets = []
     for i, s in enumerate(sweeps):
         sets.append(PredictionSet.load(s.store_path))
@@ -182,7 +192,7 @@ def select_execute(*, selection: PIESelection, progress=None) -> dict:
     from pruning.engine.store import stack_seeds
 
     experiment = selection.experiment
-    sets, seeds = prediction_sets(experiment, progress)
+    sets, seeds = prediction_sets(experiment, progress, selection.method)
     if selection.definition == "hooker":
         probs, sparsities, ids, _ = stack_seeds(sets)
         dense, pruned = sparsity_index(sparsities, 0.0), sparsity_index(sparsities, selection.sparsity)

@@ -29,16 +29,32 @@ def calibration_images(experiment: Experiment, progress=None):
     return np.ascontiguousarray(images[pick])
 
 
+def training_set(experiment: Experiment, seed: int, progress=None):
+    """The whole training split with its labels and the experiment's training settings (IMP fine-tunes on it)."""
+    from pruning.engine.compress.imp import TrainingSet
+    from pruning.steps import train_config
+
+    train = load_dataset(experiment.dataset)["train"]
+    images = decode(train, experiment.image_size, progress)
+    return TrainingSet(images, train.labels, train_config(experiment, seed, list(train.class_names)))
+
+
 def method_options(experiment: Experiment, method: str, seed: int, progress=None) -> dict:
-    """Keyword arguments ``infer.sweep`` needs for ``method``: calibration images when it calibrates,
-    and a cost measurement on the experiment's first seed only (a level's parameter count, file size and
+    """Keyword arguments ``infer.sweep`` needs for ``method``: calibration images when it calibrates, the
+    training set when it fine-tunes, its parameters when it has some (``Experiment.method_params``), and a
+    cost measurement on the experiment's first seed only (a level's parameter count, file size and
     latency depend on the architecture and level, not on the seed, and latency is the slow part)."""
     from pruning.engine import compress
     from pruning.engine.compress.costs import CostConfig
 
+    spec = compress.get(method)
     out: dict = {}
-    if compress.get(method).needs_calibration:
+    if spec.needs_calibration:
         out["calibration"] = calibration_images(experiment, progress)
+    if spec.needs_training:
+        out["training"] = training_set(experiment, seed, progress)
+    if spec.params:
+        out["params"] = (experiment.method_params or {}).get(method, {})
     if experiment.seeds and seed == min(experiment.seeds) and cost_repeats() > 0:
         out["costs"] = CostConfig(repeats=cost_repeats())
     return out
