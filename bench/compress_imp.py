@@ -27,13 +27,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pruning.engine.compress.imp import TrainingSet  # noqa: E402
 from pruning.engine.data import decode_images, load_synthetic  # noqa: E402
 from pruning.engine.infer import sweep  # noqa: E402
 from pruning.engine.nets import build_model  # noqa: E402
 from pruning.engine.store import read_sidecar  # noqa: E402
 from pruning.engine.synthetic import make_synthetic  # noqa: E402
-from pruning.engine.train import TrainConfig, train_run  # noqa: E402
+from pruning.engine.train import TrainConfig, TrainingSet, train_run  # noqa: E402
 from pruning.engine.train_parts import mean_auroc_map  # noqa: E402
 
 LEVELS = [0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95]

@@ -10,7 +10,6 @@ import json
 import math
 from pathlib import Path
 
-from django.conf import settings
 from django.utils import timezone
 
 from common.csvsafe import frame_csv_text
@@ -18,7 +17,7 @@ from common.jsonsafe import json_safe
 from common.sparsity import sparsity_index
 from jobs.attempts import fenced
 from pruning.models import MethodSweep, PIESelection, PruningSweep, TrainingRun
-from pruning.step_inputs import decode, load_dataset, set_torch_threads
+from pruning.step_inputs import decode, load_dataset, set_torch_threads, train_config
 
 
 def run_summary(run: TrainingRun) -> dict:
@@ -31,24 +30,6 @@ def run_summary(run: TrainingRun) -> dict:
         "epochs_run": run.epochs_run,
         "stopped_early": run.stopped_early,
     }
-
-
-def train_config(experiment, seed: int, class_names: list[str]):
-    """The experiment's training settings as the engine's TrainConfig (training, and IMP's fine-tuning)."""
-    from pruning.engine.train import TrainConfig
-
-    return TrainConfig(
-        arch=experiment.arch,
-        init=experiment.init,
-        epochs=experiment.epochs,
-        batch_size=experiment.batch_size,
-        lr=experiment.lr,
-        patience=experiment.patience,
-        image_size=experiment.image_size,
-        seed=seed,
-        class_names=class_names,
-        allow_download=settings.ALLOW_WEIGHTS_DOWNLOAD,
-    )
 
 
 def train_execute(*, run: TrainingRun, progress=None) -> dict:

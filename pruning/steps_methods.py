@@ -9,7 +9,7 @@ from django.utils import timezone
 from common.jsonsafe import json_safe
 from jobs.attempts import fenced
 from pruning.models import Experiment, MethodSweep, TrainingRun
-from pruning.step_inputs import decode, load_dataset, set_torch_threads
+from pruning.step_inputs import decode, load_dataset, set_torch_threads, train_config
 
 CALIBRATION_IMAGES = 256  # torch.ao's examples calibrate on a few hundred images
 
@@ -31,8 +31,7 @@ def calibration_images(experiment: Experiment, progress=None):
 
 def training_set(experiment: Experiment, seed: int, progress=None):
     """The whole training split with its labels and the experiment's training settings (IMP fine-tunes on it)."""
-    from pruning.engine.compress.imp import TrainingSet
-    from pruning.steps import train_config
+    from pruning.engine.train import TrainingSet
 
     train = load_dataset(experiment.dataset)["train"]
     images = decode(train, experiment.image_size, progress)

@@ -206,6 +206,39 @@ def _open_store(out_path, sparsities, image_ids, class_names, method, seed, para
     return ps
 
 
+def _names(model: nn.Module, images: np.ndarray, image_ids, class_names) -> tuple[list[str], list[str]]:
+    """The store's image ids and class names (indices when not given), checked against images and model."""
+    ids = [str(i) for i in image_ids] if image_ids is not None else [str(i) for i in range(len(images))]
+    if len(ids) != len(images):
+        raise ValueError(f"{len(ids)} image ids for {len(images)} images")
+    n_out = _num_outputs(model)
+    classes = list(class_names) if class_names is not None else [str(c) for c in range(n_out)]
+    if len(classes) != n_out:
+        raise ValueError(f"{len(classes)} class names for a model with {n_out} outputs")
+    return ids, classes
+
+
+def _method_inputs(spec: compress.MethodSpec, calibration, training, params) -> dict | None:
+    """Fail before any file is written when the method lacks what it needs; its parameters, checked."""
+    if spec.needs_calibration and (calibration is None or len(calibration) == 0):
+        raise compress.MethodError(f"{spec.name} needs calibration images (training images); none given")
+    if spec.needs_training and training is None:
+        raise compress.MethodError(f"{spec.name} fine-tunes on the training set; none given")
+    return spec.validate_params(params) if spec.params else None
+
+
+def _start_sidecar(out_path, ps: PredictionSet, spec: compress.MethodSpec, seed: int, params, comp) -> dict:
+    # A sidecar without its store is stale (the store was deleted): start it afresh too.
+    side = (read_sidecar(out_path) if ps.done.any() else {}) or {"method": spec.name, "seed": seed}
+    if params is not None:
+        side["params"] = params
+    side.update(level_unit=spec.unit, heavy_level=spec.heavy_level)
+    if hasattr(comp, "n_weights"):
+        side["n_weights"] = comp.n_weights
+    side.setdefault("achieved", {})
+    return side
+
+
 def sweep(
     model: nn.Module,
     images: np.ndarray,
@@ -235,25 +268,14 @@ def sweep(
     again when this returns or raises. ``seed`` only matters for ``method="random"``;
     ``calibration`` (uint8 training images) only for methods that calibrate (static int8).
     ``costs``: also measure each level's cost (``compress.costs``) into the sidecar. ``training``
-    (``compress.imp.TrainingSet``) only for methods that fine-tune; ``params``: the method's parameters
+    (``train.TrainingSet``) only for methods that fine-tune; ``params``: the method's parameters
     (``MethodSpec.params``; defaults filled in, recorded in the sidecar, must match on resume).
     """
     spec = compress.get(method)
     images = check_images(images)
     sparsities = spec.validate_levels(sparsities)
-    ids = [str(i) for i in image_ids] if image_ids is not None else [str(i) for i in range(len(images))]
-    if len(ids) != len(images):
-        raise ValueError(f"{len(ids)} image ids for {len(images)} images")
-    classes = list(class_names) if class_names is not None else None
-    n_out = _num_outputs(model)
-    classes = classes if classes is not None else [str(c) for c in range(n_out)]
-    if len(classes) != n_out:
-        raise ValueError(f"{len(classes)} class names for a model with {n_out} outputs")
-    if spec.needs_calibration and (calibration is None or len(calibration) == 0):
-        raise compress.MethodError(f"{method} needs calibration images (training images); none given")
-    if spec.needs_training and training is None:
-        raise compress.MethodError(f"{method} fine-tunes on the training set; none given")
-    params = spec.validate_params(params) if spec.params else None
+    ids, classes = _names(model, images, image_ids, class_names)
+    params = _method_inputs(spec, calibration, training, params)
 
     ps = _open_store(out_path, sparsities, ids, classes, method, seed, params)
     total = len(sparsities)
@@ -274,14 +296,7 @@ def sweep(
     comp = spec.load()(
         model, seed=seed, calibration=calib, example=example, params=params, training=training, scratch=scratch
     )
-    # A sidecar without its store is stale (the store was deleted): start it afresh too.
-    side = (read_sidecar(out_path) if ps.done.any() else {}) or {"method": method, "seed": seed}
-    if params is not None:
-        side["params"] = params
-    side.update(level_unit=spec.unit, heavy_level=spec.heavy_level)
-    if hasattr(comp, "n_weights"):
-        side["n_weights"] = comp.n_weights
-    side.setdefault("achieved", {})
+    side = _start_sidecar(out_path, ps, spec, seed, params, comp)
     try:
         for i, r in enumerate(sparsities):
             if ps.done[i]:

@@ -6,11 +6,10 @@ import torch
 
 from common.progress import Cancelled
 from pruning.engine import compress
-from pruning.engine.compress.imp import TrainingSet
 from pruning.engine.infer import predict, scratch_dir, sweep, to_model_input
 from pruning.engine.nets import build_model, prunable_modules
 from pruning.engine.store import read_sidecar
-from pruning.engine.train import TrainConfig
+from pruning.engine.train import TrainConfig, TrainingSet
 
 RNG = np.random.default_rng(4)
 IMAGES = RNG.integers(0, 256, (10, 16, 16), dtype=np.uint8)
@@ -76,13 +75,13 @@ def test_fine_tuning_changes_the_surviving_weights_and_lowers_the_train_loss():
     comp = compressor(model, finetune_epochs=3)
     comp.keep = comp.prune_step(model, 0.5)
     pruned = weights(model)
-    before = comp._train_loss(model)
+    before = comp.training.loss(model)
     comp.finetune(model, 0.5)
     after = weights(model)
     changed = [bool(((a != b) & k).any()) for a, b, k in zip(after, pruned, comp.keep, strict=True)]
     assert all(changed)
     assert all(bool((a[~k] == 0).all()) for a, k in zip(after, comp.keep, strict=True))
-    assert comp._train_loss(model) < before
+    assert comp.training.loss(model) < before
 
 
 def test_the_sidecar_records_the_train_loss_before_and_after_each_fine_tune(tmp_path):

@@ -16,8 +16,7 @@ IMAGES = np.random.default_rng(1).integers(0, 256, (8, 16, 16), dtype=np.uint8)
 
 def fine_tune_set(images, n_classes=3):
     """A training set for the methods that fine-tune (IMP): the images themselves, random labels."""
-    from pruning.engine.compress.imp import TrainingSet
-    from pruning.engine.train import TrainConfig
+    from pruning.engine.train import TrainConfig, TrainingSet
 
     labels = (np.random.default_rng(0).random((len(images), n_classes)) < 0.5).astype(np.int64)
     config = TrainConfig(arch="tiny", batch_size=4, image_size=images.shape[-1], device="cpu")

@@ -35,7 +35,7 @@ class Compressor:
         self.example = example  # one float model input [1, 3, S, S] (for tracing)
         self.calibration = calibration  # float model inputs [B, 3, S, S] (static quantization)
         self.params = params or {}  # the method's parameters, validated (MethodSpec.validate_params)
-        self.training = training  # compress.imp.TrainingSet, for methods that fine-tune
+        self.training = training  # train.TrainingSet, for methods that fine-tune
         self.scratch = scratch  # a folder of the sweep's own, for state a resumed sweep reloads
 
     def apply(self, model: nn.Module, level: float) -> nn.Module:

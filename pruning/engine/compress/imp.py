@@ -6,8 +6,10 @@ by flat index) until exactly ``round(level * n)`` are zero, so masks are nested;
 survivors (and every other parameter and buffer) back to the dense weights the sweep started from; then
 fine-tune for ``finetune_epochs`` epochs on the training set with the experiment's training settings
 (``train.train_one_epoch``: Adam, BCE, augmentation), with the mask held by ``torch.nn.utils.prune`` so
-pruned weights stay exactly zero. The rewind point is the trained dense model because that is the only
-early weight state the platform keeps (it saves no checkpoints from the start of training).
+pruned weights stay exactly zero. The training set and its epoch come in as a ``train.TrainingSet``: this
+module never imports the training code (which imports the sweep, which imports the registry: a cycle).
+The rewind point is the trained dense model because that is the only early weight state the platform
+keeps (it saves no checkpoints from the start of training).
 
 Resumable: after each level the fine-tuned state and mask go to ``scratch/level-<level>.pt`` before the
 level's predictions are stored, so a resumed sweep reloads the last level it finished instead of redoing
@@ -17,11 +19,8 @@ what an uninterrupted one gives.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.utils.prune as torch_prune
 from torch import nn
@@ -30,15 +29,6 @@ from ..nets import prunable_modules
 from ..prune import n_pruned
 from .base import Compressor, sparse_storage, zero_fraction
 from .errors import MethodError
-
-
-@dataclass
-class TrainingSet:
-    """What fine-tuning trains on: uint8 [N, H, W] images, 0/1 [N, C] labels, the experiment's TrainConfig."""
-
-    images: np.ndarray
-    labels: np.ndarray
-    config: object  # train.TrainConfig (batch size, lr, image size, augmentation, amp)
 
 
 def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -60,7 +50,6 @@ class IterativeMagnitude(Compressor):
         self.keep = [torch.ones_like(m.weight, dtype=torch.bool) for _, m in prunable_modules(model)]
         self.log: dict = {}  # what the last level's fine-tune did (for the sidecar)
         self._loaded = False  # whether a resumed sweep's state was looked for in scratch
-        self._data = None  # the training images on the device, converted once per sweep
 
     def apply(self, model: nn.Module, level: float) -> nn.Module:
         if not self._loaded:
@@ -70,9 +59,9 @@ class IterativeMagnitude(Compressor):
         if level == self.level:
             return model
         self.keep = self.prune_step(model, level)
-        self.log = {"level": level, "rewound": self.rewind, "train_loss_pruned": self._train_loss(model)}
+        self.log = {"level": level, "rewound": self.rewind, "train_loss_pruned": self.training.loss(model)}
         self.log["epoch_losses"] = self.finetune(model, level)
-        self.log["train_loss_finetuned"] = self._train_loss(model)
+        self.log["train_loss_finetuned"] = self.training.loss(model)
         self.level = level
         self._save(model)
         return model
@@ -104,8 +93,6 @@ class IterativeMagnitude(Compressor):
         """``finetune_epochs`` epochs of the training loop with the mask fixed; the mean train loss of each."""
         if self.epochs == 0:
             return []
-        from ..train import train_one_epoch
-
         config = self.training.config
         modules = [m for _, m in prunable_modules(model)]
         for m, keep in zip(modules, self.keep, strict=True):
@@ -116,10 +103,7 @@ class IterativeMagnitude(Compressor):
                 torch.use_deterministic_algorithms(True, warn_only=True)  # as train_run: reproducible on CPU
             optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
             generator = torch.Generator().manual_seed(self.seed * 1_000_003 + round(level * 1e6))
-            images, labels = self._training_data(model)
-            losses = [
-                train_one_epoch(model, optimizer, images, labels, config, generator)["loss"] for _ in range(self.epochs)
-            ]
+            losses = [self.training.epoch(model, optimizer, generator) for _ in range(self.epochs)]
         finally:
             torch.use_deterministic_algorithms(deterministic)
             for m in modules:
@@ -143,23 +127,6 @@ class IterativeMagnitude(Compressor):
     @staticmethod
     def _device(model: nn.Module) -> torch.device:
         return next(model.parameters()).device
-
-    def _training_data(self, model: nn.Module):
-        from ..infer import DeviceImages
-
-        if self._data is None:
-            dev = self._device(model)
-            labels = torch.from_numpy(np.asarray(self.training.labels, dtype=np.float32)).to(dev)
-            self._data = DeviceImages(self.training.images, dev), labels
-        return self._data
-
-    def _train_loss(self, model: nn.Module) -> float:
-        """BCE of the model on the (unaugmented) training set: what pruning costs and fine-tuning wins back."""
-        from ..train import evaluate
-
-        images, labels = self._training_data(model)
-        loss = evaluate(model, images, labels, self.training.config)["loss"]
-        return loss if math.isfinite(loss) else float("nan")
 
     def _file(self, level: float) -> Path:
         return Path(self.scratch) / f"level-{level!r}.pt"
