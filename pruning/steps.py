@@ -91,36 +91,12 @@ def sweep_execute(*, sweep: PruningSweep, progress=None) -> dict:
     resuming from the sparsities already in it; a finished sweep returns at once."""
     if sweep.is_done and sweep.store_path.is_file():
         return {**sweep_summary(sweep), "skipped": True}
-    run = sweep.training_run
-    if not run.is_trained:
-        raise ValueError(f"seed {run.seed} of experiment #{run.experiment_id} is not trained yet; train it first")
-    from pruning.engine.infer import sweep as engine_sweep
-    from pruning.engine.nets import build_model
-    from pruning.engine.store import read_sidecar
-    from pruning.steps_methods import method_options
+    from pruning.steps_methods import sweep_seed
 
+    run, path = sweep.training_run, sweep.store_path
     experiment = run.experiment
-    set_torch_threads(experiment.arch)
-    test = load_dataset(experiment.dataset)["test"]
-    images = decode(test, experiment.image_size, progress)
-    model = build_model(experiment.arch, len(test.class_names), init=run.checkpoint_path)
-    path = sweep.store_path
-    options = method_options(experiment, experiment.prune_method, run.seed, progress)  # calibration, costs
-    result = engine_sweep(
-        model,
-        images,
-        experiment.sparsities,
-        method=experiment.prune_method,
-        out_path=path,
-        seed=run.seed,
-        progress=progress,
-        image_ids=list(test.ids),
-        class_names=list(test.class_names),
-        batch_size=experiment.batch_size,
-        image_size=experiment.image_size,
-        **options,
-    )
-    achieved = read_sidecar(path).get("achieved", {})
+    result, side = sweep_seed(run, experiment.prune_method, experiment.sparsities, path, progress)
+    achieved = side.get("achieved", {})
     sweep.predictions_path = str(path)
     sweep.achieved_sparsity = json_safe({k: v.get("overall") for k, v in achieved.items()})
     sweep.n_done = int(result.done.sum())

@@ -68,11 +68,10 @@ def method_sweep_summary(sweep: MethodSweep) -> dict:
     }
 
 
-def method_sweep_execute(*, sweep: MethodSweep, progress=None) -> dict:
-    """Predict the test set at every level of ``sweep.method`` (resuming); a finished one returns at once."""
-    if sweep.is_done and sweep.store_path.is_file():
-        return {**method_sweep_summary(sweep), "skipped": True}
-    run: TrainingRun = sweep.training_run
+def sweep_seed(run: TrainingRun, method: str, levels: list, path, progress=None) -> tuple:
+    """Predict the test set of ``run``'s trained model at every level of ``method`` into the store at ``path``
+    (resuming from it): the one sweep behind the experiment's own sweep and every compared method's.
+    Returns the prediction set and the store's sidecar."""
     if not run.is_trained:
         raise ValueError(f"seed {run.seed} of experiment #{run.experiment_id} is not trained yet; train it first")
     from pruning.engine.infer import sweep as engine_sweep
@@ -84,12 +83,11 @@ def method_sweep_execute(*, sweep: MethodSweep, progress=None) -> dict:
     test = load_dataset(experiment.dataset)["test"]
     images = decode(test, experiment.image_size, progress)
     model = build_model(experiment.arch, len(test.class_names), init=run.checkpoint_path)
-    path = sweep.store_path
     result = engine_sweep(
         model,
         images,
-        sweep.levels,
-        method=sweep.method,
+        levels,
+        method=method,
         out_path=path,
         seed=run.seed,
         progress=progress,
@@ -97,10 +95,19 @@ def method_sweep_execute(*, sweep: MethodSweep, progress=None) -> dict:
         class_names=list(test.class_names),
         batch_size=experiment.batch_size,
         image_size=experiment.image_size,
-        **method_options(experiment, sweep.method, run.seed, progress),
+        **method_options(experiment, method, run.seed, progress),
     )
+    return result, read_sidecar(path)
+
+
+def method_sweep_execute(*, sweep: MethodSweep, progress=None) -> dict:
+    """Predict the test set at every level of ``sweep.method`` (resuming); a finished one returns at once."""
+    if sweep.is_done and sweep.store_path.is_file():
+        return {**method_sweep_summary(sweep), "skipped": True}
+    path = sweep.store_path
+    result, side = sweep_seed(sweep.training_run, sweep.method, sweep.levels, path, progress)
     sweep.predictions_path = str(path)
-    sweep.costs = json_safe(read_sidecar(path).get("costs", {}))
+    sweep.costs = json_safe(side.get("costs", {}))
     sweep.n_done = int(result.done.sum())
     sweep.finished_at = timezone.now()
     with fenced(progress):

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ..nets import prunable_modules
+from ..prune import achieved_sparsity
 
 
 class Compressor:
@@ -50,20 +51,7 @@ class Compressor:
 
     def achieved(self, net: nn.Module) -> dict:
         """Per-layer and overall fraction of exactly-zero weights (for the sidecar)."""
-        return zero_fraction(net)
-
-
-@torch.no_grad()
-def zero_fraction(net: nn.Module) -> dict[str, float]:
-    out: dict[str, float] = {}
-    zeros = total = 0
-    for name, m in prunable_modules(net):
-        z = int((m.weight == 0).sum())
-        out[f"{name}.weight"] = z / m.weight.numel()
-        zeros += z
-        total += m.weight.numel()
-    out["overall"] = zeros / total if total else 0.0
-    return out
+        return achieved_sparsity(net)
 
 
 def sparse_storage(net: nn.Module) -> dict:

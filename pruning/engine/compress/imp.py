@@ -26,8 +26,8 @@ import torch.nn.utils.prune as torch_prune
 from torch import nn
 
 from ..nets import prunable_modules
-from ..prune import n_pruned
-from .base import Compressor, sparse_storage, zero_fraction
+from ..prune import achieved_sparsity, n_pruned
+from .base import Compressor, sparse_storage
 from .errors import MethodError
 
 
@@ -120,7 +120,7 @@ class IterativeMagnitude(Compressor):
         return sparse_storage(net)
 
     def achieved(self, net: nn.Module) -> dict:
-        return {**zero_fraction(net), "finetune": dict(self.log)}
+        return {**achieved_sparsity(net), "finetune": dict(self.log)}
 
     # --- the pieces --------------------------------------------------------------------------------
 
