@@ -153,3 +153,17 @@ def test_the_experiment_command_takes_method_parameters(synthetic_dataset):
     fields = experiment_fields(options)
     assert fields["method_params"] == {"imp": {"finetune_epochs": "0"}}
     assert fields["compare_methods"] == [{"method": "imp", "levels": [0.0, 0.5, 0.9]}]
+
+
+def test_the_select_pies_command_selects_a_compared_methods_pies_at_other_settings(imp_experiment):
+    from django.core.management import CommandError, call_command
+
+    call_command("select_pies", "--experiment", str(imp_experiment.pk), "--method", "imp", "--q", "0.1")
+    made = PIESelection.objects.of_experiment(imp_experiment, sparsity=0.9, q=0.1, method="imp").get()
+    assert (
+        made.is_done and made.n_pies >= PIESelection.objects.get(experiment=imp_experiment, method="imp", q=0.05).n_pies
+    )
+    with pytest.raises(CommandError, match=r"does not compare method 'nm' \(compared: imp\)"):
+        call_command("select_pies", "--experiment", str(imp_experiment.pk), "--method", "nm")
+    with pytest.raises(CommandError, match=r"sparsity 0.7 was not swept \(swept: \[0.0, 0.5, 0.9\]\)"):
+        call_command("select_pies", "--experiment", str(imp_experiment.pk), "--method", "imp", "--sparsity", "0.7")
