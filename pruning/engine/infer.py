@@ -314,4 +314,5 @@ def sweep(
             report(progress, int(ps.done.sum()), total, f"sweep: {method} level {r:g} done")
     finally:
         comp.restore(model)
+    shutil.rmtree(scratch, ignore_errors=True)  # complete: nothing left to resume
     return ps

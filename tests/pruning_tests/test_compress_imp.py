@@ -140,6 +140,7 @@ def test_an_interrupted_sweep_resumes_to_the_same_predictions(tmp_path):
     assert sorted(p.name for p in scratch_dir(path).iterdir()) == [f"level-{0.3!r}.pt"]
     resumed = imp_sweep(path)
     assert np.array_equal(resumed.probs, full.probs)
+    assert not scratch_dir(path).exists()  # a complete sweep keeps no level states
 
 
 def test_a_resume_with_other_parameters_is_refused(tmp_path):

@@ -139,6 +139,9 @@ class IterativeMagnitude(Compressor):
         Path(self.scratch).mkdir(parents=True, exist_ok=True)
         state = {"level": self.level, "model": model.state_dict(), "keep": self.keep, "log": self.log}
         save_checkpoint(state, self._file(self.level))
+        for older in Path(self.scratch).glob("level-*.pt"):  # a resume needs the furthest level only
+            if older != self._file(self.level):
+                older.unlink(missing_ok=True)
 
     def _resume(self, model: nn.Module, level: float) -> None:
         """Load the furthest level at or below ``level`` that an earlier run of this sweep saved."""
