@@ -13,7 +13,8 @@ pixels do not change the timing) on the device (``pruning.engine.infer.DeviceIma
   fresh copy per ratio (identical zero counts checked);
 * every other compression method (``--methods``): its default-level sweep over ``--method-images`` test
   images with measured costs (latency on the sweep's device: the GPU for the pruning methods; int8 runs on
-  CPU kernels only) -- seconds per sweep and the cost at the method's heavy level. A method that cannot
+  CPU kernels only; imp fine-tunes one epoch per level on the 256 calibration images) -- seconds per sweep
+  and the cost at the method's heavy level. A method that cannot
   apply to ``--arch`` says why and the bench goes on.
 
 No GPU figures exist yet: no GPU was lent to the session that wrote this. ``make test`` runs it on
@@ -44,7 +45,7 @@ from pruning.engine.compress.costs import CostConfig  # noqa: E402
 from pruning.engine.infer import DeviceImages, prepare_model, resolve_device, sweep  # noqa: E402
 from pruning.engine.nets import build_model, prunable_modules  # noqa: E402
 from pruning.engine.prune import PruneOrder  # noqa: E402
-from pruning.engine.train import TrainConfig, train_one_epoch  # noqa: E402
+from pruning.engine.train import TrainConfig, TrainingSet, train_one_epoch  # noqa: E402
 
 
 def sync(device: torch.device) -> None:
@@ -103,17 +104,21 @@ def prune_times(model, ratios: list[float], device) -> tuple[float, float]:
     return ours, base
 
 
-def method_sweeps(model, test_x, calib_x, methods: list[str], args, device, tmp: str) -> dict[str, float]:
-    """Seconds of each method's default-level sweep (with costs), printing its heavy-level cost."""
+def method_sweeps(model, test_x, calib, methods: list[str], args, device, tmp: str) -> dict[str, float]:
+    """Seconds of each method's default-level sweep (with costs), printing its heavy-level cost. ``calib``:
+    (images, labels) that static int8 calibrates on and IMP fine-tunes on (one epoch per level)."""
     out = {}
+    calib_x, calib_y = calib
     for name in methods:
         spec = get(name)
+        config = TrainConfig(arch=args.arch, batch_size=args.batch_size, image_size=args.image_size, device=str(device))
+        training = TrainingSet(calib_x, calib_y, config) if spec.needs_training else None
         store = Path(tmp) / f"{name}.npz"
         sync(device)
         t = time.perf_counter()
         try:
             sweep(model, test_x, spec.default_levels, name, store, batch_size=args.batch_size, device=device,
-                  calibration=calib_x, costs=CostConfig(repeats=args.cost_repeats))  # fmt: skip
+                  calibration=calib_x, costs=CostConfig(repeats=args.cost_repeats), training=training)  # fmt: skip
         except MethodError as exc:
             print(f"method {name}: not applicable to {args.arch}: {exc}", flush=True)
             continue
@@ -141,7 +146,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--classes", type=int, default=20)
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--sparsities", type=int, default=20)
-    ap.add_argument("--methods", default="layer_l1,nm,structured,int8_static,int8_dynamic,fp16")
+    ap.add_argument("--methods", default="layer_l1,nm,structured,imp,int8_static,int8_dynamic,fp16")
     ap.add_argument("--method-images", type=int, default=2000, help="test images per method sweep")
     ap.add_argument("--cost-repeats", type=int, default=3, help="timed forward passes per level and batch size")
     args = ap.parse_args(argv)
@@ -194,10 +199,10 @@ def main(argv: list[str] | None = None) -> dict:
         flush=True,
     )
 
-    calib_x, _ = synthetic(min(256, args.train_images), args.image_size, args.classes, 3)
+    calib = synthetic(min(256, args.train_images), args.image_size, args.classes, 3)
     methods = [m for m in args.methods.split(",") if m]
     with tempfile.TemporaryDirectory() as tmp:
-        per_method = method_sweeps(model, test_x[: args.method_images], calib_x, methods, args, device, tmp)
+        per_method = method_sweeps(model, test_x[: args.method_images], calib, methods, args, device, tmp)
     results.update({f"method_s_{k}": v for k, v in per_method.items()})
     model = prepare_model(model, device)  # quantized sweeps ran on CPU; the dense model stays on the device
 

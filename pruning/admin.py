@@ -40,7 +40,7 @@ class PruningSweepAdmin(admin.ModelAdmin):
 
 @admin.register(PIESelection)
 class PIESelectionAdmin(admin.ModelAdmin):
-    list_display = ("id", "experiment", "definition", "sparsity", "q", "n_images", "n_pies", "n_nan", "finished_at")
-    list_filter = ("definition",)
-    readonly_fields = ("experiment", "sparsity", "q", "definition", "job", "table_path", "n_images", "n_pies",
+    list_display = ("id", "experiment", "method", "definition", "sparsity", "q", "n_images", "n_pies", "finished_at")
+    list_filter = ("definition", "method")
+    readonly_fields = ("experiment", "method", "sparsity", "q", "definition", "job", "table_path", "n_images", "n_pies",
                        "n_nan", "tie_group_size", "summary", "created_at", "finished_at")  # fmt: skip

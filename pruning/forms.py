@@ -89,6 +89,16 @@ _METHOD_HELP = "; ".join(
     if name != "l1"
 )
 
+_PARAMS_HELP = (
+    'e.g. "imp: finetune_epochs=2, rewind=true" (blank: defaults; '
+    + "; ".join(
+        f"{name}: " + ", ".join(f"{k}={v}" for k, v in spec.params)
+        for name, spec in params.compress.REGISTRY.items()
+        if spec.params
+    )
+    + ")"
+)
+
 
 class ExperimentForm(forms.Form):
     dataset = forms.ModelChoiceField(queryset=Dataset.objects.all())
@@ -121,6 +131,12 @@ class ExperimentForm(forms.Form):
         help_text='More methods swept on the same trained seeds, e.g. "int8_static; structured: 0, 0.25, 0.5" '
         "(no levels: the method's defaults).",
     )
+    method_params = forms.CharField(
+        required=False,
+        label="Method parameters",
+        widget=forms.TextInput(attrs={"size": 80}),
+        help_text=_PARAMS_HELP,
+    )
     pie_q = forms.FloatField(initial=0.05, label="PIE fraction q")
     pie_definition = forms.ChoiceField(choices=Experiment.PieDefinition.choices, label="PIE definition")
 
@@ -144,6 +160,12 @@ class ExperimentForm(forms.Form):
         except params.ParamError as exc:
             raise ValidationError(str(exc)) from None
 
+    def clean_method_params(self) -> dict:
+        try:
+            return params.parse_method_params(self.cleaned_data["method_params"])
+        except params.ParamError as exc:
+            raise ValidationError(str(exc)) from None
+
     def clean_init(self) -> str:
         init = self.cleaned_data["init"].strip()
         if init not in params.INITS and not Path(init).is_file():
@@ -157,7 +179,7 @@ class ExperimentForm(forms.Form):
             cleaned["sparsities"] = list(spec.default_levels)
         if spec is not None and "pie_sparsity" in cleaned and cleaned["pie_sparsity"] is None:
             cleaned["pie_sparsity"] = spec.heavy_level
-        fields = ("seeds", "sparsities", "pie_sparsity", "pie_q", "arch", "init", "compare_methods")
+        fields = ("seeds", "sparsities", "pie_sparsity", "pie_q", "arch", "init", "compare_methods", "method_params")
         if any(f not in cleaned for f in fields):
             return cleaned  # field errors already shown
         errors = params.check_experiment(
@@ -169,6 +191,7 @@ class ExperimentForm(forms.Form):
             init=cleaned["init"],
             prune_method=cleaned.get("prune_method", "l1"),
             compare_methods=cleaned["compare_methods"],
+            method_params=cleaned["method_params"],
         )
         for field, message in errors.items():
             self.add_error(field, message)

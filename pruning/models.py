@@ -98,6 +98,9 @@ class Experiment(models.Model):
     # More methods swept on the same trained seeds, for the cross-method report:
     # [{"method": "int8_static", "levels": [0.0, 0.75]}, ...] (one MethodSweep per seed and method).
     compare_methods = models.JSONField(default=list, blank=True)
+    # Parameters of the methods that have some, for whichever sweep uses the method (own or compared):
+    # {"imp": {"finetune_epochs": 1, "rewind": false}}; missing ones take the registry's defaults.
+    method_params = models.JSONField(default=dict, blank=True)
     sparsities = models.JSONField(default=params.default_sparsities)
     pie_sparsity = models.FloatField(default=0.9)
     pie_q = models.FloatField(default=0.05)
@@ -137,6 +140,7 @@ class Experiment(models.Model):
             init=self.init if self.source == self.Source.TRAINED else "random",
             prune_method=self.prune_method,
             compare_methods=self.compare_methods,
+            method_params=self.method_params,
         )
         if not isinstance(self.seeds, list):
             errors["seeds"] = "seeds must be a list of integers"
@@ -229,11 +233,18 @@ class PruningSweep(models.Model):
 
 class PIESelectionQuerySet(models.QuerySet):
     def of_experiment(
-        self, experiment: Experiment, *, sparsity: float | None = None, q: float | None = None, definition: str = ""
+        self,
+        experiment: Experiment,
+        *,
+        sparsity: float | None = None,
+        q: float | None = None,
+        definition: str = "",
+        method: str = "",
     ) -> "PIESelectionQuerySet":
-        """The one lookup of "the experiment's PIE selection": at its own pie_sparsity, pie_q and definition
-        unless others are given. Sparsity matches within common.sparsity.TOLERANCE (never SQL equality:
-        0.9 and 0.9000000000000001 are the same sparsity); the unique key allows at most one row."""
+        """The one lookup of "the experiment's PIE selection": of its own sweep (``method`` "") or of one
+        compared method's sweeps, at its own pie_sparsity, pie_q and definition unless others are given.
+        Sparsity matches within common.sparsity.TOLERANCE (never SQL equality: 0.9 and 0.9000000000000001
+        are the same sparsity); the unique key allows at most one row."""
         target = experiment.pie_sparsity if sparsity is None else float(sparsity)
         return self.filter(
             experiment=experiment,
@@ -241,6 +252,7 @@ class PIESelectionQuerySet(models.QuerySet):
             sparsity__lte=target + TOLERANCE,
             q=experiment.pie_q if q is None else q,
             definition=definition or experiment.pie_definition,
+            method=method,
         )
 
     def finished(self) -> "PIESelectionQuerySet":
@@ -251,6 +263,8 @@ class PIESelection(models.Model):
     """PIEs of one experiment at one sparsity and fraction; the per-image table is a CSV file."""
 
     experiment = models.ForeignKey(Experiment, on_delete=models.PROTECT, related_name="pie_selections")
+    # "" = the experiment's own sweep (prune_method, sparsities); else a compared method's (MethodSweep) stores.
+    method = models.CharField(max_length=32, blank=True, default="")
     sparsity = models.FloatField(default=0.9)
     q = models.FloatField(default=0.05)
     definition = models.CharField(
@@ -271,13 +285,20 @@ class PIESelection(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["experiment", "sparsity", "q", "definition"], name="pruning_pies_unique"),
+            models.UniqueConstraint(
+                fields=["experiment", "method", "sparsity", "q", "definition"], name="pruning_pies_unique_per_method"
+            ),
             models.CheckConstraint(condition=Q(q__gt=0, q__lte=1), name="pruning_pies_q_range"),
             models.CheckConstraint(condition=Q(sparsity__gt=0, sparsity__lt=1), name="pruning_pies_sparsity_range"),
         ]
 
     def __str__(self) -> str:
-        return f"PIEs of {self.experiment} at {self.sparsity:g} (q={self.q:g}, {self.definition})"
+        return f"PIEs of {self.experiment} at {self.method_name} {self.sparsity:g} (q={self.q:g}, {self.definition})"
+
+    @property
+    def method_name(self) -> str:
+        """The compression method whose predictions the PIEs compare with the dense model's."""
+        return self.method or self.experiment.prune_method
 
     @property
     def table_file(self) -> Path:

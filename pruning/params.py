@@ -87,6 +87,7 @@ def check_experiment(
     init: str,
     prune_method: str,
     compare_methods: list | None = None,
+    method_params: dict | None = None,
 ) -> dict[str, str]:
     """Cross-field checks of an experiment; returns {field: message} (empty when all is well)."""
     errors: dict[str, str] = {}
@@ -126,10 +127,53 @@ def check_experiment(
         except compress.MethodError as exc:
             errors["sparsities"] = str(exc)
     try:
-        check_compare(compare_methods or [], prune_method)
+        compared = check_compare(compare_methods or [], prune_method)
     except ParamError as exc:
         errors["compare_methods"] = str(exc)
+        compared = []
+    try:
+        check_method_params(method_params or {}, [prune_method, *(e["method"] for e in compared)])
+    except ParamError as exc:
+        errors["method_params"] = str(exc)
     return errors
+
+
+def check_method_params(given: dict, swept_methods: list[str]) -> dict:
+    """``{"imp": {"finetune_epochs": 2}}`` checked against the registry: only methods this experiment sweeps,
+    each parameter by name (``MethodSpec.validate_params``). Returns it with every default filled in."""
+    if not isinstance(given, dict):
+        raise ParamError(f"method parameters must be {{method: {{name: value}}}}, got {given!r}")
+    out = {}
+    for name, values in given.items():
+        if name not in swept_methods:
+            raise ParamError(f"parameters given for {name!r}, which this experiment does not sweep")
+        if not isinstance(values, dict):
+            raise ParamError(f"{name}: parameters must be {{name: value}}, got {values!r}")
+        try:
+            out[name] = compress.get(name).validate_params(values)
+        except compress.MethodError as exc:
+            raise ParamError(str(exc)) from None
+    return out
+
+
+def parse_method_params(text: str) -> dict:
+    """ "imp: finetune_epochs=2, rewind=true" (methods separated by ";") -> {"imp": {...}}, values as typed
+    (``check_method_params`` checks and converts them)."""
+    out: dict = {}
+    for part in (p.strip() for p in str(text).split(";")):
+        if not part:
+            continue
+        name, colon, rest = part.partition(":")
+        if not colon:
+            raise ParamError(f"method parameters {part!r} must read 'method: name=value, ...'")
+        values = {}
+        for item in (i.strip() for i in rest.split(",")):
+            key, eq, value = item.partition("=")
+            if not eq or not key.strip():
+                raise ParamError(f"{name.strip()}: parameter {item!r} must read name=value")
+            values[key.strip()] = value.strip()
+        out[name.strip()] = values
+    return out
 
 
 def check_compare(entries: list, prune_method: str = "") -> list[dict]:

@@ -25,7 +25,7 @@ def selection_choices() -> list[tuple[str, str]]:
         (
             str(s.pk),
             f"#{s.pk} {s.experiment.name} ({s.experiment.dataset.name}): {s.n_pies} PIEs of {s.n_images}, "
-            f"{s.definition} at sparsity {s.sparsity:g}, q={s.q:g}",
+            f"{s.definition} at {s.method_name} level {s.sparsity:g}, q={s.q:g}",
         )
         for s in _finished().order_by("-finished_at", "-id")
     ]
@@ -91,6 +91,7 @@ def selection_candidates(value: str) -> tuple[list, dict]:
         "experiment_id": selection.experiment_id,
         "dataset": dataset.name,
         "definition": selection.definition,
+        "method": selection.method_name,
         "sparsity": selection.sparsity,
         "q": selection.q,
         "n_pies": selection.n_pies,

@@ -64,7 +64,7 @@ def experiment_page(experiment: Experiment) -> dict:
         result = f"{s.n_pies} PIEs of {s.n_images}" if s.is_done else ""
         steps.append(
             {
-                "label": f"PIE selection #{s.pk} ({s.definition}, {s.sparsity:g}, q={s.q:g})",
+                "label": f"PIE selection #{s.pk} ({s.method_name}, {s.definition}, {s.sparsity:g}, q={s.q:g})",
                 "job": s.job,
                 "done": s.is_done,
                 "extra": result,
@@ -72,7 +72,8 @@ def experiment_page(experiment: Experiment) -> dict:
         )
     for job in follow_up_jobs:
         steps.append({"label": labels[job.kind], "job": job, "done": False, "extra": ""})
-    done_selection = next((s for s in selections if s.is_done), None)
+    # The pipeline's next stages follow the experiment's own method; the others' PIEs are in the table below.
+    done_selection = next((s for s in selections if s.is_done and not s.method), None)
     if experiment.source == Experiment.Source.TRAINED:
         _add_steps_to_come(steps, runs, selections, follow_up_jobs, labels)
     _explain_waiting(steps)

@@ -41,6 +41,8 @@ def experiment_create(*, user=None, start: bool = True, **fields) -> Experiment:
         # Levels as floats, defaults filled in; a bad entry is reported by full_clean below.
         with contextlib.suppress(params.ParamError):
             experiment.compare_methods = params.check_compare(experiment.compare_methods or [], experiment.prune_method)
+            swept_methods = [experiment.prune_method, *(e["method"] for e in experiment.compare_methods)]
+            experiment.method_params = params.check_method_params(experiment.method_params or {}, swept_methods)
         experiment.full_clean()
         experiment.save()
         claim_artifact_dir(experiment)
@@ -136,19 +138,56 @@ def experiment_advance(*, experiment_id: int, retry: bool = False) -> dict:
                 _ensure_job(selection, kinds.SELECT_PIES, {"selection_id": selection.pk}, parent, retry)
             elif experiment.follow_ups_requested_at is None:
                 _request_follow_ups(experiment, parent)
+        for method in _methods_swept(experiment):
+            chosen = pie_selection_for(experiment, method)
+            if not chosen.is_done:
+                _ensure_job(chosen, kinds.SELECT_PIES, {"selection_id": chosen.pk}, parent, retry)
         state = _state(experiment)
         if parent is not None:
             _update_parent(parent, state)
     return state
 
 
-def pie_selection_for(experiment: Experiment) -> PIESelection:
-    """The experiment's own PIE selection (its pie_sparsity, pie_q, pie_definition), made when missing."""
-    return pie_selection_get_or_create(experiment=experiment)
+def _methods_swept(experiment: Experiment) -> list[str]:
+    """The compared methods whose sweeps have finished on every seed (their PIEs can be selected)."""
+    sweeps = MethodSweep.objects.filter(training_run__experiment=experiment)
+    methods = {e["method"] for e in experiment.compare_methods}
+    unfinished = set(sweeps.filter(finished_at__isnull=True).values_list("method", flat=True))
+    return sorted(m for m in methods - unfinished if sweeps.filter(method=m).exists())
+
+
+def _method_selections(experiment: Experiment) -> list[PIESelection | None]:
+    """Per compared method, its PIE selection at its heavy level (None until its sweeps have finished)."""
+    from pruning.engine import compress  # torch-free registry
+
+    return [
+        PIESelection.objects.of_experiment(
+            experiment, sparsity=compress.get(e["method"]).heavy_level, method=e["method"]
+        )
+        .select_related("job")
+        .first()
+        for e in experiment.compare_methods
+    ]
+
+
+def pie_selection_for(experiment: Experiment, method: str = "") -> PIESelection:
+    """The PIE selection of the experiment's own sweep (its pie_sparsity, pie_q, pie_definition), or of a compared
+    ``method``'s sweeps at that method's heavily-compressed level (same q and definition), made when missing."""
+    if not method:
+        return pie_selection_get_or_create(experiment=experiment)
+    from pruning.engine import compress  # torch-free registry
+
+    heavy = compress.get(method).heavy_level
+    return pie_selection_get_or_create(experiment=experiment, sparsity=heavy, method=method)
 
 
 def pie_selection_get_or_create(
-    *, experiment: Experiment, sparsity: float | None = None, q: float | None = None, definition: str = ""
+    *,
+    experiment: Experiment,
+    sparsity: float | None = None,
+    q: float | None = None,
+    definition: str = "",
+    method: str = "",
 ) -> PIESelection:
     """The experiment's PIE selection at these settings (its own by default), created (validated) when missing.
 
@@ -158,11 +197,12 @@ def pie_selection_get_or_create(
     with transaction.atomic():
         Experiment.objects.select_for_update().filter(pk=experiment.pk).first()
         selection = PIESelection.objects.of_experiment(
-            experiment, sparsity=sparsity, q=q, definition=definition
+            experiment, sparsity=sparsity, q=q, definition=definition, method=method
         ).first()
         if selection is None:
             selection = PIESelection(
                 experiment=experiment,
+                method=method,
                 sparsity=experiment.pie_sparsity if sparsity is None else sparsity,
                 q=experiment.pie_q if q is None else q,
                 definition=definition or experiment.pie_definition,
@@ -193,6 +233,8 @@ def _state(experiment: Experiment) -> dict:
     jobs = [r.job for r in runs] + [r.sweep.job for r in runs] + [selection.job if selection else None]
     others = list(MethodSweep.objects.filter(training_run__experiment=experiment).select_related("job"))
     jobs += [m.job for m in others]
+    method_pies = _method_selections(experiment)
+    jobs += [s.job for s in method_pies if s is not None]
     parent = experiment.job
     extra = follow_ups()
     follow_up_jobs = []
@@ -206,19 +248,18 @@ def _state(experiment: Experiment) -> dict:
         j.status == Job.Status.SUCCEEDED for j in follow_up_jobs
     )
     blocking = [j for j in jobs if j.status in RETRYABLE]
-    others_done = sum(m.is_done for m in others)
-    complete = (
-        trained == swept == len(runs) > 0 and selected and (followed_up or not extra) and others_done == len(others)
-    )
+    others_done = sum(m.is_done for m in others) + sum(bool(s and s.is_done) for s in method_pies)
+    n_others = len(others) + len(method_pies)
+    complete = trained == swept == len(runs) > 0 and selected and (followed_up or not extra) and others_done == n_others
     return {
         "seeds": len(runs),
         "trained": trained,
         "swept": swept,
         "pies_selected": bool(selected),
         "follow_ups_requested": bool(experiment.follow_ups_requested_at),
-        "method_sweeps": f"{others_done}/{len(others)}",
+        "method_sweeps": f"{sum(m.is_done for m in others)}/{len(others)}",
         "done": trained + swept + others_done + selected + (len(extra) if extra and followed_up else 0),
-        "total": 2 * len(runs) + len(others) + 1 + len(extra),
+        "total": 2 * len(runs) + n_others + 1 + len(extra),
         "active": sum(j.is_active for j in jobs),
         "blocking": [
             f"{j.kind} job #{j.pk} {j.status}" + (f": {j.error.splitlines()[0]}" if j.error else "") for j in blocking

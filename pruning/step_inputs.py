@@ -40,3 +40,21 @@ def decode(split, size: int, progress=None):
 
 
 # --- training -------------------------------------------------------------------------------------
+
+
+def train_config(experiment, seed: int, class_names: list[str]):
+    """The experiment's training settings as the engine's TrainConfig (training, and IMP's fine-tuning)."""
+    from pruning.engine.train import TrainConfig
+
+    return TrainConfig(
+        arch=experiment.arch,
+        init=experiment.init,
+        epochs=experiment.epochs,
+        batch_size=experiment.batch_size,
+        lr=experiment.lr,
+        patience=experiment.patience,
+        image_size=experiment.image_size,
+        seed=seed,
+        class_names=class_names,
+        allow_download=settings.ALLOW_WEIGHTS_DOWNLOAD,
+    )

@@ -10,15 +10,14 @@ import json
 import math
 from pathlib import Path
 
-from django.conf import settings
 from django.utils import timezone
 
 from common.csvsafe import frame_csv_text
 from common.jsonsafe import json_safe
 from common.sparsity import sparsity_index
 from jobs.attempts import fenced
-from pruning.models import PIESelection, PruningSweep, TrainingRun
-from pruning.step_inputs import decode, load_dataset, set_torch_threads
+from pruning.models import MethodSweep, PIESelection, PruningSweep, TrainingRun
+from pruning.step_inputs import decode, load_dataset, set_torch_threads, train_config
 
 
 def run_summary(run: TrainingRun) -> dict:
@@ -37,25 +36,14 @@ def train_execute(*, run: TrainingRun, progress=None) -> dict:
     """Train one seed (resuming from ``last.pt``); a trained run returns its summary, doing nothing."""
     if run.is_trained and Path(run.checkpoint_path).is_file():
         return {**run_summary(run), "skipped": True}
-    from pruning.engine.train import TrainConfig, train_run
+    from pruning.engine.train import train_run
 
     experiment = run.experiment
     set_torch_threads(experiment.arch)
     splits = load_dataset(experiment.dataset)
     train_images = decode(splits["train"], experiment.image_size, progress)
     val_images = decode(splits["val"], experiment.image_size, progress)
-    config = TrainConfig(
-        arch=experiment.arch,
-        init=experiment.init,
-        epochs=experiment.epochs,
-        batch_size=experiment.batch_size,
-        lr=experiment.lr,
-        patience=experiment.patience,
-        image_size=experiment.image_size,
-        seed=run.seed,
-        class_names=list(splits["train"].class_names),
-        allow_download=settings.ALLOW_WEIGHTS_DOWNLOAD,
-    )
+    config = train_config(experiment, run.seed, list(splits["train"].class_names))
     out = train_run(
         config,
         train_images,
@@ -103,36 +91,12 @@ def sweep_execute(*, sweep: PruningSweep, progress=None) -> dict:
     resuming from the sparsities already in it; a finished sweep returns at once."""
     if sweep.is_done and sweep.store_path.is_file():
         return {**sweep_summary(sweep), "skipped": True}
-    run = sweep.training_run
-    if not run.is_trained:
-        raise ValueError(f"seed {run.seed} of experiment #{run.experiment_id} is not trained yet; train it first")
-    from pruning.engine.infer import sweep as engine_sweep
-    from pruning.engine.nets import build_model
-    from pruning.engine.store import read_sidecar
-    from pruning.steps_methods import method_options
+    from pruning.steps_methods import sweep_seed
 
+    run, path = sweep.training_run, sweep.store_path
     experiment = run.experiment
-    set_torch_threads(experiment.arch)
-    test = load_dataset(experiment.dataset)["test"]
-    images = decode(test, experiment.image_size, progress)
-    model = build_model(experiment.arch, len(test.class_names), init=run.checkpoint_path)
-    path = sweep.store_path
-    options = method_options(experiment, experiment.prune_method, run.seed, progress)  # calibration, costs
-    result = engine_sweep(
-        model,
-        images,
-        experiment.sparsities,
-        method=experiment.prune_method,
-        out_path=path,
-        seed=run.seed,
-        progress=progress,
-        image_ids=list(test.ids),
-        class_names=list(test.class_names),
-        batch_size=experiment.batch_size,
-        image_size=experiment.image_size,
-        **options,
-    )
-    achieved = read_sidecar(path).get("achieved", {})
+    result, side = sweep_seed(run, experiment.prune_method, experiment.sparsities, path, progress)
+    achieved = side.get("achieved", {})
     sweep.predictions_path = str(path)
     sweep.achieved_sparsity = json_safe({k: v.get("overall") for k, v in achieved.items()})
     sweep.n_done = int(result.done.sum())
@@ -156,15 +120,18 @@ def selection_summary(selection: PIESelection) -> dict:
     }
 
 
-def prediction_sets(experiment, progress=None) -> tuple[list, list[int]]:
-    """Every seed's finished prediction store (by seed), or ValueError naming the unfinished seeds."""
+def prediction_sets(experiment, progress=None, method: str = "") -> tuple[list, list[int]]:
+    """Every seed's finished prediction store (by seed) of the experiment's own sweep, or of a compared
+    ``method``'s sweeps; ValueError naming the unfinished seeds."""
     from pruning.engine.store import PredictionSet
 
-    sweeps = list(PruningSweep.objects.filter(training_run__experiment=experiment).select_related("training_run"))
+    model = MethodSweep.objects.filter(method=method) if method else PruningSweep.objects
+    sweeps = list(model.filter(training_run__experiment=experiment).select_related("training_run"))
     sweeps.sort(key=lambda s: s.training_run.seed)
     todo = [s.training_run.seed for s in sweeps if not s.is_done]
     if not sweeps or todo:
-        raise ValueError(f"experiment #{experiment.pk}: seed(s) {todo} not swept yet" if todo else "no seeds")
+        what = f"experiment #{experiment.pk}" + (f" ({method})" if method else "")
+        raise ValueError(f"{what}: seed(s) {todo} not swept yet" if todo else f"{what}: no seeds")
     sets = []
     for i, s in enumerate(sweeps):
         sets.append(PredictionSet.load(s.store_path))
@@ -182,7 +149,7 @@ def select_execute(*, selection: PIESelection, progress=None) -> dict:
     from pruning.engine.store import stack_seeds
 
     experiment = selection.experiment
-    sets, seeds = prediction_sets(experiment, progress)
+    sets, seeds = prediction_sets(experiment, progress, selection.method)
     if selection.definition == "hooker":
         probs, sparsities, ids, _ = stack_seeds(sets)
         dense, pruned = sparsity_index(sparsities, 0.0), sparsity_index(sparsities, selection.sparsity)

@@ -8,7 +8,9 @@ ever decodes or converts images again (the paper re-read every JPEG at every spa
 from __future__ import annotations
 
 import os
+import shutil
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -178,7 +180,12 @@ def _num_outputs(model: nn.Module) -> int:
     return int(last.out_features if isinstance(last, nn.Linear) else last.out_channels)
 
 
-def _open_store(out_path, sparsities, image_ids, class_names, method, seed) -> PredictionSet:
+def scratch_dir(out_path) -> Path:
+    """The folder where a sequential method (IMP) keeps each level's state for a resumed sweep."""
+    return Path(f"{out_path}.levels")
+
+
+def _open_store(out_path, sparsities, image_ids, class_names, method, seed, params=None) -> PredictionSet:
     """Load the store to resume, after checking it belongs to this very sweep; or start one."""
     if not os.path.exists(out_path):
         return PredictionSet.empty(sparsities, image_ids, class_names)
@@ -193,10 +200,43 @@ def _open_store(out_path, sparsities, image_ids, class_names, method, seed) -> P
     if ps.class_names != class_names:
         raise ValueError(f"{out_path}: store classes {ps.class_names} != {class_names}")
     side = read_sidecar(out_path)
-    for key, want in (("method", method), ("seed", seed)):
-        if key in side and side[key] != want:
+    for key, want in (("method", method), ("seed", seed), ("params", params)):
+        if key in side and want is not None and side[key] != want:
             raise ValueError(f"{out_path}: store was made with {key}={side[key]!r}, not {want!r}")
     return ps
+
+
+def _names(model: nn.Module, images: np.ndarray, image_ids, class_names) -> tuple[list[str], list[str]]:
+    """The store's image ids and class names (indices when not given), checked against images and model."""
+    ids = [str(i) for i in image_ids] if image_ids is not None else [str(i) for i in range(len(images))]
+    if len(ids) != len(images):
+        raise ValueError(f"{len(ids)} image ids for {len(images)} images")
+    n_out = _num_outputs(model)
+    classes = list(class_names) if class_names is not None else [str(c) for c in range(n_out)]
+    if len(classes) != n_out:
+        raise ValueError(f"{len(classes)} class names for a model with {n_out} outputs")
+    return ids, classes
+
+
+def _method_inputs(spec: compress.MethodSpec, calibration, training, params) -> dict | None:
+    """Fail before any file is written when the method lacks what it needs; its parameters, checked."""
+    if spec.needs_calibration and (calibration is None or len(calibration) == 0):
+        raise compress.MethodError(f"{spec.name} needs calibration images (training images); none given")
+    if spec.needs_training and training is None:
+        raise compress.MethodError(f"{spec.name} fine-tunes on the training set; none given")
+    return spec.validate_params(params) if spec.params else None
+
+
+def _start_sidecar(out_path, ps: PredictionSet, spec: compress.MethodSpec, seed: int, params, comp) -> dict:
+    # A sidecar without its store is stale (the store was deleted): start it afresh too.
+    side = (read_sidecar(out_path) if ps.done.any() else {}) or {"method": spec.name, "seed": seed}
+    if params is not None:
+        side["params"] = params
+    side.update(level_unit=spec.unit, heavy_level=spec.heavy_level)
+    if hasattr(comp, "n_weights"):
+        side["n_weights"] = comp.n_weights
+    side.setdefault("achieved", {})
+    return side
 
 
 def sweep(
@@ -216,6 +256,8 @@ def sweep(
     amp: bool | str = "auto",
     calibration: np.ndarray | None = None,
     costs: CostConfig | None = None,
+    training=None,
+    params: dict | None = None,
 ) -> PredictionSet:
     """Predict ``images`` at every level of compression ``method`` (``compress.REGISTRY``; for the
     paper's ``l1`` the levels are sparsities), saving the store after each one.
@@ -225,23 +267,17 @@ def sweep(
     and a finished store is returned without any inference. ``model`` holds its dense weights
     again when this returns or raises. ``seed`` only matters for ``method="random"``;
     ``calibration`` (uint8 training images) only for methods that calibrate (static int8).
-    ``costs``: also measure each level's cost (``compress.costs``) into the sidecar.
+    ``costs``: also measure each level's cost (``compress.costs``) into the sidecar. ``training``
+    (``train.TrainingSet``) only for methods that fine-tune; ``params``: the method's parameters
+    (``MethodSpec.params``; defaults filled in, recorded in the sidecar, must match on resume).
     """
     spec = compress.get(method)
     images = check_images(images)
     sparsities = spec.validate_levels(sparsities)
-    ids = [str(i) for i in image_ids] if image_ids is not None else [str(i) for i in range(len(images))]
-    if len(ids) != len(images):
-        raise ValueError(f"{len(ids)} image ids for {len(images)} images")
-    classes = list(class_names) if class_names is not None else None
-    n_out = _num_outputs(model)
-    classes = classes if classes is not None else [str(c) for c in range(n_out)]
-    if len(classes) != n_out:
-        raise ValueError(f"{len(classes)} class names for a model with {n_out} outputs")
-    if spec.needs_calibration and (calibration is None or len(calibration) == 0):
-        raise compress.MethodError(f"{method} needs calibration images (training images); none given")
+    ids, classes = _names(model, images, image_ids, class_names)
+    params = _method_inputs(spec, calibration, training, params)
 
-    ps = _open_store(out_path, sparsities, ids, classes, method, seed)
+    ps = _open_store(out_path, sparsities, ids, classes, method, seed, params)
     total = len(sparsities)
     report(progress, int(ps.done.sum()), total, "sweep: resuming" if ps.done.any() else "sweep")
     if ps.complete:
@@ -253,14 +289,14 @@ def sweep(
     data.cache_inputs(image_size)  # and normalised once, when that fits in memory
     example = data.model_input(0, 1, image_size)
     calib = None if calibration is None else to_model_input(torch.from_numpy(check_images(calibration)), image_size)
+    scratch = scratch_dir(out_path)
+    if not ps.done.any():  # a fresh sweep: no earlier run's level states to resume from
+        shutil.rmtree(scratch, ignore_errors=True)
     # Built once for the whole sweep (a sort, a dependency graph, a calibration).
-    comp = spec.load()(model, seed=seed, calibration=calib, example=example)
-    # A sidecar without its store is stale (the store was deleted): start it afresh too.
-    side = (read_sidecar(out_path) if ps.done.any() else {}) or {"method": method, "seed": seed}
-    side.update(level_unit=spec.unit, heavy_level=spec.heavy_level)
-    if hasattr(comp, "n_weights"):
-        side["n_weights"] = comp.n_weights
-    side.setdefault("achieved", {})
+    comp = spec.load()(
+        model, seed=seed, calibration=calib, example=example, params=params, training=training, scratch=scratch
+    )
+    side = _start_sidecar(out_path, ps, spec, seed, params, comp)
     try:
         for i, r in enumerate(sparsities):
             if ps.done[i]:
@@ -278,4 +314,5 @@ def sweep(
             report(progress, int(ps.done.sum()), total, f"sweep: {method} level {r:g} done")
     finally:
         comp.restore(model)
+    shutil.rmtree(scratch, ignore_errors=True)  # complete: nothing left to resume
     return ps

@@ -121,6 +121,32 @@ def evaluate(model: nn.Module, images: DeviceImages, labels: torch.Tensor, confi
     return {"loss": loss, "mauc": mauc, "map": mapv}
 
 
+class TrainingSet:
+    """The training split and settings a compression method fine-tunes with (``compress.imp``), behind the
+    same epoch and loss as training, so the method needs no loop (nor an import of this module) of its own."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, config: TrainConfig) -> None:
+        self.images, self.labels = _check_split(images, labels, "fine-tune")
+        self.config = config
+        self._data: tuple[DeviceImages, torch.Tensor] | None = None
+
+    def _on(self, device: torch.device) -> tuple[DeviceImages, torch.Tensor]:
+        if self._data is None or self._data[0].device != device:  # converted once per device
+            labels = torch.from_numpy(self.labels.astype(np.float32)).to(device)
+            self._data = DeviceImages(self.images, device), labels
+        return self._data
+
+    def epoch(self, model: nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator) -> float:
+        """One training epoch of ``model`` (on its device); its mean batch loss."""
+        images, labels = self._on(next(model.parameters()).device)
+        return train_one_epoch(model, optimizer, images, labels, self.config, generator)["loss"]
+
+    def loss(self, model: nn.Module) -> float:
+        """BCE of ``model`` on the unaugmented training images (eval mode)."""
+        images, labels = self._on(next(model.parameters()).device)
+        return evaluate(model, images, labels, self.config)["loss"]
+
+
 def _state_from_checkpoint(ck: dict, config: TrainConfig, path: Path) -> dict:
     saved = ck.get("config", {})
     diff = [k for k in _RESUME_MUST_MATCH if k in saved and saved[k] != getattr(config, k)]

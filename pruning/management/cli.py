@@ -32,6 +32,11 @@ def add_experiment_arguments(parser, *, seeds_default: str = "0") -> None:
         default="",
         help='more methods swept on the same seeds, e.g. "int8_static; structured: 0, 0.25, 0.5"',
     )
+    parser.add_argument(
+        "--method-params",
+        default="",
+        help='parameters of methods that have some, e.g. "imp: finetune_epochs=2, rewind=true"',
+    )
     parser.add_argument("--pie-q", type=float, default=0.05)
     parser.add_argument("--pie-definition", default="spearman", choices=params.PIE_DEFINITIONS)
 
@@ -50,6 +55,7 @@ def experiment_fields(options: dict) -> dict:
         given = options["sparsities"]
         sparsities = params.parse_sparsities(given) if given is not None else list(spec.default_levels)
         compare = params.parse_compare(options.get("compare") or "")
+        method_params = params.parse_method_params(options.get("method_params") or "")
     arch = options["arch"]
     init = options["init"] or ("random" if arch == "tiny" else "imagenet")
     fields = {
@@ -69,8 +75,10 @@ def experiment_fields(options: dict) -> dict:
         "pie_q": options["pie_q"],
         "pie_definition": options["pie_definition"],
         "compare_methods": compare,
+        "method_params": method_params,
     }
     keys = ("seeds", "sparsities", "pie_sparsity", "pie_q", "arch", "init", "prune_method", "compare_methods")
+    keys += ("method_params",)
     errors = params.check_experiment(**{k: fields[k] for k in keys})
     if errors:
         raise CommandError("; ".join(f"{k}: {v}" for k, v in errors.items()))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--device", "cpu", "--arch", "small", "--image-size", "32", "--train-images", "40"]
-TINY += ["--test-images", "24", "--batch-size", "16", "--sparsities", "3", "--methods", "int8_static"]
+TINY += ["--test-images", "24", "--batch-size", "16", "--sparsities", "3", "--methods", "int8_static,imp"]
 TINY += ["--cost-repeats", "1"]
 
 
@@ -22,4 +22,5 @@ def test_gpu_bench_runs_on_the_cpu_at_a_tiny_size_and_prints_every_figure():
     assert any("inference sweep (3 sparsities x 24 images)" in line for line in lines)
     assert any("prune 3 ratios" in line and "identical zero counts" in line for line in lines)
     assert any(line.startswith("method int8_static: 2 levels x 24 images") for line in lines)
+    assert any(line.startswith("method imp: 6 levels x 24 images") for line in lines)
     assert lines[-1].startswith("ratio baseline/ours: training"), "the ratio is printed last"

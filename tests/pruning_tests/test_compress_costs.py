@@ -10,6 +10,8 @@ from pruning.engine.infer import sweep
 from pruning.engine.nets import build_model
 from pruning.engine.store import read_sidecar
 
+from .test_compress_methods import fine_tune_set
+
 IMAGES = np.random.default_rng(2).integers(0, 256, (6, 16, 16), dtype=np.uint8)
 QUICK = CostConfig(repeats=1, batches=(1, 2))
 
@@ -19,7 +21,8 @@ def costs_of(method, arch, tmp_path, levels=None, images=IMAGES):
     model = build_model(arch, 4, "random").eval()
     levels = list(levels or compress.get(method).default_levels)
     path = tmp_path / f"{method}.npz"
-    sweep(model, images, levels, method, path, device="cpu", calibration=images, costs=QUICK)
+    training = fine_tune_set(images, 4) if compress.get(method).needs_training else None
+    sweep(model, images, levels, method, path, device="cpu", calibration=images, costs=QUICK, training=training)
     side = read_sidecar(path)["costs"]
     return [side[repr(float(r))] for r in levels]
 

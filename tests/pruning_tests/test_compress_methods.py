@@ -14,6 +14,15 @@ from pruning.engine.nets import build_model, prunable_modules
 IMAGES = np.random.default_rng(1).integers(0, 256, (8, 16, 16), dtype=np.uint8)
 
 
+def fine_tune_set(images, n_classes=3):
+    """A training set for the methods that fine-tune (IMP): the images themselves, random labels."""
+    from pruning.engine.train import TrainConfig, TrainingSet
+
+    labels = (np.random.default_rng(0).random((len(images), n_classes)) < 0.5).astype(np.int64)
+    config = TrainConfig(arch="tiny", batch_size=4, image_size=images.shape[-1], device="cpu")
+    return TrainingSet(images, labels, config)
+
+
 def tiny():
     torch.manual_seed(0)
     return build_model("tiny", 3, "random").eval()
@@ -30,7 +39,9 @@ def test_level_zero_predictions_equal_the_dense_models(method, tmp_path):
     model = tiny()
     dense = predict(model, IMAGES, device="cpu")
     spec = compress.get(method)
-    ps = sweep(model, IMAGES, spec.default_levels[:2], method, tmp_path / "p.npz", device="cpu", calibration=IMAGES)
+    training = fine_tune_set(IMAGES) if spec.needs_training else None
+    levels = spec.default_levels[:2]
+    ps = sweep(model, IMAGES, levels, method, tmp_path / "p.npz", device="cpu", calibration=IMAGES, training=training)
     assert np.array_equal(ps.probs[0], dense)
     assert not np.array_equal(ps.probs[1], dense)  # the compressed level does change the outputs
     assert np.array_equal(predict(model, IMAGES, device="cpu"), dense)  # and the model is dense again

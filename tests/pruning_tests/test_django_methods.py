@@ -27,7 +27,7 @@ def test_an_experiment_with_a_compared_method_runs_its_sweeps_and_shows_a_row_pe
     assert experiment.compare_methods == [{"method": "int8_static", "levels": [0.0, 0.75]}]
     assert run_tree_here(experiment.job.pk, lambda line: None) == Job.Status.SUCCEEDED
     kinds = sorted(experiment.job.children.values_list("kind", flat=True))
-    assert kinds == ["method_sweep", "method_sweep", "select_pies", "sweep", "sweep", "train", "train"]
+    assert kinds == ["method_sweep", "method_sweep", "select_pies", "select_pies", "sweep", "sweep", "train", "train"]
 
     sweeps = list(MethodSweep.objects.filter(training_run__experiment=experiment).order_by("training_run__seed"))
     assert [s.is_done for s in sweeps] == [True, True]

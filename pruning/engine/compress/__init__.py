@@ -35,6 +35,9 @@ class MethodSpec:
     cpu_only: bool = False  # its compressed model runs on CPU kernels only
     axis: str = "level"  # the word for a level in messages ("sparsity" for weight pruning)
     family: str = "pruning"  # or "quantization" (the cross-method report compares the two)
+    needs_training: bool = False  # fine-tunes on the training set (iterative magnitude pruning)
+    sequential: bool = False  # each level is built from the previous one: levels must increase
+    params: tuple[tuple[str, object], ...] = ()  # (name, default) of the method's parameters
 
     def validate_levels(self, levels) -> list[float]:
         """The levels as floats in the order given, or MethodError naming the bad one."""
@@ -51,10 +54,44 @@ class MethodSpec:
                 raise MethodError(f"{self.name}: {self.axis} {r:g} is not one of its levels ({allowed}; {self.unit})")
             if any(same_sparsity(r, u) for u in values):
                 raise MethodError(f"{self.name}: {self.axis} {r:g} given twice")
+            if self.sequential and values and r < values[-1]:
+                raise MethodError(
+                    f"{self.name}: {self.axis} levels must increase (each is pruned from the previous one); "
+                    f"{r:g} comes after {values[-1]:g}"
+                )
             values.append(r)
         if not values:
             raise MethodError(f"{self.name}: no levels given")
         return values
+
+    def validate_params(self, given: dict | None) -> dict:
+        """The method's parameters with defaults filled in, or MethodError naming the bad field.
+        A whole-number parameter is in 0..100; a yes/no one takes a bool (or true/false, yes/no, 1/0)."""
+        given = dict(given or {})
+        defaults = dict(self.params)
+        unknown = sorted(set(given) - set(defaults))
+        if unknown:
+            valid = ", ".join(defaults) or "none"
+            raise MethodError(f"{self.name}: unknown parameter {unknown[0]!r} (its parameters: {valid})")
+        return {key: _param_value(self.name, key, given.get(key, default), default) for key, default in self.params}
+
+
+_YES, _NO = ("true", "yes", "1"), ("false", "no", "0")
+
+
+def _param_value(method: str, key: str, value, default):
+    if isinstance(default, bool):
+        text = str(value).strip().lower()
+        if isinstance(value, bool) or text in _YES + _NO:
+            return value if isinstance(value, bool) else text in _YES
+        raise MethodError(f"{method}: {key} must be true or false, got {value!r}")
+    try:
+        number = int(str(value).strip()) if not isinstance(value, bool) else None
+    except ValueError:
+        number = None
+    if number is None or not 0 <= number <= 100:
+        raise MethodError(f"{method}: {key} must be a whole number from 0 to 100, got {value!r}")
+    return number
 
 
 def _global():
@@ -99,6 +136,12 @@ def _int8_static():
     return Int8Static
 
 
+def _imp():
+    from .imp import IterativeMagnitude
+
+    return IterativeMagnitude
+
+
 def _fp16():
     from .half import Fp16Weights
 
@@ -124,6 +167,18 @@ REGISTRY: dict[str, MethodSpec] = {
         MethodSpec("random", "Global unstructured random", _WEIGHTS, PAPER_LEVELS, 0.9, _random, axis=_S),
         MethodSpec(
             "layer_l1", "Layer-wise unstructured L1 magnitude", _WEIGHTS, PAPER_LEVELS, 0.9, _layerwise, axis=_S
+        ),
+        MethodSpec(
+            "imp",
+            "Iterative L1 magnitude pruning, fine-tuned between levels",
+            _WEIGHTS,
+            (0.0, 0.2, 0.4, 0.6, 0.8, 0.9),
+            0.9,
+            _imp,
+            axis=_S,
+            needs_training=True,
+            sequential=True,
+            params=(("finetune_epochs", 1), ("rewind", False)),
         ),
         MethodSpec(
             "nm",

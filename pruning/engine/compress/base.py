@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ..nets import prunable_modules
+from ..prune import achieved_sparsity
 
 
 class Compressor:
@@ -21,11 +22,22 @@ class Compressor:
     name: str  # its entry in the registry (compress/__init__.py)
 
     def __init__(
-        self, model: nn.Module, *, seed: int = 0, calibration: torch.Tensor | None = None, example: torch.Tensor
+        self,
+        model: nn.Module,
+        *,
+        seed: int = 0,
+        calibration: torch.Tensor | None = None,
+        example: torch.Tensor,
+        params: dict | None = None,
+        training=None,
+        scratch=None,
     ) -> None:
         self.seed = seed
         self.example = example  # one float model input [1, 3, S, S] (for tracing)
         self.calibration = calibration  # float model inputs [B, 3, S, S] (static quantization)
+        self.params = params or {}  # the method's parameters, validated (MethodSpec.validate_params)
+        self.training = training  # train.TrainingSet, for methods that fine-tune
+        self.scratch = scratch  # a folder of the sweep's own, for state a resumed sweep reloads
 
     def apply(self, model: nn.Module, level: float) -> nn.Module:
         raise NotImplementedError
@@ -39,20 +51,7 @@ class Compressor:
 
     def achieved(self, net: nn.Module) -> dict:
         """Per-layer and overall fraction of exactly-zero weights (for the sidecar)."""
-        return zero_fraction(net)
-
-
-@torch.no_grad()
-def zero_fraction(net: nn.Module) -> dict[str, float]:
-    out: dict[str, float] = {}
-    zeros = total = 0
-    for name, m in prunable_modules(net):
-        z = int((m.weight == 0).sum())
-        out[f"{name}.weight"] = z / m.weight.numel()
-        zeros += z
-        total += m.weight.numel()
-    out["overall"] = zeros / total if total else 0.0
-    return out
+        return achieved_sparsity(net)
 
 
 def sparse_storage(net: nn.Module) -> dict:

@@ -19,16 +19,30 @@ class Command(BaseCommand):
         parser.add_argument("--sparsity", type=float, default=None)
         parser.add_argument("--q", type=float, default=None)
         parser.add_argument("--definition", choices=params.PIE_DEFINITIONS, default=None)
+        parser.add_argument(
+            "--method", default="", help="a compared method's sweeps (default: its heavy level) instead of the own"
+        )
 
-    def handle(self, *args, experiment: int, sparsity, q, definition, **o):
+    def handle(self, *args, experiment: int, sparsity, q, definition, method: str, **o):
         exp = Experiment.objects.filter(pk=experiment).first()
         if exp is None:
             raise CommandError(f"no experiment #{experiment}")
-        sparsity = exp.pie_sparsity if sparsity is None else sparsity
-        if not swept(exp.sparsities, sparsity):
-            raise CommandError(f"sparsity {sparsity:g} was not swept (swept: {exp.sparsities})")
+        levels, default = exp.sparsities, exp.pie_sparsity
+        if method:
+            entry = next((e for e in exp.compare_methods if e["method"] == method), None)
+            if entry is None:
+                compared = ", ".join(e["method"] for e in exp.compare_methods) or "none"
+                raise CommandError(
+                    f"experiment #{experiment} does not compare method {method!r} (compared: {compared})"
+                )
+            levels, default = entry["levels"], params.compress.get(method).heavy_level
+        sparsity = default if sparsity is None else sparsity
+        if not swept(levels, sparsity):
+            raise CommandError(f"sparsity {sparsity:g} was not swept (swept: {levels})")
         with user_errors():
-            selection = pie_selection_get_or_create(experiment=exp, sparsity=sparsity, q=q, definition=definition or "")
+            selection = pie_selection_get_or_create(
+                experiment=exp, sparsity=sparsity, q=q, definition=definition or "", method=method
+            )
         with user_errors(), TqdmProgress("PIE selection") as bar:
             result = select_execute(selection=selection, progress=bar)
         self.stdout.write(
