@@ -61,7 +61,10 @@ def run_sizing(job: Job, progress) -> dict:
     from analysis.core.perception.sizing import SizingRequest, size_study
 
     params = job.params
-    pie, pilot = _pie_model(params)
+    try:
+        pie, pilot = _pie_model(params)
+    except ValueError as exc:  # a pilot that cannot give the effect: the message is for the user
+        raise SizingError(str(exc)) from exc
     req = SizingRequest(
         readers=params["readers"],
         cases=params["cases"],
@@ -78,6 +81,18 @@ def run_sizing(job: Job, progress) -> dict:
     result["study_id"] = params.get("study_id")
     atomic_write_text(Path(job.artifact_dir) / "sizing.json", json.dumps(json_ready(result), indent=2) + "\n")
     return {"sentences": result["sentences"], "study_id": params.get("study_id")}
+
+
+def sizing_failure(job: Job | None) -> str:
+    """What a failed sizing job tells the page: a SizingError's own message, else the kind of failure;
+    never the traceback or a server path (those stay on the job page for admins)."""
+    if job is None or job.status != Job.Status.FAILED:
+        return ""
+    first = (job.error or "").strip().splitlines()[0] if (job.error or "").strip() else ""
+    kind, _, message = first.partition(": ")
+    if kind == "SizingError" and message:
+        return f"The sizing cannot run as asked: {message}"
+    return f"The sizing could not be computed ({kind if kind.isidentifier() else 'an error'})."
 
 
 def sizing_result(job: Job) -> dict | None:

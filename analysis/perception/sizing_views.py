@@ -105,5 +105,6 @@ def sizing_page(request: HttpRequest) -> HttpResponse:
     groups = {name: [form[f] for f in fields] for name, fields in FIELD_GROUPS.items()}
     if study is None:
         groups["pie_fields"] = groups["pie_fields"][1:]  # no pilot, no pilot question
-    context = {"form": form, "study": study, "job": job, "result": result, **groups}
+    failure = sizing.sizing_failure(job)
+    context = {"form": form, "study": study, "job": job, "result": result, "failure": failure, **groups}
     return render(request, "analysis/sizing.html", context)

@@ -65,6 +65,16 @@ def test_sizing_from_a_pilot_study_uses_its_published_odds_ratio(study, research
     assert 'data-testid="sizing-pilot"' in html and "Pilot: published PIE odds ratio" in html
 
 
+def test_a_pilot_that_cannot_give_the_effect_fails_with_its_message_and_no_traceback(study, researcher_client):
+    call_command("simulate_readers", "--study", str(study.pk), "--readers", "2", "--seed", "5")
+    url = f"{reverse('analysis:sizing')}?study={study.pk}"
+    r = researcher_client.post(url, {**SMALL_GRID, "question": "nope"})
+    assert job_run(job_id=Job.objects.get(kind="study_size").pk) == "failed"
+    html = researcher_client.get(r.url).content.decode()
+    assert "The sizing cannot run as asked: The pilot has no analysed question &#x27;nope&#x27;" in html
+    assert "Traceback" not in html and "sizing_pie" not in html  # no traceback, no server path
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
