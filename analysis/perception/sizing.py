@@ -1,7 +1,7 @@
 """Study sizing as a job: request it from the page (typed components or a study as pilot), run it, read it.
 
-The runner rebuilds the core's SizingRequest from the job's params, takes a pilot study's mixed-model
-components when ``study_id`` is set (typed fields override them), simulates the grid with progress per cell,
+The runner rebuilds the core's SizingRequest from the job's params, takes a pilot study's published log odds
+ratio, scale and base when ``study_id`` is set (typed fields override them), simulates the grid with progress per cell,
 and writes ARTIFACT_ROOT/sizing/<token>/sizing.json. The page shows that file.
 """
 
@@ -19,7 +19,7 @@ from jobs.models import Job
 from jobs.services import job_create
 
 JOB_KIND = "study_size"
-PIE_KEYS = ("effect", "var_reader", "var_case", "var_residual", "base")
+PIE_KEYS = ("effect", "reader_sd", "case_sd", "reader_slope_sd", "base", "scale")
 ROEMETZ_KEYS = ("mu_pos", "delta", "var_r", "var_c", "var_rc")
 MAX_SIMULATED_STUDIES = 20_000  # grid cells x n_sim per job, so one request cannot hold a worker for hours
 
@@ -44,7 +44,6 @@ def _pie_model(params: dict):
     from analysis.core.perception.sizing_pie import PieModel, pie_model_from_pilot
 
     typed = {k: params[k] for k in PIE_KEYS if params.get(k) is not None}
-    typed["likert"] = params.get("likert") or 0
     if not params.get("study_id"):
         return PieModel(**typed), None
     from analysis.perception.inputs import study_questions, study_tidy_frame
@@ -62,7 +61,10 @@ def run_sizing(job: Job, progress) -> dict:
     from analysis.core.perception.sizing import SizingRequest, size_study
 
     params = job.params
-    pie, pilot = _pie_model(params)
+    try:
+        pie, pilot = _pie_model(params)
+    except ValueError as exc:  # a pilot that cannot give the effect: the message is for the user
+        raise SizingError(str(exc)) from exc
     req = SizingRequest(
         readers=params["readers"],
         cases=params["cases"],
@@ -79,6 +81,18 @@ def run_sizing(job: Job, progress) -> dict:
     result["study_id"] = params.get("study_id")
     atomic_write_text(Path(job.artifact_dir) / "sizing.json", json.dumps(json_ready(result), indent=2) + "\n")
     return {"sentences": result["sentences"], "study_id": params.get("study_id")}
+
+
+def sizing_failure(job: Job | None) -> str:
+    """What a failed sizing job tells the page: a SizingError's own message, else the kind of failure;
+    never the traceback or a server path (those stay on the job page for admins)."""
+    if job is None or job.status != Job.Status.FAILED:
+        return ""
+    first = (job.error or "").strip().splitlines()[0] if (job.error or "").strip() else ""
+    kind, _, message = first.partition(": ")
+    if kind == "SizingError" and message:
+        return f"The sizing cannot run as asked: {message}"
+    return f"The sizing could not be computed ({kind if kind.isidentifier() else 'an error'})."
 
 
 def sizing_result(job: Job) -> dict | None:

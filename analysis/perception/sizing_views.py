@@ -15,14 +15,14 @@ from jobs.models import Job
 from readerstudy.access import researcher_studies, study_jobs_q
 
 ANALYSIS_LABELS = {
-    "pie": "PIE effect in the crossed mixed model (the project's primary analysis)",
+    "pie": "PIE odds ratio: the published test (reader fixed effects, two-way cluster-robust Wald)",
     "mrmc_auc": "MRMC AUC: two modalities, Obuchowski-Rockette with DeLong covariance (Roe-Metz simulation)",
 }
 
 
 FIELD_GROUPS = {
     "grid_fields": ("readers", "cases", "n_sim", "seed", "target", "cases_per_form"),
-    "pie_fields": ("question", "effect", "var_reader", "var_case", "var_residual", "base", "likert"),
+    "pie_fields": ("question", "effect", "reader_sd", "case_sd", "reader_slope_sd", "base", "scale"),
     "roemetz_fields": ("mu_pos", "delta", "var_r", "var_c", "var_rc"),
 }
 
@@ -50,12 +50,18 @@ class SizingForm(forms.Form):
         help_text="0: every reader reads every case; else forms of this many cases (split-plot).",
     )
     question = forms.CharField(required=False, initial="difficulty", help_text="The pilot study's question.")
-    effect = forms.FloatField(required=False, help_text="PIE minus non-PIE mean rating (blank: the pilot's).")
-    var_reader = forms.FloatField(required=False, min_value=0)
-    var_case = forms.FloatField(required=False, min_value=0)
-    var_residual = forms.FloatField(required=False, min_value=0)
-    base = forms.FloatField(required=False, help_text="Mean rating of non-PIEs.")
-    likert = forms.IntegerField(required=False, min_value=0, max_value=11, initial=0, help_text="0: continuous.")
+    effect = forms.FloatField(
+        required=False, help_text="PIE log odds ratio on the latent scale (blank: 0.8, or the pilot's)."
+    )
+    reader_sd = forms.FloatField(required=False, min_value=0, help_text="Reader leniency SD (latent; 0.5).")
+    case_sd = forms.FloatField(required=False, min_value=0, help_text="Case difficulty SD (latent; 0.5).")
+    reader_slope_sd = forms.FloatField(
+        required=False, min_value=0, help_text="SD of readers' own PIE effects (latent; 0)."
+    )
+    base = forms.FloatField(required=False, help_text="Latent location of non-PIEs (blank: the scale's middle).")
+    scale = forms.IntegerField(
+        required=False, min_value=2, max_value=11, help_text="Answer points; 2: yes/no (blank: 5, or the pilot's)."
+    )
     mu_pos = forms.FloatField(initial=1.0, label="Roe-Metz mu (positives)")
     delta = forms.FloatField(initial=0.5, label="Modality B shift (the effect)")
     var_r = forms.FloatField(initial=0.03, min_value=0, label="var_r")
@@ -78,10 +84,9 @@ def sizing_page(request: HttpRequest) -> HttpResponse:
         study = get_object_or_404(researcher_studies(request.user), pk=int(request.GET["study"]))
     form = SizingForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and study and not form.cleaned_data["question"]:
-        form.add_error("question", "Name the pilot study's question to take its mixed model from.")
+        form.add_error("question", "Name the pilot study's question to take its odds ratio from.")
     if request.method == "POST" and form.is_valid():
         params = {**form.cleaned_data, "study_id": study.pk if study else None}
-        params["likert"] = params["likert"] or 0
         try:
             job = sizing.sizing_request(params=params, user=request.user)
         except sizing.SizingError as exc:
@@ -100,5 +105,6 @@ def sizing_page(request: HttpRequest) -> HttpResponse:
     groups = {name: [form[f] for f in fields] for name, fields in FIELD_GROUPS.items()}
     if study is None:
         groups["pie_fields"] = groups["pie_fields"][1:]  # no pilot, no pilot question
-    context = {"form": form, "study": study, "job": job, "result": result, **groups}
+    failure = sizing.sizing_failure(job)
+    context = {"form": form, "study": study, "job": job, "result": result, "failure": failure, **groups}
     return render(request, "analysis/sizing.html", context)

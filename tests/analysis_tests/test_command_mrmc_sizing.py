@@ -61,14 +61,16 @@ def test_study_size_command_is_reproducible_and_writes_the_grid(tmp_path):
     assert "seed 5" in first or "No design in the grid reaches" in first
 
 
-def test_study_size_from_a_pilot_csv_takes_the_mixed_model_and_typed_values_override(tmp_path):
+def test_study_size_from_a_pilot_csv_takes_the_published_odds_ratio_and_typed_values_override(tmp_path):
     simulated_tidy(4, 40, seed=3).to_csv(tmp_path / "pilot.csv", index=False)
     args = ["study_size", "--pilot-csv", str(tmp_path / "pilot.csv"), "--question", "difficulty"]
     args += ["--analysis", "pie", "--readers", "3", "--cases", "20", "--n-sim", "5", "--effect", "0.9"]
     run(*args, "--out", str(tmp_path))
     res = json.loads((tmp_path / "sizing.json").read_text())
     assert res["request"]["pie"]["effect"] == 0.9  # typed
-    assert res["pilot"]["n_readers"] == 4 and res["request"]["pie"]["var_residual"] > 0  # from the pilot
+    assert res["pilot"]["n_readers"] == 4 and res["request"]["pie"]["scale"] == 5  # from the pilot
+    assert res["pilot"]["log_or"] > 0  # difficulty: PIEs planted harder
+    assert "two-way (reader and case) cluster-robust Wald" in res["pie_test"]
     with pytest.raises(CommandError, match="no analysed question 'nope'"):
         run("study_size", "--pilot-csv", str(tmp_path / "pilot.csv"), "--question", "nope", "--analysis", "pie")
 

@@ -1,20 +1,15 @@
-"""VGC analysis of perception ratings, and study sizing (power by simulation against a closed form)."""
+"""VGC analysis of perception ratings, and study sizing (power of the published PIE test, by simulation)."""
 
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
+from analysis.core.perception.calibration import binomial_band
+from analysis.core.perception.data import prepare
+from analysis.core.perception.odds_ratio import ordinal_fit
 from analysis.core.perception.simulate import ReaderModel, simulated_tidy
 from analysis.core.perception.sizing import SizingRequest, size_study, smallest
-from analysis.core.perception.sizing_pie import (
-    PieModel,
-    balanced_pie_test,
-    closed_form_power,
-    layout,
-    pie_power,
-    reml_pie_test,
-    simulate_pie,
-)
+from analysis.core.perception.sizing_pie import PieModel, layout, pie_power, published_p, simulate_study
 from analysis.core.perception.vgc import vgc_analysis
 
 
@@ -52,25 +47,34 @@ def test_one_reader_vgc_gives_a_fixed_reader_interval_and_says_so():
     assert row["ci_low"] < row["auc"] < row["ci_high"]
 
 
-def test_fast_pie_test_equals_the_reml_fit_of_the_mixed_model():
-    r, c, pie = layout(4, 20)
-    rng = np.random.default_rng(5)
-    with threadpool_limits(1):
-        for model in (PieModel(var_reader=0.3), PieModel(var_reader=0.0)):  # interior and reader boundary
-            for _ in range(4):
-                y = simulate_pie(model, r, c, pie, rng)
-                fast = balanced_pie_test(y.reshape(4, 20), pie)
-                assert fast == pytest.approx(reml_pie_test(y, r, c, pie), abs=1e-4)
+def test_sized_p_is_the_statistics_pages_p_for_the_same_answers():
+    r, c, pie = layout(6, 24, cases_per_form=8)
+    for model in (PieModel(), PieModel(scale=2, effect=-0.9, base=1.2)):
+        inp = simulate_study(model, r, c, pie, seed=7)
+        tidy = inp.answers.rename(columns={"case": "case_id", "y": "value_numeric"}).drop(columns="correlation")
+        tidy["question_kind"], tidy["question_scale"] = model.spec().kind, model.scale
+        page = prepare(tidy)  # the page's own path: validation, then the published odds ratio
+        assert published_p(inp) == pytest.approx(ordinal_fit(page, page.questions[0])["p"], rel=1e-9)
+        assert sorted(inp.answers["y"].unique()) == ([0.0, 1.0] if model.scale == 2 else [1.0, 2.0, 3.0, 4.0, 5.0])
 
 
-def test_simulated_power_matches_the_closed_form_within_simulation_error():
-    model = PieModel(effect=0.6, var_reader=0.2, var_case=0.5, var_residual=1.0)
-    exact = closed_form_power(model, 4, 24)
+def test_under_the_null_the_sized_power_is_the_type_one_error_alpha():
+    n = 400  # 6 forms x 10 cases, each case read once (the study builder's design, smaller)
     with threadpool_limits(1):
-        sim = pie_power(model, 4, 24, 1000, np.random.default_rng(11))
-    mc_se = np.sqrt(exact * (1 - exact) / 1000)
-    assert 0.2 < exact < 0.8  # a case where power is informative
-    assert abs(sim["power"] - exact) < 3 * mc_se, (sim, exact)
+        res = pie_power(PieModel(effect=0.0), 6, 60, n, np.random.default_rng(2), cases_per_form=10)
+    lo, hi = binomial_band(n)
+    assert lo <= res["power"] <= hi, res
+    assert res["n_not_estimable"] == 0
+
+
+def test_power_of_the_published_test_rises_with_readers_and_is_reproducible_by_seed():
+    with threadpool_limits(1):
+        few = pie_power(PieModel(), 3, 30, 120, np.random.default_rng(4))
+        many = pie_power(PieModel(), 9, 30, 120, np.random.default_rng(4))
+        again = pie_power(PieModel(), 3, 30, 120, np.random.default_rng(4))
+    se = np.sqrt((few["power"] * (1 - few["power"]) + many["power"] * (1 - many["power"])) / 120)
+    assert many["power"] - few["power"] > 3 * se, (few, many)
+    assert again == few
 
 
 def test_sizing_is_reproducible_by_seed_and_cells_do_not_depend_on_the_grid():

@@ -18,7 +18,6 @@ SMALL_GRID = {
     "seed": "1",
     "target": "0.8",
     "cases_per_form": "0",
-    "likert": "0",
     "mu_pos": "1",
     "delta": "0.5",
     "var_r": "0.03",
@@ -48,10 +47,12 @@ def test_sizing_page_queues_a_job_and_shows_the_power_table(db, settings, tmp_pa
     assert job_run(job_id=job.pk) == "succeeded", Job.objects.get(pk=job.pk).error
     html = researcher_client.get(r.url).content.decode()
     assert 'data-testid="sizing-grid"' in html and html.count("<td>pie</td>") == 4
+    assert 'data-testid="sizing-test"' in html
+    assert "two-way (reader and case) cluster-robust Wald, t with readers - 1 df" in html
     assert "simulated studies, seed 1" in html or "No design in the grid reaches 80% power" in html
 
 
-def test_sizing_from_a_pilot_study_uses_its_mixed_model(study, researcher_client):
+def test_sizing_from_a_pilot_study_uses_its_published_odds_ratio(study, researcher_client):
     call_command("simulate_readers", "--study", str(study.pk), "--readers", "2", "--seed", "5")
     url = f"{reverse('analysis:sizing')}?study={study.pk}"
     assert b"The pilot study&#x27;s question" in researcher_client.get(url).content
@@ -61,7 +62,17 @@ def test_sizing_from_a_pilot_study_uses_its_mixed_model(study, researcher_client
     assert job.params["study_id"] == study.pk
     assert job_run(job_id=job.pk) == "succeeded", Job.objects.get(pk=job.pk).error
     html = researcher_client.get(r.url).content.decode()
-    assert 'data-testid="sizing-pilot"' in html and "Pilot mixed model: PIE effect" in html
+    assert 'data-testid="sizing-pilot"' in html and "Pilot: published PIE odds ratio" in html
+
+
+def test_a_pilot_that_cannot_give_the_effect_fails_with_its_message_and_no_traceback(study, researcher_client):
+    call_command("simulate_readers", "--study", str(study.pk), "--readers", "2", "--seed", "5")
+    url = f"{reverse('analysis:sizing')}?study={study.pk}"
+    r = researcher_client.post(url, {**SMALL_GRID, "question": "nope"})
+    assert job_run(job_id=Job.objects.get(kind="study_size").pk) == "failed"
+    html = researcher_client.get(r.url).content.decode()
+    assert "The sizing cannot run as asked: The pilot has no analysed question &#x27;nope&#x27;" in html
+    assert "Traceback" not in html and "sizing_pie" not in html  # no traceback, no server path
 
 
 @pytest.mark.parametrize(

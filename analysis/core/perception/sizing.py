@@ -2,7 +2,9 @@
 
 Two analyses, each simulated from typed-in variance components (or a pilot study's estimates):
 
-- ``pie``: the project's primary analysis, the PIE effect in the crossed linear mixed model (sizing_pie.py);
+- ``pie``: the PIE test the statistics page publishes, the odds ratio with reader fixed effects and its two-way
+  (reader and case) cluster-robust Wald p (t, readers - 1 df), on studies from simulate.py's reader model
+  (sizing_pie.py);
 - ``mrmc_auc``: an Obuchowski-Rockette comparison of two modalities' empirical AUCs (DeLong covariance, Hillis
   ddf; mrmc.py) on studies simulated from the Roe-Metz model with iMRMC's default components (roemetz.py).
 
@@ -22,7 +24,7 @@ import numpy as np
 from analysis.core.perception.delong import components, delong_cov
 from analysis.core.perception.mrmc import or_components
 from analysis.core.perception.roemetz import RoeMetz, simulate_roemetz
-from analysis.core.perception.sizing_pie import PieModel, pie_power
+from analysis.core.perception.sizing_pie import TEST, PieModel, pie_power
 
 ANALYSES = ("pie", "mrmc_auc")
 TARGET = 0.8
@@ -69,7 +71,7 @@ def _cell(req: SizingRequest, analysis: str, n_readers: int, n_cases: int) -> di
     row["readings"] = n_readers * per_reader
     try:
         if n_readers < 2:
-            raise ValueError("reader variance, and so both analyses, need at least 2 readers")
+            raise ValueError("both analyses need at least 2 readers (a t on readers - 1 df; a reader variance)")
         if analysis == "pie":
             res = pie_power(req.pie, n_readers, n_cases, req.n_sim, rng, req.alpha, req.cases_per_form)
         else:
@@ -108,6 +110,7 @@ def size_study(req: SizingRequest, progress: Callable[[int, int], None] | None =
     best = {a: smallest([r for r in rows if r["analysis"] == a], req.target) for a in req.analyses}
     return {
         "request": {**asdict(req), "readers": list(req.readers), "cases": list(req.cases)},
+        "pie_test": TEST,
         "population_auc": [req.roemetz.auc(0), req.roemetz.auc(1)],
         "grid": rows,
         "smallest": best,
@@ -117,7 +120,8 @@ def size_study(req: SizingRequest, progress: Callable[[int, int], None] | None =
 
 def _sentence(analysis: str, best: dict | None, req: SizingRequest) -> str:
     what = (
-        f"the PIE effect ({req.pie.effect:g} points) in the crossed mixed model"
+        f"a PIE log odds ratio of {req.pie.effect:g} (OR {np.exp(req.pie.effect):.2f}, latent scale) in the "
+        "published odds-ratio test"
         if analysis == "pie"
         else f"an AUC difference of {req.roemetz.auc(1) - req.roemetz.auc(0):.3f} (OR, DeLong)"
     )

@@ -1,22 +1,26 @@
-"""Power of the project's primary analysis, the PIE effect in the crossed linear mixed model, by simulation.
+"""Power of the published PIE test, by simulation from the project's reader model.
 
-Generative model (the mixed model's own, so a pilot study's ``mixed_linear`` row can be typed in as is):
+The test sized is the one the statistics page publishes for each question (odds_ratio.py): the odds ratio of
+PIE vs non-PIE from the proportional-odds (Likert) or logistic (yes/no) model with reader fixed effects, its
+p-value the two-way (reader and case) cluster-robust Wald test with Student t on readers - 1 df
+(clustered.py). Each simulated study goes through ``odds_ratio.ordinal_fit`` itself; a study whose odds
+ratio is "not estimable" (separation, one answer throughout, ...) counts as not rejecting, as the page
+would publish no p for it.
 
-    y_rc = base + effect PIE_c + u_r + v_c + e_rc,   u ~ N(0, var_reader), v ~ N(0, var_case), e ~ N(0, var_residual)
+Studies are drawn from ``simulate.simulate`` (the generator of the demo and of the planted-effect
+calibration, bench/perception_calibration.py) with one question of the given kind:
 
-optionally rounded to the points 1..K of a Likert scale (``likert``). Half the cases are PIEs. Designs:
-``cases_per_form = 0``: every reader reads every case (crossed); otherwise cases are split into forms of that
-size (half PIEs each) and readers are dealt to forms in turn, as the project's study builder does.
+    z = base + (effect + slope_r) PIE_c + leniency_r + difficulty_c + noise_r * logistic,
+    leniency_r ~ N(0, reader_sd^2), slope_r ~ N(0, reader_slope_sd^2), difficulty_c ~ N(0, case_sd^2),
+    noise_r ~ Uniform(0.7, 1.3); Likert: the category of z between 1.5, 2.5, ..., K - 0.5; yes/no: z > 0.
 
-Each replicate is analysed as ``mixed_models.mixed_linear`` does: REML with crossed reader and case
-intercepts, Wald z test of the PIE coefficient at ``alpha``. For the crossed design with continuous ratings
-the REML fit has a closed form (balanced data: GLS = OLS, and REML = ANOVA estimates when the case component
-is interior), which ``balanced_pie_test`` uses; on the boundary, and for every other design, the full REML
-fit (``mixed_reml.fit_crossed_intercepts``) runs. A test checks that both give the same p-values.
+``effect`` is the PIE log odds ratio on that latent scale (conditional on reader and case). The published
+odds ratio averages over cases, so it estimates a somewhat smaller value (about 1.97 where exp(effect) is
+2.23 with the defaults): a pilot's published log OR used as ``effect`` gives a slightly conservative power.
+Defaults are simulate.ReaderModel's (difficulty question: effect 0.8, reader and case SD 0.5, 5 points).
 
-``closed_form_power``: for the crossed design (case variance interior) the z statistic is exactly
-t = d_hat / SE ~ noncentral t with C - 2 df and ncp = effect / sqrt((var_case + var_residual / R) (4 / C)),
-so power = P(|t| > z_{1 - alpha/2}). The sizing test compares the simulation with it.
+Designs: ``cases_per_form = 0``: every reader reads every case (crossed); otherwise cases are split into forms
+of that size (half PIEs each) and readers are dealt to forms in turn, as the project's study builder does.
 """
 
 from __future__ import annotations
@@ -24,19 +28,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+import pandas as pd
 
-from analysis.core.perception.mixed_reml import fit_crossed_intercepts
+from analysis.core.perception.data import PerceptionInput, QuestionSpec
+from analysis.core.perception.odds_ratio import ordinal_fit
+from analysis.core.perception.simulate import ReaderModel, simulate
+
+QUESTION = "sized"
+TEST = (
+    "the PIE odds ratio with reader fixed effects, two-way (reader and case) cluster-robust Wald, t with readers - 1 df"
+)
 
 
 @dataclass(frozen=True)
 class PieModel:
-    effect: float = 0.5
-    var_reader: float = 0.25
-    var_case: float = 0.5
-    var_residual: float = 1.0
-    base: float = 3.0
-    likert: int = 0  # 0: continuous ratings; K: round to 1..K
+    effect: float = 0.8  # PIE log odds ratio on the latent scale
+    reader_sd: float = 0.5
+    case_sd: float = 0.5
+    reader_slope_sd: float = 0.0  # readers differ in their PIE effect (latent scale)
+    base: float | None = None  # latent location of non-PIEs; None: the scale's middle (0 for yes/no)
+    scale: int = 5  # Likert points; 2 = a yes/no question
+
+    def spec(self) -> QuestionSpec:
+        kind = "yes_no" if self.scale == 2 else "likert"
+        return QuestionSpec(key=QUESTION, text="", kind=kind, scale=self.scale)
+
+    def reader_model(self) -> ReaderModel:
+        base = {} if self.base is None else {QUESTION: self.base}
+        return ReaderModel(
+            base=base,
+            pie_effect={QUESTION: self.effect},
+            reader_sd=self.reader_sd,
+            case_sd=self.case_sd,
+            reader_slope_sd=self.reader_slope_sd,
+        )
 
 
 def layout(n_readers: int, n_cases: int, cases_per_form: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -54,74 +79,52 @@ def layout(n_readers: int, n_cases: int, cases_per_form: int = 0) -> tuple[np.nd
     return r, c, pie
 
 
-def simulate_pie(model: PieModel, r: np.ndarray, c: np.ndarray, pie: np.ndarray, rng) -> np.ndarray:
-    n_readers, n_cases = int(r.max()) + 1, len(pie)
-    y = (
-        model.base
-        + model.effect * pie[c]
-        + rng.normal(0, np.sqrt(model.var_reader), n_readers)[r]
-        + rng.normal(0, np.sqrt(model.var_case), n_cases)[c]
-        + rng.normal(0, np.sqrt(model.var_residual), len(r))
+def simulate_study(model: PieModel, r: np.ndarray, c: np.ndarray, pie: np.ndarray, seed: int) -> PerceptionInput:
+    """One simulated study of the design, as the statistics' input (one question, no repeats)."""
+    spec = model.spec()
+    pairs = pd.DataFrame({"reader": [f"R{k + 1:03d}" for k in r], "case": c})
+    cases = pd.DataFrame({"case": np.arange(len(pie)), "is_pie": pie})
+    sim = simulate(pairs, cases, {QUESTION: ("", spec.kind, spec.scale)}, model.reader_model(), seed)
+    answers = pd.DataFrame(
+        {
+            "reader": sim["reader"],
+            "case": sim["case"],
+            "is_pie": pie[sim["case"].to_numpy()],
+            "question": QUESTION,
+            "y": sim["value_numeric"].astype(float),
+            "correlation": np.nan,
+        }
     )
-    return np.clip(np.floor(y + 0.5), 1, model.likert) if model.likert else y
+    repeats = pd.DataFrame(columns=["reader", "question", "first", "repeat"])
+    return PerceptionInput(answers=answers, repeats=repeats, questions=[spec])
 
 
-def balanced_pie_test(Y: np.ndarray, pie: np.ndarray) -> float | None:
-    """Wald z p-value of the PIE effect for a complete readers x cases table, or None on the REML boundary."""
-    R, C = Y.shape
-    case_mean, reader_mean, grand = Y.mean(0), Y.mean(1), Y.mean()
-    group_mean = np.where(pie, case_mean[pie].mean(), case_mean[~pie].mean())
-    ss_c = R * float(((case_mean - group_mean) ** 2).sum())
-    ss_r = C * float(((reader_mean - grand) ** 2).sum())
-    ss_e = float(((Y - reader_mean[:, None] - case_mean[None, :] + grand) ** 2).sum())
-    df_c, df_r, df_e = C - 2, R - 1, (R - 1) * (C - 1)
-    ms_e = ss_e / df_e
-    # With the reader variance on its boundary (0) REML pools the reader sum of squares into the residual.
-    var_e = ms_e if ss_r / df_r > ms_e else (ss_e + ss_r) / (df_e + df_r)
-    ms_c = ss_c / df_c
-    if not ms_c > var_e:
-        return None
-    n1, n0 = int(pie.sum()), int((~pie).sum())
-    se = np.sqrt(ms_c / R * (1 / n1 + 1 / n0))
-    d = case_mean[pie].mean() - case_mean[~pie].mean()
-    return float(2 * stats.norm.sf(abs(d / se)))
-
-
-def reml_pie_test(y: np.ndarray, r: np.ndarray, c: np.ndarray, pie: np.ndarray) -> float:
-    X = np.column_stack([np.ones(len(y)), pie[c].astype(float)])
-    factors = {"reader": r, "case": c} if np.bincount(c).max() > 1 else {"reader": r}
-    return float(fit_crossed_intercepts(y, X, factors).p[1])
+def published_p(inp: PerceptionInput) -> float:
+    """The p-value the statistics page would publish for the study's question, NaN when not estimable."""
+    return float(ordinal_fit(inp, inp.questions[0]).get("p", np.nan))
 
 
 def pie_power(
     model: PieModel, n_readers: int, n_cases: int, n_sim: int, rng, alpha: float = 0.05, cases_per_form: int = 0
 ) -> dict:
-    """Share of n_sim simulated studies whose PIE effect has p < alpha, with how many needed the full fit."""
+    """Share of n_sim simulated studies whose published PIE test has p < alpha; not-estimable ones are counted."""
+    if model.scale < 2:
+        raise ValueError(f"a question needs at least 2 answer levels (scale {model.scale})")
     r, c, pie = layout(n_readers, n_cases, cases_per_form)
-    complete = len(r) == n_readers * n_cases and not model.likert
-    hits = full = 0
-    for _ in range(n_sim):
-        y = simulate_pie(model, r, c, pie, rng)
-        p = balanced_pie_test(y.reshape(n_readers, n_cases), pie) if complete else None
-        if p is None:
-            full += 1
-            p = reml_pie_test(y, r, c, pie)
-        hits += int(p < alpha)
-    return {"power": hits / n_sim, "n_sim": n_sim, "n_full_reml_fits": full}
-
-
-def closed_form_power(model: PieModel, n_readers: int, n_cases: int, alpha: float = 0.05) -> float:
-    """Exact power of the crossed design's Wald z test with continuous ratings (module docstring)."""
-    tau = np.sqrt((model.var_case + model.var_residual / n_readers) * 4 / n_cases)
-    df, ncp, z = n_cases - 2, model.effect / tau, stats.norm.ppf(1 - alpha / 2)
-    return float(stats.nct.sf(z, df, ncp) + stats.nct.cdf(-z, df, ncp))
+    hits = failed = 0
+    for seed in rng.integers(0, 2**63, n_sim):
+        p = published_p(simulate_study(model, r, c, pie, int(seed)))
+        failed += int(not np.isfinite(p))
+        hits += int(np.isfinite(p) and p < alpha)
+    return {"power": hits / n_sim, "n_sim": n_sim, "n_not_estimable": failed}
 
 
 def pie_model_from_pilot(tidy, question: str, questions: list[dict] | None = None, **override) -> tuple[PieModel, dict]:
-    """A PieModel from a pilot study's answers: the crossed mixed model's PIE effect and variance components
-    for one question (mixed_models.mixed_linear), the non-PIE mean as base; ``override`` replaces any field
-    (e.g. the effect one wants to detect). Raises ValueError when the pilot cannot give them."""
-    from analysis.core.perception import mixed_models
+    """A PieModel from a pilot study's answers: the published log odds ratio of one question as the effect,
+    the question's scale, and the non-PIE answers' location as base (mean rating; logit of the "yes" share
+    for yes/no). The reader fixed-effects model estimates no variance components, so reader_sd, case_sd and
+    reader_slope_sd stay at their defaults unless typed; ``override`` replaces any field. Raises ValueError
+    when the pilot cannot give the effect."""
     from analysis.core.perception.data import prepare
 
     inp = prepare(tidy, questions)
@@ -129,17 +132,13 @@ def pie_model_from_pilot(tidy, question: str, questions: list[dict] | None = Non
     if spec is None:
         known = ", ".join(q.key for q in inp.questions) or "none"
         raise ValueError(f"The pilot has no analysed question {question!r} (questions: {known}).")
-    row = mixed_models.mixed_linear(inp, spec)
-    if "estimate" not in row:
-        raise ValueError(f"The pilot's mixed model for {question!r} is {row.get('note', 'not estimable')}.")
+    row = ordinal_fit(inp, spec)
+    if "log_or" not in row:
+        raise ValueError(f"The pilot's odds ratio for {question!r} is {row.get('note', 'not estimable')}.")
     rows = inp.of(question)
-    fields = {
-        "effect": row["estimate"],
-        "var_reader": row["var_reader"],
-        "var_case": 0.0 if np.isnan(row["var_case"]) else row["var_case"],
-        "var_residual": row["var_residual"],
-        "base": float(rows.loc[~rows["is_pie"], "y"].mean()),
-    }
-    return PieModel(**{**fields, **override}), {
-        k: row.get(k) for k in ("estimate", "ci_low", "ci_high", "p", "n_readers", "n_cases", "note")
-    }
+    level = float(rows.loc[~rows["is_pie"], "y"].mean())
+    if spec.kind == "yes_no":
+        level = float(np.log(np.clip(level, 0.01, 0.99) / (1 - np.clip(level, 0.01, 0.99))))
+    fields = {"effect": row["log_or"], "base": level, "scale": spec.scale if spec.kind == "likert" else 2}
+    pilot = {k: row.get(k) for k in ("odds_ratio", "ci_low", "ci_high", "p", "n_readers", "n_cases", "note")}
+    return PieModel(**{**fields, **override}), {**pilot, "log_or": row["log_or"]}

@@ -1,10 +1,12 @@
 """How many readers and cases? Simulated power over a grid of readers x cases, and the smallest design with enough.
 
 Two analyses (--analysis pie,mrmc_auc):
-  pie       the PIE effect in the crossed linear mixed model (the project's primary analysis). Components are
-            typed in (--effect, --var-reader, --var-case, --var-residual, --base, --likert) or taken from a
-            pilot: --study N or --pilot-csv FILE with --question KEY (the pilot's mixed-model estimates; any
-            component typed in as well overrides the pilot's).
+  pie       the PIE test the statistics page publishes: the odds ratio with reader fixed effects (proportional
+            odds; logistic for yes/no), two-way (reader and case) cluster-robust Wald, t with readers - 1 df, on
+            studies from the project's reader model (simulate.py). Typed in: --effect (PIE log OR, latent
+            scale), --reader-sd, --case-sd, --reader-slope-sd, --base, --scale (2 = yes/no); defaults are
+            simulate.py's difficulty question. Or a pilot: --study N or --pilot-csv FILE with --question KEY
+            (the pilot's published log OR, scale and base; any value typed in as well overrides the pilot's).
   mrmc_auc  the Obuchowski-Rockette comparison of two modalities' AUCs (DeLong, Hillis ddf) on Roe-Metz
             studies; defaults are iMRMC's sim.gRoeMetz components (--var-r 0.03 --var-c 0.30 --var-rc 0.20,
             --mu-pos 1) and the modality effect --delta.
@@ -26,7 +28,14 @@ from common.csvsafe import rows_csv_text
 from common.files import atomic_write_text
 from config.commands import user_errors
 
-PIE_FIELDS = {"effect": "effect", "var_reader": "var-reader", "var_case": "var-case", "var_residual": "var-residual"}
+PIE_FIELDS = {
+    "effect": float,
+    "reader_sd": float,
+    "case_sd": float,
+    "reader_slope_sd": float,
+    "base": float,
+    "scale": int,
+}
 
 
 def int_list(text: str) -> list[int]:
@@ -55,18 +64,15 @@ class Command(BaseCommand):
         source.add_argument("--study", type=int, help="Pilot: a study's answers.")
         source.add_argument("--pilot-csv", type=Path, help="Pilot: a tidy answer CSV (the 'answers' export).")
         parser.add_argument("--question", default="difficulty", help="The pilot's question (default difficulty).")
-        for name, flag in PIE_FIELDS.items():
-            parser.add_argument(f"--{flag}", type=float, dest=name)
-        parser.add_argument("--base", type=float)
-        parser.add_argument("--likert", type=int, default=0, help="Round ratings to 1..K (0: continuous).")
+        for name, kind in PIE_FIELDS.items():
+            parser.add_argument("--" + name.replace("_", "-"), type=kind, dest=name)
         for name, default in (("mu_pos", 1.0), ("delta", 0.5), ("var_r", 0.03), ("var_c", 0.30), ("var_rc", 0.20)):
             parser.add_argument("--" + name.replace("_", "-"), type=float, default=default, dest=name)
         parser.add_argument("--positive-fraction", type=float, default=0.5)
         parser.add_argument("--out", type=Path, help="Folder for sizing.json and sizing_grid.csv.")
 
     def handle(self, *args, **opts):
-        typed = {k: opts[k] for k in (*PIE_FIELDS, "base") if opts[k] is not None}
-        typed["likert"] = opts["likert"]
+        typed = {k: opts[k] for k in PIE_FIELDS if opts[k] is not None}
         with user_errors():
             pie, pilot = self._pie_model(opts, typed)
             req = SizingRequest(
@@ -110,13 +116,19 @@ class Command(BaseCommand):
         return pie_model_from_pilot(tidy, opts["question"], questions, **typed)
 
     def _print(self, result: dict) -> None:
+        m = result["request"]["pie"]
+        if "pie" in result["request"]["analyses"]:
+            self.stdout.write(f"PIE test sized (as published): {result['pie_test']}.")
         if result["pilot"]:
-            p, m = result["pilot"], result["request"]["pie"]
+            p = result["pilot"]
             self.stdout.write(
-                f"Pilot: PIE effect {p['estimate']:.3f} (95% CI {p['ci_low']:.3f} to {p['ci_high']:.3f}; "
-                f"{p['n_readers']} readers, {p['n_cases']} cases). Simulating effect {m['effect']:.3f}, var_reader "
-                f"{m['var_reader']:.3f}, var_case {m['var_case']:.3f}, var_residual {m['var_residual']:.3f}, "
-                f"base {m['base']:.2f}."
+                f"Pilot: published PIE odds ratio {p['odds_ratio']:.3f} (95% CI {p['ci_low']:.3f} to "
+                f"{p['ci_high']:.3f}; {p['n_readers']} readers, {p['n_cases']} cases)."
+            )
+        if "pie" in result["request"]["analyses"]:
+            self.stdout.write(
+                f"Simulating log OR {m['effect']:.3f} (latent scale), reader SD {m['reader_sd']:.2f}, case SD "
+                f"{m['case_sd']:.2f}, reader PIE-effect SD {m['reader_slope_sd']:.2f}, {m['scale']}-point scale."
             )
         header = ["analysis", "readers", "cases", "readings", "power", "mc_se", "n_sim", "note"]
         self.stdout.write("  ".join(header))
