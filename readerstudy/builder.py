@@ -77,6 +77,7 @@ def study_create_from_candidates(
     readers: Sequence[AbstractBaseUser] = (),
     repeat_cases: int = 0,
     stratify_by_class: bool = False,
+    stratify_by: str = "",
     seed: int = 0,
     created_by: AbstractBaseUser | None = None,
     source: dict | None = None,
@@ -103,6 +104,7 @@ def study_create_from_candidates(
         anchor_ids=anchor_ids,
         repeat_cases=repeat_cases,
         stratify_by_class=stratify_by_class,
+        stratify_by=stratify_by,
         seed=seed,
     )
     design = {
@@ -116,6 +118,8 @@ def study_create_from_candidates(
         "repeat_cases": repeat_cases,
         "stratify_by_class": stratify_by_class,
         "stratified_matches": plan.stratified_matches,
+        "stratify_by": stratify_by,  # a subgroup attribute; "strata": {value: [PIEs, non-PIEs]} drawn
+        "strata": plan.strata,
         "seed": seed,
         "keep_window": keep_window,  # the reading page keeps window/level across cases (else resets per case)
         "allow_unable": allow_unable,  # readers may answer "unable to assess" (answering.UNABLE), not a rating
