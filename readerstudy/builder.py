@@ -97,16 +97,9 @@ def study_create_from_candidates(
     readers = list(readers)
     _check_readers(readers, n_forms, readers_per_form)
     plan = plan_forms(
-        candidates,
-        n_forms=n_forms,
-        cases_per_form=cases_per_form,
-        pie_fraction=pie_fraction,
-        anchor_ids=anchor_ids,
-        repeat_cases=repeat_cases,
-        stratify_by_class=stratify_by_class,
-        stratify_by=stratify_by,
-        seed=seed,
-    )
+        candidates, n_forms=n_forms, cases_per_form=cases_per_form, pie_fraction=pie_fraction, anchor_ids=anchor_ids,
+        repeat_cases=repeat_cases, stratify_by_class=stratify_by_class, stratify_by=stratify_by, seed=seed,
+    )  # fmt: skip
     design = {
         "n_forms": n_forms,
         "cases_per_form": cases_per_form,

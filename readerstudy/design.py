@@ -83,8 +83,6 @@ def plan_forms(
         raise DesignError(f"Need at least 1 form and 1 case per form (got {n_forms} forms x {cases_per_form}).")
     if not 0.0 <= pie_fraction <= 1.0:
         raise DesignError(f"PIE fraction must be between 0 and 1 (got {pie_fraction}).")
-    if stratify_by and stratify_by_class:
-        raise DesignError("Stratify by class or by a subgroup attribute, not both.")
     if not 0 <= repeat_cases <= cases_per_form:
         raise DesignError(f"Repeat cases must be between 0 and {cases_per_form} (got {repeat_cases}).")
     ids = [c.source_image_id for c in candidates]
@@ -138,6 +136,8 @@ def plan_forms(
 
 def _draw_forms(candidates, pool_pie, pool_non, n_forms, k_pie, k_non, stratify_by_class, stratify_by, rng):
     """(PIEs per form, non-PIEs per form, class-matched non-PIEs or None, subgroup strata or None)."""
+    if stratify_by and stratify_by_class:
+        raise StratifyError("Stratify by class or by a subgroup attribute, not both.")
     if stratify_by:
         pies, nons, strata = stratified_samples(
             candidates, pool_pie, pool_non, n_forms * k_pie, n_forms * k_non, stratify_by, rng
