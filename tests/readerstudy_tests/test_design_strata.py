@@ -153,3 +153,18 @@ def test_the_new_study_form_offers_stratify_by_and_the_design_records_the_strata
     design = Study.objects.get(title="Strata").design
     pies = Counter(subgroup(c, "view") for c in cands if c.is_pie)  # all 6 PIEs drawn: AP 2, PA 2, NA 2
     assert design["stratify_by"] == "view" and design["strata"] == {s: [n, n] for s, n in sorted(pies.items())}
+
+
+def test_pie_selection_candidates_carry_the_synthetic_sets_metadata(tmp_path):
+    import pandas as pd
+
+    from pruning.engine.synthetic import make_synthetic
+    from pruning.readerstudy_source import _attributes
+
+    make_synthetic(tmp_path, 12, size=32, seed=5, lung_masks=False)
+    meta = pd.read_csv(tmp_path / "metadata.csv", dtype=str, keep_default_na=False)
+    ids = [*meta["id"].head(3), "not-an-image"]
+    got = _attributes({"kind": "synthetic", "root": str(tmp_path)}, ids)
+    assert got[ids[0]]["view"] == meta["view"].iloc[0] and got[ids[0]]["sex"] in ("F", "M", NA)
+    assert set(got[ids[0]]) == {"sex", "age_band", "view"}  # the patient id is not a stratum
+    assert got["not-an-image"] == {"sex": NA, "age_band": NA, "view": NA}
