@@ -44,6 +44,22 @@ def _hidden_truth(spec: dict) -> dict[str, dict]:
     return {row["id"]: {f: json_safe(row[f]) for f in fields} for row in table[["id", *fields]].to_dict("records")}
 
 
+def _attributes(spec: dict, image_ids: list[str]) -> dict[str, dict]:
+    """Per-image metadata (sex, age band, view, user columns) for stratified sampling; {} when none."""
+    from common.metadata import MetadataError, align_metadata
+    from pruning.engine.metadata import metadata_for
+    from readerstudy.design import DesignError
+
+    try:
+        meta = metadata_for(spec)
+    except MetadataError as exc:
+        raise DesignError(f"The dataset's metadata cannot be read: {exc}") from None
+    if meta is None:
+        return {}
+    table = align_metadata(meta, image_ids).drop(columns=["patient_id"], errors="ignore")
+    return table.to_dict("index")
+
+
 def selection_candidates(value: str) -> tuple[list, dict]:
     """Every test image of the selection as a Candidate, and the ``source`` dict the study records."""
     import pandas as pd
@@ -66,6 +82,7 @@ def selection_candidates(value: str) -> tuple[list, dict]:
     table = pd.read_csv(table_path, dtype={"image_id": str})
     index = {image_id: i for i, image_id in enumerate(test.ids)}
     truth = _hidden_truth(dataset.spec)
+    attributes = _attributes(dataset.spec, list(test.ids))
     candidates = []
     for row in table.itertuples(index=False):
         i = index.get(row.image_id)
@@ -83,6 +100,7 @@ def selection_candidates(value: str) -> tuple[list, dict]:
                 dataset=dataset.name,
                 shown_labels=[c for c, y in zip(test.class_names, test.labels[i], strict=True) if y],
                 hidden_truth=truth.get(row.image_id, {}),
+                attributes=attributes.get(row.image_id, {}),
             )
         )
     source = {

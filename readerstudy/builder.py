@@ -86,6 +86,7 @@ def study_create_from_candidates(
     readers: Sequence[AbstractBaseUser] = (),
     repeat_cases: int = 0,
     stratify_by_class: bool = False,
+    stratify_by: str = "",
     seed: int = 0,
     created_by: AbstractBaseUser | None = None,
     source: dict | None = None,
@@ -106,15 +107,9 @@ def study_create_from_candidates(
     readers = list(readers)
     _check_readers(readers, n_forms, readers_per_form)
     plan = plan_forms(
-        candidates,
-        n_forms=n_forms,
-        cases_per_form=cases_per_form,
-        pie_fraction=pie_fraction,
-        anchor_ids=anchor_ids,
-        repeat_cases=repeat_cases,
-        stratify_by_class=stratify_by_class,
-        seed=seed,
-    )
+        candidates, n_forms=n_forms, cases_per_form=cases_per_form, pie_fraction=pie_fraction, anchor_ids=anchor_ids,
+        repeat_cases=repeat_cases, stratify_by_class=stratify_by_class, stratify_by=stratify_by, seed=seed,
+    )  # fmt: skip
     design = {
         "n_forms": n_forms,
         "cases_per_form": cases_per_form,
@@ -126,6 +121,8 @@ def study_create_from_candidates(
         "repeat_cases": repeat_cases,
         "stratify_by_class": stratify_by_class,
         "stratified_matches": plan.stratified_matches,
+        "stratify_by": stratify_by,  # a subgroup attribute; "strata": {value: [PIEs, non-PIEs]} drawn
+        "strata": plan.strata,
         "seed": seed,
         "keep_window": keep_window,  # the reading page keeps window/level across cases (else resets per case)
         "allow_unable": allow_unable,  # readers may answer "unable to assess" (answering.UNABLE), not a rating

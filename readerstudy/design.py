@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.errors import AppError
+from readerstudy.design_strata import StratifyError, deal, stratified_samples, subgroup
 
 
 class DesignError(AppError):
@@ -28,6 +29,7 @@ class Candidate:
     dataset: str = ""
     shown_labels: list[str] = field(default_factory=list)
     hidden_truth: dict = field(default_factory=dict)
+    attributes: dict = field(default_factory=dict)  # per-image metadata (sex, age_band, view, ...): stratify_by
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Plan:
     n_non_pie: int
     anchors: list[int]
     stratified_matches: int | None = None  # non-PIEs whose label set matched a PIE's (stratified designs)
+    strata: dict[str, list[int]] | None = None  # stratify_by: {subgroup: [PIEs, non-PIEs]} drawn (anchors aside)
 
 
 def _round_half_up(x: float) -> int:
@@ -63,6 +66,7 @@ def plan_forms(
     anchor_ids: Sequence[str] = (),
     repeat_cases: int = 0,
     stratify_by_class: bool = False,
+    stratify_by: str = "",
     seed: int = 0,
 ) -> Plan:
     """Balanced forms: each holds exactly round(cases_per_form * pie_fraction) PIEs and the rest non-PIEs.
@@ -71,6 +75,8 @@ def plan_forms(
     in exactly one form. Non-PIEs are drawn at random (seeded) from all non-PIEs. With `stratify_by_class`
     PIEs are dealt to forms by label set (so forms share a class mix) and each form's non-PIEs are drawn,
     where possible, with the same label sets as its PIEs (so PIE vs non-PIE is not confounded by class).
+    With `stratify_by` (a metadata attribute, see `design_strata`) the PIEs keep their subgroup shares and
+    the non-PIEs are drawn in the same shares, both dealt to forms round-robin by subgroup.
     Repeats are extra hidden copies of `repeat_cases` cases per form (PIE share as in the form).
     """
     if n_forms < 1 or cases_per_form < 1:
@@ -112,26 +118,47 @@ def plan_forms(
         )
 
     rng = random.Random(seed)
-    pies = rng.sample(pool_pie, need_pie)
-    matches = None
-    if stratify_by_class:
-        # Deal PIEs by stratum round-robin so every form gets a similar class mix.
-        rng.shuffle(pies)
-        pies.sort(key=lambda i: stratum(candidates[i]))
-        pie_forms = [pies[f::n_forms] for f in range(n_forms)]
-        non_forms, matches = _matched_non_pies(candidates, pie_forms, pool_non, n_non - a_non, rng)
-    else:
-        nons = rng.sample(pool_non, need_non)
-        k_pie, k_non = n_pie - a_pie, n_non - a_non
-        pie_forms = [pies[f * k_pie : (f + 1) * k_pie] for f in range(n_forms)]
-        non_forms = [nons[f * k_non : (f + 1) * k_non] for f in range(n_forms)]
+    k_pie, k_non = n_pie - a_pie, n_non - a_non
+    try:
+        pie_forms, non_forms, matches, strata = _draw_forms(
+            candidates, pool_pie, pool_non, n_forms, k_pie, k_non, stratify_by_class, stratify_by, rng
+        )
+    except StratifyError as exc:
+        raise DesignError(str(exc)) from None
 
     forms = []
     for f in range(n_forms):
         cases = anchors + pie_forms[f] + non_forms[f]
         rng.shuffle(cases)
         forms.append(FormPlan(cases=cases, repeats=_pick_repeats(candidates, cases, repeat_cases, rng)))
-    return Plan(forms=forms, n_pie=n_pie, n_non_pie=n_non, anchors=anchors, stratified_matches=matches)
+    return Plan(forms=forms, n_pie=n_pie, n_non_pie=n_non, anchors=anchors, stratified_matches=matches, strata=strata)
+
+
+def _draw_forms(candidates, pool_pie, pool_non, n_forms, k_pie, k_non, stratify_by_class, stratify_by, rng):
+    """(PIEs per form, non-PIEs per form, class-matched non-PIEs or None, subgroup strata or None)."""
+    if stratify_by and stratify_by_class:
+        raise StratifyError("Stratify by class or by a subgroup attribute, not both.")
+    if stratify_by:
+        pies, nons, strata = stratified_samples(
+            candidates, pool_pie, pool_non, n_forms * k_pie, n_forms * k_non, stratify_by, rng
+        )
+
+        def by_group(i: int) -> str:
+            return subgroup(candidates[i], stratify_by)
+
+        return deal(pies, n_forms, by_group), deal(nons, n_forms, by_group), None, strata
+    pies = rng.sample(pool_pie, n_forms * k_pie)
+    if stratify_by_class:
+        # Deal PIEs by stratum round-robin so every form gets a similar class mix.
+        rng.shuffle(pies)
+        pies.sort(key=lambda i: stratum(candidates[i]))
+        pie_forms = [pies[f::n_forms] for f in range(n_forms)]
+        non_forms, matches = _matched_non_pies(candidates, pie_forms, pool_non, k_non, rng)
+        return pie_forms, non_forms, matches, None
+    nons = rng.sample(pool_non, n_forms * k_non)
+    pie_forms = [pies[f * k_pie : (f + 1) * k_pie] for f in range(n_forms)]
+    non_forms = [nons[f * k_non : (f + 1) * k_non] for f in range(n_forms)]
+    return pie_forms, non_forms, None, None
 
 
 def _matched_non_pies(candidates, pie_forms, pool_non, k_non, rng) -> tuple[list[list[int]], int]:

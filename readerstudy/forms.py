@@ -46,6 +46,15 @@ class StudyDesignForm(forms.Form):
         initial=True,
         help_text="Optional for the reader; exported and counted per label, never a rating.",
     )
+    stratify_by = forms.CharField(
+        label="Stratify PIEs and non-PIEs by a subgroup attribute",
+        max_length=64,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "sex, age_band or view"}),
+        help_text="Optional: an attribute of the images' metadata (sex, age_band, view or a column of your "
+        "metadata CSV). PIEs keep their subgroup shares and non-PIEs are drawn in the same shares; a missing "
+        "value is its own 'not available' subgroup. Not together with matching classes.",
+    )
     add_comment = forms.BooleanField(label="Add an optional free-text comment question", required=False)
     add_confidence = forms.BooleanField(label="Add an optional confidence rating (1-5)", required=False)
     allow_unable = forms.BooleanField(
@@ -104,6 +113,8 @@ class StudyDesignForm(forms.Form):
                     f"Only {n} of the {n_forms} forms have a reader (forms {n + 1}-{n_forms} have none): "
                     "add readers while the study is a draft."
                 )
+        if data.get("stratify_by") and data.get("stratify_by_class"):
+            self.add_error("stratify_by", "Stratify by class or by a subgroup attribute, not both.")
         cases, fraction = data.get("cases_per_form"), data.get("pie_fraction")
         if cases and fraction is not None:
             exact = cases * fraction
@@ -136,6 +147,7 @@ class StudyDesignForm(forms.Form):
             "readers": list(d["readers"]),
             "repeat_cases": d["repeat_cases"],
             "stratify_by_class": d["stratify_by_class"],
+            "stratify_by": d["stratify_by"].strip(),
             "seed": d["seed"],
             "allow_back": d["allow_back"],
             "allow_change": d["allow_change"],

@@ -74,3 +74,24 @@ def test_create_study_from_pies_names_missing_images(artifacts, tmp_path):
             "--title",
             "X",
         )
+
+
+def test_create_study_from_pies_stratifies_by_a_metadata_column(artifacts, tmp_path):
+    images = tmp_path / "imgs"
+    images.mkdir()
+    rows, meta = ["image_id,correlation,is_pie"], ["Image Index,Patient Age,View Position"]
+    for k in range(24):
+        name = f"{k:08d}_000.png"
+        make_png(images / name, k)
+        rows.append(f"{name},{0.01 * k:.2f},{'1' if k < 6 else '0'}")
+        meta.append(f"{name},{40 + k},{'AP' if k % 3 == 0 else 'PA'}")  # PIEs 0-5: AP 0 and 3, PA the rest
+    (tmp_path / "pies.csv").write_text("\n".join(rows))
+    (tmp_path / "meta.csv").write_text("\n".join(meta))
+    args = ["--pies", str(tmp_path / "pies.csv"), "--images", str(images), "--forms", "1", "--cases", "12"]
+    call_command("create_study_from_pies", *args, "--title", "By view", "--metadata", str(tmp_path / "meta.csv"),
+                 "--stratify-by", "view")  # fmt: skip
+    design = Study.objects.get(title="By view").design
+    assert design["stratify_by"] == "view" and design["strata"] == {"AP": [2, 2], "PA": [4, 4]}
+    with pytest.raises(CommandError, match="Unknown attribute 'race'"):
+        call_command("create_study_from_pies", *args, "--title", "X", "--metadata", str(tmp_path / "meta.csv"),
+                     "--stratify-by", "race")  # fmt: skip

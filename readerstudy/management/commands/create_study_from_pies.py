@@ -35,6 +35,17 @@ def read_labels(path: Path) -> dict[str, list[str]]:
     raise CommandError(f"{path}: need columns 'Image Index' + 'Finding Labels', or 'image_id' + 'shown_labels'.")
 
 
+def _attributes(path: Path) -> dict[str, dict]:
+    """image id -> {sex, age_band, view, ...} from a metadata CSV (common.metadata's loose column names)."""
+    from common.metadata import MetadataError, read_metadata_csv
+
+    try:
+        meta = read_metadata_csv(path)
+    except MetadataError as exc:
+        raise CommandError(str(exc)) from None
+    return meta.drop(columns=["patient_id"], errors="ignore").to_dict("index")
+
+
 class Command(BaseCommand):
     help = "Create a draft reader study from a PIE table CSV (image_id, is_pie, correlation) and an image folder."
 
@@ -51,7 +62,14 @@ class Command(BaseCommand):
         parser.add_argument("--readers", default="", help="Comma-separated usernames (reader i reads form i).")
         parser.add_argument("--readers-per-form", type=int, default=1)
         parser.add_argument("--repeats", type=int, default=0)
-        parser.add_argument("--stratify", action="store_true")
+        parser.add_argument("--stratify", action="store_true", help="Match non-PIEs to the PIEs' classes.")
+        parser.add_argument(
+            "--stratify-by",
+            default="",
+            metavar="ATTRIBUTE",
+            help="Draw PIEs and non-PIEs in the same mix of a subgroup attribute (a column of --metadata).",
+        )
+        parser.add_argument("--metadata", type=Path, help="Per-image metadata CSV (image_id, sex, age, view, ...).")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--open", action="store_true", help="Open the study right away.")
 
@@ -62,6 +80,7 @@ class Command(BaseCommand):
             raise CommandError(f"{o['images']}: no such folder.")
         files = {p.name: p for p in o["images"].rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES}
         labels = read_labels(o["labels"]) if o["labels"] else {}
+        attributes = _attributes(o["metadata"]) if o["metadata"] else {}
         candidates, problems = [], []
         with o["pies"].open(newline="", encoding="utf-8-sig") as fh:
             for rownum, row in enumerate(csv.DictReader(fh), start=2):
@@ -84,6 +103,7 @@ class Command(BaseCommand):
                         correlation=None if corr is None or math.isnan(corr) else corr,
                         dataset=o["dataset"],
                         shown_labels=labels.get(image_id, []),
+                        attributes=attributes.get(image_id, {}),
                     )
                 )
         if problems:
@@ -107,6 +127,7 @@ class Command(BaseCommand):
                 readers=readers,
                 repeat_cases=o["repeats"],
                 stratify_by_class=o["stratify"],
+                stratify_by=o["stratify_by"],
                 seed=o["seed"],
                 source={"kind": "pie_table", "pies": str(o["pies"]), "images": str(o["images"])},
             )
