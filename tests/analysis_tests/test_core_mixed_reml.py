@@ -130,3 +130,19 @@ def test_bool_answers_and_a_bool_design_column_give_the_fit_of_their_float_value
     assert as_bool.se == pytest.approx(as_float.se, abs=1e-9)
     assert as_bool.variances == pytest.approx(as_float.variances, abs=1e-9)
     assert as_bool.loglik == pytest.approx(as_float.loglik, abs=1e-9)
+
+
+def test_readers_who_agree_on_every_case_give_the_regression_on_case_means():
+    """Every reader gives each case the same answer: the residual variance goes to 0 and the case variance
+    ratio would run to infinity (issue 18's crash). The bounded search stops at MAX_THETA, and the fit is the
+    known answer of a balanced design with a case-level covariate: ordinary least squares on the case means."""
+    rng = np.random.default_rng(5)
+    reader = np.repeat(np.arange(3), 20)
+    case = np.tile(np.arange(20), 3)
+    correlation = rng.uniform(0, 1, 20)
+    per_case = np.round(2 + 2 * correlation + rng.normal(0, 1, 20))
+    x_case = np.column_stack([np.ones(20), correlation])
+    fit = fit_crossed_intercepts(per_case[case], x_case[case], {"reader": reader, "case": case})
+    expected = np.linalg.lstsq(x_case, per_case, rcond=None)[0]
+    assert fit.beta == pytest.approx(expected, abs=1e-6)
+    assert np.all(np.isfinite(fit.se)) and fit.variances["reader"] < 1e-6
