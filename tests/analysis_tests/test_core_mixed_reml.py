@@ -1,5 +1,7 @@
 """The crossed random-intercept REML fit (analysis/core/perception/mixed_reml.py) vs closed forms and statsmodels."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -108,3 +110,39 @@ def test_three_crossed_factors_equal_statsmodels():
     for name in ("reader", "case", "site"):
         assert fit.variances[name] == pytest.approx(ref_vc[name], rel=2e-3)
     assert fit.scale == pytest.approx(ref.scale, rel=1e-4)
+
+
+def test_bool_answers_and_a_bool_design_column_give_the_fit_of_their_float_values_without_warnings():
+    """Yes/no answers and the PIE flag arrive as bool columns: the fit must read them as 0/1 numbers (a bool
+    matrix product is a logical OR, not a sum), and a fit raises no warning (a warning here would be copied
+    into the published row's warnings)."""
+    rng = np.random.default_rng(11)
+    reader = np.repeat(np.arange(4), 30)
+    case = np.tile(np.arange(30), 4)
+    pie = case < 12
+    y = (rng.normal(0, 1, 30)[case] + 0.8 * pie + rng.normal(0, 1, reader.size)) > 0.5
+    groups = {"reader": reader, "case": case}
+    as_float = fit_crossed_intercepts(y.astype(float), np.column_stack([np.ones(y.size), pie.astype(float)]), groups)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        as_bool = fit_crossed_intercepts(y, np.column_stack([np.ones(y.size, bool), pie]), groups)
+    assert as_bool.beta == pytest.approx(as_float.beta, abs=1e-9)
+    assert as_bool.se == pytest.approx(as_float.se, abs=1e-9)
+    assert as_bool.variances == pytest.approx(as_float.variances, abs=1e-9)
+    assert as_bool.loglik == pytest.approx(as_float.loglik, abs=1e-9)
+
+
+def test_readers_who_agree_on_every_case_give_the_regression_on_case_means():
+    """Every reader gives each case the same answer: the residual variance goes to 0 and the case variance
+    ratio would run to infinity (issue 18's crash). The bounded search stops at MAX_THETA, and the fit is the
+    known answer of a balanced design with a case-level covariate: ordinary least squares on the case means."""
+    rng = np.random.default_rng(5)
+    reader = np.repeat(np.arange(3), 20)
+    case = np.tile(np.arange(20), 3)
+    correlation = rng.uniform(0, 1, 20)
+    per_case = np.round(2 + 2 * correlation + rng.normal(0, 1, 20))
+    x_case = np.column_stack([np.ones(20), correlation])
+    fit = fit_crossed_intercepts(per_case[case], x_case[case], {"reader": reader, "case": case})
+    expected = np.linalg.lstsq(x_case, per_case, rcond=None)[0]
+    assert fit.beta == pytest.approx(expected, abs=1e-6)
+    assert np.all(np.isfinite(fit.se)) and fit.variances["reader"] < 1e-6

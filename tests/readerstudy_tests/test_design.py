@@ -321,3 +321,22 @@ def test_repeats_of_one_case_follow_it_and_pie_runs_stay_within_the_limit():
     for seed in range(5):
         order = presentation_order([0, 1, 2, 3], seed, is_pie=flags, repeat_of={1: 0, 2: 0, 3: 0})
         assert order[0] == 0 and longest_run([flags[i] for i in order]) <= max_allowed_run(2, 2)
+
+
+def test_when_no_order_meets_the_limit_the_first_of_2000_draws_with_the_shortest_run_is_kept(monkeypatch):
+    # Every draw "fails" the limit with the same run: the default budget is 2000 draws, and among equally
+    # long runs the earliest draw is kept, i.e. the order max_attempts=1 gives for this seed.
+    import readerstudy.design as design
+
+    calls = []
+    monkeypatch.setattr(design, "longest_run", lambda flags: calls.append(1) or 10**6)
+    ids, flags = list(range(10)), {i: i < 5 for i in range(10)}
+    first_draw = presentation_order(ids, 7, is_pie=flags, max_attempts=1)
+    calls.clear()
+    order = presentation_order(ids, 7, is_pie=flags)
+    assert len(calls) == 2000
+    assert order == first_draw and sorted(order) == ids
+
+
+def test_no_attempt_at_all_gives_an_empty_order():
+    assert presentation_order(list(range(6)), 1, is_pie={i: i < 3 for i in range(6)}, max_attempts=0) == []
