@@ -246,13 +246,11 @@ def answers_submit(
 ) -> SubmitResult:
     """Save answers (question key -> value) of one reader to one case, all or nothing.
 
-    `complete=True` is "save and next": every required question must then be answered (now or before) and
-    the case is marked finished. Errors name the question; nothing is written when any value is bad.
-    `assignment_id` is the assignment the answers were given in (the browser sends it with every answer it
-    queues): answers queued under another login on a shared computer are refused, never saved as this reader's.
-    `view_next`: the caller shows the next case at once ("save and next" of the reading page), so its "viewed"
-    is recorded in the same transaction (not when a washout closes it).
-    """
+    `complete=True` ("save and next"): every required question must be answered (now or before); the case is
+    marked finished. Errors name the question; nothing is written when any value is bad. `assignment_id`: the
+    assignment the answers were given in (sent with each queued answer): answers queued under another login
+    on a shared computer are refused. `view_next`: the next case is shown at once, so its "viewed" is
+    recorded in the same transaction."""
     with hotpath.SaveTransaction() as tx:
         # The locked assignment, then what the save decides on, read under the lock (one round trip).
         state = hotpath.submit_state(reader=reader, token=case.token, tx=tx)
@@ -262,9 +260,7 @@ def answers_submit(
         shown_labels = state.case.shown_labels  # as stored, whatever the caller's Case object holds
         place = answer_place_check(assignment=assignment, case=case, assignment_id=assignment_id, done=state.done)
         reading = reading_for_update(assignment=assignment, case=case, changing=bool(values), row=state.reading)
-        previous = {
-            qid: Answer(pk=aid, value=value, history=history) for qid, (aid, value, history) in state.previous.items()
-        }
+        previous = {qid: Answer(pk=aid, value=v, history=h) for qid, (aid, v, h) in state.previous.items()}
         cleaned, active_s = answers_clean(
             questions=questions,
             values=values,
