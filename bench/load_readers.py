@@ -437,7 +437,7 @@ def main() -> int:
             out = tmp / f"{name}.json"
             cmd = [sys.executable, str(Path(__file__).resolve()), *passthrough, "--tree", str(tree), "--json-out",
                    str(out)]  # fmt: skip
-            subprocess.run(cmd, check=True)
+            subprocess.run(cmd, check=True, cwd=tree)  # cwd: Celery's Django fixup puts os.getcwd() first on sys.path
             results[name] = json.loads(out.read_text())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
